@@ -1,0 +1,4 @@
+//! emcorr's middle layer: the job file, the delay model, and the FX engine.
+//!
+//! Data flows one way: job → model (time → delay polynomials) → engine
+//! (read → align → rotate → FFT → correct → multiply → accumulate) → sink.

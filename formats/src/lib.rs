@@ -1,0 +1,8 @@
+//! emcorr's byte layer: baseband and visibility file formats, and precise time.
+//!
+//! Knows bytes and files, nothing about delays. Data flows out of here as decoded
+//! samples with validity (VDIF) and into here as visibilities (FITS-IDI).
+
+pub mod time;
+
+pub use time::UtcTime;

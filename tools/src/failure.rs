@@ -1,0 +1,50 @@
+//! How a run ends: every failure maps to one documented exit code.
+//!
+//! | code | meaning |
+//! |------|---------|
+//! | 0    | success |
+//! | 1    | internal error (a bug: please report it) |
+//! | 2    | bad input: a file, job or argument that is wrong |
+//! | 3    | I/O failure: a read or write that the system refused |
+//! | 130  | interrupted (SIGINT/SIGTERM) |
+
+use std::fmt;
+
+/// A failed run: which kind (the exit code) and a one-line message that names
+/// the file, offset or key and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    Internal(String),
+    BadInput(String),
+    Io(String),
+    Interrupted(String),
+}
+
+impl Failure {
+    /// The process exit code documented in the README.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Failure::Internal(_) => 1,
+            Failure::BadInput(_) => 2,
+            Failure::Io(_) => 3,
+            Failure::Interrupted(_) => 130,
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        match self {
+            Failure::Internal(m)
+            | Failure::BadInput(m)
+            | Failure::Io(m)
+            | Failure::Interrupted(m) => m,
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+impl std::error::Error for Failure {}
