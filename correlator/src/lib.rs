@@ -2,3 +2,8 @@
 //!
 //! Data flows one way: job → model (time → delay polynomials) → engine
 //! (read → align → rotate → FFT → correct → multiply → accumulate) → sink.
+
+pub mod job;
+pub mod model;
+
+pub use job::Job;
