@@ -14,7 +14,8 @@
 //!
 //! # File layout
 //!
-//! Empty primary HDU (GROUPS = T, GCOUNT = PCOUNT = 0, TELESCOP, CORRELAT,
+//! Empty primary HDU (cfitsio writes it as NAXIS = 1, NAXIS1 = 0 with GROUPS = T,
+//! GCOUNT = PCOUNT = 0: a random-groups file of no groups; TELESCOP, CORRELAT,
 //! FXCORVER), then binary tables ARRAY_GEOMETRY, ANTENNA, FREQUENCY, SOURCE,
 //! INTERFEROMETER_MODEL (only when models are given) and UV_DATA, last. Each
 //! table carries Memo 114's common keywords: TABREV, OBSCODE, RDATE, NO_STKD,

@@ -463,7 +463,7 @@ fn write_array_geometry(f: &mut Fits, h: &IdiHeader) -> Result<(), CfError> {
             ("STABXYZ", "3D".into(), "METERS"),
             ("DERXYZ", "3E".into(), "METERS/SEC"),
             ("ORBPARM", "0D".into(), ""),
-            ("NOSTA", "1I".into(), ""),
+            ("NOSTA", "1J".into(), ""),
             ("MNTSTA", "1J".into(), ""),
             ("STAXOF", "3E".into(), "METERS"),
             ("DIAMETER", "1E".into(), "METERS"),
@@ -796,7 +796,10 @@ fn create_uv_data(f: &mut Fits, h: &IdiHeader) -> Result<(), CfError> {
         f.key_f64(&format!("CRVAL{m}"), *crval, "")?;
     }
     f.key_bool("TMATX13", true, "FLUX is the visibility matrix")?;
-    f.key_str("EQUINOX", "J2000", "")?;
+    // The FITS standard reserves EQUINOX as a number; CASA warns about the
+    // string 'J2000' some writers use here. The SOURCE table's EQUINOX column
+    // keeps the 'J2000' string Memo 114 gives it.
+    f.key_f64("EQUINOX", 2000.0, "mean equinox (J2000)")?;
     f.key_str("WEIGHTYP", "NORMAL", "")?;
     f.key_str("DATE-OBS", &fits_date(h.ref_date), "")?;
     f.key_str("TELESCOP", &h.telescope, "")?;
