@@ -4,5 +4,6 @@
 //! samples with validity (VDIF) and into here as visibilities (FITS-IDI).
 
 pub mod time;
+pub mod vdif;
 
 pub use time::UtcTime;
