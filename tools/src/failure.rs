@@ -48,3 +48,15 @@ impl fmt::Display for Failure {
 }
 
 impl std::error::Error for Failure {}
+
+impl From<formats::vdif::VdifError> for Failure {
+    /// A file that is missing, empty, not VDIF, truncated or impossible is bad
+    /// input (2); a read or write the system refused is an I/O failure (3).
+    fn from(e: formats::vdif::VdifError) -> Self {
+        if e.is_bad_input() {
+            Failure::BadInput(e.to_string())
+        } else {
+            Failure::Io(e.to_string())
+        }
+    }
+}

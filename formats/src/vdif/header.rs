@@ -173,19 +173,14 @@ impl VdifHeader {
     /// Why this header cannot describe a frame we can read, if it cannot: a
     /// frame shorter than its header, a payload that is not a whole number of
     /// complete samples (§5: samples fill the payload's 32-bit words), or a
-    /// bit width we do not decode.
+    /// bit width we do not decode (checked last: [`is_unsupported`] tells it
+    /// apart from impossible values).
     pub fn check(&self) -> Result<(), String> {
         if self.frame_bytes() <= self.header_bytes() {
             return Err(format!(
                 "frame length {} bytes is not longer than the {}-byte header",
                 self.frame_bytes(),
                 self.header_bytes()
-            ));
-        }
-        if !SUPPORTED_BITS.contains(&self.bits_per_sample) {
-            return Err(format!(
-                "{} bits per sample is not supported (1, 2, 4 or 8)",
-                self.bits_per_sample
             ));
         }
         if self.log2_channels > 16 {
@@ -201,6 +196,12 @@ impl VdifHeader {
                 self.channels(),
                 self.bits_per_sample,
                 if self.complex { "complex" } else { "real" }
+            ));
+        }
+        if !SUPPORTED_BITS.contains(&self.bits_per_sample) {
+            return Err(format!(
+                "{} bits per sample is not supported (1, 2, 4 or 8)",
+                self.bits_per_sample
             ));
         }
         Ok(())
@@ -241,6 +242,18 @@ pub fn sample_time(
     let whole = (n as f64 / sample_rate_hz).floor();
     let rem = n as f64 - whole * sample_rate_hz;
     UtcTime::new(second + whole as i64, rem / sample_rate_hz)
+}
+
+/// True when a header is well formed but uses a bit width we do not decode
+/// (a real VDIF file we cannot read, not garbage).
+pub fn is_unsupported(h: &VdifHeader) -> bool {
+    let per = h.sample_format().bits_per_complete_sample();
+    let payload_bits = h.payload_bytes() * 8;
+    !SUPPORTED_BITS.contains(&h.bits_per_sample)
+        && h.frame_bytes() > h.header_bytes()
+        && h.log2_channels <= 16
+        && payload_bits >= per
+        && payload_bits.is_multiple_of(per)
 }
 
 /// First instant of a VDIF reference epoch: epoch `e` starts on 1 January

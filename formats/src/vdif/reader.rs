@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use memmap2::Mmap;
 
 use super::error::VdifError;
-use super::header::{VdifHeader, LEGACY_HEADER_BYTES};
+use super::header::{is_unsupported, VdifHeader, LEGACY_HEADER_BYTES};
 
 /// One frame seen in place: where it starts, its header and all its bytes.
 #[derive(Clone, Copy, Debug)]
@@ -42,7 +42,7 @@ pub fn frame_at<'a>(path: &Path, data: &'a [u8], offset: usize) -> Result<FrameR
         None => return Err(truncated(32)),
     };
     if let Err(what) = header.check() {
-        return Err(if offset == 0 {
+        return Err(if offset == 0 && !is_unsupported(&header) {
             VdifError::NotVdif {
                 path: path.to_path_buf(),
                 offset: 0,

@@ -68,6 +68,11 @@ pub trait SampleSource: Send {
     fn first_sample(&self) -> i64 {
         0
     }
+    /// Sample index just past the recording's last frame, once known (a file
+    /// source knows it at once; a stream when it has reached its end).
+    fn end_sample(&self) -> Option<i64> {
+        None
+    }
     /// Things the reader noticed but could work around (a truncated final
     /// frame, an inferred sample rate that is only a lower bound), one line
     /// each.
@@ -557,6 +562,11 @@ impl SampleSource for FileSource {
         self.first_sample
     }
 
+    fn end_sample(&self) -> Option<i64> {
+        let last = self.parts.iter().map(|p| p.last_k).max()?;
+        Some((last + 1) * self.info.samples_per_frame as i64)
+    }
+
     fn warnings(&self) -> Vec<String> {
         self.warnings.clone()
     }
@@ -823,6 +833,11 @@ impl SampleSource for StreamSource {
 
     fn first_sample(&self) -> i64 {
         self.first_sample
+    }
+
+    fn end_sample(&self) -> Option<i64> {
+        self.eof
+            .then_some((self.newest_k + 1) * self.info.samples_per_frame as i64)
     }
 
     fn warnings(&self) -> Vec<String> {

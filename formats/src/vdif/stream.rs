@@ -4,7 +4,7 @@ use std::io::{ErrorKind, Read};
 use std::path::{Path, PathBuf};
 
 use super::error::VdifError;
-use super::header::{VdifHeader, HEADER_BYTES, LEGACY_HEADER_BYTES};
+use super::header::{is_unsupported, VdifHeader, HEADER_BYTES, LEGACY_HEADER_BYTES};
 
 /// One frame read from a stream, owning its bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -98,7 +98,7 @@ impl<R: Read> FrameReader<R> {
         }
         let header = VdifHeader::parse(&head[..have]).expect("enough bytes for the header");
         if let Err(what) = header.check() {
-            return Err(if start == 0 {
+            return Err(if start == 0 && !is_unsupported(&header) {
                 VdifError::NotVdif {
                     path: self.path.clone(),
                     offset: 0,
