@@ -549,7 +549,7 @@ fn bad_inputs_are_errors_naming_file_and_offset() {
     let missing = dir.path().join("nope.vdif");
     let e = scan(&missing, None).unwrap_err().to_string();
     assert!(e.contains("nope.vdif: cannot open"), "{e}");
-    // An impossible header in the middle: the second frame says 3 bits.
+    // A header we cannot use in the middle: the second frame says 16 bits.
     let (p, rate, _) = multi_thread_file(dir.path(), "a.vdif", 1, false);
     let mut bytes = std::fs::read(&p).unwrap();
     let fb = VdifFile::open(&p)
@@ -558,12 +558,12 @@ fn bad_inputs_are_errors_naming_file_and_offset() {
         .unwrap()
         .header
         .frame_bytes();
-    bytes[fb + 15] = (bytes[fb + 15] & !0x7c) | (2 << 2);
+    bytes[fb + 15] = (bytes[fb + 15] & !0x7c) | (15 << 2);
     let b = write_file(dir.path(), "b.vdif", &bytes);
     let sum = scan(&b, Some(rate)).unwrap();
     let e = sum.problem.unwrap().to_string();
     assert!(
-        e.contains(&format!("byte {fb}: bad VDIF header: 3 bits per sample")),
+        e.contains(&format!("byte {fb}: bad VDIF header: 16 bits per sample")),
         "{e}"
     );
 }
