@@ -91,6 +91,9 @@ impl Levels {
 pub struct Decoder {
     format: SampleFormat,
     per_byte: usize,
+    /// log2(per_byte): component j is in byte j >> shift (no division in
+    /// the per-sample path).
+    shift: u32,
     lut1: Box<[[f32; 8]; 256]>,
     lut2: Box<[[f32; 4]; 256]>,
     lut4: Box<[[f32; 2]; 256]>,
@@ -119,6 +122,7 @@ impl Decoder {
         Decoder {
             format,
             per_byte: 8 / usize::from(format.bits.clamp(1, 8)),
+            shift: (8 / u32::from(format.bits.clamp(1, 8))).trailing_zeros(),
             lut1,
             lut2,
             lut4,
@@ -133,8 +137,8 @@ impl Decoder {
     /// Component `j` of the payload's bit stream (one lookup; no bit loops).
     #[inline]
     fn component(&self, payload: &[u8], j: usize) -> f32 {
-        let b = payload[j / self.per_byte] as usize;
-        let pos = j % self.per_byte;
+        let b = payload[j >> self.shift] as usize;
+        let pos = j & (self.per_byte - 1);
         match self.format.bits {
             1 => self.lut1[b][pos],
             2 => self.lut2[b][pos],
@@ -187,10 +191,20 @@ impl Decoder {
             self.decode_components(payload, first * m, out);
             return;
         }
-        for (s, pair) in out.chunks_exact_mut(m).enumerate() {
-            let j = (first + s) * cps + channel * m;
-            for (q, v) in pair.iter_mut().enumerate() {
-                *v = self.component(payload, j + q);
+        let mut j = first * cps + channel * m;
+        match m {
+            1 => {
+                for v in out.iter_mut() {
+                    *v = self.component(payload, j);
+                    j += cps;
+                }
+            }
+            _ => {
+                for pair in out.chunks_exact_mut(2) {
+                    pair[0] = self.component(payload, j);
+                    pair[1] = self.component(payload, j + 1);
+                    j += cps;
+                }
             }
         }
     }

@@ -122,9 +122,14 @@ impl Timeline {
     }
 }
 
-/// Is `h` a frame whose samples may be used (valid bit clear, right size)?
+/// Is `h` a frame whose samples may be used (valid bit clear, the
+/// recording's size and sample format)?
 fn usable(h: &VdifHeader, info: &StreamInfo) -> bool {
-    !h.invalid && h.frame_bytes() == info.frame_bytes
+    !h.invalid
+        && h.frame_bytes() == info.frame_bytes
+        && h.bits_per_sample == info.bits
+        && h.complex == info.complex
+        && h.channels() == info.channels
 }
 
 fn check_request(
@@ -199,7 +204,7 @@ fn frame_range(spf: usize, first: i64, n: usize) -> (i64, i64) {
     let spf = spf as i64;
     (
         first.div_euclid(spf),
-        (first + n as i64 - 1).div_euclid(spf),
+        first.saturating_add(n as i64 - 1).div_euclid(spf),
     )
 }
 
@@ -332,19 +337,6 @@ impl FileSource {
                 }
             }
             let slots = file.len() as usize / h0.frame_bytes();
-            let rem = file.len() as usize % h0.frame_bytes();
-            if rem != 0 {
-                warnings.push(
-                    VdifError::Truncated {
-                        path: path.clone(),
-                        offset: (slots * h0.frame_bytes()) as u64,
-                        have: rem as u64,
-                        need: h0.frame_bytes() as u64,
-                    }
-                    .to_string()
-                        + " (ignored; the frames before it are used)",
-                );
-            }
             files.push((file, grid, slots));
         }
         let h0 = first_header.expect("at least one path");
@@ -397,8 +389,21 @@ impl FileSource {
             // is not a good header the grid does not hold: index the file.
             let last = slots.saturating_sub(1) * h0.frame_bytes();
             match part.file.frame_at(last) {
-                Ok(f) if f.header.frame_bytes() == h0.frame_bytes() => {
-                    part.last_k = tl.k(&f.header)
+                Ok(f)
+                    if f.header.frame_bytes() == h0.frame_bytes()
+                        && f.header.station_id == h0.station_id =>
+                {
+                    part.last_k = tl.k(&f.header);
+                    let rem = part.file.len() as usize % h0.frame_bytes();
+                    if rem != 0 {
+                        let e = VdifError::Truncated {
+                            path: part.file.path().to_path_buf(),
+                            offset: (slots * h0.frame_bytes()) as u64,
+                            have: rem as u64,
+                            need: h0.frame_bytes() as u64,
+                        };
+                        warnings.push(e.to_string() + TRUNCATED_NOTE);
+                    }
                 }
                 _ => {
                     build_index(&mut part, &tl, &h0, &mut warnings);
@@ -458,7 +463,7 @@ impl FileSource {
                             && tl.k(&h) == k
                             && h.frame_bytes() == info.frame_bytes
                         {
-                            return (!h.invalid).then_some(off);
+                            return usable(&h, info).then_some(off);
                         }
                     }
                 }
@@ -466,12 +471,30 @@ impl FileSource {
             let mut w = Vec::new();
             let h0 = part.file.frame_at(0).map(|f| f.header).ok()?;
             build_index(part, &tl, &h0, &mut w);
-            self.warnings.extend(w);
+            for x in w {
+                if !self.warnings.contains(&x) {
+                    self.warnings.push(x);
+                }
+            }
         }
         let part = &self.parts[p];
         part.index
             .as_ref()
             .and_then(|ix| ix.get(&(thread, k)).copied().flatten())
+    }
+
+    /// Where `thread`'s frame holding the sample at time `t` is: the file and
+    /// byte offset, computed from the time (fixed frame size, regular thread
+    /// interleave) and checked against the header found there. `None` if that
+    /// frame is missing, invalid or outside the recording.
+    pub fn locate_time(&mut self, thread: u16, t: UtcTime) -> Option<(PathBuf, u64)> {
+        let dt = t.seconds_since(self.origin());
+        let n = (dt * self.info.sample_rate_hz).floor() as i64;
+        let k = n.div_euclid(self.info.samples_per_frame as i64);
+        (0..self.parts.len()).find_map(|p| {
+            self.locate(p, thread, k)
+                .map(|off| (self.parts[p].file.path().to_path_buf(), off as u64))
+        })
     }
 
     /// Has any file needed its headers indexed (its frames were not on the
@@ -480,6 +503,8 @@ impl FileSource {
         self.parts.iter().filter(|p| p.index.is_some()).count()
     }
 }
+
+const TRUNCATED_NOTE: &str = " (ignored; the frames before it are used)";
 
 /// Read every header of a part once: (thread, k) → offset of usable frames.
 fn build_index(part: &mut Part, tl: &Timeline, h0: &VdifHeader, warnings: &mut Vec<String>) {
@@ -499,8 +524,13 @@ fn build_index(part: &mut Part, tl: &Timeline, h0: &VdifHeader, warnings: &mut V
                     .or_insert((ok).then_some(offset as usize));
             }
             Err(e) => {
-                if !matches!(e, VdifError::Truncated { .. }) {
-                    warnings.push(e.to_string() + " (frames from here on are not used)");
+                let w = if matches!(e, VdifError::Truncated { .. }) {
+                    e.to_string() + TRUNCATED_NOTE
+                } else {
+                    e.to_string() + " (frames from here on are not used)"
+                };
+                if !warnings.contains(&w) {
+                    warnings.push(w);
                 }
                 break;
             }

@@ -567,3 +567,75 @@ fn bad_inputs_are_errors_naming_file_and_offset() {
         "{e}"
     );
 }
+
+#[test]
+fn seeking_by_time_computes_the_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let (p, rate, _) = multi_thread_file(dir.path(), "a.vdif", 3, false);
+    let fb = VdifFile::open(&p)
+        .unwrap()
+        .frame_at(0)
+        .unwrap()
+        .header
+        .frame_bytes();
+    let mut src = FileSource::open(std::slice::from_ref(&p), Some(rate)).unwrap();
+    // Thread 2 at 1.3 s: its frame floor(1.3 × 8) = 10, in slot 10 × 4 + 2.
+    let (path, off) = src.locate_time(2, start().add_seconds(1.3)).unwrap();
+    assert_eq!((path, off), (p.clone(), (10 * 4 + 2) * fb as u64));
+    assert_eq!(src.indexed_files(), 0);
+    assert!(src.locate_time(2, start().add_seconds(3.0)).is_none());
+    assert!(src.locate_time(2, start().add_seconds(-1e-9)).is_none());
+}
+
+#[test]
+fn frames_of_another_size_are_reported_and_not_decoded() {
+    // Frames 0..5 with 256 samples, then one of 128 samples (same station and
+    // thread), then 256 again: the odd one is stepped over by its own length.
+    let dir = tempfile::tempdir().unwrap();
+    let spf = 256;
+    let rate = 256.0 * 8.0;
+    let mut w = VdifWriter::new(
+        Vec::new(),
+        WriterConfig::new(9, 2, false, spf, rate, start()),
+    )
+    .unwrap();
+    for f in 0..8u64 {
+        w.write_codes(0, &codes(f, spf, 2), false).unwrap();
+    }
+    let full = w.into_inner().unwrap();
+    let fb = full.len() / 8;
+    let small = WriterConfig::new(
+        9,
+        2,
+        false,
+        128,
+        128.0 * 8.0,
+        start().add_seconds(5.0 / 8.0),
+    );
+    let mut w2 = VdifWriter::new(Vec::new(), small).unwrap();
+    w2.write_codes(0, &codes(99, 128, 2), false).unwrap();
+    let mut bytes = full[..5 * fb].to_vec();
+    bytes.extend_from_slice(&w2.into_inner().unwrap());
+    bytes.extend_from_slice(&full[6 * fb..]);
+    let p = write_file(dir.path(), "odd.vdif", &bytes);
+    let sum = scan(&p, Some(rate)).unwrap();
+    assert_eq!(sum.threads[0].wrong_size_frames, 1);
+    assert_eq!(sum.threads[0].frames, 8);
+    assert_eq!(sum.threads[0].missing_frames, 0);
+    assert!(sum.problem.is_none());
+    let mut src = FileSource::open(std::slice::from_ref(&p), Some(rate)).unwrap();
+    let (mut o, mut v) = (vec![0f32; 8 * spf], vec![false; 8 * spf]);
+    src.read(0, 0, 0, &mut o, &mut v).unwrap();
+    for s in 0..8 * spf {
+        assert_eq!(v[s], s / spf != 5, "sample {s}");
+        if v[s] {
+            assert_eq!(o[s], level(2, codes((s / spf) as u64, spf, 2)[s % spf]));
+        }
+    }
+    assert_eq!(
+        src.indexed_files(),
+        1,
+        "the grid broke, so the file was indexed"
+    );
+    assert!(src.warnings().is_empty(), "{:?}", src.warnings());
+}
