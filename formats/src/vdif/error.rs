@@ -75,10 +75,14 @@ pub enum VdifError {
 }
 
 impl VdifError {
-    /// True when the fault is in the input (a file, argument or setting), as
-    /// opposed to the system refusing a read or write.
+    /// True when the fault is in the input (a file, argument or setting), not
+    /// the system refusing a read or write nor a caller asking a stream for
+    /// samples it already discarded.
     pub fn is_bad_input(&self) -> bool {
-        !matches!(self, VdifError::Io { .. } | VdifError::Write { .. })
+        !matches!(
+            self,
+            VdifError::Io { .. } | VdifError::Write { .. } | VdifError::Discarded { .. }
+        )
     }
 
     pub(crate) fn invalid(context: impl Into<String>, what: impl Into<String>) -> Self {
