@@ -14,16 +14,15 @@ use super::header::SampleFormat;
 
 /// High level of 2-bit data: codes 0..3 decode to −H, −1, +1, +H.
 ///
-/// We use 3.3359, the optimum 4-level output for thresholds at ±0.9816σ
-/// (Thompson, Moran & Swenson, *Interferometry and Synthesis in Radio
-/// Astronomy*, 3rd ed., ch. 8, four-level sampling: n ≈ 3.336 maximises the
-/// sensitivity, 0.8825 of unquantised), which is also what DiFX
-/// and mark5access decode with, so our amplitudes match the correlator most
-/// VLBI data meets. Python baseband uses 3.316505 (its derivation of the same
-/// optimum) and calls 3.3359 a possible typo; the difference is a 0.6 % change
-/// of the outer level, which only scales the quantisation correction. Golden
-/// tests against baseband compare codes, or values under baseband's table via
-/// [`Levels::with_2bit_high`].
+/// We use 3.3359: in Thompson, Moran & Swenson, *Interferometry and Synthesis
+/// in Radio Astronomy* (ch. 8, four-level sampling), the sensitivity of
+/// four-level sampling peaks (0.8825 of unquantised) for outer level n = 3.3359
+/// with thresholds at ±0.9816σ. It is also the value DiFX and mark5access
+/// decode with, so our amplitudes match the correlator most VLBI data meets.
+/// Python baseband uses 3.316505 (its own derivation, calling 3.3359 a possible
+/// typo); the two differ by 0.6 % in the outer level, which only changes the
+/// quantisation correction slightly. Golden tests against baseband compare
+/// codes, or values under baseband's table via [`Levels::with_2bit_high`].
 pub const OPTIMAL_2BIT_HIGH: f32 = 3.3359;
 
 /// The level each code decodes to, for every supported bit width.
