@@ -639,3 +639,67 @@ fn frames_of_another_size_are_reported_and_not_decoded() {
     );
     assert!(src.warnings().is_empty(), "{:?}", src.warnings());
 }
+
+#[test]
+fn a_station_split_across_two_fifos_streams_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let spf = 128;
+    let rate = 128.0 * 4.0;
+    let mut parts = Vec::new();
+    for i in 0..2u64 {
+        let cfg = WriterConfig::new(1, 4, false, spf, rate, start().add_seconds(2.0 * i as f64));
+        let mut w = VdifWriter::new(Vec::new(), cfg).unwrap();
+        for f in 0..8u64 {
+            for t in [0u16, 1] {
+                w.write_codes(t, &codes(100 * t as u64 + i * 8 + f, spf, 4), false)
+                    .unwrap();
+            }
+        }
+        parts.push(w.into_inner().unwrap());
+    }
+    let mut fifos = Vec::new();
+    for i in 0..2 {
+        let f = dir.path().join(format!("fifo{i}"));
+        let ok = std::process::Command::new("mkfifo")
+            .arg(&f)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if !ok {
+            eprintln!("mkfifo unavailable: skipped");
+            return;
+        }
+        fifos.push(f);
+    }
+    let writers: Vec<_> = fifos
+        .iter()
+        .cloned()
+        .zip(parts)
+        .map(|(f, bytes)| {
+            std::thread::spawn(move || {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(f)
+                    .unwrap()
+                    .write_all(&bytes)
+                    .unwrap();
+            })
+        })
+        .collect();
+    let mut s = open_source(&fifos, Some(rate), 1 << 20).unwrap();
+    assert_eq!(s.info().threads, vec![0, 1]);
+    assert_eq!(s.origin(), start());
+    let n = 16 * spf;
+    let (mut o, mut v) = (vec![0f32; n], vec![false; n]);
+    s.read(1, 0, 0, &mut o, &mut v).unwrap();
+    assert!(v.iter().all(|&x| x));
+    for (j, &x) in o.iter().enumerate() {
+        assert_eq!(x, level(4, codes(100 + (j / spf) as u64, spf, 4)[j % spf]));
+    }
+    s.read(0, 0, 0, &mut o, &mut v).unwrap();
+    assert!(v.iter().all(|&x| x));
+    assert_eq!(s.end_sample(), Some(n as i64));
+    for w in writers {
+        w.join().unwrap();
+    }
+}
