@@ -11,6 +11,7 @@ pub mod encode;
 pub mod error;
 pub mod header;
 pub mod reader;
+pub mod resync;
 pub mod source;
 pub mod stream;
 pub mod summary;
