@@ -18,6 +18,8 @@ pub mod summary;
 pub mod writer;
 
 #[cfg(test)]
+mod reliability_tests;
+#[cfg(test)]
 mod tests;
 
 pub use decode::{Decoder, Levels, OPTIMAL_2BIT_HIGH};

@@ -71,6 +71,16 @@ impl Expect {
         }
     }
 
+    /// The reference of a recording whose threads are known, positioned at
+    /// the frame `at` (for checking one frame found by computing its offset).
+    pub fn at_frame(first: &VdifHeader, threads: &[u16], at: &VdifHeader) -> Self {
+        Expect {
+            header: *first,
+            second: at.second(),
+            threads: threads.to_vec(),
+        }
+    }
+
     pub fn frame_bytes(&self) -> usize {
         self.header.frame_bytes()
     }
@@ -323,11 +333,12 @@ pub fn classify(view: &[u8], at_eof: bool, expect: Option<&Expect>) -> Result<St
 }
 
 /// A frame whose header matches the stream is used only if what follows it
-/// does not say its bytes are damaged: when the next header is bad, the frame
-/// is dropped (reported as corrupted) if another frame's header starts
-/// inside it (bytes were lost from it), or if the next frame found within
-/// [`STEP_BYTES`] is not a whole number of frames on (bytes were lost or
-/// inserted at an unknown place, possibly inside it).
+/// does not say its bytes are damaged. When the next header is bad (and not
+/// zero padding), the frame is dropped (reported as corrupted) if another
+/// frame's header starts inside it (bytes were lost from it), or if the next
+/// frame found within [`STEP_BYTES`] is not a whole number of frames on, or
+/// there is none (bytes were lost or inserted at an unknown place, possibly
+/// inside it).
 fn check_successor(view: &[u8], h: VdifHeader, e: &Expect, at_eof: bool) -> Result<Step, usize> {
     let n = h.frame_bytes();
     match header_at(view, n) {
@@ -340,10 +351,15 @@ fn check_successor(view: &[u8], h: VdifHeader, e: &Expect, at_eof: bool) -> Resu
             match header_at(view, m) {
                 Some(x) if e.plausible(&x) => return Ok(Step::Frame(h)),
                 Some(_) => {}
-                None if at_eof => return Ok(Step::Frame(h)),
-                None => return Err(m + HEADER_BYTES),
+                None if !at_eof => return Err(m + HEADER_BYTES),
+                None if view.len() == m => return Ok(Step::Frame(h)),
+                None => {}
             }
         }
+        // Zeros: the padding of a preallocated or cut-short file, not the
+        // tail of a frame pushed on by inserted bytes (32 zero bytes are
+        // 128 lowest-level 2-bit samples in a row: not recorded noise).
+        Some(_) if view[n..n + HEADER_BYTES].iter().all(|&b| b == 0) => return Ok(Step::Frame(h)),
         Some(_) => {}
         None if at_eof => return Ok(Step::Frame(h)),
         None => return Err(n + HEADER_BYTES),
@@ -373,7 +389,12 @@ fn check_successor(view: &[u8], h: VdifHeader, e: &Expect, at_eof: bool) -> Resu
             ),
         }),
         Found::NeedMore { need, .. } => Err(n + need),
-        Found::Nothing => Ok(Step::Frame(h)),
+        Found::Nothing => Ok(Step::Skip {
+            len: n,
+            what: format!(
+                "frame followed by damage and no frame within {STEP_BYTES} bytes after it: bytes may have been inserted into it"
+            ),
+        }),
     }
 }
 

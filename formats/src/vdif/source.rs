@@ -17,6 +17,7 @@ use super::decode::{Decoder, Levels};
 use super::error::VdifError;
 use super::header::VdifHeader;
 use super::reader::{FrameRef, VdifFile};
+use super::resync::{classify, Expect, Step};
 use super::stream::{FrameReader, OwnedFrame};
 use super::summary::{frames_per_second, is_stream};
 use crate::time::UtcTime;
@@ -123,9 +124,10 @@ impl Timeline {
 }
 
 /// Is `h` a frame whose samples may be used (valid bit clear, the
-/// recording's size and sample format)?
+/// recording's station, size and sample format)?
 fn usable(h: &VdifHeader, info: &StreamInfo) -> bool {
     !h.invalid
+        && h.station_id == info.station_id
         && h.frame_bytes() == info.frame_bytes
         && h.bits_per_sample == info.bits
         && h.complex == info.complex
@@ -330,6 +332,7 @@ impl FileSource {
         let mut first_header: Option<VdifHeader> = None;
         let mut max_fn = 0u32;
         let mut boundary_seen = false;
+        let mut late_threads: Vec<u16> = Vec::new();
         for path in paths {
             let file = VdifFile::open(path)?;
             let f0 = file.first_frame()?;
@@ -351,6 +354,7 @@ impl FileSource {
             // meanwhile track frame numbers of the first second for the rate.
             let mut grid: Vec<(u16, (i64, u32))> = Vec::new();
             let mut grid_done = false;
+            let mut walked = 0usize;
             for f in file.frames() {
                 let f = match f {
                     Ok(f) => f,
@@ -359,6 +363,7 @@ impl FileSource {
                     Err(_) => break,
                 };
                 let h = f.header;
+                walked += 1;
                 if !grid_done {
                     if grid.iter().any(|g| g.0 == h.thread_id) || grid.len() >= 1024 {
                         grid_done = true;
@@ -366,13 +371,23 @@ impl FileSource {
                         grid.push((h.thread_id, (h.second(), h.frame_number)));
                     }
                 }
+                // Threads that start a little late are still part of it.
+                if h.station_id == h0.station_id
+                    && h.frame_bytes() == h0.frame_bytes()
+                    && !late_threads.contains(&h.thread_id)
+                {
+                    late_threads.push(h.thread_id);
+                }
                 if h.second() != h0.second() {
                     boundary_seen = true;
                 }
                 if h.second() == h0.second() {
                     max_fn = max_fn.max(h.frame_number);
                 }
-                if grid_done && (boundary_seen || sample_rate_hz.is_some()) {
+                if grid_done
+                    && (boundary_seen || sample_rate_hz.is_some())
+                    && walked >= THREAD_PEEK_FRAMES
+                {
                     break;
                 }
             }
@@ -460,6 +475,11 @@ impl FileSource {
             }
             parts.push(part);
         }
+        for t in late_threads {
+            if !threads.contains(&t) {
+                threads.push(t);
+            }
+        }
         threads.sort_unstable();
         parts.sort_by_key(|p| p.first_k);
         for w in parts.windows(2) {
@@ -501,7 +521,16 @@ impl FileSource {
             if let Some(off) = part.grid_offset(thread, k, info.frame_bytes) {
                 if let Ok(f) = part.file.frame_at(off) {
                     let h = f.header;
-                    if h.thread_id == thread && tl.k(&h) == k && h.frame_bytes() == info.frame_bytes
+                    // The frame the grid predicts, and what follows it does
+                    // not show it damaged (the walk's rule, see resync).
+                    let expect = Expect::at_frame(&self.h0, &info.threads, &h);
+                    if h.thread_id == thread
+                        && tl.k(&h) == k
+                        && h.frame_bytes() == info.frame_bytes
+                        && matches!(
+                            classify(&part.file.bytes()[off..], true, Some(&expect)),
+                            Ok(Step::Frame(_))
+                        )
                     {
                         return usable(&h, info).then_some(off);
                     }
@@ -543,6 +572,9 @@ impl FileSource {
     }
 }
 
+/// Frames read at open to learn the threads (one that starts a little after
+/// the others is still found).
+const THREAD_PEEK_FRAMES: usize = 256;
 const TRUNCATED_NOTE: &str = " (ignored; the frames before it are used)";
 const UNUSED_NOTE: &str = " (no sample there is used)";
 
@@ -794,18 +826,19 @@ impl StreamSource {
         let mut max_fn = h0.frame_number;
         let mut eof = false;
         let mut peeked = h0.frame_bytes();
-        while !(threads_done && (boundary_seen || sample_rate_hz.is_some()))
+        while !(threads_done
+            && (boundary_seen || sample_rate_hz.is_some())
+            && pending.len() >= THREAD_PEEK_FRAMES)
             && peeked < readahead_bytes.max(1)
         {
             match rx.recv() {
                 Ok(Ok(f)) => {
                     let h = f.header;
-                    if !threads_done {
-                        if threads.contains(&h.thread_id) {
-                            threads_done = true;
-                        } else {
-                            threads.push(h.thread_id);
-                        }
+                    if threads.contains(&h.thread_id) {
+                        threads_done = true;
+                    } else if h.station_id == h0.station_id && h.frame_bytes() == h0.frame_bytes() {
+                        // Threads that start a little late are still part of it.
+                        threads.push(h.thread_id);
                     }
                     if h.second() == h0.second() {
                         max_fn = max_fn.max(h.frame_number);
