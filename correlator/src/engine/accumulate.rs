@@ -53,7 +53,8 @@ impl Quantiser {
                 }
                 let p = ((mean_power - l * l) / (h * h - l * l)).clamp(1e-9, 1.0 - 1e-9);
                 let a = threshold_for_outer_fraction(p);
-                let exq = (2.0 / std::f64::consts::PI).sqrt() * (l + (h - l) * (-a * a / 2.0).exp());
+                let exq =
+                    (2.0 / std::f64::consts::PI).sqrt() * (l + (h - l) * (-a * a / 2.0).exp());
                 let eq2 = (1.0 - p) * l * l + p * h * h;
                 exq / eq2.sqrt()
             }
@@ -66,7 +67,8 @@ fn erfc(x: f64) -> f64 {
     let t = 1.0 / (1.0 + 0.327_591_1 * x);
     let poly = t
         * (0.254_829_592
-            + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+            + t * (-0.284_496_736
+                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
     poly * (-x * x).exp()
 }
 
@@ -255,11 +257,15 @@ impl IntegrationAcc {
                     }
                     let mut scale = 1.0 / (n as f64 * (pa * pb).sqrt());
                     if a != b {
-                        scale /= gain(a, band.subbands[prod.pol_a])
-                            * gain(b, band.subbands[prod.pol_b]);
+                        scale /=
+                            gain(a, band.subbands[prod.pol_a]) * gain(b, band.subbands[prod.pol_b]);
                     }
                     // LSB: the baseband spectra hold the conjugate of the sky's.
-                    let conj = if band.sideband == Sideband::Lower { -1.0 } else { 1.0 };
+                    let conj = if band.sideband == Sideband::Lower {
+                        -1.0
+                    } else {
+                        1.0
+                    };
                     for j in 0..nch {
                         let v = Complex32::new(
                             (self.re[k * nch + j] * scale) as f32,

@@ -261,12 +261,17 @@ pub fn correlate_with_model(
         let srcs = &mut sources;
         let nxt = &mut next;
         let rd = &reader;
-        let read_result = workers::process_chunk(&ctx, &cur, &mut units, &mut workers, move || {
-            match &next_spec {
-                Some(sp) => rd.read(srcs, sp, nxt).map(|_| next_spec),
-                None => Ok(None),
-            }
-        });
+        let read_result =
+            workers::process_chunk(
+                &ctx,
+                &cur,
+                &mut units,
+                &mut workers,
+                move || match &next_spec {
+                    Some(sp) => rd.read(srcs, sp, nxt).map(|_| next_spec),
+                    None => Ok(None),
+                },
+            );
         let next_spec = read_result?;
         for (u, unit) in units[..workers::units_in(cur.nblocks)].iter().enumerate() {
             let b = (cur.nblocks - u * UNIT_BLOCKS).min(UNIT_BLOCKS);
@@ -454,13 +459,19 @@ impl Reader<'_> {
                 buf.n_lo = lo;
                 buf.samples.resize(len * w, 0.0);
                 buf.valid.resize(len, false);
-                src.read(sub.thread, sub.channel, lo, &mut buf.samples, &mut buf.valid)
-                    .map_err(|e| {
-                        EngineError::Io(format!(
-                            "station {}: reading thread {} channel {}: {e}",
-                            self.job.stations[s].name, sub.thread, sub.channel
-                        ))
-                    })?;
+                src.read(
+                    sub.thread,
+                    sub.channel,
+                    lo,
+                    &mut buf.samples,
+                    &mut buf.valid,
+                )
+                .map_err(|e| {
+                    EngineError::Io(format!(
+                        "station {}: reading thread {} channel {}: {e}",
+                        self.job.stations[s].name, sub.thread, sub.channel
+                    ))
+                })?;
                 buf.invalid_prefix.clear();
                 buf.invalid_prefix.push(0);
                 let mut c = 0u32;
@@ -546,7 +557,8 @@ impl Setup {
         // Every subband must be in every recording, with a bandwidth that
         // matches the sample rate.
         for (i, sb) in job.subbands.iter().enumerate() {
-            let has = |info: &StreamInfo| info.threads.contains(&sb.thread) && sb.channel < info.channels;
+            let has =
+                |info: &StreamInfo| info.threads.contains(&sb.thread) && sb.channel < info.channels;
             let missing: Vec<&str> = job
                 .stations
                 .iter()
@@ -607,7 +619,8 @@ impl Setup {
         }
         // Order each band's subbands by polarisation, and check all agree.
         for (b, pols) in bands.iter_mut() {
-            let mut pairs: Vec<(Pol, usize)> = pols.iter().cloned().zip(b.subbands.clone()).collect();
+            let mut pairs: Vec<(Pol, usize)> =
+                pols.iter().cloned().zip(b.subbands.clone()).collect();
             pairs.sort_by_key(|(p, _)| pol_rank(*p));
             *pols = pairs.iter().map(|p| p.0).collect();
             b.subbands = pairs.iter().map(|p| p.1).collect();

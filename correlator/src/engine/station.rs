@@ -260,11 +260,7 @@ fn rotate_real_to_complex(x: &[f32], rot: &Phasors, c: &mut [Complex32]) -> f64 
 fn rotate_complex(x: &[f32], rot: &Phasors, c: &mut [Complex32]) -> f64 {
     let l = rot.l;
     let mut power = 0.0f64;
-    for (h, (xs, cs)) in x
-        .chunks_exact(2 * l)
-        .zip(c.chunks_exact_mut(l))
-        .enumerate()
-    {
+    for (h, (xs, cs)) in x.chunks_exact(2 * l).zip(c.chunks_exact_mut(l)).enumerate() {
         let (hr, hi) = (rot.hi_re[h], rot.hi_im[h]);
         let mut p = 0.0f32;
         for i in 0..l {
