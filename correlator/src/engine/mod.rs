@@ -29,7 +29,7 @@ pub use accumulate::{Integration, Quantiser};
 pub use error::EngineError;
 pub use input::{MemorySource, SampleSource, StreamInfo, VdifError};
 pub use plan::{Band, BlockGeom, Layout, Product};
-pub use sink::{MemorySink, RunHeader, Sink};
+pub use sink::{IdiSink, MemorySink, RunHeader, Sink};
 pub use station::RealFormulation;
 
 use crate::job::{Job, Pol, Sideband};
@@ -196,6 +196,7 @@ pub fn correlate_with_model(
         layout,
         start,
         tracks: &tracks,
+        bits: sources.iter().map(|s| s.info().bits).collect(),
     })?;
 
     let m = layout.blocks_per_integration as u64;
