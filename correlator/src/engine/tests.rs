@@ -876,7 +876,7 @@ fn fits_idi_sink_writes_what_the_engine_computed() {
         for band in 0..2 {
             for j in 0..l.nchan {
                 let v = integ.vis[l.vis_index(bl, band, j, 0)];
-                let x = row.vis[(band * l.nchan + j) * 1];
+                let x = row.vis[band * l.nchan + j];
                 assert_eq!((x[0], x[1]), (v.re, v.im));
                 assert_eq!(x[2], integ.weights[l.weight_index(bl, band, 0)]);
             }
