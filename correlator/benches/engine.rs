@@ -1,0 +1,236 @@
+//! Engine throughput (run: `cargo bench -p correlator --bench engine`).
+//!
+//! Prints, for the job's FFT size (1024): the bare realfft r2c throughput on
+//! 1 and 2 threads (and the complex FFT's, for the rotation formulation),
+//! then the whole correlator on 2 and 4 stations, 2-bit real data, 2
+//! subbands of 16 MHz (32 Msamples/s each), EMCORR_BENCH_SECONDS (default
+//! 10) s of data generated in memory, on 1 and 2 worker threads: samples/s
+//! per core per station, multiple of real time, fraction of the bare r2c
+//! throughput, and peak RSS. Not a test: figures depend on the machine.
+
+use correlator::engine::{
+    self, MemorySink, Options, RealFormulation, SampleSource, StreamInfo, VdifError,
+};
+use correlator::Job;
+use formats::UtcTime;
+use num_complex::Complex32;
+use realfft::RealFftPlanner;
+use rustfft::FftPlanner;
+use std::path::Path;
+use std::time::Instant;
+
+const N: usize = 1024;
+const FS: f64 = 32e6;
+
+/// Samples/s of `threads` threads each running r2c (or c2c) on its own buffer.
+fn fft_rate(threads: usize, complex: bool, secs: f64) -> f64 {
+    let counts: Vec<usize> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..threads)
+            .map(|t| {
+                s.spawn(move || {
+                    let mut x: Vec<f32> = (0..N).map(|i| ((i * 7 + t) % 13) as f32 - 6.0).collect();
+                    let start = Instant::now();
+                    let mut n = 0usize;
+                    if complex {
+                        let fft = FftPlanner::<f32>::new().plan_fft_forward(N);
+                        let mut buf: Vec<Complex32> =
+                            x.iter().map(|&v| Complex32::new(v, -v)).collect();
+                        let mut scratch =
+                            vec![Complex32::new(0.0, 0.0); fft.get_inplace_scratch_len()];
+                        while start.elapsed().as_secs_f64() < secs {
+                            for _ in 0..256 {
+                                fft.process_with_scratch(&mut buf, &mut scratch);
+                                buf[0] = Complex32::new(1.0, 0.0);
+                            }
+                            n += 256;
+                        }
+                    } else {
+                        let fft = RealFftPlanner::<f32>::new().plan_fft_forward(N);
+                        let mut out = fft.make_output_vec();
+                        let mut scratch = fft.make_scratch_vec();
+                        while start.elapsed().as_secs_f64() < secs {
+                            for _ in 0..256 {
+                                fft.process_with_scratch(&mut x, &mut out, &mut scratch)
+                                    .unwrap();
+                                x[0] = out[1].re;
+                            }
+                            n += 256;
+                        }
+                    }
+                    n
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    counts.iter().sum::<usize>() as f64 * N as f64 / secs
+}
+
+/// An endless 2-bit recording generated from a table (cheap to read).
+struct BenchSource {
+    info: StreamInfo,
+    table: Vec<f32>,
+}
+
+impl BenchSource {
+    fn new(seed: u64) -> Self {
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let table = (0..(1 << 20) + 4099)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                [-3.3359f32, -1.0, 1.0, 3.3359][(state >> 62) as usize]
+            })
+            .collect();
+        BenchSource {
+            info: StreamInfo {
+                station_id: seed as u16,
+                threads: vec![0, 1],
+                channels: 1,
+                bits: 2,
+                complex: false,
+                frame_bytes: 8032,
+                samples_per_frame: 32000,
+                sample_rate_hz: FS,
+                sample_rate_inferred: false,
+            },
+            table,
+        }
+    }
+}
+
+impl SampleSource for BenchSource {
+    fn info(&self) -> &StreamInfo {
+        &self.info
+    }
+    fn origin(&self) -> UtcTime {
+        UtcTime::new(0, 0.0)
+    }
+    fn read(
+        &mut self,
+        thread: u16,
+        _channel: usize,
+        first: i64,
+        out: &mut [f32],
+        valid: &mut [bool],
+    ) -> Result<(), VdifError> {
+        let len = (1usize << 20) as i64;
+        let mut pos = 0;
+        while pos < out.len() {
+            let start = ((first + pos as i64).rem_euclid(len)) as usize + thread as usize;
+            let n = (out.len() - pos).min(len as usize - (start - thread as usize));
+            out[pos..pos + n].copy_from_slice(&self.table[start..start + n]);
+            pos += n;
+        }
+        valid.fill(true);
+        Ok(())
+    }
+    fn discard_before(&mut self, _first: i64) {}
+}
+
+fn job(stations: usize, seconds: f64) -> Job {
+    let mut t = format!(
+        "[job]\nname = \"bench\"\nstart = \"2000-01-01T00:00:02Z\"\nduration_s = {seconds:?}\n\
+         [correlation]\nfft_length = {N}\nintegration_s = 1.0\n\
+         [source]\nname = \"S\"\nra_deg = 1.0\ndec_deg = 2.0\n"
+    );
+    for s in 0..stations {
+        // Station 1 is lunar-like: 1.3 s and 4 µs/s (≈ 34 kHz fringe rate at 8.4 GHz).
+        let (tau, rate) = if s == 1 {
+            (1.3, 4e-6)
+        } else {
+            (1e-3 * s as f64, 1e-7)
+        };
+        t += &format!(
+            "[[station]]\nname = \"S{s}\"\ndelay_poly = {{ epoch = \"2000-01-01T00:00:00Z\", coeffs_s = [{tau:?}, {rate:?}] }}\n"
+        );
+    }
+    for (i, f) in [8.4e9, 8.416e9].iter().enumerate() {
+        t += &format!(
+            "[[subband]]\nsky_freq_hz = {f:?}\nbandwidth_hz = 16e6\nsideband = \"U\"\npol = \"R\"\nthread = {i}\n"
+        );
+    }
+    Job::from_toml_str(&t, Path::new("bench.toml")).unwrap()
+}
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+fn main() {
+    let seconds: f64 = std::env::var("EMCORR_BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10.0);
+    let r2c1 = fft_rate(1, false, 2.0);
+    let r2c2 = fft_rate(2, false, 2.0);
+    let c2c1 = fft_rate(1, true, 2.0);
+    println!("bare FFT, {N} points:");
+    println!("  r2c 1 thread : {:7.1} Msamples/s", r2c1 / 1e6);
+    println!(
+        "  r2c 2 threads: {:7.1} Msamples/s (speed-up {:.2})",
+        r2c2 / 1e6,
+        r2c2 / r2c1
+    );
+    println!(
+        "  c2c 1 thread : {:7.1} Msamples/s ({:.2}× the r2c cost per sample)",
+        c2c1 / 1e6,
+        r2c1 / c2c1
+    );
+    let formulations: Vec<RealFormulation> = match std::env::var("EMCORR_BENCH_FORMULATIONS") {
+        Ok(s) if s == "both" => vec![RealFormulation::TwoRealFfts, RealFormulation::ComplexFft],
+        _ => vec![RealFormulation::TwoRealFfts],
+    };
+    println!("correlator: 2-bit real, 2 subbands × 16 MHz, {seconds} s of data, FFT {N}:");
+    for formulation in formulations {
+        for stations in [2usize, 4] {
+            let mut rate1 = 0.0;
+            for threads in [1usize, 2] {
+                let job = job(stations, seconds);
+                let sources: Vec<Box<dyn SampleSource>> = (0..stations)
+                    .map(|s| Box::new(BenchSource::new(s as u64 + 1)) as Box<dyn SampleSource>)
+                    .collect();
+                let opts = Options {
+                    threads,
+                    formulation,
+                };
+                let mut sink = MemorySink::default();
+                let t = Instant::now();
+                let sum = engine::correlate(&job, sources, &opts, &mut sink, &mut |_| {}).unwrap();
+                let wall = t.elapsed().as_secs_f64();
+                let samples = sum.data_s * FS * 2.0 * stations as f64;
+                let per_core_station = samples / wall / threads as f64 / stations as f64;
+                let per_core = samples / wall / threads as f64;
+                if threads == 1 {
+                    rate1 = samples / wall;
+                }
+                println!(
+                    "  {formulation:?} {stations} stations, {threads} thread(s): {:6.1} Msamples/s per core per station, {:5.2}× real time, {:4.1}% of bare r2c per core{}, peak RSS {:.0} MB",
+                    per_core_station / 1e6,
+                    sum.speed_x_realtime,
+                    100.0 * per_core / r2c1,
+                    if threads == 2 {
+                        format!(
+                            ", speed-up {:.2} = {:.0}% of the bare FFT's {:.2}",
+                            samples / wall / rate1,
+                            100.0 * (samples / wall / rate1) / (r2c2 / r2c1),
+                            r2c2 / r2c1
+                        )
+                    } else {
+                        String::new()
+                    },
+                    peak_rss_mb()
+                );
+            }
+        }
+    }
+}
