@@ -473,13 +473,6 @@ impl Reader<'_> {
                         self.job.stations[s].name, sub.thread, sub.channel
                     ))
                 })?;
-                buf.invalid_prefix.clear();
-                buf.invalid_prefix.push(0);
-                let mut c = 0u32;
-                for &v in &buf.valid {
-                    c += (!v) as u32;
-                    buf.invalid_prefix.push(c);
-                }
             }
             src.discard_before(lo);
         }

@@ -21,9 +21,7 @@ pub struct SampleBuf {
     pub n_lo: i64,
     /// Samples (I,Q interleaved for complex data).
     pub samples: Vec<f32>,
-    /// invalid_prefix[i] = invalid samples among the first i.
-    pub invalid_prefix: Vec<u32>,
-    /// Scratch for the reader's validity flags.
+    /// Validity of each sample (as the reader reports it).
     pub valid: Vec<bool>,
 }
 
@@ -88,9 +86,9 @@ impl Worker {
                     let i = s * nsub + sb;
                     let buf = &chunk.bufs[i];
                     let off = (g.n0 - buf.n_lo) as usize;
-                    let invalid = buf.invalid_prefix[off + n] - buf.invalid_prefix[off];
-                    self.valid[i] = invalid == 0;
-                    if invalid != 0 {
+                    let ok = all_valid(&buf.valid[off..off + n]);
+                    self.valid[i] = ok;
+                    if !ok {
                         continue;
                     }
                     let (re, im) = (
@@ -132,6 +130,13 @@ impl Worker {
             }
         }
     }
+}
+
+/// Whether every flag is set (bytes compared eight at a time).
+fn all_valid(v: &[bool]) -> bool {
+    let chunks = v.chunks_exact(8);
+    let rest = chunks.remainder().iter().all(|&b| b);
+    rest && chunks.fold(true, |ok, c| ok & c.iter().fold(true, |a, &b| a & b))
 }
 
 /// Number of units in a chunk of `nblocks` blocks.
