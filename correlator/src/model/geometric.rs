@@ -18,7 +18,7 @@ use super::oem::Oem;
 use super::relativity::{Body, C, GM_EARTH, GM_JUPITER_SYSTEM, GM_MOON, GM_SUN, L_G};
 use super::sites::{Site, SiteFrames};
 use super::time_scales::{tai_minus_utc_s, tdb_minus_tt_s, utc_to_tt, Instant};
-use super::vector::{dot, norm, scale, sub, unit, V3};
+use super::vector::{add, dot, norm, scale, sub, unit, V3};
 use crate::job::{Job, SourcePosition};
 use formats::UtcTime;
 
@@ -58,7 +58,9 @@ pub struct EpochContext {
 pub struct StationGeometry {
     /// τ(g): TT seconds from the wavefront at the geocentre to the station.
     pub delay_s: f64,
-    /// Station minus geocentre at g (m, ICRS axes), for UVW.
+    /// Station minus geocentre at g (m, ICRS axes; GCRS for an Earth
+    /// station, body centre + Moon-fixed vector − geocentre for a lunar one:
+    /// no 1PN terms), for UVW.
     pub geocentric_m: V3,
 }
 
@@ -256,9 +258,13 @@ impl DelayModel {
             - (dtdb_i - ctx.tdb_minus_tt_s)
             - dot(&earth_i.vel_m_s, &sub(&st.pos_m, &earth_i.pos_m)) / (C * C);
         let at_g = frames.site(&site, 0.0)?;
+        let geocentric_m = match site {
+            Site::Earth(_) => at_g.local_m,
+            Site::Moon(_) => add(&sub(&at_g.parent_pos_m, &geo), &at_g.local_m),
+        };
         Ok(StationGeometry {
             delay_s,
-            geocentric_m: sub(&at_g.pos_m, &geo),
+            geocentric_m,
         })
     }
 

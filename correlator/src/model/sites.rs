@@ -52,6 +52,8 @@ pub struct SiteState {
     pub parent_vel_m_s: V3,
     /// The body-centred ICRF-axes vector (m) before the 1PN terms.
     pub local_m: V3,
+    /// BCRS position of the body's centre (m).
+    pub parent_pos_m: V3,
 }
 
 impl SiteFrames<'_> {
@@ -69,6 +71,7 @@ impl SiteFrames<'_> {
                     pos_m: local_to_bcrs(&earth, &local, u, L_C),
                     parent_vel_m_s: earth.vel_m_s,
                     local_m: local,
+                    parent_pos_m: earth.pos_m,
                 })
             }
             Site::Moon(me) => {
@@ -81,6 +84,7 @@ impl SiteFrames<'_> {
                     pos_m: local_to_bcrs(&moon, &local, u, 0.0),
                     parent_vel_m_s: moon.vel_m_s,
                     local_m: local,
+                    parent_pos_m: moon.pos_m,
                 })
             }
         }
