@@ -90,7 +90,7 @@ impl DelayModel {
             Some(p) => Some(Eop::from_file(p)?),
             None => {
                 warnings.push(
-                    "no model.eop: UT1−UTC = 0 and no polar motion (errors up to ~1 µs in delay)"
+                    "no model.eop: UT1−UTC = 0 and no polar motion (errors up to ~1.5 µs in delay)"
                         .into(),
                 );
                 None

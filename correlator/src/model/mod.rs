@@ -218,3 +218,52 @@ pub fn build_model(job: &Job, start: UtcTime, end: UtcTime) -> Result<ModelTrack
         warnings: model.map(|m| m.warnings().to_vec()).unwrap_or_default(),
     })
 }
+
+/// The job's own time range, [job] start to start + duration_s (geocentric
+/// UTC), as `emcorr model` uses it.
+pub fn job_range(job: &Job) -> Result<(UtcTime, UtcTime), ModelError> {
+    match (job.start, job.duration_s) {
+        (Some(s), Some(d)) => Ok((s, s.add_seconds(d))),
+        _ => Err(ModelError::Key {
+            file: job.file.clone(),
+            key: if job.start.is_none() {
+                "job.start".into()
+            } else {
+                "job.duration_s".into()
+            },
+            why: "the model's time range needs both [job] start and duration_s".into(),
+        }),
+    }
+}
+
+/// One station at one instant, as the correlator would evaluate it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelRow {
+    pub time: UtcTime,
+    pub station: String,
+    /// Model plus the station's clock term (what the engine applies).
+    pub delay: Delay,
+}
+
+/// Rows every `step_s` from `start` to `end` (inclusive), station by station
+/// within each instant, evaluated from the tracks.
+pub fn sample_rows(
+    tracks: &[DelayTrack],
+    start: UtcTime,
+    end: UtcTime,
+    step_s: f64,
+) -> Vec<ModelRow> {
+    let n = (end.seconds_since(start) / step_s + 1e-9).floor().max(0.0) as usize;
+    let mut rows = Vec::with_capacity((n + 1) * tracks.len());
+    for k in 0..=n {
+        let t = start.add_seconds(k as f64 * step_s);
+        for tr in tracks {
+            rows.push(ModelRow {
+                time: t,
+                station: tr.station.clone(),
+                delay: tr.eval(t),
+            });
+        }
+    }
+    rows
+}
