@@ -45,12 +45,12 @@ pub fn interpolate(nodes: &[f64], values: &[f64]) -> Vec<f64> {
             .max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))
             .unwrap_or(col);
         a.swap(col, piv);
-        for r in col + 1..n {
-            let f = a[r][col] / a[col][col];
+        let pivot_row = a[col].clone();
+        for row in a.iter_mut().skip(col + 1) {
+            let f = row[col] / pivot_row[col];
             if f != 0.0 {
-                for c in col..=n {
-                    let v = a[col][c];
-                    a[r][c] -= f * v;
+                for (x, p) in row.iter_mut().zip(&pivot_row).skip(col) {
+                    *x -= f * p;
                 }
             }
         }

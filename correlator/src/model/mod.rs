@@ -55,6 +55,9 @@ pub struct ModelTracks {
     pub warnings: Vec<String>,
 }
 
+/// Model values at one node: per station delay and position, and the source direction.
+type NodeValues = (Vec<f64>, Vec<[f64; 3]>, [f64; 3]);
+
 /// Default polynomial span and order when the job has no [model] section.
 const DEFAULT_INTERVAL_S: f64 = 120.0;
 const DEFAULT_ORDER: usize = 5;
@@ -82,7 +85,7 @@ pub fn build_tracks(
 /// polynomial of `[model] order` (pieces join continuously).
 pub fn build_model(job: &Job, start: UtcTime, end: UtcTime) -> Result<ModelTracks, ModelError> {
     let span = end.seconds_since(start);
-    if !(span >= 0.0) {
+    if span.is_nan() || span < 0.0 {
         return Err(ModelError::Input(format!(
             "{}: the model's end {} is before its start {}",
             job.file.display(),
@@ -116,7 +119,7 @@ pub fn build_model(job: &Job, start: UtcTime, end: UtcTime) -> Result<ModelTrack
                 clock_at_start[i] = lunar_clock::integral(model, i, epoch, start)?;
             }
         }
-        let mut prev_last: Option<(Vec<f64>, Vec<[f64; 3]>, [f64; 3])> = None;
+        let mut prev_last: Option<NodeValues> = None;
         for k in 0..n_int {
             let epoch = start.add_seconds(k as f64 * interval);
             let mut delays = vec![Vec::with_capacity(nodes.len()); n_st];
