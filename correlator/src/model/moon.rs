@@ -25,17 +25,15 @@ pub fn site_me_m(site: &MoonSite) -> V3 {
     [r * clat * clon, r * clat * slon, r * slat]
 }
 
-/// The DE421 PA→ME rotation of moon_080317.tf (TKFRAME_31007: angles 67.92″,
-/// 78.56″, 0.30″ about axes 3, 2, 1), as the matrix taking ME vectors to PA.
+/// The DE421 ME→PA rotation of moon_080317.tf (TKFRAME_31007, relative to
+/// MOON_PA_DE421: angles 67.92″, 78.56″, 0.30″ about axes 3, 2, 1), as the
+/// matrix taking ME vectors to PA: R3(67.92″)·R2(78.56″)·R1(0.30″) with
+/// SOFA-sense axis rotations (checked against anise's reading of the kernel).
 pub fn de421_me_to_pa() -> M3 {
-    // SPICE TK frames: the matrix from the relative frame (PA) to the TK frame
-    // (ME) is [a3]_ax3 [a2]_ax2 [a1]_ax1 with the angles negated ... checked
-    // against anise's reading of the kernel in the tests.
-    let pa_to_me = mat_mul(
-        &rot(1, 0.30 * ARCSEC),
-        &mat_mul(&rot(2, 78.56 * ARCSEC), &rot(3, 67.92 * ARCSEC)),
-    );
-    transpose(&pa_to_me)
+    mat_mul(
+        &rot(3, 67.92 * ARCSEC),
+        &mat_mul(&rot(2, 78.56 * ARCSEC), &rot(1, 0.30 * ARCSEC)),
+    )
 }
 
 pub fn transpose(m: &M3) -> M3 {

@@ -277,3 +277,238 @@ fn ten_minutes_of_four_stations_build_in_well_under_a_second() {
     assert_eq!(m.delays[0].pieces.len(), 5);
     assert!(el < 1.0, "took {el} s");
 }
+
+fn eph() -> super::ephemeris::Ephemeris {
+    super::ephemeris::Ephemeris::load(&[
+        testdata("de421_2026_excerpt.bsp"),
+        testdata("moon_pa_de421_1900-2050.bpc"),
+        testdata("moon_080317.tf"),
+    ])
+    .unwrap()
+}
+
+fn tdb_of(utc: formats::UtcTime) -> super::time_scales::Instant {
+    super::time_scales::tt_to_tdb(super::time_scales::utc_to_tt(utc))
+}
+
+#[test]
+fn lunar_frames_agree_with_the_iau_model_and_the_frame_kernel() {
+    use super::moon::{de421_me_to_pa, iau_moon_to_icrf, transpose, MoonOrientation};
+    use super::vector::{dot, mat_mul, mul, norm, sub};
+    let e = eph();
+    let mut worst_pole: f64 = 0.0;
+    let mut worst_surface: f64 = 0.0;
+    for day in [1, 8, 15, 22, 29] {
+        let t = tdb_of(formats::UtcTime::from_calendar(2026, 3, day, 6, 0, 0, 0.0));
+        let me = MoonOrientation::PckWithFrameKernel
+            .me_to_icrf(&e, t)
+            .unwrap();
+        let iau = iau_moon_to_icrf(t);
+        // Pole (ME z axis in ICRF) vs the IAU pole: same direction to ~0.01°.
+        let z = [0.0, 0.0, 1.0];
+        let ang = dot(&mul(&me, &z), &mul(&iau, &z)).clamp(-1.0, 1.0).acos();
+        worst_pole = worst_pole.max(ang.to_degrees());
+        // A surface point: the IAU model approximates ME to a few hundred metres.
+        let p = super::moon::site_me_m(&crate::job::MoonSite {
+            lat_deg: 10.0,
+            lon_deg: 40.0,
+            height_m: 0.0,
+        });
+        worst_surface = worst_surface.max(norm(&sub(&mul(&me, &p), &mul(&iau, &p))));
+        // Built-in DE421 PA→ME angles = the frame kernel as anise reads it.
+        let pa = e.moon_to_icrf(super::ephemeris::MOON_PA, t).unwrap();
+        let me_to_pa = mat_mul(&transpose(&pa), &me);
+        let builtin = de421_me_to_pa();
+        for i in 0..3 {
+            for j in 0..3 {
+                assert!(
+                    (me_to_pa[i][j] - builtin[i][j]).abs() < 1e-10,
+                    "{me_to_pa:?} vs {builtin:?}"
+                );
+            }
+        }
+    }
+    eprintln!("ME vs IAU: pole {worst_pole:.4}°, surface point {worst_surface:.0} m");
+    assert!(worst_pole < 0.02, "pole differs by {worst_pole}°");
+    assert!(
+        worst_surface < 1500.0,
+        "surface differs by {worst_surface} m"
+    );
+}
+
+#[test]
+fn a_lunar_clock_runs_fast_by_56_microseconds_a_day() {
+    // Closed form for a circular orbit at a = 384 400 km, v = 1.022 km/s:
+    // L_G − GM⊕/(c²a) − GM☾/(c²R☾) − v²/(2c²) = 6.48e-10 = 56.0 µs/day.
+    use super::relativity::{C, GM_EARTH, GM_MOON, L_G};
+    let c2 = C * C;
+    let closed = L_G
+        - GM_EARTH / (c2 * 3.844e8)
+        - GM_MOON / (c2 * 1.7374e6)
+        - 1022.0_f64.powi(2) / (2.0 * c2);
+    let start = formats::UtcTime::from_calendar(2026, 3, 1, 0, 0, 0, 0.0);
+    let j = job(PKS1921, &start.to_iso8601(), 60.0, "");
+    let model = DelayModel::new(&j, start, start.add_seconds(60.0)).unwrap();
+    let rates: Vec<f64> = (0..56)
+        .map(|k| {
+            let ctx = model
+                .epoch(start.add_seconds(k as f64 * 12.0 * 3600.0))
+                .unwrap();
+            model.lunar_clock_rate(&ctx, 3).unwrap()
+        })
+        .collect();
+    let mean = rates.iter().sum::<f64>() / rates.len() as f64;
+    let spread = rates.iter().cloned().fold(f64::MIN, f64::max)
+        - rates.iter().cloned().fold(f64::MAX, f64::min);
+    eprintln!(
+        "lunar clock: mean {:.3} µs/day (closed form {:.3}), spread {spread:e}",
+        mean * 86400e6,
+        closed * 86400e6
+    );
+    assert!((mean - closed).abs() * 86400.0 < 0.3e-6);
+    // Eccentricity 0.055: GM⊕/(c²a)·2e + v²/c²·e ≈ 2e-12 peak to peak.
+    assert!(spread > 0.5e-12 && spread < 5e-12, "spread {spread:e}");
+
+    // In a job: the delay gains ∫ rate dt from the clock epoch (the start).
+    let with = job(PKS1921, &start.to_iso8601(), 600.0, "");
+    let mut with = with;
+    with.stations[3].clock.lunar_proper_time = true;
+    let a = build_model(&with, start, start.add_seconds(600.0)).unwrap();
+    let b = build_model(&j, start, start.add_seconds(600.0)).unwrap();
+    let g = start.add_seconds(600.0);
+    let gained = a.delays[3].eval(g).delay_s - b.delays[3].eval(g).delay_s;
+    let tau = b.delays[3].eval(g).delay_s;
+    let want = rates[0] * (600.0 + tau);
+    assert!(
+        (gained - want).abs() < 1e-12,
+        "gained {gained:e}, want {want:e}"
+    );
+    assert_eq!(a.delays[0], b.delays[0]);
+}
+
+/// Write the Moon's geocentric states as a CCSDS OEM (TDB, ICRF or EME2000).
+fn moon_oem(dir: &Path, start: formats::UtcTime, eme2000: bool) -> PathBuf {
+    use super::ephemeris::{EARTH, MOON};
+    use super::vector::{mul, sub};
+    let e = eph();
+    let bias = sofars::pnp::bp06(2_451_545.0, 0.0).0;
+    let mut text = format!(
+        "CCSDS_OEM_VERS = 2.0\nCREATION_DATE = 2026-03-01T00:00:00\nORIGINATOR = emcorr tests\n\nMETA_START\nOBJECT_NAME = MOON\nOBJECT_ID = 301\nCENTER_NAME = EARTH\nREF_FRAME = {}\nTIME_SYSTEM = TDB\nSTART_TIME = x\nSTOP_TIME = y\nMETA_STOP\n\n",
+        if eme2000 { "EME2000" } else { "ICRF" }
+    );
+    let t0 = tdb_of(start).add_seconds(-900.0);
+    let t0 = super::time_scales::Instant::new(t0.sec(), 0.0);
+    for k in 0..40 {
+        let t = t0.add_seconds(60.0 * k as f64);
+        let m = e.state(MOON, t).unwrap();
+        let g = e.state(EARTH, t).unwrap();
+        let mut p = sub(&m.pos_m, &g.pos_m);
+        let mut v = sub(&m.vel_m_s, &g.vel_m_s);
+        if eme2000 {
+            p = mul(&bias, &p);
+            v = mul(&bias, &v);
+        }
+        let label = formats::UtcTime::new(t.sec() + 43_200, 0.0).to_iso8601();
+        text += &format!(
+            "{} {:.9} {:.9} {:.9} {:.12} {:.12} {:.12}\n",
+            label.trim_end_matches('Z'),
+            p[0] / 1e3,
+            p[1] / 1e3,
+            p[2] / 1e3,
+            v[0] / 1e3,
+            v[1] / 1e3,
+            v[2] / 1e3
+        );
+    }
+    let path = dir.join(if eme2000 {
+        "moon_eme.oem"
+    } else {
+        "moon_icrf.oem"
+    });
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn an_oem_table_and_an_spk_body_give_the_same_near_field_delays() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = formats::UtcTime::from_calendar(2026, 3, 14, 23, 45, 0, 0.0);
+    let end = start.add_seconds(240.0);
+    let spk = build_model(
+        &job("spk_body = 301", &start.to_iso8601(), 240.0, ""),
+        start,
+        end,
+    )
+    .unwrap();
+    for eme in [false, true] {
+        let oem = moon_oem(dir.path(), start, eme);
+        let src = format!("oem = \"{}\"", oem.display());
+        let o = build_model(&job(&src, &start.to_iso8601(), 240.0, ""), start, end).unwrap();
+        for k in 0..=8 {
+            let g = start.add_seconds(k as f64 * 30.0);
+            for i in 0..4 {
+                let a = spk.delays[i].eval(g);
+                let b = o.delays[i].eval(g);
+                assert!(
+                    (a.delay_s - b.delay_s).abs() < 2e-12,
+                    "station {i}: {:e}",
+                    a.delay_s - b.delay_s
+                );
+                assert!(
+                    (a.rate - b.rate).abs() < 1e-13,
+                    "station {i}: rate {:e}",
+                    a.rate - b.rate
+                );
+            }
+        }
+    }
+    // The Moon's centre as a source: an Earth station receives ~1.2–1.4 s after its emission.
+    let t6 = spk.delays[0].eval(start).delay_s;
+    assert!(t6.abs() < 0.022);
+}
+
+#[test]
+fn uvw_w_is_minus_c_times_the_delay_difference_to_first_order() {
+    let start = formats::UtcTime::from_calendar(2026, 3, 14, 23, 45, 0, 0.0);
+    let m = build_model(
+        &job(PKS1921, &start.to_iso8601(), 240.0, ""),
+        start,
+        start.add_seconds(240.0),
+    )
+    .unwrap();
+    let g = start.add_seconds(100.0);
+    for (a, b) in [(0, 1), (0, 2), (0, 3), (1, 3)] {
+        let pa = m.positions[a].as_ref().unwrap();
+        let pb = m.positions[b].as_ref().unwrap();
+        let uvw = uvw_m(pa, pb, g);
+        let base = super::vector::norm(&super::vector::sub(&pb.position_m(g), &pa.position_m(g)));
+        let dtau = m.delays[b].eval(g).delay_s - m.delays[a].eval(g).delay_s;
+        // Aberration and retardation: ~|V⊕|/c = 1e-4 of the baseline.
+        assert!(
+            (uvw[2] / super::relativity::C + dtau).abs() < 2e-4 * base / super::relativity::C,
+            "{a}-{b}: w/c {:e} vs Δτ {dtau:e}",
+            uvw[2] / super::relativity::C
+        );
+        let len = (uvw[0].powi(2) + uvw[1].powi(2) + uvw[2].powi(2)).sqrt();
+        assert!((len - base).abs() < 1e-6 * base);
+    }
+}
+
+#[test]
+fn without_eop_or_pck_the_model_warns_and_stays_close() {
+    let start = formats::UtcTime::from_calendar(2026, 3, 14, 23, 45, 0, 0.0);
+    let end = start.add_seconds(120.0);
+    let full = build_model(&job(PKS1921, &start.to_iso8601(), 120.0, ""), start, end).unwrap();
+    assert!(full.warnings.is_empty(), "{:?}", full.warnings);
+    let mut j = job(PKS1921, &start.to_iso8601(), 120.0, "");
+    let cfg = j.model.as_mut().unwrap();
+    cfg.eop = None;
+    cfg.kernels.retain(|k| k.extension().unwrap() == "bsp");
+    let bare = build_model(&j, start, end).unwrap();
+    assert_eq!(bare.warnings.len(), 2, "{:?}", bare.warnings);
+    for i in 0..4 {
+        let d = bare.delays[i].eval(start).delay_s - full.delays[i].eval(start).delay_s;
+        // UT1−UTC = 0.06 s → 28 m at Tianma; IAU Moon vs ME: a few hundred metres.
+        assert!(d.abs() < 2e-6 && d != 0.0, "station {i}: {d:e}");
+    }
+}
