@@ -4,7 +4,7 @@
 //! and Jupiter at t_g, the Earth's orientation; then per station the light-time
 //! solution (far or near field) gives t_i − t_g in TDB, converted to TT:
 //!   τ = (t_i − t_g) − [(TDB−TT)(t_i) − (TDB−TT)(t_g)] − V⊕(t_i)·(x_i − X⊕(t_i))/c²
-//! (IERS Conventions 2010 §10.2/§11.1: TCB − TCG = c⁻²[∫(v⊕²/2 + U_ext)dt +
+//! (IERS Conventions 2010 ch. 10 and §11.1: TCB − TCG = c⁻²[∫(v⊕²/2 + U_ext)dt +
 //! v⊕·(x − x⊕)], whose integral part in TDB − TT at the geocentre is SOFA
 //! `dtdb`). The last term is the ~100 µs Earth–Moon simultaneity term.
 

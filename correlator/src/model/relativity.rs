@@ -6,7 +6,7 @@ use super::vector::{axpy, dot, norm, scale, sub, V3};
 
 /// Speed of light (m/s).
 pub const C: f64 = 299_792_458.0;
-/// L_C: the mean rate of TCB − TCG (IERS Conventions 2010 ch. 10, Table 1.1).
+/// L_C: the mean rate of TCB − TCG (IERS Conventions 2010 Table 1.1).
 pub const L_C: f64 = 1.480_826_867_41e-8;
 /// L_G: d(TT)/d(TCG) = 1 − L_G (IAU 2000 Resolution B1.9).
 pub const L_G: f64 = 6.969_290_134e-10;

@@ -98,8 +98,8 @@ pub fn utc_to_tt(utc: UtcTime) -> Instant {
 }
 
 /// TDB − TT at the geocentre (SOFA `dtdb` with the observer at the geocentre:
-/// the periodic part of the TCB−TCG relation, IERS Conventions 2010 ch. 10,
-/// eq. 10.6 evaluated at the geocentre; the location term V⊕·(x − X⊕)/c² is
+/// the periodic part of the TCB−TCG relation of IERS Conventions 2010 ch. 10
+/// at the geocentre; the location term V⊕·(x − X⊕)/c² is
 /// added separately by the caller).
 pub fn tdb_minus_tt_s(tt: Instant) -> f64 {
     let (d1, d2) = tt.jd2();
