@@ -4,7 +4,7 @@
 //! frame (PA, libration integrated with the ephemeris); stations are given in
 //! the mean-Earth frame (ME), a fixed rotation of PA (~100″, moon_080317.tf).
 //! Without the PCK the IAU WGCCRE rotation model (Archinal et al. 2011, Table
-//! 2), which approximates ME to a few hundred metres, is used with a warning.
+//! 2), which approximates ME to ~100 m on the surface, is used with a warning.
 
 use super::ephemeris::{Ephemeris, MOON_ME, MOON_PA};
 use super::error::ModelError;
@@ -70,7 +70,7 @@ impl MoonOrientation {
         } else {
             (
                 MoonOrientation::Iau,
-                Some("no lunar binary PCK (MOON_PA_DE421, 31006) in model.kernels: using the IAU WGCCRE rotation model for the Moon (errors of a few hundred metres on the surface)".into()),
+                Some("no lunar binary PCK (MOON_PA_DE421, 31006) in model.kernels: using the IAU WGCCRE rotation model for the Moon (~100 m off on the surface)".into()),
             )
         }
     }
