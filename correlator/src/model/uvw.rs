@@ -4,8 +4,10 @@
 //! b = x_b − x_a (geocentric positions at g), onto w = the direction to the
 //! source (phase centre), u = east (ẑ × w, normalised), v = w × u (north).
 //! This is the Measurement Set convention, UVW = POSITION2 − POSITION1 for a
-//! row (ANTENNA1 = a, ANTENNA2 = b), which is what DiFX writes into FITS-IDI
-//! for baseline a–b. With it, to first order τ_b − τ_a = −w/c.
+//! row (ANTENNA1 = a, ANTENNA2 = b). AIPS Memo 114 does not spell the sign
+//! out; CASA's importfitsidi keeps UU/VV/WW as they are, so a FITS-IDI sink
+//! writing uvw_m(a1, a2)/c for BASELINE a1–a2 gives CASA this convention.
+//! With it, to first order τ_b − τ_a = −w/c.
 
 use super::fit;
 use super::vector::{cross, dot, sub, unit, V3};
