@@ -5,9 +5,8 @@
 //! source (phase centre), u = east (ẑ × w, normalised), v = w × u (north).
 //! This is the Measurement Set convention, UVW = POSITION2 − POSITION1 for a
 //! row (ANTENNA1 = a, ANTENNA2 = b). AIPS Memo 114 does not spell the sign
-//! out; CASA's importfitsidi keeps UU/VV/WW as they are, so a FITS-IDI sink
-//! writing uvw_m(a1, a2)/c for BASELINE a1–a2 gives CASA this convention.
-//! With it, to first order τ_b − τ_a = −w/c.
+//! out; a FITS-IDI sink writing uvw_m(a1, a2)/c for BASELINE a1–a2 should
+//! confirm it against CASA's import. To first order τ_b − τ_a = −w/c.
 
 use super::fit;
 use super::vector::{cross, dot, sub, unit, V3};
