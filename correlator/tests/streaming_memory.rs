@@ -33,7 +33,10 @@ impl SampleSource for Endless {
         valid: &mut [bool],
     ) -> Result<(), VdifError> {
         if first < self.discarded {
-            return Err(VdifError(format!("{first} already discarded")));
+            return Err(VdifError::Invalid {
+                context: "endless".into(),
+                what: format!("{first} already discarded"),
+            });
         }
         for (k, o) in out.iter_mut().enumerate() {
             let n = (first + k as i64) as u64;

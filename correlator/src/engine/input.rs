@@ -1,50 +1,15 @@
-//! Where the engine's samples come from.
-//!
-//! TEMPORARY: `StreamInfo`, `SampleSource`, `VdifError` below copy the agreed
-//! contract of `formats::vdif` (branch `vdif`) so the engine can be built and
-//! tested before that branch is merged. Once it is, these three items are
-//! replaced by `pub use formats::vdif::{SampleSource, StreamInfo, VdifError}`.
-//! [`MemorySource`] (an in-memory recording for tests and benchmarks) stays.
+//! Where the engine's samples come from: `formats::vdif`'s [`SampleSource`]
+//! (memory-mapped files, or FIFOs/stdin through a bounded read-ahead), and
+//! [`MemorySource`], an in-memory recording for tests and benchmarks.
 
+pub use formats::vdif::{open_source, SampleSource, StreamInfo, VdifError};
 use formats::UtcTime;
 
-/// TEMPORARY (to be replaced by `formats::vdif::StreamInfo`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct StreamInfo {
-    pub station_id: u16,
-    pub threads: Vec<u16>,
-    pub channels: usize,
-    pub bits: u8,
-    pub complex: bool,
-    pub frame_bytes: usize,
-    pub samples_per_frame: usize,
-    pub sample_rate_hz: f64,
-    pub sample_rate_inferred: bool,
-}
-
-/// TEMPORARY (to be replaced by `formats::vdif::VdifError`).
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{0}")]
-pub struct VdifError(pub String);
-
-/// TEMPORARY (to be replaced by `formats::vdif::SampleSource`).
-pub trait SampleSource: Send {
-    fn info(&self) -> &StreamInfo;
-    /// Whole UTC second that sample index 0 belongs to: sample n is at
-    /// origin + n / sample_rate_hz exactly.
-    fn origin(&self) -> UtcTime;
-    /// Decode samples [first, first+n) of (thread, channel). Real:
-    /// out.len()==n; complex: 2n (I,Q). valid[i]=false where
-    /// invalid/missing/outside the recording (out 0 there).
-    fn read(
-        &mut self,
-        thread: u16,
-        channel: usize,
-        first: i64,
-        out: &mut [f32],
-        valid: &mut [bool],
-    ) -> Result<(), VdifError>;
-    fn discard_before(&mut self, first: i64);
+fn refused(what: String) -> VdifError {
+    VdifError::Invalid {
+        context: "memory source".into(),
+        what,
+    }
 }
 
 /// An in-memory recording: one sample vector per (thread, channel), sample 0
@@ -110,7 +75,7 @@ impl SampleSource for MemorySource {
         valid: &mut [bool],
     ) -> Result<(), VdifError> {
         if first < self.discarded_before {
-            return Err(VdifError(format!(
+            return Err(refused(format!(
                 "sample {first} was already discarded (window starts at {})",
                 self.discarded_before
             )));
@@ -120,7 +85,7 @@ impl SampleSource for MemorySource {
             .iter()
             .position(|(t, c, _)| *t == thread && *c == channel)
         else {
-            return Err(VdifError(format!(
+            return Err(refused(format!(
                 "no thread {thread} channel {channel} in the recording"
             )));
         };
@@ -141,5 +106,15 @@ impl SampleSource for MemorySource {
 
     fn discard_before(&mut self, first: i64) {
         self.discarded_before = self.discarded_before.max(first);
+    }
+
+    fn first_sample(&self) -> i64 {
+        self.first_index
+    }
+
+    fn end_sample(&self) -> Option<i64> {
+        let w = if self.info.complex { 2 } else { 1 };
+        let len = self.data.iter().map(|d| d.2.len() / w).max().unwrap_or(0);
+        Some(self.first_index + len as i64)
     }
 }

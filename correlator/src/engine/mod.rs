@@ -33,7 +33,7 @@ pub use sink::{IdiSink, MemorySink, RunHeader, Sink};
 pub use station::RealFormulation;
 
 use crate::job::{Job, Pol, Sideband};
-use crate::model::{self, DelayTrack};
+use crate::model::{self, DelayTrack, ModelTracks};
 use accumulate::{IntegrationAcc, UnitAcc};
 use formats::UtcTime;
 use station::SubbandDsp;
@@ -93,6 +93,8 @@ pub struct Summary {
     /// Mean weight per cross baseline ("A-B", weight), over integrations,
     /// bands and products.
     pub baseline_weights: Vec<(String, f64)>,
+    /// What the model and the readers noticed but worked around, one line each.
+    pub warnings: Vec<String>,
 }
 
 /// Bytes of read-ahead a streaming reader needs so that no station's stream
@@ -117,7 +119,7 @@ pub fn delay_span_s(tracks: &[DelayTrack], g: UtcTime) -> f64 {
 }
 
 /// Correlate `job` from `sources` (one per station, in job order) into
-/// `sink`, with the delay model of [`model::build_tracks`].
+/// `sink`, with the delay model of [`model::build_model`].
 pub fn correlate(
     job: &Job,
     sources: Vec<Box<dyn SampleSource>>,
@@ -126,22 +128,23 @@ pub fn correlate(
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<Summary, EngineError> {
     let build = |a: UtcTime, b: UtcTime| {
-        model::build_tracks(job, a, b).map_err(|e| EngineError::bad(e.to_string()))
+        model::build_model(job, a, b).map_err(|e| EngineError::bad(e.to_string()))
     };
     correlate_with_model(job, sources, &build, opts, sink, progress)
 }
 
 /// As [`correlate`], with the delay model given as a function that builds
-/// tracks covering [a, b].
+/// the model covering [a, b] geocentric UTC.
 pub fn correlate_with_model(
     job: &Job,
     mut sources: Vec<Box<dyn SampleSource>>,
-    build_tracks: &dyn Fn(UtcTime, UtcTime) -> Result<Vec<DelayTrack>, EngineError>,
+    build_model: &dyn Fn(UtcTime, UtcTime) -> Result<ModelTracks, EngineError>,
     opts: &Options,
     sink: &mut dyn Sink,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<Summary, EngineError> {
     let wall = Instant::now();
+    let build_tracks = |a: UtcTime, b: UtcTime| build_model(a, b).map(|m| m.delays);
     let setup = Setup::new(job, &mut sources)?;
     let layout = &setup.layout;
     let fs = layout.sample_rate_hz;
@@ -188,14 +191,50 @@ pub fn correlate_with_model(
         }
         None => None,
     };
-    let span_end = start.add_seconds(job.duration_s.unwrap_or(86_400.0) + 10.0);
-    let tracks = build_tracks(start.add_seconds(-10.0), span_end)?;
+    // Where the data end: the job's duration, else the shortest recording
+    // (files know their end; a stream without duration_s runs until a
+    // station has no data, with a model for a day).
+    let data_end = match job.duration_s {
+        Some(d) => Some(start.add_seconds(d)),
+        None => {
+            let near = build_tracks(start.add_seconds(-10.0), start.add_seconds(10.0))?;
+            let mut end: Option<UtcTime> = None;
+            for (s, src) in sources.iter().enumerate() {
+                if let Some(e) = src.end_sample() {
+                    let t = src.origin().add_seconds(e as f64 / fs);
+                    let g = plan::geocentric_time_of(&near[s], t);
+                    end = Some(match end {
+                        Some(x) if x < g => x,
+                        _ => g,
+                    });
+                } else {
+                    end = None;
+                    break;
+                }
+            }
+            end
+        }
+    };
+    let model_end = data_end
+        .unwrap_or(start.add_seconds(86_400.0))
+        .add_seconds(10.0);
+    let model = build_model(start.add_seconds(-10.0), model_end)?;
+    let tracks = model.delays.clone();
+    let mut warnings = model.warnings.clone();
+    for (st, src) in job.stations.iter().zip(&sources) {
+        warnings.extend(
+            src.warnings()
+                .iter()
+                .map(|w| format!("station {}: {w}", st.name)),
+        );
+    }
 
     sink.begin(&RunHeader {
         job,
         layout,
         start,
         tracks: &tracks,
+        positions: &model.positions,
         bits: sources.iter().map(|s| s.info().bits).collect(),
     })?;
 
@@ -307,7 +346,10 @@ pub fn correlate_with_model(
         }
         progress(&Progress {
             data_s: blocks_done as f64 * block_s,
-            total_s: total_blocks.map(|b| b as f64 * block_s),
+            total_s: match total_blocks {
+                Some(b) => Some(b as f64 * block_s),
+                None => data_end.map(|e| e.seconds_since(start)),
+            },
             integrations: written,
             wall_s: wall.elapsed().as_secs_f64(),
         });
@@ -364,6 +406,7 @@ pub fn correlate_with_model(
         wall_s,
         speed_x_realtime: data_s / wall_s.max(1e-9),
         baseline_weights,
+        warnings,
     })
 }
 
@@ -680,8 +723,8 @@ impl Setup {
             let probe = 1usize << 16;
             let mut out = vec![0.0f32; probe * w];
             let mut valid = vec![false; probe];
-            let limit = (3.0 * fs) as i64;
-            let mut pos = 0i64;
+            let mut pos = src.first_sample();
+            let limit = pos + (3.0 * fs) as i64;
             let mut found = None;
             while pos < limit {
                 src.read(sb0.thread, sb0.channel, pos, &mut out, &mut valid)

@@ -5,7 +5,7 @@ use super::accumulate::Integration;
 use super::error::EngineError;
 use super::plan::Layout;
 use crate::job::Job;
-use crate::model::DelayTrack;
+use crate::model::{uvw_m, DelayTrack, PositionTrack};
 use formats::UtcTime;
 
 /// What a sink is told before the first integration.
@@ -17,6 +17,8 @@ pub struct RunHeader<'a> {
     pub start: UtcTime,
     /// The delay model used, per station (for FITS-IDI model tables).
     pub tracks: &'a [DelayTrack],
+    /// Geocentric position tracks (stations with a position), for UVW.
+    pub positions: &'a [Option<PositionTrack>],
     /// Bits per sample of each station's recording.
     pub bits: Vec<u8>,
 }
@@ -74,10 +76,13 @@ use std::path::{Path, PathBuf};
 /// band has SIDEBAND −1 and its channels run down from the LO (channel
 /// width positive), as [`Layout::channel_freq_hz`] says.
 ///
-/// Not yet filled: UVW (zero until the geometric model provides it) and
-/// positions of stations without `itrf_m` (zero).
+/// UVW come from the model's position tracks (zero on baselines with a
+/// `delay_poly`-only station). ARRAY_GEOMETRY positions are the job's
+/// `itrf_m`; lunar stations and stations without a position get zeros there
+/// (their exact geometry is in the model table and UVW).
 pub struct IdiSink {
     path: PathBuf,
+    positions: Vec<Option<PositionTrack>>,
     writer: Option<IdiWriter>,
     n_chan: usize,
     n_stokes: usize,
@@ -91,6 +96,7 @@ impl IdiSink {
     pub fn new(path: &Path) -> Self {
         IdiSink {
             path: path.to_path_buf(),
+            positions: Vec::new(),
             writer: None,
             n_chan: 0,
             n_stokes: 0,
@@ -255,6 +261,7 @@ impl Sink for IdiSink {
         };
         let span = job.duration_s.unwrap_or(self.model_span_s);
         let models = model_rows(h, span, l.bands.len());
+        self.positions = h.positions.to_vec();
         self.n_chan = l.nchan;
         self.n_stokes = l.products.len();
         self.n_band = l.bands.len();
@@ -287,7 +294,12 @@ impl Sink for IdiSink {
                 source_id: 1,
                 freq_id: 1,
                 inttim_s: integ.inttim_s,
-                uvw_s: [0.0; 3],
+                uvw_s: match (self.positions.get(a), self.positions.get(b)) {
+                    (Some(Some(pa)), Some(Some(pb))) if a != b => {
+                        uvw_m(pa, pb, integ.time).map(|x| x / crate::model::relativity::C)
+                    }
+                    _ => [0.0; 3],
+                },
                 vis,
             })
             .map_err(idi_err)?;

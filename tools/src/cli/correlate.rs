@@ -66,6 +66,11 @@ pub fn run(args: CorrelateArgs) -> Result<(), Failure> {
         EngineError::BadInput(m) => Failure::BadInput(m),
         EngineError::Io(m) | EngineError::Sink(m) => Failure::Io(m),
     })?;
+    if !args.quiet {
+        for w in &summary.warnings {
+            eprintln!("emcorr: warning: {w}");
+        }
+    }
     if args.json {
         println!("{}", summary_json(&summary, &output));
     } else if !args.quiet {
@@ -83,31 +88,41 @@ fn progress_bar() -> indicatif::ProgressBar {
     bar
 }
 
-/// One recording per station. Until the VDIF reader (`formats::vdif`) is
-/// merged this checks the files and reports that reading is not available.
+/// One recording per station, in job order. Streams (FIFOs, stdin) get a
+/// read-ahead buffer sized from the model's delay span between stations (the
+/// lunar station's data lie ~1.3 s away from the Earth stations'), so that no
+/// station's writer is held up while the correlator waits for another's.
 fn open_sources(job: &Job) -> Result<Vec<Box<dyn SampleSource>>, Failure> {
-    for st in &job.stations {
-        if st.files.is_empty() {
-            return Err(Failure::BadInput(format!(
-                "{}: station {}: no recording (give file or files)",
-                job.file.display(),
-                st.name
-            )));
-        }
-        for f in &st.files {
-            if f.as_os_str() != "-" && !f.exists() {
+    let span_s = delay_span(job).unwrap_or(2.0);
+    job.stations
+        .iter()
+        .map(|st| {
+            if st.files.is_empty() {
                 return Err(Failure::BadInput(format!(
-                    "{}: station {}: {}: no such file",
+                    "{}: station {}: no recording (give file or files)",
                     job.file.display(),
-                    st.name,
-                    f.display()
+                    st.name
                 )));
             }
-        }
-    }
-    Err(Failure::Internal(
-        "reading VDIF is not available in this build yet (formats::vdif)".into(),
-    ))
+            let rate = st.sample_rate_hz.unwrap_or(64e6);
+            let readahead = engine::readahead_bytes(job, span_s, rate);
+            engine::input::open_source(&st.files, st.sample_rate_hz, readahead).map_err(|e| {
+                let m = format!("station {}: {e}", st.name);
+                if e.is_bad_input() {
+                    Failure::BadInput(m)
+                } else {
+                    Failure::Io(m)
+                }
+            })
+        })
+        .collect()
+}
+
+/// Largest minus smallest model delay at the job's start (when it has one).
+fn delay_span(job: &Job) -> Option<f64> {
+    let start = job.start?;
+    let tracks = correlator::model::build_model(job, start, start.add_seconds(1.0)).ok()?;
+    Some(engine::delay_span_s(&tracks.delays, start))
 }
 
 fn summary_line(s: &Summary, output: &std::path::Path) -> String {
