@@ -5,8 +5,10 @@
 //! is first). Spectra are split into real and imaginary arrays so this loop
 //! vectorises.
 
+use super::simd::multiversion;
+
+multiversion! {
 /// acc += a · conj(b), channel by channel.
-#[inline]
 pub fn cmac(
     acc_re: &mut [f32],
     acc_im: &mut [f32],
@@ -28,4 +30,16 @@ pub fn cmac(
         acc_re[j] += a_re[j] * b_re[j] + a_im[j] * b_im[j];
         acc_im[j] += a_im[j] * b_re[j] - a_re[j] * b_im[j];
     }
+}
+}
+
+multiversion! {
+/// acc += |a|² (an autocorrelation's parallel hand: real).
+pub fn auto_mac(acc_re: &mut [f32], a_re: &[f32], a_im: &[f32]) {
+    let n = acc_re.len();
+    let (a_re, a_im) = (&a_re[..n], &a_im[..n]);
+    for j in 0..n {
+        acc_re[j] += a_re[j] * a_re[j] + a_im[j] * a_im[j];
+    }
+}
 }

@@ -18,6 +18,7 @@ pub mod baseline;
 pub mod error;
 pub mod input;
 pub mod plan;
+mod simd;
 pub mod sink;
 pub mod station;
 pub mod workers;
@@ -410,9 +411,10 @@ pub fn correlate_with_model(
     })
 }
 
-/// Blocks per chunk: ~256 k samples per station and subband, whole units.
+/// Blocks per chunk: ~64 k samples per station and subband (so a chunk
+/// stays in the L2/L3 caches between the reader and the workers), whole units.
 fn chunk_blocks(fft_length: usize) -> usize {
-    let b = ((1usize << 18) / fft_length).max(1);
+    let b = ((1usize << 16) / fft_length).max(1);
     b.div_ceil(UNIT_BLOCKS) * UNIT_BLOCKS
 }
 

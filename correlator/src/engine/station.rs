@@ -17,13 +17,18 @@
 //! complex data too, where the stream covers [0, fs) above the LO) by
 //! exp(+2πi j δ / N).
 //!
-//! Real data: rotating a real block makes it complex, and a complex FFT costs
-//! ~2.8× a real one here. Instead the rotated block x·e^{iφ} = x·cosφ +
-//! i·x·sinφ is transformed as two real FFTs, A = rfft(x cosφ) and
-//! B = rfft(x sinφ), and combined as Z_j = A_j + i·B_j for the N/2 channels
-//! kept: ~2/2.8 of the complex FFT's cost (measured in `benches/engine.rs`).
+//! Real data: rotating a real block makes it complex. Two formulations are
+//! implemented: one complex FFT of x·e^{iφ} (keeping its N/2 positive
+//! channels), or two real FFTs A = rfft(x cosφ), B = rfft(x sinφ) combined
+//! as Z_j = A_j + i·B_j. Measured on this project's machines
+//! (`benches/engine.rs`, per CPU second), a 1024-point complex FFT from
+//! rustfft costs about the same per sample as realfft's 1024-point real FFT
+//! (0.94–1.08×: realfft's pre/post-processing is a large part of its cost),
+//! so one complex FFT beats two real ones and is the default; the engine as
+//! a whole ran ~35% faster with it.
 
 use super::plan::BlockGeom;
+use super::simd::multiversion;
 use num_complex::Complex32;
 use realfft::{RealFftPlanner, RealToComplex};
 use rustfft::{Fft, FftPlanner};
@@ -33,10 +38,10 @@ use std::sync::Arc;
 /// How a real-sampled block is rotated and transformed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RealFormulation {
-    /// Two real FFTs of x·cosφ and x·sinφ, combined (default: fastest here).
-    #[default]
+    /// Two real FFTs of x·cosφ and x·sinφ, combined.
     TwoRealFfts,
-    /// One complex FFT of x·e^{iφ}.
+    /// One complex FFT of x·e^{iφ} (default: fastest here).
+    #[default]
     ComplexFft,
 }
 
@@ -212,6 +217,7 @@ impl StationDsp {
     }
 }
 
+multiversion! {
 /// Σx² with eight independent partial sums, so it vectorises (a single f32
 /// running sum cannot be reordered by the compiler).
 fn block_power(x: &[f32]) -> f64 {
@@ -225,10 +231,14 @@ fn block_power(x: &[f32]) -> f64 {
     }
     acc.iter().map(|&v| v as f64).sum::<f64>() + rest as f64
 }
+}
 
+multiversion! {
 /// a = x·Re(rot), b = x·Im(rot); returns Σx².
 fn rotate_real(x: &[f32], rot: &Phasors, a: &mut [f32], b: &mut [f32]) -> f64 {
     let l = rot.l;
+    // Length-l slices: the inner loops then need no bounds checks and vectorise.
+    let (lo_re, lo_im) = (&rot.lo_re[..l], &rot.lo_im[..l]);
     for (h, ((xs, as_), bs)) in x
         .chunks_exact(l)
         .zip(a.chunks_exact_mut(l))
@@ -237,8 +247,8 @@ fn rotate_real(x: &[f32], rot: &Phasors, a: &mut [f32], b: &mut [f32]) -> f64 {
     {
         let (hr, hi) = (rot.hi_re[h], rot.hi_im[h]);
         for i in 0..l {
-            let rr = hr * rot.lo_re[i] - hi * rot.lo_im[i];
-            let ri = hr * rot.lo_im[i] + hi * rot.lo_re[i];
+            let rr = hr * lo_re[i] - hi * lo_im[i];
+            let ri = hr * lo_im[i] + hi * lo_re[i];
             let v = xs[i];
             as_[i] = v * rr;
             bs[i] = v * ri;
@@ -246,37 +256,47 @@ fn rotate_real(x: &[f32], rot: &Phasors, a: &mut [f32], b: &mut [f32]) -> f64 {
     }
     block_power(x)
 }
+}
 
+multiversion! {
 /// c = x·rot for real x; returns Σx².
 fn rotate_real_to_complex(x: &[f32], rot: &Phasors, c: &mut [Complex32]) -> f64 {
     let l = rot.l;
+    // Length-l slices: the inner loops then need no bounds checks and vectorise.
+    let (lo_re, lo_im) = (&rot.lo_re[..l], &rot.lo_im[..l]);
     for (h, (xs, cs)) in x.chunks_exact(l).zip(c.chunks_exact_mut(l)).enumerate() {
         let (hr, hi) = (rot.hi_re[h], rot.hi_im[h]);
         for i in 0..l {
-            let rr = hr * rot.lo_re[i] - hi * rot.lo_im[i];
-            let ri = hr * rot.lo_im[i] + hi * rot.lo_re[i];
+            let rr = hr * lo_re[i] - hi * lo_im[i];
+            let ri = hr * lo_im[i] + hi * lo_re[i];
             let v = xs[i];
             cs[i] = Complex32::new(v * rr, v * ri);
         }
     }
     block_power(x)
 }
+}
 
+multiversion! {
 /// c = (I + iQ)·rot for interleaved complex samples; returns Σ|x|².
 fn rotate_complex(x: &[f32], rot: &Phasors, c: &mut [Complex32]) -> f64 {
     let l = rot.l;
+    // Length-l slices: the inner loops then need no bounds checks and vectorise.
+    let (lo_re, lo_im) = (&rot.lo_re[..l], &rot.lo_im[..l]);
     for (h, (xs, cs)) in x.chunks_exact(2 * l).zip(c.chunks_exact_mut(l)).enumerate() {
         let (hr, hi) = (rot.hi_re[h], rot.hi_im[h]);
         for i in 0..l {
-            let rr = hr * rot.lo_re[i] - hi * rot.lo_im[i];
-            let ri = hr * rot.lo_im[i] + hi * rot.lo_re[i];
+            let rr = hr * lo_re[i] - hi * lo_im[i];
+            let ri = hr * lo_im[i] + hi * lo_re[i];
             let (xr, xi) = (xs[2 * i], xs[2 * i + 1]);
             cs[i] = Complex32::new(xr * rr - xi * ri, xr * ri + xi * rr);
         }
     }
     block_power(x)
 }
+}
 
+multiversion! {
 /// out = (A + i·B) · frac for the kept channels.
 fn combine_and_correct(
     a: &[Complex32],
@@ -286,6 +306,7 @@ fn combine_and_correct(
     out_im: &mut [f32],
 ) {
     let l = frac.l;
+    let (lo_re, lo_im) = (&frac.lo_re[..l], &frac.lo_im[..l]);
     for (h, (((ac, bc), ore), oim)) in a
         .chunks_exact(l)
         .zip(b.chunks_exact(l))
@@ -295,8 +316,8 @@ fn combine_and_correct(
     {
         let (hr, hi) = (frac.hi_re[h], frac.hi_im[h]);
         for i in 0..l {
-            let fr = hr * frac.lo_re[i] - hi * frac.lo_im[i];
-            let fi = hr * frac.lo_im[i] + hi * frac.lo_re[i];
+            let fr = hr * lo_re[i] - hi * lo_im[i];
+            let fi = hr * lo_im[i] + hi * lo_re[i];
             let zr = ac[i].re - bc[i].im;
             let zi = ac[i].im + bc[i].re;
             ore[i] = zr * fr - zi * fi;
@@ -304,10 +325,13 @@ fn combine_and_correct(
         }
     }
 }
+}
 
+multiversion! {
 /// out = c · frac for the kept channels.
 fn correct_complex(c: &[Complex32], frac: &Phasors, out_re: &mut [f32], out_im: &mut [f32]) {
     let l = frac.l;
+    let (lo_re, lo_im) = (&frac.lo_re[..l], &frac.lo_im[..l]);
     for (h, ((cc, ore), oim)) in c
         .chunks_exact(l)
         .zip(out_re.chunks_exact_mut(l))
@@ -316,10 +340,11 @@ fn correct_complex(c: &[Complex32], frac: &Phasors, out_re: &mut [f32], out_im: 
     {
         let (hr, hi) = (frac.hi_re[h], frac.hi_im[h]);
         for i in 0..l {
-            let fr = hr * frac.lo_re[i] - hi * frac.lo_im[i];
-            let fi = hr * frac.lo_im[i] + hi * frac.lo_re[i];
+            let fr = hr * lo_re[i] - hi * lo_im[i];
+            let fi = hr * lo_im[i] + hi * lo_re[i];
             ore[i] = cc[i].re * fr - cc[i].im * fi;
             oim[i] = cc[i].re * fi + cc[i].im * fr;
         }
     }
+}
 }

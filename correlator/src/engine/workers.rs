@@ -6,7 +6,7 @@
 //! or on which thread did what (bitwise).
 
 use super::accumulate::UnitAcc;
-use super::baseline::cmac;
+use super::baseline::{auto_mac, cmac};
 use super::plan::{BlockGeom, Layout};
 use super::station::{RealFormulation, StationDsp, SubbandDsp};
 use std::sync::Mutex;
@@ -113,7 +113,15 @@ impl Worker {
                     for prod in &l.products {
                         let ia = a * nsub + band.subbands[prod.pol_a];
                         let ib = b * nsub + band.subbands[prod.pol_b];
-                        if self.valid[ia] && self.valid[ib] {
+                        if self.valid[ia] && self.valid[ib] && ia == ib {
+                            // Parallel-hand autocorrelation: real, imaginary part stays 0.
+                            auto_mac(
+                                &mut unit.re[k * nch..(k + 1) * nch],
+                                &self.spec_re[ia * nch..(ia + 1) * nch],
+                                &self.spec_im[ia * nch..(ia + 1) * nch],
+                            );
+                            unit.used[k] += 1;
+                        } else if self.valid[ia] && self.valid[ib] {
                             cmac(
                                 &mut unit.re[k * nch..(k + 1) * nch],
                                 &mut unit.im[k * nch..(k + 1) * nch],
