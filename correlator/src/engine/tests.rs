@@ -272,10 +272,19 @@ impl Scenario {
     }
 
     fn run(&self, sources: Vec<Box<dyn SampleSource>>, threads: usize) -> MemorySink {
+        self.run_with(sources, threads, RealFormulation::default())
+    }
+
+    fn run_with(
+        &self,
+        sources: Vec<Box<dyn SampleSource>>,
+        threads: usize,
+        formulation: RealFormulation,
+    ) -> MemorySink {
         let mut sink = MemorySink::default();
         let opts = Options {
             threads,
-            ..Options::default()
+            formulation,
         };
         correlate(&self.job(), sources, &opts, &mut sink, &mut |_| {}).unwrap();
         sink
@@ -524,8 +533,14 @@ fn reference(
 
 fn compare_with_reference(sc: &Scenario, mask: &dyn Fn(usize, usize) -> Option<Vec<bool>>) {
     let sig = sc.signals();
-    let sink = sc.run(sc.sources_masked(&sig, mask), 2);
     let r = reference(sc, &sig, mask);
+    for formulation in [RealFormulation::ComplexFft, RealFormulation::TwoRealFfts] {
+        let sink = sc.run_with(sc.sources_masked(&sig, mask), 2, formulation);
+        compare_sink(&sink, &r, formulation);
+    }
+}
+
+fn compare_sink(sink: &MemorySink, r: &Reference, formulation: RealFormulation) {
     assert_eq!(sink.integrations.len(), r.vis.len());
     let mut worst = 0.0f64;
     for (integ, (rv, rw)) in sink.integrations.iter().zip(r.vis.iter().zip(&r.weights)) {
@@ -539,7 +554,9 @@ fn compare_with_reference(sc: &Scenario, mask: &dyn Fn(usize, usize) -> Option<V
             assert!((*e as f64 - v).abs() < 1e-6, "weight {e} vs reference {v}");
         }
     }
-    eprintln!("engine vs brute-force reference: worst relative difference {worst:.2e}");
+    eprintln!(
+        "engine ({formulation:?}) vs brute-force reference: worst relative difference {worst:.2e}"
+    );
     assert!(
         worst < 1e-4,
         "engine differs from the reference by {worst:e}"
