@@ -233,7 +233,11 @@ fn main() {
     };
     println!("correlator: 2-bit real, 2 subbands × 16 MHz, {seconds} s of data, FFT {N}:");
     for formulation in formulations {
-        for stations in [2usize, 4] {
+        let station_counts: Vec<usize> = std::env::var("EMCORR_BENCH_STATIONS")
+            .ok()
+            .map(|s| s.split(',').filter_map(|x| x.parse().ok()).collect())
+            .unwrap_or(vec![2, 4]);
+        for &stations in &station_counts {
             let mut rate1 = 0.0;
             for threads in [1usize, 2] {
                 let job = job(stations, seconds);
