@@ -115,8 +115,8 @@ pub fn rng_at(seed: u64, stream: u64, slot: i64) -> ChaCha8Rng {
 
 /// Source of the centred sky c_k (k: sky sample index, g = g_ref + k/R).
 pub trait Sky: Send {
-    /// c_k for k in [k_lo, k_hi): returns a slice of exactly that length.
-    fn window(&mut self, k_lo: i64, k_hi: i64) -> &[Complex32];
+    /// c_k for k in [k_lo, k_hi), interleaved (re, im): 2·(k_hi − k_lo) values.
+    fn window(&mut self, k_lo: i64, k_hi: i64) -> &[f32];
 }
 
 /// The Gaussian sky of one subband (and polarisation), E|c|² = 2.
@@ -126,9 +126,9 @@ pub struct GaussianSky {
     ifft: Arc<dyn Fft<f32>>,
     scratch: Vec<Complex32>,
     fade: Vec<(f32, f32)>,
-    /// Contiguous samples c_k for k in [base, base + buf.len()).
+    /// Contiguous samples c_k for k in [base, base + buf.len()/2), interleaved.
     base: i64,
-    buf: Vec<Complex32>,
+    buf: Vec<f32>,
     /// The last raw block generated and its index (its tail feeds the next cross-fade).
     last: Option<(i64, Vec<Complex32>)>,
 }
@@ -183,26 +183,27 @@ impl GaussianSky {
 
     /// Segment b: sky samples k ∈ [b·HOP, (b+1)·HOP), the cross-fade of block
     /// b−1's tail into block b followed by block b's exclusive part.
-    fn segment(&mut self, b: i64) -> Vec<Complex32> {
+    fn segment(&mut self, b: i64) -> Vec<f32> {
         let prev = match self.last.take() {
             Some((i, blk)) if i == b - 1 => blk,
             _ => self.raw_block(b - 1),
         };
         let cur = self.raw_block(b);
-        let mut seg = Vec::with_capacity(SKY_HOP);
+        let mut seg = Vec::with_capacity(2 * SKY_HOP);
         for (m, &(c, s)) in self.fade.iter().enumerate() {
-            seg.push(prev[SKY_HOP + m] * c + cur[m] * s);
+            let v = prev[SKY_HOP + m] * c + cur[m] * s;
+            seg.extend([v.re, v.im]);
         }
-        seg.extend_from_slice(&cur[SKY_OVERLAP..SKY_HOP]);
+        seg.extend(cur[SKY_OVERLAP..SKY_HOP].iter().flat_map(|v| [v.re, v.im]));
         self.last = Some((b, cur));
         seg
     }
 }
 
 impl Sky for GaussianSky {
-    fn window(&mut self, k_lo: i64, k_hi: i64) -> &[Complex32] {
+    fn window(&mut self, k_lo: i64, k_hi: i64) -> &[f32] {
         let hop = SKY_HOP as i64;
-        let end = self.base + self.buf.len() as i64;
+        let end = self.base + (self.buf.len() / 2) as i64;
         if self.buf.is_empty() || k_lo < self.base || k_lo > end {
             // Start afresh at the segment holding k_lo.
             let b = k_lo.div_euclid(hop);
@@ -212,17 +213,17 @@ impl Sky for GaussianSky {
             // Drop whole segments before k_lo.
             let drop = ((k_lo - self.base) / hop) * hop;
             if drop > 0 {
-                self.buf.drain(..drop as usize);
+                self.buf.drain(..2 * drop as usize);
                 self.base += drop;
             }
         }
-        while self.base + (self.buf.len() as i64) < k_hi {
-            let b = (self.base + self.buf.len() as i64) / hop;
+        while self.base + ((self.buf.len() / 2) as i64) < k_hi {
+            let b = (self.base + (self.buf.len() / 2) as i64) / hop;
             let seg = self.segment(b);
             self.buf.extend_from_slice(&seg);
         }
-        let off = (k_lo - self.base) as usize;
-        &self.buf[off..off + (k_hi - k_lo) as usize]
+        let off = 2 * (k_lo - self.base) as usize;
+        &self.buf[off..off + 2 * (k_hi - k_lo) as usize]
     }
 }
 
@@ -247,7 +248,7 @@ impl Interpolator {
         let beta = 10.0;
         let half = TAPS as f64 / 2.0;
         let i0b = bessel_i0(beta);
-        let table = (0..PHASES)
+        let table = (0..=PHASES)
             .map(|q| {
                 let u = q as f64 / PHASES as f64;
                 let mut w = [0.0f64; TAPS];
@@ -274,36 +275,61 @@ impl Interpolator {
         Interpolator { table }
     }
 
-    /// The weights for sky position `p` (absolute sky index plus fraction),
-    /// and the index of the first tap.
+    /// The weights for a fractional position given as a 32-bit binary
+    /// fraction (u = frac / 2^32), rounded to the nearest phase. Row PHASES
+    /// (u = 1) is row 0 one tap later — both have zero weight on their outer
+    /// tap — so rounding up never needs a carry.
     #[inline]
-    pub fn locate(&self, p: f64) -> (i64, &[f32; 2 * TAPS]) {
-        let i = p.floor();
-        let mut q = ((p - i) * PHASES as f64).round() as usize;
-        let mut i = i as i64;
-        if q == PHASES {
-            q = 0;
-            i += 1;
-        }
-        (i - TAPS as i64 / 2 + 1, &self.table[q])
+    pub fn weights(&self, frac: u32) -> &[f32; 2 * TAPS] {
+        const SHIFT: u32 = 32 - PHASES.trailing_zeros();
+        let q = ((frac as u64 + (1 << (SHIFT - 1))) >> SHIFT) as usize;
+        &self.table[q.min(PHASES)]
     }
 
-    /// Σ_j w[j]·c[j] over interleaved (re, im) samples, in a fixed order
-    /// (8 lanes, then even/odd lanes summed) so the result is the same bits on
-    /// every machine and vectorises.
+    /// Σ_j w[j]·c[j] over interleaved (re, im) samples: 8 lanes, each summed
+    /// in tap order, then even (re) and odd (im) lanes pairwise. The SSE path
+    /// (x86-64's baseline, always present) does the same IEEE operations in
+    /// the same order as the portable one, so results are the same bits.
     #[inline]
-    pub fn apply(w: &[f32; 2 * TAPS], c: &[Complex32]) -> Complex32 {
-        let c = &c[..TAPS];
+    pub fn apply(w: &[f32; 2 * TAPS], c: &[f32]) -> (f32, f32) {
+        let c = &c[..2 * TAPS];
         let mut acc = [0.0f32; 8];
-        for blk in 0..(2 * TAPS / 8) {
-            for l in 0..8 {
-                let j = blk * 8 + l;
-                let s = c[j / 2];
-                let v = if l % 2 == 0 { s.re } else { s.im };
-                acc[l] += w[j] * v;
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::*;
+            // SAFETY: SSE is part of the x86-64 baseline; all loads are within
+            // the 2·TAPS-long slices `w` and `c` (checked above), stores
+            // within `acc`.
+            unsafe {
+                let (mut a0, mut a1) = (_mm_setzero_ps(), _mm_setzero_ps());
+                for blk in 0..(2 * TAPS / 8) {
+                    let o = blk * 8;
+                    a0 = _mm_add_ps(
+                        a0,
+                        _mm_mul_ps(
+                            _mm_loadu_ps(w.as_ptr().add(o)),
+                            _mm_loadu_ps(c.as_ptr().add(o)),
+                        ),
+                    );
+                    a1 = _mm_add_ps(
+                        a1,
+                        _mm_mul_ps(
+                            _mm_loadu_ps(w.as_ptr().add(o + 4)),
+                            _mm_loadu_ps(c.as_ptr().add(o + 4)),
+                        ),
+                    );
+                }
+                _mm_storeu_ps(acc.as_mut_ptr(), a0);
+                _mm_storeu_ps(acc.as_mut_ptr().add(4), a1);
             }
         }
-        Complex32::new(
+        #[cfg(not(target_arch = "x86_64"))]
+        for blk in 0..(2 * TAPS / 8) {
+            for l in 0..8 {
+                acc[l] += w[blk * 8 + l] * c[blk * 8 + l];
+            }
+        }
+        (
             (acc[0] + acc[2]) + (acc[4] + acc[6]),
             (acc[1] + acc[3]) + (acc[5] + acc[7]),
         )
@@ -365,7 +391,6 @@ pub struct StationSignal<S: Sky> {
     next: u64,
     noise: Vec<f32>,
     noise_chunk: Option<u64>,
-    pos: Vec<f64>,
 }
 
 /// Station time of sample `k` counted from `t0` at `fs` samples per second
@@ -416,7 +441,6 @@ impl<S: Sky> StationSignal<S> {
             next: 0,
             noise: Vec::new(),
             noise_chunk: None,
-            pos: Vec::new(),
         }
     }
 
@@ -488,37 +512,49 @@ impl<S: Sky> StationSignal<S> {
         let dph = (shift * gb.seconds_since(ga) - s.lo_hz * (tau_b - tau_a)) / span;
 
         let off = (n - a) as f64;
-        self.pos.clear();
-        self.pos
-            .extend((0..count).map(|i| pa + (off + i as f64) * dp));
+        // Positions relative to an integer sky index at or before the span's
+        // first sample, so they are ≥ 0 and truncation is floor.
+        let p0 = pa + off * dp;
+        let base = p0.floor() as i64;
+        let rel0 = p0 - base as f64;
+        let rel_last = rel0 + (count - 1) as f64 * dp;
+        let k_first = base - TAPS as i64 / 2 + 1;
+        let k_end = base + rel_last as i64 + TAPS as i64 / 2 + 2;
+
         let chunk = n / NOISE_CHUNK;
         self.ensure_noise(chunk);
-        let (k_first, _) = self.interp.locate(self.pos[0]);
-        let (k_last, _) = self.interp.locate(self.pos[count - 1]);
-        let window = self.sky.window(k_first, k_last + TAPS as i64);
+        let nz0 = (n - chunk * NOISE_CHUNK) as usize * vps;
+        let noise = &self.noise[nz0..nz0 + count * vps];
+        let window = self.sky.window(k_first, k_end);
 
         let (s0, c0) = sin_cos_turns(pha + off * dph);
         let (s1, c1) = sin_cos_turns(dph);
         let mut z = Complex64::new(c0, s0);
         let step = Complex64::new(c1, s1);
 
-        let nz0 = (n - chunk * NOISE_CHUNK) as usize * vps;
-        let noise = &self.noise[nz0..nz0 + count * vps];
-
-        let g = self.sky_gain;
-        let complex = s.complex;
+        let g = self.sky_gain as f64;
+        let interp = &self.interp;
         let lsb = !s.upper_sideband;
-        for (i, &p) in self.pos.iter().enumerate() {
-            let (k, w) = self.interp.locate(p);
-            let c = Interpolator::apply(w, &window[(k - k_first) as usize..]);
-            let zf = Complex32::new(z.re as f32, z.im as f32);
-            let d = c * zf * g;
-            if complex {
-                dst[2 * i] = d.re + noise[2 * i];
+        // Position in 32.32 fixed point from `base`: integer steps, no float
+        // → int conversions in the loop. dp is rounded to 2^-32 sample; over a
+        // span that drifts < 1e-6 sample, and every span restarts exactly.
+        let scale = 4_294_967_296.0;
+        let pos0 = (rel0 * scale).round() as u64;
+        let dpos = (dp * scale).round() as u64;
+        for i in 0..count {
+            let pos = pos0 + i as u64 * dpos;
+            let k = (pos >> 32) as usize;
+            let w = interp.weights(pos as u32);
+            let (cr, ci) = Interpolator::apply(w, &window[2 * k..]);
+            let (zr, zi) = ((z.re * g) as f32, (z.im * g) as f32);
+            let dr = cr * zr - ci * zi;
+            if s.complex {
+                let di = cr * zi + ci * zr;
+                dst[2 * i] = dr + noise[2 * i];
                 // conj for LSB: video frequency f is sky ν₀ − f.
-                dst[2 * i + 1] = if lsb { -d.im } else { d.im } + noise[2 * i + 1];
+                dst[2 * i + 1] = if lsb { -di } else { di } + noise[2 * i + 1];
             } else {
-                dst[i] = d.re + noise[i];
+                dst[i] = dr + noise[i];
             }
             z *= step;
         }

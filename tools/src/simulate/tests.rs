@@ -4,7 +4,7 @@
 use super::quantise::Quantiser;
 use super::signal::*;
 use formats::UtcTime;
-use num_complex::{Complex32, Complex64};
+use num_complex::Complex64;
 use std::f64::consts::PI;
 use std::sync::Arc;
 
@@ -24,15 +24,15 @@ impl TrueDelay for LinearDelay {
 /// A pure tone in the centred sky: c_k = e^{2πi f k} (f in cycles per sky sample).
 struct ToneSky {
     f: f64,
-    buf: Vec<Complex32>,
+    buf: Vec<f32>,
 }
 
 impl Sky for ToneSky {
-    fn window(&mut self, k_lo: i64, k_hi: i64) -> &[Complex32] {
+    fn window(&mut self, k_lo: i64, k_hi: i64) -> &[f32] {
         self.buf = (k_lo..k_hi)
-            .map(|k| {
+            .flat_map(|k| {
                 let a = 2.0 * PI * self.f * k as f64;
-                Complex32::new(a.cos() as f32, a.sin() as f32)
+                [a.cos() as f32, a.sin() as f32]
             })
             .collect();
         &self.buf
