@@ -11,9 +11,391 @@
 //! `write` (files or FIFOs, one writer thread per station); `truth` beside.
 
 pub mod detmath;
+pub mod faults;
 pub mod quantise;
 pub mod scenario;
 pub mod signal;
+pub mod truth;
+pub mod write;
 
 #[cfg(test)]
 mod tests;
+
+use correlator::job::Sideband;
+use correlator::model::{build_tracks, DelayTrack};
+use faults::{Fate, FaultPlan};
+use formats::UtcTime;
+use quantise::Quantiser;
+use scenario::Scenario;
+use signal::{noise_stream, GaussianSky, Interpolator, StationSignal, SubbandSampling, TrueDelay};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use write::{FrameLayout, FrameSink};
+
+/// Why a simulation failed: one line naming the file or key.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error(transparent)]
+    Scenario(#[from] scenario::ScenarioError),
+    #[error("{0}")]
+    BadInput(String),
+    #[error("{path}: {why}")]
+    Io { path: PathBuf, why: String },
+}
+
+fn io_err(path: &Path) -> impl Fn(std::io::Error) -> SimError + '_ {
+    move |e| SimError::Io {
+        path: path.to_path_buf(),
+        why: e.to_string(),
+    }
+}
+
+/// The true delay: the model track (with the clock the job knows) plus the
+/// injected clock error, offset + rate·(g − start).
+pub struct InjectedDelay {
+    pub track: DelayTrack,
+    pub offset_s: f64,
+    pub rate: f64,
+    pub epoch: UtcTime,
+}
+
+impl TrueDelay for InjectedDelay {
+    fn delay_s(&self, g: UtcTime) -> f64 {
+        self.track.eval(g).delay_s + self.offset_s + self.rate * g.seconds_since(self.epoch)
+    }
+}
+
+/// One station's recording, planned.
+pub struct StationPlan {
+    pub name: String,
+    pub path: PathBuf,
+    pub first_sample: UtcTime,
+    pub frames: u64,
+    pub faults: FaultPlan,
+    delay: Arc<InjectedDelay>,
+}
+
+/// Everything decided before any sample is made.
+pub struct Plan {
+    pub layout: FrameLayout,
+    pub stations: Vec<StationPlan>,
+    pub truth: truth::Truth,
+    pub job_toml: String,
+}
+
+/// Margin of the delay model beyond the job's span (recordings start and end
+/// on frame boundaries around it).
+const MODEL_MARGIN_S: f64 = 2.0;
+
+/// Decide frames, delays, job.toml and truth for writing into `out_dir`.
+pub fn plan(sc: &Scenario, out_dir: &Path) -> Result<Plan, SimError> {
+    let job = &sc.job;
+    let start = job.start.expect("validated scenario has a start");
+    let duration = job.duration_s.expect("validated scenario has a duration");
+    let end = start.add_seconds(duration);
+    let tracks = build_tracks(
+        job,
+        start.add_seconds(-MODEL_MARGIN_S),
+        end.add_seconds(MODEL_MARGIN_S),
+    )
+    .map_err(|e| SimError::BadInput(e.to_string()))?;
+
+    let threads: Vec<(u16, Vec<usize>)> = sc
+        .threads()
+        .into_iter()
+        .map(|(t, n)| {
+            let mut sbs = vec![0; n];
+            for (i, s) in job.subbands.iter().enumerate() {
+                if s.thread == t {
+                    sbs[s.channel] = i;
+                }
+            }
+            (t, sbs)
+        })
+        .collect();
+    let vps = if sc.sim.complex { 2 } else { 1 };
+    let layout = FrameLayout::new(sc.sample_rate_hz(), sc.sim.bits, vps, threads)
+        .map_err(|why| SimError::BadInput(format!("{}: {why}", job.file.display())))?;
+    let fps = layout.frames_per_second;
+    let efficiency = Quantiser::new(sc.sim.bits)
+        .expect("validated bits")
+        .efficiency();
+
+    let mut stations = Vec::new();
+    let mut st_truth = BTreeMap::new();
+    for (i, (st, track)) in job.stations.iter().zip(tracks).enumerate() {
+        let sim = &sc.sim.stations[i];
+        let model_at_start = track.eval(start).delay_s;
+        let delay = Arc::new(InjectedDelay {
+            track,
+            offset_s: sim.inject_clock_offset_s,
+            rate: sim.inject_clock_rate,
+            epoch: start,
+        });
+        // The recording covers [start + τ(start), end + τ(end)] of station
+        // time, plus one frame each side, on frame boundaries.
+        let frame_s = 1.0 / fps as f64;
+        let first = layout
+            .frame_floor(start.add_seconds(delay.delay_s(start)))
+            .add_seconds(-frame_s);
+        let last = end.add_seconds(delay.delay_s(end));
+        let frames = (last.seconds_since(first) * fps as f64).ceil() as u64 + 1;
+        let faults = FaultPlan::new(
+            &sim.faults,
+            sc.sim.seed,
+            i,
+            layout.threads.len(),
+            frames,
+            fps,
+        );
+        st_truth.insert(
+            st.name.clone(),
+            truth::StationTruth {
+                clock_offset_s: sim.inject_clock_offset_s,
+                clock_rate: sim.inject_clock_rate,
+                correlated_fraction: sim.correlated_fraction,
+                quantisation_efficiency: efficiency,
+                sample_rate_hz: layout.sample_rate_hz,
+                first_sample: first.to_iso8601(),
+                frames_per_thread: frames,
+                frames_per_second: fps,
+                samples_per_frame: layout.samples_per_frame,
+                invalid_frames: faults.count(Fate::Invalid),
+                missing_frames: faults.count(Fate::Missing),
+                truncated_last_frame: faults.truncate_last_frame,
+                model_delay_at_start_s: model_at_start,
+                true_delay_at_start_s: delay.delay_s(start),
+            },
+        );
+        stations.push(StationPlan {
+            name: st.name.clone(),
+            path: out_dir.join(format!("{}.vdif", st.name)),
+            first_sample: first,
+            frames,
+            faults,
+            delay,
+        });
+    }
+    let names: Vec<String> = job.stations.iter().map(|s| s.name.clone()).collect();
+    let los: Vec<f64> = job.subbands.iter().map(|s| s.sky_freq_hz).collect();
+    let baselines = truth::baselines(&names, &st_truth, &los);
+    let truth = truth::Truth {
+        reference_epoch: start.to_iso8601(),
+        seed: sc.sim.seed,
+        bits: sc.sim.bits,
+        complex: sc.sim.complex,
+        stations: st_truth,
+        baselines,
+    };
+    let job_toml = job_toml(sc, &layout, duration)?;
+    Ok(Plan {
+        layout,
+        stations,
+        truth,
+        job_toml,
+    })
+}
+
+/// job.toml for the recordings: the scenario's job keys (no simulation keys,
+/// so no injected errors), the span simulated, each station's file and
+/// sample rate, and every path absolute so the job works from anywhere.
+fn job_toml(sc: &Scenario, layout: &FrameLayout, duration: f64) -> Result<String, SimError> {
+    let abs = |p: &Path| -> Result<String, SimError> {
+        let p = std::path::absolute(p).map_err(io_err(p))?;
+        Ok(p.to_string_lossy().into_owned())
+    };
+    let mut t = sc.job_table.clone();
+    let job = &sc.job;
+    let jt = t
+        .entry("job")
+        .or_insert_with(|| toml::Value::Table(Default::default()))
+        .as_table_mut()
+        .expect("validated [job] is a table");
+    jt.insert("name".into(), job.name.clone().into());
+    jt.insert("output".into(), format!("{}.fits", job.name).into());
+    jt.insert(
+        "start".into(),
+        job.start.expect("validated").to_iso8601().into(),
+    );
+    jt.insert("duration_s".into(), duration.into());
+    if let (Some(m), Some(toml::Value::Table(mt))) = (&job.model, t.get_mut("model")) {
+        let kernels: Result<Vec<toml::Value>, SimError> =
+            m.kernels.iter().map(|k| abs(k).map(Into::into)).collect();
+        mt.insert("kernels".into(), toml::Value::Array(kernels?));
+        if let Some(e) = &m.eop {
+            mt.insert("eop".into(), abs(e)?.into());
+        }
+    }
+    if let (correlator::job::SourcePosition::Oem(p), Some(toml::Value::Table(src))) =
+        (&job.source.position, t.get_mut("source"))
+    {
+        src.insert("oem".into(), abs(p)?.into());
+    }
+    if let Some(toml::Value::Array(sts)) = t.get_mut("station") {
+        for (st, s) in sts.iter_mut().zip(&job.stations) {
+            let st = st.as_table_mut().expect("validated station is a table");
+            st.remove("files");
+            st.insert("file".into(), format!("{}.vdif", s.name).into());
+            st.insert("sample_rate_hz".into(), layout.sample_rate_hz.into());
+        }
+    }
+    let text = toml::to_string(&t).map_err(|e| SimError::BadInput(e.to_string()))?;
+    Ok(format!(
+        "# Written by `emcorr simulate` for the recordings beside it. The model is\n\
+         # the scenario's, without the injected clock errors (see truth.json).\n{text}"
+    ))
+}
+
+/// How to write: files, or named pipes (`--fifo`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Options {
+    pub fifo: bool,
+}
+
+/// What a run wrote.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub job: PathBuf,
+    pub truth: PathBuf,
+    /// Per station: name, path, first sample, frames per thread.
+    pub stations: Vec<(String, PathBuf, UtcTime, u64)>,
+}
+
+/// Run a scenario into `out_dir`: job.toml and truth.json first, then every
+/// station's recording from its own thread.
+pub fn simulate(sc: &Scenario, out_dir: &Path, opts: Options) -> Result<Summary, SimError> {
+    std::fs::create_dir_all(out_dir).map_err(io_err(out_dir))?;
+    let plan = plan(sc, out_dir)?;
+    let job_path = out_dir.join("job.toml");
+    std::fs::write(&job_path, &plan.job_toml).map_err(io_err(&job_path))?;
+    // The job must read back as a valid job (paths resolved from out_dir).
+    correlator::Job::from_file(&job_path)
+        .map_err(|e| SimError::BadInput(format!("internal: written job is invalid: {e}")))?;
+    let truth_path = out_dir.join("truth.json");
+    let truth_text =
+        serde_json::to_string_pretty(&plan.truth).map_err(|e| SimError::BadInput(e.to_string()))?;
+    std::fs::write(&truth_path, truth_text + "\n").map_err(io_err(&truth_path))?;
+
+    if opts.fifo {
+        for st in &plan.stations {
+            write::make_fifo(&st.path).map_err(io_err(&st.path))?;
+        }
+    }
+    let interp = Arc::new(Interpolator::new());
+    let quantiser = Quantiser::new(sc.sim.bits).expect("validated bits");
+    let results: Vec<Result<(), SimError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = plan
+            .stations
+            .iter()
+            .enumerate()
+            .map(|(si, st)| {
+                let interp = interp.clone();
+                let plan = &plan;
+                scope.spawn(move || {
+                    let mut signals = station_signals(sc, si, st, &interp);
+                    // Opening a FIFO blocks until its reader opens it.
+                    let file = std::fs::File::create(&st.path).map_err(io_err(&st.path))?;
+                    let frame_bytes = plan.layout.frame_bytes() as u64;
+                    let written = (st.frames * plan.layout.threads.len() as u64
+                        - st.faults.count(Fate::Missing))
+                        * frame_bytes;
+                    let limit = if st.faults.truncate_last_frame {
+                        written - frame_bytes / 2
+                    } else {
+                        written
+                    };
+                    let out = write::Truncate::new(
+                        std::io::BufWriter::with_capacity(1 << 20, file),
+                        limit,
+                    );
+                    let mut sink = vdif_sink(out, &plan.layout, si, &st.name, st.first_sample)?;
+                    write::write_station(
+                        &plan.layout,
+                        st.frames,
+                        &mut signals,
+                        &quantiser,
+                        &st.faults,
+                        sink.as_mut(),
+                    )
+                    .map_err(io_err(&st.path))?;
+                    sink.finish().map_err(io_err(&st.path))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(SimError::BadInput(
+                        "internal: a writer thread panicked".into(),
+                    ))
+                })
+            })
+            .collect()
+    });
+    for r in results {
+        r?;
+    }
+    Ok(Summary {
+        job: job_path,
+        truth: truth_path,
+        stations: plan
+            .stations
+            .iter()
+            .map(|s| (s.name.clone(), s.path.clone(), s.first_sample, s.frames))
+            .collect(),
+    })
+}
+
+/// One signal generator per subband for station `si`.
+fn station_signals(
+    sc: &Scenario,
+    si: usize,
+    st: &StationPlan,
+    interp: &Arc<Interpolator>,
+) -> Vec<StationSignal<GaussianSky>> {
+    let start = sc.job.start.expect("validated");
+    sc.job
+        .subbands
+        .iter()
+        .enumerate()
+        .map(|(k, sb)| {
+            let sampling = SubbandSampling {
+                lo_hz: sb.sky_freq_hz,
+                bandwidth_hz: sb.bandwidth_hz,
+                upper_sideband: sb.sideband == Sideband::Upper,
+                complex: sc.sim.complex,
+            };
+            StationSignal::new(
+                GaussianSky::new(sc.sim.seed, k),
+                interp.clone(),
+                st.delay.clone(),
+                sampling,
+                st.first_sample,
+                start,
+                sc.sim.stations[si].correlated_fraction,
+                sc.sim.seed,
+                noise_stream(si, k),
+            )
+        })
+        .collect()
+}
+
+/// A frame sink that also flushes at the end.
+pub trait FinishingSink: FrameSink {
+    fn finish(self: Box<Self>) -> std::io::Result<()>;
+}
+
+fn vdif_sink<W: Write + Send + 'static>(
+    _out: W,
+    _layout: &FrameLayout,
+    _station_index: usize,
+    _name: &str,
+    _first: UtcTime,
+) -> Result<Box<dyn FinishingSink>, SimError> {
+    Err(SimError::BadInput(
+        "the VDIF writer is not merged yet".into(),
+    ))
+}
