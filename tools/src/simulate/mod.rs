@@ -27,7 +27,9 @@ use faults::{Fate, FaultPlan};
 use formats::UtcTime;
 use quantise::Quantiser;
 use scenario::Scenario;
-use signal::{noise_stream, GaussianSky, Interpolator, StationSignal, SubbandSampling, TrueDelay};
+use signal::{
+    noise_stream, GaussianSky, Interpolator, SkyCache, StationSignal, SubbandSampling, TrueDelay,
+};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -284,6 +286,17 @@ pub fn simulate(sc: &Scenario, out_dir: &Path, opts: Options) -> Result<Summary,
         }
     }
     let interp = Arc::new(Interpolator::new());
+    // Stations move together (at most PACING_BATCHES apart in geocentric
+    // time), so each sky needs only the blocks of that window, shared.
+    let pacer = write::Pacer::new(plan.stations.len(), PACING_BATCHES);
+    let batch_sky = write::batch_frames(&plan.layout) as f64
+        * plan.layout.samples_per_frame as f64
+        * (2.0 * sc.job.subbands[0].bandwidth_hz / plan.layout.sample_rate_hz);
+    let capacity =
+        ((PACING_BATCHES + 3) as f64 * batch_sky / signal::SKY_HOP as f64).ceil() as usize + 4;
+    let skies: Vec<Arc<SkyCache>> = (0..sc.job.subbands.len())
+        .map(|k| Arc::new(SkyCache::new(sc.sim.seed, k, capacity)))
+        .collect();
     let quantiser = Quantiser::new(sc.sim.bits).expect("validated bits");
     let results: Vec<Result<(), SimError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = plan
@@ -292,35 +305,12 @@ pub fn simulate(sc: &Scenario, out_dir: &Path, opts: Options) -> Result<Summary,
             .enumerate()
             .map(|(si, st)| {
                 let interp = interp.clone();
-                let plan = &plan;
+                let (plan, pacer, skies) = (&plan, &pacer, &skies);
                 scope.spawn(move || {
-                    let mut signals = station_signals(sc, si, st, &interp);
-                    // Opening a FIFO blocks until its reader opens it.
-                    let file = std::fs::File::create(&st.path).map_err(io_err(&st.path))?;
-                    let frame_bytes = plan.layout.frame_bytes() as u64;
-                    let written = (st.frames * plan.layout.threads.len() as u64
-                        - st.faults.count(Fate::Missing))
-                        * frame_bytes;
-                    let limit = if st.faults.truncate_last_frame {
-                        written - frame_bytes / 2
-                    } else {
-                        written
-                    };
-                    let out = write::Truncate::new(
-                        std::io::BufWriter::with_capacity(1 << 20, file),
-                        limit,
-                    );
-                    let mut sink = vdif_sink(out, &plan.layout, si, &st.name, st.first_sample)?;
-                    write::write_station(
-                        &plan.layout,
-                        st.frames,
-                        &mut signals,
-                        &quantiser,
-                        &st.faults,
-                        sink.as_mut(),
-                    )
-                    .map_err(io_err(&st.path))?;
-                    sink.finish().map_err(io_err(&st.path))
+                    let r = write_one(sc, plan, si, st, &interp, skies, &quantiser, pacer);
+                    // Finished or failed: never hold the others back.
+                    pacer.report(si, u64::MAX);
+                    r
                 })
             })
             .collect();
@@ -349,12 +339,55 @@ pub fn simulate(sc: &Scenario, out_dir: &Path, opts: Options) -> Result<Summary,
     })
 }
 
+/// Batches a station may run ahead of the slowest.
+const PACING_BATCHES: u64 = 4;
+
+/// One station's recording, from its own thread.
+#[allow(clippy::too_many_arguments)]
+fn write_one(
+    sc: &Scenario,
+    plan: &Plan,
+    si: usize,
+    st: &StationPlan,
+    interp: &Arc<Interpolator>,
+    skies: &[Arc<SkyCache>],
+    quantiser: &Quantiser,
+    pacer: &write::Pacer,
+) -> Result<(), SimError> {
+    let mut signals = station_signals(sc, si, st, interp, skies);
+    // Opening a FIFO blocks until its reader opens it.
+    let file = std::fs::File::create(&st.path).map_err(io_err(&st.path))?;
+    let frame_bytes = plan.layout.frame_bytes() as u64;
+    let written = (st.frames * plan.layout.threads.len() as u64 - st.faults.count(Fate::Missing))
+        * frame_bytes;
+    let limit = if st.faults.truncate_last_frame {
+        written - frame_bytes / 2
+    } else {
+        written
+    };
+    let out = write::Truncate::new(std::io::BufWriter::with_capacity(1 << 18, file), limit);
+    let mut sink = vdif_sink(out, &plan.layout, si, &st.name, st.first_sample)?;
+    write::write_station(
+        &plan.layout,
+        st.frames,
+        &mut signals,
+        quantiser,
+        &st.faults,
+        sink.as_mut(),
+        pacer,
+        si,
+    )
+    .map_err(io_err(&st.path))?;
+    sink.finish().map_err(io_err(&st.path))
+}
+
 /// One signal generator per subband for station `si`.
 fn station_signals(
     sc: &Scenario,
     si: usize,
     st: &StationPlan,
     interp: &Arc<Interpolator>,
+    skies: &[Arc<SkyCache>],
 ) -> Vec<StationSignal<GaussianSky>> {
     let start = sc.job.start.expect("validated");
     sc.job
@@ -369,7 +402,7 @@ fn station_signals(
                 complex: sc.sim.complex,
             };
             StationSignal::new(
-                GaussianSky::new(sc.sim.seed, k),
+                GaussianSky::shared(skies[k].clone()),
                 interp.clone(),
                 st.delay.clone(),
                 sampling,

@@ -46,9 +46,11 @@
 //! interpolator (16 taps) can evaluate it at any instant with an error far
 //! below 1e-3 (the band fills half its Nyquist range; images start at 3B/2).
 //!
-//! c is generated in blocks of N samples as the inverse FFT of complex
-//! Gaussian spectra with exactly flat power in [−B/2, B/2) and zero outside
-//! (sharp band edges, flat autocorrelation spectra). Consecutive blocks
+//! c is generated in blocks of N samples as the inverse FFT of random-sign
+//! spectra with exactly flat power in [−B/2, B/2) and zero outside (sharp
+//! band edges, flat autocorrelation spectra; every time sample is a sum of
+//! N/2 independent terms, so Gaussian to the central limit theorem's
+//! accuracy, excess kurtosis ~1e-4). Consecutive blocks
 //! overlap by V samples and are cross-faded with cos/sin weights (power
 //! complementary: cos² + sin² = 1, so the variance stays exactly constant and
 //! the sum of two independent Gaussians stays Gaussian). Block b's content
@@ -65,11 +67,11 @@
 use super::detmath::{bessel_i0, sin_cos_turns, sinc};
 use formats::UtcTime;
 use num_complex::{Complex32, Complex64};
-use rand::{Rng, SeedableRng};
+use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use rustfft::{Fft, FftPlannerScalar};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Sky block length (FFT size), in sky samples.
 pub const SKY_BLOCK: usize = 16384;
@@ -119,26 +121,113 @@ pub trait Sky: Send {
     fn window(&mut self, k_lo: i64, k_hi: i64) -> &[f32];
 }
 
-/// The Gaussian sky of one subband (and polarisation), E|c|² = 2.
-pub struct GaussianSky {
+/// Raw sky blocks of one subband (and polarisation), shared by every station
+/// that sees it: block b is a pure function of (seed, sky id, b), so which
+/// thread makes it, and whether it is made twice, never changes a bit.
+/// Holds the most recently used `capacity` blocks (128 kB each); stations
+/// that advance together in geocentric time (see `write`) share them.
+pub struct SkyCache {
     seed: u64,
     stream: u64,
     ifft: Arc<dyn Fft<f32>>,
-    scratch: Vec<Complex32>,
+    capacity: usize,
+    /// (use counter, [(block index, last use, block)])
+    blocks: Mutex<(u64, Vec<(i64, u64, Arc<Vec<Complex32>>)>)>,
+}
+
+impl SkyCache {
+    pub fn new(seed: u64, sky_id: usize, capacity: usize) -> Self {
+        SkyCache {
+            seed,
+            stream: sky_stream(sky_id),
+            // The scalar planner: the same FFT algorithm (and so the same
+            // bits) on every CPU, whatever SIMD it has.
+            ifft: FftPlannerScalar::new().plan_fft_inverse(SKY_BLOCK),
+            capacity: capacity.max(2),
+            blocks: Mutex::new((0, Vec::new())),
+        }
+    }
+
+    /// Raw block b (made here if no station has made it lately).
+    pub fn block(&self, b: i64) -> Arc<Vec<Complex32>> {
+        {
+            let mut g = self.blocks.lock().unwrap_or_else(|e| e.into_inner());
+            g.0 += 1;
+            let now = g.0;
+            if let Some(e) = g.1.iter_mut().find(|e| e.0 == b) {
+                e.1 = now;
+                return e.2.clone();
+            }
+        }
+        let made = Arc::new(self.raw_block(b));
+        let mut g = self.blocks.lock().unwrap_or_else(|e| e.into_inner());
+        let now = g.0;
+        if let Some(e) = g.1.iter().find(|e| e.0 == b) {
+            return e.2.clone();
+        }
+        if g.1.len() >= self.capacity {
+            let oldest = (0..g.1.len()).min_by_key(|&i| g.1[i].1).expect("not empty");
+            g.1.swap_remove(oldest);
+        }
+        g.1.push((b, now, made.clone()));
+        made
+    }
+
+    /// Raw block b: inverse FFT of a random-sign spectrum over the bins of
+    /// [−B/2, B/2) (signed bins −N/4 … N/4−1 of N at rate 2B).
+    fn raw_block(&self, b: i64) -> Vec<Complex32> {
+        let n = SKY_BLOCK;
+        let mut rng = rng_at(self.seed, self.stream, b);
+        // E|s|² = (N/2)·E|X|² for the unnormalised inverse FFT; want 2.
+        let a = (2.0 / n as f64).sqrt() as f32;
+        let mut spec = vec![Complex32::default(); n];
+        // Random signs (±a ± ia) rather than Gaussian bins: each time sample
+        // is a sum of N/2 random-sign terms, Gaussian by the central limit
+        // theorem (excess kurtosis ≈ −3/N ≈ −2e-4), the block's spectrum is
+        // exactly flat, and 64 bits of ChaCha make 32 bins (the sky was a
+        // third of the cost with Gaussian bins).
+        let mut bits = 0u64;
+        let mut left = 0;
+        let mut sign = |rng: &mut ChaCha8Rng| {
+            if left == 0 {
+                bits = rng.next_u64();
+                left = 64;
+            }
+            left -= 1;
+            let s = if bits & 1 == 1 { a } else { -a };
+            bits >>= 1;
+            s
+        };
+        let quarter = n / 4;
+        for i in (0..quarter).chain(n - quarter..n) {
+            let re = sign(&mut rng);
+            let im = sign(&mut rng);
+            spec[i] = Complex32::new(re, im);
+        }
+        let mut scratch = vec![Complex32::default(); self.ifft.get_inplace_scratch_len()];
+        self.ifft.process_with_scratch(&mut spec, &mut scratch);
+        spec
+    }
+}
+
+/// One station's view of a sky: contiguous samples around its current
+/// position, cross-faded from the shared raw blocks. E|c|² = 2.
+pub struct GaussianSky {
+    cache: Arc<SkyCache>,
     fade: Vec<(f32, f32)>,
     /// Contiguous samples c_k for k in [base, base + buf.len()/2), interleaved.
     base: i64,
     buf: Vec<f32>,
-    /// The last raw block generated and its index (its tail feeds the next cross-fade).
-    last: Option<(i64, Vec<Complex32>)>,
 }
 
 impl GaussianSky {
+    /// A sky of its own (tests, benchmarks).
     pub fn new(seed: u64, sky_id: usize) -> Self {
-        // The scalar planner: the same FFT algorithm (and so the same bits) on
-        // every CPU, whatever SIMD it has.
-        let ifft = FftPlannerScalar::new().plan_fft_inverse(SKY_BLOCK);
-        let scratch = vec![Complex32::default(); ifft.get_inplace_scratch_len()];
+        Self::shared(Arc::new(SkyCache::new(seed, sky_id, 4)))
+    }
+
+    /// A view of a shared sky.
+    pub fn shared(cache: Arc<SkyCache>) -> Self {
         let fade = (0..SKY_OVERLAP)
             .map(|m| {
                 let a = 0.25 * (m as f64 + 0.5) / SKY_OVERLAP as f64; // turns
@@ -147,55 +236,24 @@ impl GaussianSky {
             })
             .collect();
         GaussianSky {
-            seed,
-            stream: sky_stream(sky_id),
-            ifft,
-            scratch,
+            cache,
             fade,
             base: 0,
             buf: Vec::new(),
-            last: None,
         }
-    }
-
-    /// Raw block b: inverse FFT of a complex Gaussian spectrum over the bins of
-    /// [−B/2, B/2) (signed bins −N/4 … N/4−1 of N at rate 2B).
-    fn raw_block(&mut self, b: i64) -> Vec<Complex32> {
-        let n = SKY_BLOCK;
-        let mut rng = rng_at(self.seed, self.stream, b);
-        // E|s|² = (N/2)·E|X|² for the unnormalised inverse FFT; want 2.
-        let sd = (2.0 / n as f64).sqrt();
-        let mut spec = vec![Complex32::default(); n];
-        let draw = |rng: &mut ChaCha8Rng| {
-            let re: f64 = rng.sample(StandardNormal);
-            let im: f64 = rng.sample(StandardNormal);
-            Complex32::new((re * sd) as f32, (im * sd) as f32)
-        };
-        for bin in spec.iter_mut().take(n / 4) {
-            *bin = draw(&mut rng);
-        }
-        for bin in spec.iter_mut().skip(n - n / 4) {
-            *bin = draw(&mut rng);
-        }
-        self.ifft.process_with_scratch(&mut spec, &mut self.scratch);
-        spec
     }
 
     /// Segment b: sky samples k ∈ [b·HOP, (b+1)·HOP), the cross-fade of block
     /// b−1's tail into block b followed by block b's exclusive part.
     fn segment(&mut self, b: i64) -> Vec<f32> {
-        let prev = match self.last.take() {
-            Some((i, blk)) if i == b - 1 => blk,
-            _ => self.raw_block(b - 1),
-        };
-        let cur = self.raw_block(b);
+        let prev = self.cache.block(b - 1);
+        let cur = self.cache.block(b);
         let mut seg = Vec::with_capacity(2 * SKY_HOP);
         for (m, &(c, s)) in self.fade.iter().enumerate() {
             let v = prev[SKY_HOP + m] * c + cur[m] * s;
             seg.extend([v.re, v.im]);
         }
         seg.extend(cur[SKY_OVERLAP..SKY_HOP].iter().flat_map(|v| [v.re, v.im]));
-        self.last = Some((b, cur));
         seg
     }
 }

@@ -7,6 +7,7 @@ use super::signal::{GaussianSky, StationSignal, NOISE_CHUNK};
 use formats::UtcTime;
 use std::io::{self, Write};
 use std::path::Path;
+use std::sync::{Condvar, Mutex};
 
 /// Where frames go: the VDIF writer in the program, anything in tests.
 pub trait FrameSink {
@@ -15,6 +16,8 @@ pub trait FrameSink {
     fn frame(&mut self, thread: u16, codes: &[u8], invalid: bool) -> io::Result<()>;
     /// Leave out `thread`'s next frame.
     fn skip(&mut self, thread: u16) -> io::Result<()>;
+    /// Pass buffered bytes on.
+    fn flush(&mut self) -> io::Result<()>;
 }
 
 /// The frame layout of one station's recording.
@@ -81,11 +84,58 @@ impl FrameLayout {
     }
 }
 
+/// Keeps the station writers together: batch i of any station starts only
+/// when every station has finished batch i − window.
+///
+/// Every recording starts one frame before the wavefront of the job start
+/// reaches its station, so batch i of every station covers the same
+/// geocentric time (within a frame), even though the lunar station's
+/// recording is ~1.3 s of station time away from the Earth stations'. Moving
+/// together in geocentric time is what a correlator reading all the FIFOs
+/// needs, keeps memory bounded, and lets the stations share sky blocks.
+pub struct Pacer {
+    done: Mutex<Vec<u64>>,
+    cv: Condvar,
+    window: u64,
+}
+
+impl Pacer {
+    pub fn new(stations: usize, window: u64) -> Self {
+        Pacer {
+            done: Mutex::new(vec![0; stations]),
+            cv: Condvar::new(),
+            window,
+        }
+    }
+
+    /// Wait until batch `i` may start.
+    pub fn wait(&self, i: u64) {
+        let mut g = self.done.lock().unwrap_or_else(|e| e.into_inner());
+        while g.iter().min().copied().unwrap_or(u64::MAX) + self.window < i {
+            g = self.cv.wait(g).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Station `s` has finished `batches` batches (u64::MAX: finished or failed).
+    pub fn report(&self, s: usize, batches: u64) {
+        let mut g = self.done.lock().unwrap_or_else(|e| e.into_inner());
+        g[s] = batches;
+        self.cv.notify_all();
+    }
+}
+
+/// Frames per batch: about one noise chunk of samples.
+pub fn batch_frames(layout: &FrameLayout) -> u64 {
+    (NOISE_CHUNK as usize / layout.samples_per_frame).max(1) as u64
+}
+
 /// Generate `frames` frames per thread for one station into `sink`.
 ///
 /// Samples are generated in batches of about one noise chunk for every
-/// subband, quantised, and interleaved into frames thread by thread. A
+/// subband, quantised, and interleaved into frames thread by thread; the
+/// sink is flushed after every batch (a FIFO reader sees data promptly). A
 /// missing frame is still generated (so faults never change other frames).
+#[allow(clippy::too_many_arguments)]
 pub fn write_station(
     layout: &FrameLayout,
     frames: u64,
@@ -93,10 +143,12 @@ pub fn write_station(
     quantiser: &Quantiser,
     faults: &FaultPlan,
     sink: &mut dyn FrameSink,
+    pacer: &Pacer,
+    station_index: usize,
 ) -> io::Result<()> {
     let spf = layout.samples_per_frame;
     let vps = layout.values_per_sample;
-    let batch = (NOISE_CHUNK as usize / spf).max(1) as u64;
+    let batch = batch_frames(layout);
     let mut x = vec![0.0f32; batch as usize * spf * vps];
     let mut codes: Vec<Vec<u8>> = vec![vec![0u8; x.len()]; signals.len()];
     let channels = layout.threads[0].1.len();
@@ -105,7 +157,9 @@ pub fn write_station(
         s.seek(0);
     }
     let mut f0 = 0;
+    let mut i = 0;
     while f0 < frames {
+        pacer.wait(i);
         let nf = batch.min(frames - f0);
         let len = nf as usize * spf * vps;
         for (sig, c) in signals.iter_mut().zip(codes.iter_mut()) {
@@ -130,7 +184,10 @@ pub fn write_station(
                 sink.frame(*thread, &frame, fate == Fate::Invalid)?;
             }
         }
+        sink.flush()?;
         f0 += nf;
+        i += 1;
+        pacer.report(station_index, i);
     }
     Ok(())
 }
