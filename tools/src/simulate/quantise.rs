@@ -1,42 +1,65 @@
-//! Quantisation to VDIF sample codes, with the thresholds that maximise the
-//! signal-to-noise ratio for a Gaussian input of unit variance.
+//! Quantisation to VDIF sample codes for a Gaussian input of unit variance,
+//! matched to the levels emcorr's VDIF decoder gives back
+//! (`formats::vdif::Levels::standard`).
 //!
 //! Codes are VDIF's offset binary: 0 is the most negative level.
-//! - 1 bit: sign (threshold 0); decoded levels ±1.
-//! - 2 bit: thresholds 0, ±0.9816σ (Max 1960, the optimum 4-level quantiser;
-//!   the decoded levels ±1, ±3.3359 are in the same 1 : 3.336 ratio as Max's
-//!   optimum levels ±0.4528σ, ±1.510σ).
-//! - 4 and 8 bit: uniform, step Δ minimising the mean-square error for a unit
-//!   Gaussian (Max 1960: 0.3352σ for 16 levels; 0.030762σ for 256 levels,
-//!   computed by the same criterion), decoded levels (code − (2^b − 1)/2)·Δ.
+//! - 1 bit: sign (threshold 0); decoded ±1.
+//! - 2 bit: thresholds 0, ±0.9816σ, the optimum of four-level sampling with
+//!   decoded levels ±1, ±3.3359 (Thompson, Moran & Swenson ch. 8: η² = 0.8825;
+//!   Max 1960 gives the same 0.9816σ for the MSE-optimal 4-level quantiser).
+//! - 4 and 8 bit: the decoder's levels are in units of σ (mark5access/DiFX:
+//!   (code − 8)/2.95 and (code − 127.5)/35.5), so the thresholds are the
+//!   midpoints between them (nearest level). Their steps, 0.339σ and 0.0282σ,
+//!   are close to the MSE-optimal uniform steps (0.3352σ, 0.0308σ; Max 1960)
+//!   and lose < 4e-4 in η² to them; matching the decoder keeps the decoded
+//!   samples unbiased and at unit variance.
+
+use formats::vdif::Levels;
 
 /// A quantiser for one bit width.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Quantiser {
     pub bits: u32,
-    /// Uniform step (4, 8 bit) or the outer threshold (2 bit), in σ.
-    pub step: f32,
+    /// Decoded value of each code.
+    levels: Vec<f64>,
+    /// Threshold between codes i and i + 1, in σ.
+    thresholds: Vec<f64>,
+    /// 4/8 bit: code = floor(x·scale + offset), clamped.
+    scale: f32,
+    offset: f32,
 }
 
-/// Max's optimum 2-bit threshold, σ.
+/// The optimum 2-bit threshold, σ.
 pub const TWO_BIT_THRESHOLD: f32 = 0.9816;
-/// Decoded magnitude of the outer 2-bit levels (the inner ones are 1).
-pub const TWO_BIT_OUTER_LEVEL: f64 = 3.3359;
-/// MSE-optimal uniform steps for 16 and 256 levels, σ.
-pub const FOUR_BIT_STEP: f32 = 0.3352;
-pub const EIGHT_BIT_STEP: f32 = 0.030_762;
 
 impl Quantiser {
     /// The quantiser for `bits` ∈ {1, 2, 4, 8}.
     pub fn new(bits: u32) -> Option<Quantiser> {
-        let step = match bits {
-            1 => 0.0,
-            2 => TWO_BIT_THRESHOLD,
-            4 => FOUR_BIT_STEP,
-            8 => EIGHT_BIT_STEP,
-            _ => return None,
+        if ![1, 2, 4, 8].contains(&bits) {
+            return None;
+        }
+        let levels: Vec<f64> = Levels::standard()
+            .table(bits as u8)
+            .iter()
+            .map(|&l| l as f64)
+            .collect();
+        let t = TWO_BIT_THRESHOLD as f64;
+        let thresholds = match bits {
+            1 => vec![0.0],
+            2 => vec![-t, 0.0, t],
+            _ => levels.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect(),
         };
-        Some(Quantiser { bits, step })
+        // Uniform levels l_c = l_0 + c·Δ: code c from x ≥ l_0 + (c − ½)Δ.
+        // (Step from the whole span: the f32 table's rounding then moves the
+        // thresholds by < 1e-7σ.)
+        let step = (levels[levels.len() - 1] - levels[0]) / (levels.len() - 1) as f64;
+        Some(Quantiser {
+            bits,
+            scale: (1.0 / step) as f32,
+            offset: (0.5 - levels[0] / step) as f32,
+            levels,
+            thresholds,
+        })
     }
 
     /// Codes for `x` (unit-variance values) into `codes`.
@@ -49,64 +72,44 @@ impl Quantiser {
                 }
             }
             2 => {
-                let t = self.step;
+                let t = TWO_BIT_THRESHOLD;
                 for (c, &v) in codes.iter_mut().zip(x) {
                     *c = (v >= -t) as u8 + (v >= 0.0) as u8 + (v >= t) as u8;
                 }
             }
             _ => {
-                let half = (1u32 << (self.bits - 1)) as f32;
                 let max = ((1u32 << self.bits) - 1) as f32;
-                let inv = 1.0 / self.step;
+                let (scale, offset) = (self.scale, self.offset);
                 for (c, &v) in codes.iter_mut().zip(x) {
-                    *c = (v * inv + half).floor().clamp(0.0, max) as u8;
+                    *c = (v * scale + offset).floor().clamp(0.0, max) as u8;
                 }
             }
         }
     }
 
-    /// Decoded value of each code (what a VDIF decoder returns), in the
-    /// conventional units (2-bit ±1, ±3.3359; others in σ).
-    pub fn levels(&self) -> Vec<f64> {
-        match self.bits {
-            1 => vec![-1.0, 1.0],
-            2 => vec![-TWO_BIT_OUTER_LEVEL, -1.0, 1.0, TWO_BIT_OUTER_LEVEL],
-            b => {
-                let n = 1usize << b;
-                (0..n)
-                    .map(|i| (i as f64 - (n as f64 - 1.0) / 2.0) * self.step as f64)
-                    .collect()
-            }
-        }
+    /// Decoded value of each code (emcorr's VDIF decoder).
+    pub fn levels(&self) -> &[f64] {
+        &self.levels
     }
 
     /// Thresholds between codes i and i+1, in σ.
-    pub fn thresholds(&self) -> Vec<f64> {
-        match self.bits {
-            1 => vec![0.0],
-            2 => vec![-(self.step as f64), 0.0, self.step as f64],
-            b => {
-                let n = 1i64 << b;
-                (1..n)
-                    .map(|i| (i - n / 2) as f64 * self.step as f64)
-                    .collect()
-            }
-        }
+    pub fn thresholds(&self) -> &[f64] {
+        &self.thresholds
     }
 
-    /// Correlation efficiency η = E[x·q(x)] / √E[q(x)²] for unit Gaussian x.
+    /// Correlation efficiency η = E[x·q(x)] / √E[q(x)²] for unit Gaussian x
+    /// and the decoded levels q.
     ///
     /// For two stations with small correlation ρ of their unquantised
     /// voltages, the correlation coefficient of the decoded samples is
     /// ρ·η_A·η_B + O(ρ³) (first Hermite term of the bivariate Gaussian;
-    /// Price's theorem). η = √(2/π) = 0.7979 for 1 bit, 0.9395 for 2 bit.
+    /// Price's theorem). η = √(2/π) = 0.7979 for 1 bit, 0.9394 for 2 bit.
     pub fn efficiency(&self) -> f64 {
-        let levels = self.levels();
         let mut edges = vec![f64::NEG_INFINITY];
-        edges.extend(self.thresholds());
+        edges.extend(self.thresholds.iter().copied());
         edges.push(f64::INFINITY);
         let (mut xq, mut qq) = (0.0, 0.0);
-        for (i, l) in levels.iter().enumerate() {
+        for (i, l) in self.levels.iter().enumerate() {
             let (a, b) = (edges[i], edges[i + 1]);
             // ∫_a^b x φ(x) dx = φ(a) − φ(b).
             xq += l * (gauss_pdf(a) - gauss_pdf(b));
@@ -158,12 +161,15 @@ mod tests {
         assert!((e1 - (2.0 / std::f64::consts::PI).sqrt()).abs() < 1e-12);
         let e2 = Quantiser::new(2).unwrap().efficiency();
         assert!((e2 * e2 - 0.8825).abs() < 1e-4, "{}", e2 * e2);
-        // Uniform MSE-optimal quantisers: η² = 1 − D/σ² with D Max's distortion
-        // (16 levels: 0.01154; 256: ≈ 8.8e-5).
+        // Uniform quantisers near the MSE optimum: η² ≈ 1 − D with Max's
+        // distortion D (16 levels 0.01154, 256 levels 8.8e-5); the decoder's
+        // steps lose a little (computed independently with Python's math.erfc:
+        // 0.988136 and 0.999896).
         let e4 = Quantiser::new(4).unwrap().efficiency();
-        assert!((e4 * e4 - (1.0 - 0.01154)).abs() < 2e-4, "{}", e4 * e4);
+        assert!((e4 * e4 - 0.988_136).abs() < 2e-6, "{}", e4 * e4);
+        assert!(e4 * e4 < 1.0 - 0.01154 && e4 * e4 > 1.0 - 0.01154 - 4e-4);
         let e8 = Quantiser::new(8).unwrap().efficiency();
-        assert!((e8 * e8 - (1.0 - 8.77e-5)).abs() < 1e-5, "{}", e8 * e8);
+        assert!((e8 * e8 - 0.999_896).abs() < 2e-6, "{}", e8 * e8);
     }
 
     #[test]
@@ -173,16 +179,40 @@ mod tests {
         let mut c = [0u8; 8];
         q.quantise(&x, &mut c);
         assert_eq!(c, [0, 0, 1, 1, 2, 2, 3, 3]);
+        // 4 bit: nearest of (c − 8)/2.95.
         let q = Quantiser::new(4).unwrap();
-        let x = [-100.0, -0.1, 0.1, 0.34, 100.0];
-        let mut c = [0u8; 5];
+        let x = [-100.0, -0.1, 0.1, 0.2, 0.34, 100.0];
+        let mut c = [0u8; 6];
         q.quantise(&x, &mut c);
-        assert_eq!(c, [0, 7, 8, 9, 15]);
+        assert_eq!(c, [0, 8, 8, 9, 9, 15]);
+        // 8 bit: nearest of (c − 127.5)/35.5.
         let q = Quantiser::new(8).unwrap();
-        let mut c = [0u8; 3];
-        q.quantise(&[-10.0, 0.0, 10.0], &mut c);
-        assert_eq!(c, [0, 128, 255]);
+        let mut c = [0u8; 4];
+        q.quantise(&[-10.0, -0.001, 0.001, 10.0], &mut c);
+        assert_eq!(c, [0, 127, 128, 255]);
         assert!(Quantiser::new(3).is_none());
+    }
+
+    #[test]
+    fn codes_agree_with_the_vdif_encoder() {
+        // The decoder's levels are σ units for 4 and 8 bits: the VDIF
+        // encoder (nearest level) must give our codes.
+        for bits in [4u32, 8] {
+            let q = Quantiser::new(bits).unwrap();
+            let enc = formats::vdif::Encoder::new(bits as u8, &Levels::standard());
+            let x: Vec<f32> = (0..20_000)
+                .map(|i| (i as f32 - 10_000.0) * 0.000_61)
+                .collect();
+            let mut c = vec![0u8; x.len()];
+            q.quantise(&x, &mut c);
+            for (v, code) in x.iter().zip(&c) {
+                // (Values within rounding of a threshold may go either way.)
+                if q.thresholds().iter().any(|t| (*v as f64 - t).abs() < 1e-5) {
+                    continue;
+                }
+                assert_eq!(enc.code(*v), *code, "{bits} bits at {v}");
+            }
+        }
     }
 
     #[test]
