@@ -17,8 +17,8 @@ pub fn sin_cos_turns(turns: f64) -> (f64, f64) {
     // Taylor series to a^17 / a^18: remainder < (π/4)^19/19! ≈ 1e-19.
     let mut s = 0.0;
     let mut c = 0.0;
-    for k in (1..=9).rev() {
-        let n = 2 * k as i32;
+    for k in (1..=9i32).rev() {
+        let n = 2 * k;
         // sin: a·(1 − a²/(2·3)(1 − a²/(4·5)(…))), cos: 1 − a²/(1·2)(1 − a²/(3·4)(…))
         s = 1.0 - a2 / ((n * (n + 1)) as f64) * s;
         c = 1.0 - a2 / (((n - 1) * n) as f64) * c;

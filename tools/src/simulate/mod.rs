@@ -129,7 +129,7 @@ pub fn plan(sc: &Scenario, out_dir: &Path) -> Result<Plan, SimError> {
     let mut st_truth = BTreeMap::new();
     for (i, (st, track)) in job.stations.iter().zip(tracks).enumerate() {
         let sim = &sc.sim.stations[i];
-        let model_at_start = track.eval(start).delay_s;
+        let model_at_start = track.eval(start);
         let delay = Arc::new(InjectedDelay {
             track,
             offset_s: sim.inject_clock_offset_s,
@@ -167,7 +167,8 @@ pub fn plan(sc: &Scenario, out_dir: &Path) -> Result<Plan, SimError> {
                 invalid_frames: faults.count(Fate::Invalid),
                 missing_frames: faults.count(Fate::Missing),
                 truncated_last_frame: faults.truncate_last_frame,
-                model_delay_at_start_s: model_at_start,
+                model_delay_at_start_s: model_at_start.delay_s,
+                model_rate_at_start: model_at_start.rate,
                 true_delay_at_start_s: delay.delay_s(start),
             },
         );

@@ -121,6 +121,9 @@ pub trait Sky: Send {
     fn window(&mut self, k_lo: i64, k_hi: i64) -> &[f32];
 }
 
+/// Cached raw blocks: (use counter, [(block index, last use, block)]).
+type BlockStore = (u64, Vec<(i64, u64, Arc<Vec<Complex32>>)>);
+
 /// Raw sky blocks of one subband (and polarisation), shared by every station
 /// that sees it: block b is a pure function of (seed, sky id, b), so which
 /// thread makes it, and whether it is made twice, never changes a bit.
@@ -131,8 +134,7 @@ pub struct SkyCache {
     stream: u64,
     ifft: Arc<dyn Fft<f32>>,
     capacity: usize,
-    /// (use counter, [(block index, last use, block)])
-    blocks: Mutex<(u64, Vec<(i64, u64, Arc<Vec<Complex32>>)>)>,
+    blocks: Mutex<BlockStore>,
 }
 
 impl SkyCache {

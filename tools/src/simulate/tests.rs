@@ -343,7 +343,7 @@ fn spectra_are_flat_and_the_correlation_is_the_fraction() {
         / (xa.iter().map(|p| (*p as f64).powi(2)).sum::<f64>()
             * xb.iter().map(|q| (*q as f64).powi(2)).sum::<f64>())
         .sqrt();
-    let want = (fa * fb as f64).sqrt();
+    let want = (fa * fb).sqrt();
     // Standard error ~ 1/√N = 0.0014.
     assert!((rho - want).abs() < 0.006, "rho {rho} vs {want}");
 
@@ -407,4 +407,273 @@ fn output_does_not_depend_on_batching() {
     assert_eq!(whole, pieces);
     let mut c = station(GaussianSky::new(2, 0), 1e-3, 3e-6, s, epoch(), 0.5, 0);
     assert_ne!(whole, take(&mut c, 0, 200_000));
+}
+
+// ---------------------------------------------------------------------------
+// Whole scenarios: files on disk, read back with the VDIF reader.
+
+mod scenarios {
+    use super::super::scenario::Scenario;
+    use super::super::{simulate, Options};
+    use super::{fit_delay, lag_correlation};
+    use formats::vdif::{Decoder, Levels, VdifFile};
+    use formats::UtcTime;
+    use num_complex::Complex64;
+    use std::f64::consts::PI;
+    use std::path::{Path, PathBuf};
+
+    fn scenario_path(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../testdata/scenarios")
+            .join(name)
+    }
+
+    fn load(name: &str, seconds: f64) -> Scenario {
+        let mut sc = Scenario::from_file(&scenario_path(name)).unwrap();
+        sc.set_seconds(seconds).unwrap();
+        sc
+    }
+
+    fn truth(dir: &Path) -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join("truth.json")).unwrap()).unwrap()
+    }
+
+    /// All frames of `thread`, `channel` decoded in order (no gaps expected),
+    /// with the first sample's time and the samples per second.
+    fn decode(path: &Path, thread: u16, channel: usize, fs: f64) -> (UtcTime, Vec<Complex64>) {
+        let file = VdifFile::open(path).unwrap();
+        let mut first = None;
+        let mut out = Vec::new();
+        let mut buf = Vec::new();
+        for f in file.frames() {
+            let f = f.unwrap();
+            if f.header.thread_id != thread {
+                continue;
+            }
+            let fmt = f.header.sample_format();
+            let dec = Decoder::new(fmt, &Levels::standard());
+            let n = f.header.samples_per_frame();
+            let vps = if fmt.complex { 2 } else { 1 };
+            buf.resize(n * vps, 0.0);
+            dec.decode_channel(f.payload(), channel, 0, &mut buf);
+            first.get_or_insert(f.header.sample_time(0, fs));
+            if fmt.complex {
+                out.extend(
+                    buf.chunks(2)
+                        .map(|c| Complex64::new(c[0] as f64, c[1] as f64)),
+                );
+            } else {
+                out.extend(buf.iter().map(|&v| Complex64::new(v as f64, 0.0)));
+            }
+        }
+        (first.unwrap(), out)
+    }
+
+    #[test]
+    fn every_scenario_runs_and_its_files_match_its_truth() {
+        for name in [
+            "complex.toml",
+            "threads4_1bit.toml",
+            "faults.toml",
+            "dual_pol.toml",
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let sc = load(name, 0.2);
+            simulate(&sc, dir.path(), Options::default()).unwrap();
+            let job = correlator::Job::from_file(&dir.path().join("job.toml")).unwrap();
+            let t = truth(dir.path());
+            for st in &job.stations {
+                let s = &t["stations"][st.name.as_str()];
+                let fs = s["sample_rate_hz"].as_f64().unwrap();
+                assert_eq!(st.sample_rate_hz, Some(fs), "{name}");
+                assert_eq!(st.files, vec![dir.path().join(format!("{}.vdif", st.name))]);
+                let bytes = std::fs::read(&st.files[0]).unwrap();
+                let file = VdifFile::open(&st.files[0]).unwrap();
+                let first = file.frames().next().unwrap().unwrap();
+                let spf = first.header.samples_per_frame() as u64;
+                assert_eq!(spf, s["samples_per_frame"].as_u64().unwrap());
+                assert_eq!(
+                    first.header.sample_time(0, fs).to_iso8601(),
+                    s["first_sample"].as_str().unwrap(),
+                    "{name} {}",
+                    st.name
+                );
+                let threads = sc.threads().len() as u64;
+                let frames = s["frames_per_thread"].as_u64().unwrap() * threads
+                    - s["missing_frames"].as_u64().unwrap();
+                let fb = first.header.frame_bytes() as u64;
+                let want = if s["truncated_last_frame"].as_bool().unwrap() {
+                    frames * fb - fb / 2
+                } else {
+                    frames * fb
+                };
+                assert_eq!(bytes.len() as u64, want, "{name} {}", st.name);
+                let invalid = file
+                    .frames()
+                    .map_while(Result::ok)
+                    .filter(|f| f.header.invalid)
+                    .count() as u64;
+                let in_truncated = u64::from(s["truncated_last_frame"].as_bool().unwrap());
+                assert!(
+                    invalid + in_truncated >= s["invalid_frames"].as_u64().unwrap()
+                        && invalid <= s["invalid_frames"].as_u64().unwrap(),
+                    "{name} {}: {invalid} invalid frames",
+                    st.name
+                );
+            }
+        }
+    }
+
+    /// The recordings, read back and fringe-stopped with the job's model
+    /// (what a correlator does), show exactly the residual delay and phase
+    /// truth.json promises, on an Earth and on the lunar baseline.
+    #[test]
+    fn decoded_recordings_carry_the_residuals_of_truth_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let sc = load("complex.toml", 0.3);
+        simulate(&sc, dir.path(), Options::default()).unwrap();
+        let t = truth(dir.path());
+        let job = &sc.job;
+        let start = job.start.unwrap();
+        let lo = job.subbands[0].sky_freq_hz;
+        let fs = 4e6;
+        let (first_a, ya) = decode(&dir.path().join("A.vdif"), 0, 0, fs);
+        // The model delay of a station (delay_poly; A's is zero).
+        let model = |name: &str, g: f64| -> f64 {
+            let st = job.stations.iter().find(|s| s.name == name).unwrap();
+            let p = st.delay_poly.as_ref().unwrap();
+            let dt = g + start.seconds_since(p.epoch);
+            p.coeffs_s.iter().rev().fold(0.0, |acc, c| acc * dt + c)
+        };
+        for other in ["B", "LS"] {
+            let (first_o, yo) = decode(&dir.path().join(format!("{other}.vdif")), 0, 0, fs);
+            // (The lunar delay drifts 0.3 samples over 2^16 samples: a shorter
+            // span keeps that smearing of the lag peak negligible.)
+            let m = if other == "LS" { 1usize << 14 } else { 1 << 16 };
+            // A's span: geocentric g (A's model delay is 0) from start + 0.1 s.
+            let g0 = 0.1;
+            let m0 = ((start.add_seconds(g0).seconds_since(first_a)) * fs).round() as usize;
+            let g_mid = first_a.seconds_since(start) + (m0 as f64 + m as f64 / 2.0) / fs;
+            // Where the model puts g_mid in the other recording.
+            let n_mid = (g_mid + model(other, g_mid) - first_o.seconds_since(start)) * fs;
+            let n0 = n_mid.round() as usize - m / 2;
+            let frac = n_mid - n_mid.round();
+            // Fringe-stop the other station with its model phase 2πν₀τ_model(g(t)).
+            let yo: Vec<Complex64> = (0..m + 64)
+                .map(|i| {
+                    let n = n0 + i - 32;
+                    let t_rel = first_o.seconds_since(start) + n as f64 / fs;
+                    let mut g = t_rel;
+                    for _ in 0..4 {
+                        g = t_rel - model(other, g);
+                    }
+                    let turns = (lo * model(other, g)).rem_euclid(1.0);
+                    yo[n] * Complex64::from_polar(1.0, 2.0 * PI * turns)
+                })
+                .collect();
+            let ya: Vec<Complex64> = ya[m0 - 32..m0 + m + 32].to_vec();
+            // R(lag) = mean y_o[n + lag]·conj(y_a[n]).
+            let r = lag_correlation(&ya, &yo, -20..=20);
+            let (d, amp) = fit_delay(&r, true, false);
+            let b = &t["baselines"][format!("A-{other}").as_str()];
+            let res = b["residual_delay_s"].as_f64().unwrap()
+                + b["residual_rate"].as_f64().unwrap() * (g_mid);
+            let got = (d - frac) / fs;
+            eprintln!(
+                "A-{other}: residual delay {:+.4} samples, truth {:+.4} (error {:+.4} samples); phase {:+.4} rad, truth {:+.4}",
+                got * fs,
+                res * fs,
+                (got - res) * fs,
+                -amp.arg(),
+                b["residual_phase_rad"][0].as_f64().unwrap()
+                    + 2.0 * PI * lo * b["residual_rate"].as_f64().unwrap() * g_mid
+            );
+            assert!(((got - res) * fs).abs() < 0.03, "A-{other}: delay");
+            // R is ⟨y_o conj y_a⟩ = conj V_(A,other); the residual rate has
+            // turned the phase by 2πν₀·rate·(g − start) since the reference epoch.
+            let want = b["residual_phase_rad"][0].as_f64().unwrap()
+                + 2.0 * PI * lo * b["residual_rate"].as_f64().unwrap() * g_mid;
+            let err = (-amp.arg() - want + PI).rem_euclid(2.0 * PI) - PI;
+            // σ ≈ 1/(ρ√M) ≤ 0.03 rad.
+            assert!(err.abs() < 0.1, "A-{other}: phase error {err}");
+            // Amplitude: √(f_A f_o)·η², within the noise (σ ≤ 1/√M = 0.008).
+            let want_amp = b["expected_amplitude_quantised"].as_f64().unwrap();
+            let got_amp = amp.norm()
+                / (ya.iter().map(|v| v.norm_sqr()).sum::<f64>() / ya.len() as f64
+                    * yo.iter().map(|v| v.norm_sqr()).sum::<f64>()
+                    / yo.len() as f64)
+                    .sqrt();
+            eprintln!("A-{other}: amplitude {got_amp:.4}, truth {want_amp:.4}");
+            assert!(
+                (got_amp - want_amp).abs() < 0.03,
+                "A-{other}: amplitude {got_amp}"
+            );
+        }
+    }
+
+    /// Same seed, same bytes; FIFOs carry exactly the bytes of the files.
+    #[test]
+    fn fifos_stream_the_same_bytes_as_files() {
+        let sc = load("complex.toml", 0.2);
+        let files = tempfile::tempdir().unwrap();
+        simulate(&sc, files.path(), Options::default()).unwrap();
+        let again = tempfile::tempdir().unwrap();
+        simulate(&sc, again.path(), Options::default()).unwrap();
+        let fifo = tempfile::tempdir().unwrap();
+        let names: Vec<String> = sc.job.stations.iter().map(|s| s.name.clone()).collect();
+        let read: Vec<Vec<u8>> = std::thread::scope(|s| {
+            let writer = s.spawn(|| simulate(&sc, fifo.path(), Options { fifo: true }));
+            // job.toml and truth.json come before the pipes are opened.
+            let readers: Vec<_> = names
+                .iter()
+                .map(|n| {
+                    let path = fifo.path().join(format!("{n}.vdif"));
+                    let truth = fifo.path().join("truth.json");
+                    s.spawn(move || {
+                        use std::os::unix::fs::FileTypeExt;
+                        loop {
+                            if let Ok(m) = std::fs::metadata(&path) {
+                                if m.file_type().is_fifo() {
+                                    break;
+                                }
+                            }
+                            std::thread::sleep(std::time::Duration::from_millis(5));
+                        }
+                        assert!(truth.exists(), "truth.json written after the FIFOs");
+                        std::fs::read(&path).unwrap()
+                    })
+                })
+                .collect();
+            let out = readers.into_iter().map(|h| h.join().unwrap()).collect();
+            writer.join().unwrap().unwrap();
+            out
+        });
+        for (n, bytes) in names.iter().zip(read) {
+            let f = std::fs::read(files.path().join(format!("{n}.vdif"))).unwrap();
+            let g = std::fs::read(again.path().join(format!("{n}.vdif"))).unwrap();
+            assert!(f == g, "{n}: two runs differ");
+            assert!(f == bytes, "{n}: FIFO bytes differ from the file");
+        }
+        for extra in ["job.toml", "truth.json"] {
+            let a = std::fs::read_to_string(files.path().join(extra)).unwrap();
+            let b = std::fs::read_to_string(fifo.path().join(extra)).unwrap();
+            // Same content except the directory they name.
+            assert_eq!(
+                a.len()
+                    - files.path().to_string_lossy().len()
+                        * a.matches(&*files.path().to_string_lossy()).count(),
+                b.len()
+                    - fifo.path().to_string_lossy().len()
+                        * b.matches(&*fifo.path().to_string_lossy()).count()
+            );
+        }
+        let mut other = sc.clone();
+        other.set_seed(12);
+        let d = tempfile::tempdir().unwrap();
+        simulate(&other, d.path(), Options::default()).unwrap();
+        assert!(
+            std::fs::read(d.path().join("A.vdif")).unwrap()
+                != std::fs::read(files.path().join("A.vdif")).unwrap()
+        );
+    }
 }

@@ -7,10 +7,18 @@
 //! - `residual_delay_s` = (τ_B − τ_A)_true − (τ_B − τ_A)_model at the job start
 //!   = injected offset of B − injected offset of A;
 //! - `residual_rate` = injected rate of B − injected rate of A (dimensionless);
-//! - `residual_phase_rad` (per subband) = 2π ν_LO · residual_delay_s wrapped
-//!   to (−π, π]: the residual fringe phase at the subband's LO in the sky
-//!   frequency convention (an LSB subband's raw video-domain visibility is the
-//!   conjugate; see `signal`);
+//! - `residual_phase_rad` (per subband) = 2π ν_LO · (ε_B/(1 + ρ_B) − ε_A/(1 + ρ_A))
+//!   wrapped to (−π, π], ε the injected offsets and ρ = dτ_model/dg the model
+//!   rates at the job start: the residual fringe phase at the subband's LO,
+//!   in the sky frequency convention (an LSB subband's raw video-domain
+//!   visibility is the conjugate; see `signal`), at the reference epoch.
+//!   Why 1 + ρ: a correlator rotates a station's sample at station time t by
+//!   the model phase of the wavefront the model puts there, g_m with
+//!   g_m + τ_m(g_m) = t, but the sample holds g_t = g_m − ε/(1 + ρ); the
+//!   residual is τ_true(g_t) − τ_m(g_m) = ε/(1 + ρ). For the lunar station
+//!   (ρ ≈ 5e-6) that is 0.5 ps per 100 ns of offset, 0.03 rad at X band —
+//!   negligible in delay, not in phase. (The delays here are the plain
+//!   offset differences, as the issue defines them.)
 //! - `expected_amplitude` = √(f_A f_B), f the correlated (sky) fraction of each
 //!   station's power: the correlation coefficient of the unquantised voltages
 //!   (x_s = √f_s·sky + √(1−f_s)·noise_s with unit-variance parts), i.e. what a
@@ -43,6 +51,8 @@ pub struct StationTruth {
     /// τ at the job start: the model the correlator knows, and the truth.
     pub model_delay_at_start_s: f64,
     pub true_delay_at_start_s: f64,
+    /// dτ_model/dg at the job start.
+    pub model_rate_at_start: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -88,6 +98,9 @@ pub fn baselines(
         for b in &names[i + 1..] {
             let (sa, sb) = (&stations[a], &stations[b]);
             let d = sb.clock_offset_s - sa.clock_offset_s;
+            // Residual in the correlator's frame (see the module docs).
+            let d_corr = sb.clock_offset_s / (1.0 + sb.model_rate_at_start)
+                - sa.clock_offset_s / (1.0 + sa.model_rate_at_start);
             let amp = (sa.correlated_fraction * sb.correlated_fraction).sqrt();
             out.insert(
                 format!("{a}-{b}"),
@@ -98,7 +111,7 @@ pub fn baselines(
                         .iter()
                         .map(|lo| {
                             // 2πν·d with ν·d reduced to turns first (ν·d ~ 10³ turns).
-                            let turns = lo * d;
+                            let turns = lo * d_corr;
                             wrap_phase(2.0 * std::f64::consts::PI * (turns - turns.round()))
                         })
                         .collect(),

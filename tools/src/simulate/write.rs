@@ -54,7 +54,7 @@ impl FrameLayout {
         let max = (8000 * 8 / bits_per_sample).max(1) as u64;
         let spf = (1..=max)
             .rev()
-            .find(|&n| fs % n == 0 && (n as usize * bits_per_sample) % 64 == 0)
+            .find(|&n| fs.is_multiple_of(n) && (n as usize * bits_per_sample).is_multiple_of(64))
             .ok_or_else(|| {
                 format!("no VDIF frame size fits {fs} samples per second of {bits_per_sample}-bit samples")
             })?;
