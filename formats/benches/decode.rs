@@ -35,6 +35,13 @@ fn bench(c: &mut Criterion) {
     g.bench_function("8000_bytes_one_of_4_channels", |b| {
         b.iter(|| dec4.decode_channel(black_box(&payload), 2, 0, black_box(&mut out)))
     });
+    // Two channels share each byte (per-channel tables).
+    let fmt2 = SampleFormat { channels: 2, ..fmt };
+    let dec2 = Decoder::new(fmt2, &Levels::standard());
+    let mut out2 = vec![0f32; 16000];
+    g.bench_function("8000_bytes_one_of_2_channels", |b| {
+        b.iter(|| dec2.decode_channel(black_box(&payload), 1, 0, black_box(&mut out2)))
+    });
     g.finish();
 }
 

@@ -97,6 +97,11 @@ pub struct Decoder {
     lut2: Box<[[f32; 4]; 256]>,
     lut4: Box<[[f32; 2]; 256]>,
     lut8: Box<[f32; 256]>,
+    /// Any width below 8 bits: byte → its 8/bits components (rest unused).
+    lut_any: Box<[[f32; 8]; 256]>,
+    /// When several complete samples share a byte (channels × components <
+    /// 8/bits): per channel, byte → that channel's components in it.
+    chan_luts: Vec<Box<[[f32; 8]; 256]>>,
 }
 
 impl Decoder {
@@ -118,8 +123,38 @@ impl Decoder {
             }
             lut8[b] = levels.eight[b];
         }
+        let k = 8 / usize::from(format.bits.clamp(1, 8));
+        let mut lut_any = Box::new([[0f32; 8]; 256]);
+        if k > 1 {
+            let table = levels.table(format.bits);
+            let mask = (1usize << format.bits) - 1;
+            for (b, row) in lut_any.iter_mut().enumerate() {
+                for (i, v) in row.iter_mut().take(k).enumerate() {
+                    *v = table[(b >> (i * usize::from(format.bits))) & mask];
+                }
+            }
+        }
+        let m = format.components();
+        let cps = format.components_per_complete_sample();
+        let mut chan_luts = Vec::new();
+        if cps > m && cps < k {
+            let spb = k / cps;
+            for c in 0..format.channels {
+                let mut t = Box::new([[0f32; 8]; 256]);
+                for (b, row) in t.iter_mut().enumerate() {
+                    for s in 0..spb {
+                        for q in 0..m {
+                            row[s * m + q] = lut_any[b][s * cps + c * m + q];
+                        }
+                    }
+                }
+                chan_luts.push(t);
+            }
+        }
         Decoder {
             format,
+            lut_any,
+            chan_luts,
             per_byte: 8 / usize::from(format.bits.clamp(1, 8)),
             shift: (8 / u32::from(format.bits.clamp(1, 8))).trailing_zeros(),
             lut1,
@@ -190,20 +225,66 @@ impl Decoder {
             self.decode_components(payload, first * m, out);
             return;
         }
-        let mut j = first * cps + channel * m;
-        match m {
-            1 => {
+        let k = self.per_byte;
+        if self.format.bits == 8 {
+            // One component per byte: a strided gather.
+            let mut j = first * cps + channel * m;
+            for pair in out.chunks_exact_mut(m) {
+                for (q, v) in pair.iter_mut().enumerate() {
+                    *v = self.lut8[payload[j + q] as usize];
+                }
+                j += cps;
+            }
+        } else if cps >= k {
+            // A complete sample spans whole bytes; this channel's m components
+            // sit in one byte (m divides 8/bits) at a fixed position.
+            let stride = cps / k;
+            let pos = (channel * m) % k;
+            let mut b = first * stride + (channel * m) / k;
+            if m == 1 {
                 for v in out.iter_mut() {
-                    *v = self.component(payload, j);
-                    j += cps;
+                    *v = self.lut_any[payload[b] as usize][pos];
+                    b += stride;
+                }
+            } else {
+                for pair in out.chunks_exact_mut(2) {
+                    let row = &self.lut_any[payload[b] as usize];
+                    pair[0] = row[pos];
+                    pair[1] = row[pos + 1];
+                    b += stride;
                 }
             }
-            _ => {
-                for pair in out.chunks_exact_mut(2) {
-                    pair[0] = self.component(payload, j);
-                    pair[1] = self.component(payload, j + 1);
-                    j += cps;
+        } else {
+            // Several complete samples per byte: per-channel tables.
+            let spb = k / cps;
+            let n = out.len() / m;
+            let mut s = 0;
+            while s < n && !(first + s).is_multiple_of(spb) {
+                let j = (first + s) * cps + channel * m;
+                for q in 0..m {
+                    out[s * m + q] = self.component(payload, j + q);
                 }
+                s += 1;
+            }
+            let whole = (n - s) / spb;
+            let b0 = (first + s) / spb;
+            let lut = &self.chan_luts[channel];
+            let w = spb * m;
+            let dst = &mut out[s * m..(s + whole * spb) * m];
+            let bytes = &payload[b0..b0 + whole];
+            match w {
+                1 => decode_prefix::<1>(bytes, lut, dst),
+                2 => decode_prefix::<2>(bytes, lut, dst),
+                4 => decode_prefix::<4>(bytes, lut, dst),
+                _ => decode_prefix::<8>(bytes, lut, dst),
+            }
+            s += whole * spb;
+            while s < n {
+                let j = (first + s) * cps + channel * m;
+                for q in 0..m {
+                    out[s * m + q] = self.component(payload, j + q);
+                }
+                s += 1;
             }
         }
     }
@@ -214,6 +295,14 @@ impl Decoder {
 fn decode_run<const K: usize>(bytes: &[u8], lut: &[[f32; K]; 256], out: &mut [f32]) {
     for (dst, &b) in out.chunks_exact_mut(K).zip(bytes) {
         dst.copy_from_slice(&lut[b as usize]);
+    }
+}
+
+/// Each byte becomes the first `W` entries of its table row.
+#[inline]
+fn decode_prefix<const W: usize>(bytes: &[u8], lut: &[[f32; 8]; 256], out: &mut [f32]) {
+    for (dst, &b) in out.chunks_exact_mut(W).zip(bytes) {
+        dst.copy_from_slice(&lut[b as usize][..W]);
     }
 }
 
