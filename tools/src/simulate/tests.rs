@@ -108,10 +108,14 @@ fn as_complex(v: &[f32], complex: bool) -> Vec<Complex64> {
 /// Complex sampling adds the quadrature (sin) of the same video phase.
 #[test]
 fn a_sky_tone_has_the_rf_phase_at_every_sample() {
-    for (complex, usb) in [(false, true), (false, false), (true, true), (true, false)] {
-        let f_video = 2.345e6; // within the band
-                               // Centred sky frequency: b has its tone at +f (USB) or −f (LSB);
-                               // c = b·e^{∓iπB(g−g_ref)}.
+    let cases = [(false, true), (false, false), (true, true), (true, false)];
+    // Mid-band and close to both band edges (the interpolator's hardest case).
+    for ((complex, usb), f_video) in cases
+        .iter()
+        .flat_map(|c| [0.05e6, 2.345e6, 7.95e6].map(move |f| (*c, f)))
+    {
+        // Centred sky frequency: b has its tone at +f (USB) or −f (LSB);
+        // c = b·e^{∓iπB(g−g_ref)}.
         let fc_hz = if usb {
             f_video - B / 2.0
         } else {
@@ -147,6 +151,9 @@ fn a_sky_tone_has_the_rf_phase_at_every_sample() {
                 worst = worst.max((y.im - a.sin()).abs());
             }
         }
+        eprintln!(
+            "tone at {f_video} Hz, complex={complex} usb={usb}: worst sample error {worst:.2e}"
+        );
         assert!(
             worst < 2e-3,
             "complex={complex} usb={usb}: worst sample error {worst}"
@@ -524,89 +531,140 @@ mod scenarios {
         }
     }
 
+    /// One baseline read back from the files: brute-force correlation of a
+    /// span of `m` samples around geocentric time start + `g_mid_s`, both
+    /// stations fringe-stopped with the job's model (what a correlator does;
+    /// the model comes from job.toml, not from the simulator). Returns
+    /// (residual delay − truth, in samples; phase − truth, rad; amplitude;
+    /// truth amplitude).
+    fn check_baseline(
+        dir: &Path,
+        a: &str,
+        o: &str,
+        g_mid_s: f64,
+        m: usize,
+    ) -> (f64, f64, f64, f64) {
+        let job = correlator::Job::from_file(&dir.join("job.toml")).unwrap();
+        let t = truth(dir);
+        let start = job.start.unwrap();
+        let end = start.add_seconds(job.duration_s.unwrap());
+        let tracks =
+            correlator::model::build_tracks(&job, start.add_seconds(-2.0), end.add_seconds(2.0))
+                .unwrap();
+        let lo = job.subbands[0].sky_freq_hz;
+        let fs = t["stations"][a]["sample_rate_hz"].as_f64().unwrap();
+        let complex = t["complex"].as_bool().unwrap();
+        let g_mid = start.add_seconds(g_mid_s);
+        // A span of station `name`, fringe-stopped; and its fractional offset.
+        let span = |name: &str| -> (Vec<Complex64>, f64) {
+            let si = job.stations.iter().position(|s| s.name == name).unwrap();
+            let track = &tracks[si];
+            let (first, y) = decode(&dir.join(format!("{name}.vdif")), 0, 0, fs);
+            let n_mid = (g_mid
+                .add_seconds(track.eval(g_mid).delay_s)
+                .seconds_since(first))
+                * fs;
+            let margin = 64;
+            let n0 = n_mid.round() as usize - m / 2 - margin;
+            let mut raw: Vec<Complex64> = y[n0..n0 + m + 2 * margin].to_vec();
+            if !complex {
+                // Analytic signal (drop negative frequencies), so stopping the
+                // fringe leaves no image.
+                use rustfft::FftPlanner;
+                let len = raw.len();
+                let mut p = FftPlanner::<f64>::new();
+                p.plan_fft_forward(len).process(&mut raw);
+                for (k, v) in raw.iter_mut().enumerate() {
+                    *v *= if k == 0 || 2 * k == len {
+                        1.0
+                    } else if 2 * k < len {
+                        2.0
+                    } else {
+                        0.0
+                    } / len as f64;
+                }
+                p.plan_fft_inverse(len).process(&mut raw);
+            }
+            let stopped = raw
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    let tt = first.add_seconds((n0 + i) as f64 / fs);
+                    let mut g = tt;
+                    for _ in 0..5 {
+                        g = tt.add_seconds(-track.eval(g).delay_s);
+                    }
+                    let turns = (lo * track.eval(g).delay_s).rem_euclid(1.0);
+                    v * Complex64::from_polar(1.0, 2.0 * PI * turns)
+                })
+                .collect();
+            (stopped, n_mid - n_mid.round())
+        };
+        let (ya, fa) = span(a);
+        let (yo, fo) = span(o);
+        // R(lag) = mean y_o[n + lag]·conj(y_a[n]): peak at fo − fa + residual.
+        let r = lag_correlation(&ya, &yo, -20..=20);
+        let (d, amp) = fit_delay(&r, complex, false);
+        let b = &t["baselines"][format!("{a}-{o}").as_str()];
+        let rate = b["residual_rate"].as_f64().unwrap();
+        let res = b["residual_delay_s"].as_f64().unwrap() + rate * g_mid_s;
+        let delay_err = d - (fo - fa) - res * fs;
+        // R is ⟨y_o conj y_a⟩ = conj V_ao; the residual rate has turned the
+        // phase by 2πν₀·rate·(g − start) since the reference epoch.
+        let want = b["residual_phase_rad"][0].as_f64().unwrap() + 2.0 * PI * lo * rate * g_mid_s;
+        let phase_err = (-amp.arg() - want + PI).rem_euclid(2.0 * PI) - PI;
+        let power = |y: &[Complex64]| y.iter().map(|v| v.norm_sqr()).sum::<f64>() / y.len() as f64;
+        let got_amp = amp.norm() / (power(&ya) * power(&yo)).sqrt();
+        let want_amp = b["expected_amplitude_quantised"].as_f64().unwrap();
+        eprintln!(
+            "{a}-{o}: residual delay error {delay_err:+.4} samples (truth {:+.4}); phase error {phase_err:+.4} rad; amplitude {got_amp:.4} (truth {want_amp:.4})",
+            res * fs
+        );
+        (delay_err, phase_err, got_amp, want_amp)
+    }
+
     /// The recordings, read back and fringe-stopped with the job's model
-    /// (what a correlator does), show exactly the residual delay and phase
-    /// truth.json promises, on an Earth and on the lunar baseline.
+    /// (what a correlator does), show the residual delay, phase and
+    /// amplitude truth.json promises, on an Earth and on the lunar baseline.
+    /// Complex sampling, delays from polynomials.
     #[test]
     fn decoded_recordings_carry_the_residuals_of_truth_json() {
         let dir = tempfile::tempdir().unwrap();
         let sc = load("complex.toml", 0.3);
         simulate(&sc, dir.path(), Options::default()).unwrap();
-        let t = truth(dir.path());
-        let job = &sc.job;
-        let start = job.start.unwrap();
-        let lo = job.subbands[0].sky_freq_hz;
-        let fs = 4e6;
-        let (first_a, ya) = decode(&dir.path().join("A.vdif"), 0, 0, fs);
-        // The model delay of a station (delay_poly; A's is zero).
-        let model = |name: &str, g: f64| -> f64 {
-            let st = job.stations.iter().find(|s| s.name == name).unwrap();
-            let p = st.delay_poly.as_ref().unwrap();
-            let dt = g + start.seconds_since(p.epoch);
-            p.coeffs_s.iter().rev().fold(0.0, |acc, c| acc * dt + c)
-        };
-        for other in ["B", "LS"] {
-            let (first_o, yo) = decode(&dir.path().join(format!("{other}.vdif")), 0, 0, fs);
-            // (The lunar delay drifts 0.3 samples over 2^16 samples: a shorter
-            // span keeps that smearing of the lag peak negligible.)
-            let m = if other == "LS" { 1usize << 14 } else { 1 << 16 };
-            // A's span: geocentric g (A's model delay is 0) from start + 0.1 s.
-            let g0 = 0.1;
-            let m0 = ((start.add_seconds(g0).seconds_since(first_a)) * fs).round() as usize;
-            let g_mid = first_a.seconds_since(start) + (m0 as f64 + m as f64 / 2.0) / fs;
-            // Where the model puts g_mid in the other recording.
-            let n_mid = (g_mid + model(other, g_mid) - first_o.seconds_since(start)) * fs;
-            let n0 = n_mid.round() as usize - m / 2;
-            let frac = n_mid - n_mid.round();
-            // Fringe-stop the other station with its model phase 2πν₀τ_model(g(t)).
-            let yo: Vec<Complex64> = (0..m + 64)
-                .map(|i| {
-                    let n = n0 + i - 32;
-                    let t_rel = first_o.seconds_since(start) + n as f64 / fs;
-                    let mut g = t_rel;
-                    for _ in 0..4 {
-                        g = t_rel - model(other, g);
-                    }
-                    let turns = (lo * model(other, g)).rem_euclid(1.0);
-                    yo[n] * Complex64::from_polar(1.0, 2.0 * PI * turns)
-                })
-                .collect();
-            let ya: Vec<Complex64> = ya[m0 - 32..m0 + m + 32].to_vec();
-            // R(lag) = mean y_o[n + lag]·conj(y_a[n]).
-            let r = lag_correlation(&ya, &yo, -20..=20);
-            let (d, amp) = fit_delay(&r, true, false);
-            let b = &t["baselines"][format!("A-{other}").as_str()];
-            let res = b["residual_delay_s"].as_f64().unwrap()
-                + b["residual_rate"].as_f64().unwrap() * (g_mid);
-            let got = (d - frac) / fs;
-            eprintln!(
-                "A-{other}: residual delay {:+.4} samples, truth {:+.4} (error {:+.4} samples); phase {:+.4} rad, truth {:+.4}",
-                got * fs,
-                res * fs,
-                (got - res) * fs,
-                -amp.arg(),
-                b["residual_phase_rad"][0].as_f64().unwrap()
-                    + 2.0 * PI * lo * b["residual_rate"].as_f64().unwrap() * g_mid
-            );
-            assert!(((got - res) * fs).abs() < 0.03, "A-{other}: delay");
-            // R is ⟨y_o conj y_a⟩ = conj V_(A,other); the residual rate has
-            // turned the phase by 2πν₀·rate·(g − start) since the reference epoch.
-            let want = b["residual_phase_rad"][0].as_f64().unwrap()
-                + 2.0 * PI * lo * b["residual_rate"].as_f64().unwrap() * g_mid;
-            let err = (-amp.arg() - want + PI).rem_euclid(2.0 * PI) - PI;
-            // σ ≈ 1/(ρ√M) ≤ 0.03 rad.
-            assert!(err.abs() < 0.1, "A-{other}: phase error {err}");
-            // Amplitude: √(f_A f_o)·η², within the noise (σ ≤ 1/√M = 0.008).
-            let want_amp = b["expected_amplitude_quantised"].as_f64().unwrap();
-            let got_amp = amp.norm()
-                / (ya.iter().map(|v| v.norm_sqr()).sum::<f64>() / ya.len() as f64
-                    * yo.iter().map(|v| v.norm_sqr()).sum::<f64>()
-                    / yo.len() as f64)
-                    .sqrt();
-            eprintln!("A-{other}: amplitude {got_amp:.4}, truth {want_amp:.4}");
+        // Noise: σ_amp ≈ 1/√M, σ_phase ≈ 1/(ρ√M), σ_delay ≈ 0.5/(ρ√M) samples.
+        // (The lunar delay drifts 0.3 samples over 2^16 samples: a shorter
+        // span keeps that smearing of the lag peak negligible.)
+        for (o, m) in [("B", 1 << 16), ("LS", 1 << 14)] {
+            let (d, p, amp, want) = check_baseline(dir.path(), "A", o, 0.1, m);
+            assert!(d.abs() < 0.03, "A-{o}: delay error {d} samples");
+            assert!(p.abs() < 0.1, "A-{o}: phase error {p} rad");
             assert!(
-                (got_amp - want_amp).abs() < 0.03,
-                "A-{other}: amplitude {got_amp}"
+                (amp - want).abs() < 0.03,
+                "A-{o}: amplitude {amp} vs {want}"
+            );
+        }
+    }
+
+    /// The built-in Earth–Moon scenario (geometric model from the shipped
+    /// kernels, real sampling), with strong correlated fractions so a short
+    /// span suffices: the same checks on T6–KM and T6–LS.
+    #[test]
+    fn the_default_scenario_carries_its_truth() {
+        let mut sc = Scenario::default_scenario().unwrap();
+        sc.set_seconds(0.25).unwrap();
+        for s in sc.sim.stations.iter_mut() {
+            s.correlated_fraction = 0.5;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        simulate(&sc, dir.path(), Options::default()).unwrap();
+        for o in ["KM", "UR", "LS"] {
+            let (d, p, amp, want) = check_baseline(dir.path(), "T6", o, 0.12, 1 << 15);
+            assert!(d.abs() < 0.03, "T6-{o}: delay error {d} samples");
+            assert!(p.abs() < 0.1, "T6-{o}: phase error {p} rad");
+            assert!(
+                (amp - want).abs() < 0.03,
+                "T6-{o}: amplitude {amp} vs {want}"
             );
         }
     }

@@ -176,9 +176,18 @@ pub fn write_station(
                 let first = f as usize * spf * vps;
                 for (ch, &sb) in subbands.iter().enumerate() {
                     let src = &codes[sb][first..first + spf * vps];
-                    for (s, v) in src.chunks_exact(vps).enumerate() {
-                        let o = (s * channels + ch) * vps;
-                        frame[o..o + vps].copy_from_slice(v);
+                    // (Element by element: a copy_from_slice of one or two
+                    // bytes per sample costs a memmove call each.)
+                    if vps == 1 {
+                        for (s, &v) in src.iter().enumerate() {
+                            frame[s * channels + ch] = v;
+                        }
+                    } else {
+                        for (s, v) in src.chunks_exact(2).enumerate() {
+                            let o = (s * channels + ch) * 2;
+                            frame[o] = v[0];
+                            frame[o + 1] = v[1];
+                        }
                     }
                 }
                 sink.frame(*thread, &frame, fate == Fate::Invalid)?;
