@@ -53,7 +53,8 @@ pub fn run(args: SimulateArgs) -> Result<(), Failure> {
     }
     if args.fifo {
         eprintln!(
-            "emcorr simulate: {} and truth.json written; waiting for readers on the FIFOs",
+            "emcorr simulate: writing {} and truth.json, then streaming into one FIFO per \
+             station (read them all concurrently)",
             args.out.join("job.toml").display()
         );
     }

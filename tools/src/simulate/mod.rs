@@ -308,10 +308,9 @@ pub fn simulate(sc: &Scenario, out_dir: &Path, opts: Options) -> Result<Summary,
                 let interp = interp.clone();
                 let (plan, pacer, skies, quantiser) = (&plan, &pacer, &skies, &quantiser);
                 scope.spawn(move || {
-                    let r = write_one(sc, plan, si, st, &interp, skies, quantiser, pacer);
-                    // Finished or failed: never hold the others back.
-                    pacer.report(si, u64::MAX);
-                    r
+                    // Finished, failed or panicked: never hold the others back.
+                    let _release = write::Release(pacer, si);
+                    write_one(sc, plan, si, st, &interp, skies, quantiser, pacer)
                 })
             })
             .collect();

@@ -124,6 +124,15 @@ impl Pacer {
     }
 }
 
+/// Marks station `.1` as done with the pacer when dropped (also on panic).
+pub struct Release<'a>(pub &'a Pacer, pub usize);
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        self.0.report(self.1, u64::MAX);
+    }
+}
+
 /// Frames per batch: about one noise chunk of samples.
 pub fn batch_frames(layout: &FrameLayout) -> u64 {
     (NOISE_CHUNK as usize / layout.samples_per_frame).max(1) as u64
