@@ -455,6 +455,8 @@ pub struct StationSignal<S: Sky> {
     next: u64,
     noise: Vec<f32>,
     noise_chunk: Option<u64>,
+    span_buf: Vec<f32>,
+    span_index: Option<u64>,
 }
 
 /// Station time of sample `k` counted from `t0` at `fs` samples per second
@@ -505,6 +507,8 @@ impl<S: Sky> StationSignal<S> {
             next: 0,
             noise: Vec::new(),
             noise_chunk: None,
+            span_buf: Vec::new(),
+            span_index: None,
         }
     }
 
@@ -518,20 +522,28 @@ impl<S: Sky> StationSignal<S> {
     }
 
     /// Fill `out` with the next samples (interleaved I, Q when complex).
+    ///
+    /// Samples are made a whole span at a time (a span never straddles a
+    /// noise chunk), so every sample is a pure function of its index: how
+    /// the stream is cut into calls never changes a bit.
     pub fn fill(&mut self, out: &mut [f32]) {
         let vps = self.sampling.values_per_sample();
         assert_eq!(out.len() % vps, 0);
         let mut done = 0;
         while done < out.len() {
             let n = self.next;
-            // Stay within one span (g linear) and one noise chunk.
-            let span_end = (n / SPAN as u64 + 1) * SPAN as u64;
-            let chunk_end = (n / NOISE_CHUNK + 1) * NOISE_CHUNK;
-            let count = ((out.len() - done) / vps)
-                .min((span_end - n) as usize)
-                .min((chunk_end - n) as usize);
-            let dst = &mut out[done..done + count * vps];
-            self.fill_span(n, dst);
+            let span = n / SPAN as u64;
+            if self.span_index != Some(span) {
+                let mut buf = std::mem::take(&mut self.span_buf);
+                buf.resize(SPAN * vps, 0.0);
+                self.fill_span(span * SPAN as u64, &mut buf);
+                self.span_buf = buf;
+                self.span_index = Some(span);
+            }
+            let from = (n - span * SPAN as u64) as usize;
+            let count = ((out.len() - done) / vps).min(SPAN - from);
+            out[done..done + count * vps]
+                .copy_from_slice(&self.span_buf[from * vps..(from + count) * vps]);
             self.next += count as u64;
             done += count * vps;
         }
@@ -551,8 +563,8 @@ impl<S: Sky> StationSignal<S> {
         self.noise_chunk = Some(chunk);
     }
 
-    /// Samples n … n + dst.len()/vps − 1, all within one span and noise chunk.
-    fn fill_span(&mut self, n: u64, dst: &mut [f32]) {
+    /// The span of samples a … a + SPAN − 1 (a a multiple of SPAN).
+    fn fill_span(&mut self, a: u64, dst: &mut [f32]) {
         let s = self.sampling;
         let fs = s.sample_rate_hz();
         let vps = s.values_per_sample();
@@ -560,8 +572,7 @@ impl<S: Sky> StationSignal<S> {
         let sky_rate = 2.0 * s.bandwidth_hz;
         let shift = if s.upper_sideband { 0.5 } else { -0.5 } * s.bandwidth_hz;
 
-        // Exact arrival times at both ends of the whole span, linear between.
-        let a = n - n % SPAN as u64;
+        // Exact arrival times at both ends of the span, linear between.
         let b = a + SPAN as u64;
         let at = |k: u64| solve_arrival(self.delay.as_ref(), sample_time(self.t0, k, fs));
         let (ga, tau_a) = at(a);
@@ -575,23 +586,21 @@ impl<S: Sky> StationSignal<S> {
         let pha = wrap(wrap(shift * ga.seconds_since(self.g_ref)) - wrap(s.lo_hz * tau_a));
         let dph = (shift * gb.seconds_since(ga) - s.lo_hz * (tau_b - tau_a)) / span;
 
-        let off = (n - a) as f64;
         // Positions relative to an integer sky index at or before the span's
         // first sample, so they are ≥ 0 and truncation is floor.
-        let p0 = pa + off * dp;
-        let base = p0.floor() as i64;
-        let rel0 = p0 - base as f64;
+        let base = pa.floor() as i64;
+        let rel0 = pa - base as f64;
         let rel_last = rel0 + (count - 1) as f64 * dp;
         let k_first = base - TAPS as i64 / 2 + 1;
         let k_end = base + rel_last as i64 + TAPS as i64 / 2 + 2;
 
-        let chunk = n / NOISE_CHUNK;
+        let chunk = a / NOISE_CHUNK;
         self.ensure_noise(chunk);
-        let nz0 = (n - chunk * NOISE_CHUNK) as usize * vps;
+        let nz0 = (a - chunk * NOISE_CHUNK) as usize * vps;
         let noise = &self.noise[nz0..nz0 + count * vps];
         let window = self.sky.window(k_first, k_end);
 
-        let (s0, c0) = sin_cos_turns(pha + off * dph);
+        let (s0, c0) = sin_cos_turns(pha);
         let (s1, c1) = sin_cos_turns(dph);
         let mut z = Complex64::new(c0, s0);
         let step = Complex64::new(c1, s1);
