@@ -281,9 +281,12 @@ pub fn simulate(sc: &Scenario, out_dir: &Path, opts: Options) -> Result<Summary,
         serde_json::to_string_pretty(&plan.truth).map_err(|e| SimError::BadInput(e.to_string()))?;
     std::fs::write(&truth_path, truth_text + "\n").map_err(io_err(&truth_path))?;
 
-    if opts.fifo {
-        for st in &plan.stations {
+    for st in &plan.stations {
+        if opts.fifo {
             write::make_fifo(&st.path).map_err(io_err(&st.path))?;
+        } else if is_fifo(&st.path) {
+            // A pipe left by an earlier --fifo run would block the file write.
+            std::fs::remove_file(&st.path).map_err(io_err(&st.path))?;
         }
     }
     let interp = Arc::new(Interpolator::new());
@@ -337,6 +340,11 @@ pub fn simulate(sc: &Scenario, out_dir: &Path, opts: Options) -> Result<Summary,
             .map(|s| (s.name.clone(), s.path.clone(), s.first_sample, s.frames))
             .collect(),
     })
+}
+
+fn is_fifo(path: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_fifo())
 }
 
 /// Batches a station may run ahead of the slowest.
