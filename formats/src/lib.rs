@@ -3,6 +3,7 @@
 //! Knows bytes and files, nothing about delays. Data flows out of here as decoded
 //! samples with validity (VDIF) and into here as visibilities (FITS-IDI).
 
+pub mod fitsidi;
 pub mod time;
 
 pub use time::UtcTime;

@@ -1,0 +1,91 @@
+//! FITS-IDI (AIPS Memo 114, Greisen) output of the correlator, and input of the
+//! fringe fitter.
+//!
+//! # API
+//!
+//! ```text
+//! IdiWriter::create(path: &Path, header: &IdiHeader, models: &[ModelRow]) -> Result<IdiWriter, IdiError>
+//! IdiWriter::write_row(&mut self, row: &UvRow) -> Result<(), IdiError>
+//! IdiWriter::finish(self) -> Result<PathBuf, IdiError>
+//! IdiWriter::keep_partial_on_drop(&mut self, keep: bool)
+//! read_idi(path: &Path) -> Result<IdiFile { header, rows, models }, IdiError>
+//! IdiReader::open(path) / .header() / .models() / .n_rows() / .read_row(i)
+//! ```
+//!
+//! # File layout
+//!
+//! Empty primary HDU (cfitsio writes it as NAXIS = 1, NAXIS1 = 0 with GROUPS = T,
+//! GCOUNT = PCOUNT = 0: a random-groups file of no groups; TELESCOP, CORRELAT,
+//! FXCORVER), then binary tables ARRAY_GEOMETRY, ANTENNA, FREQUENCY, SOURCE,
+//! INTERFEROMETER_MODEL (only when models are given) and UV_DATA, last. Each
+//! table carries Memo 114's common keywords: TABREV, OBSCODE, RDATE, NO_STKD,
+//! STK_1, NO_BAND, NO_CHAN, REF_FREQ, CHAN_BW, REF_PIXL. One frequency setup
+//! (FREQID 1) and one array (ARRAY 1) per file.
+//!
+//! **Streaming.** `create` writes all tables but UV_DATA's rows, including the
+//! whole delay model (the correlator knows it before it correlates); UV_DATA is
+//! the last HDU, so `write_row` appends at the end of the file and memory stays
+//! constant however long the run (measured: 4.3 MB peak RSS writing a 12 MB
+//! file, 4.5 MB writing 374 MB, ~28,000 rows of 512 cells per second). The file is `<path>.partial` until `finish`
+//! renames it; dropping an unfinished writer removes the `.partial` (unless
+//! `keep_partial_on_drop(true)`), so no file ever appears under the final name
+//! unless it is complete.
+//!
+//! **UV_DATA.** Columns UU---SIN, VV---SIN, WW---SIN (seconds, 1D), DATE (JD at
+//! 0h UTC of the row's day, 1D), TIME (fraction of that day, 1D), BASELINE
+//! (256·a1 + a2), FILTER, SOURCE_ID, FREQID, INTTIM (1E: CASA reads it as a
+//! float), WEIGHT, GATEID, FLUX. FLUX is a float array with
+//! TDIM = (3, NO_STKD, NO_CHAN, NO_BAND, 1, 1) and MAXIS = 6 with CTYPE
+//! COMPLEX, STOKES, FREQ, BAND, RA, DEC: (re, im, weight) triplets, Stokes
+//! fastest. TIME as a double fraction of a day resolves 86400 s × 2⁻⁵³ ≈ 10 ps,
+//! far below any integration; the reader's times agree with the writer's to
+//! that level, not bit for bit.
+//!
+//! **Weights.** The weight of each (band, channel, Stokes) is the third element
+//! of its FLUX triplet (MAXIS1 = 3), the classic form: CASA's importfitsidi
+//! fills WEIGHT_SPECTRUM from it and flags a weight <= 0. The WEIGHT column
+//! (NO_STKD × NO_BAND) holds the channel mean per band and Stokes for readers of
+//! the MAXIS1 = 2 form; CASA ignores it when MAXIS1 = 3. WEIGHTYP = 'NORMAL'
+//! ('CORRELAT' would make CASA divide the data by the weights).
+//!
+//! **Lunar station.** ARRAY_GEOMETRY (FRAME 'GEOCENTRIC') has its Earth-fixed
+//! (ITRF) position at 0h UTC of RDATE in STABXYZ (~3.9e8 m) and its velocity in
+//! that frame in DERXYZ, with MNTSTA = 2 ("orbiting") so that AIPS and CASA do
+//! not apply an Earth-based parallactic angle; NUMORB = 0 (ORBPARM empty).
+//! This is a first-order description only: the delays the correlator applied
+//! are in INTERFEROMETER_MODEL, and the UVW of every row are exact. See
+//! [`IdiAntenna`].
+//!
+//! **INTERFEROMETER_MODEL** (TABREV 2, Memo 114 table 15): per antenna and
+//! interval, NPOLY-term polynomials in seconds since TIME, (NPOLY, NO_BAND) per
+//! polarisation: PDELAY (turns), GDELAY (s), PRATE (Hz), GRATE (s/s), plus
+//! DISP/DDISP, and emcorr's CLOCK_1/DCLOCK_1 (see [`ModelRow`]). Astrometry adds
+//! fringe-fit residuals back to GDELAY to get total delays.
+//!
+//! # Conventions
+//!
+//! - Visibility: V_AB = ⟨X_A · conj(X_B)⟩ for baseline A–B with A before B
+//!   (a1 < a2), BASELINE = 256·a1 + a2. The writer stores V_AB as given, and the
+//!   reader returns it as stored. In that form CASA's fringefit sees
+//!   V_ij ∝ exp(−2πiν(τ_i − τ_j)) with τ the project's station delay (the
+//!   wavefront reaches station s at g + τ_s): a delay injected on station B is
+//!   recovered by fringefit with the same sign (checked, testdata/README.md).
+//! - UVW: (x_a2 − x_a1) / c projected on the source's (u, v, w) frame, seconds.
+//! - Times: UTC. UV_DATA TIME is the centre of the integration; model TIME is
+//!   the start of its interval, in days since RDATE.
+
+mod cfits;
+mod error;
+mod model;
+mod read;
+mod write;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::{FitsFailure, IdiError};
+pub use model::{
+    IdiAntenna, IdiBand, IdiEop, IdiFile, IdiHeader, IdiSource, ModelRow, Mount, UvRow,
+};
+pub use read::{read_idi, IdiReader};
+pub use write::{partial_path, IdiWriter};

@@ -1,0 +1,530 @@
+use std::path::Path;
+
+use super::*;
+use crate::time::UtcTime;
+
+/// Two ground stations and a lunar one (390,000 km), `nb` bands of `nc`
+/// channels, the given polarisation products.
+pub(crate) fn sample_header(nb: usize, nc: usize, stokes: &[i32]) -> IdiHeader {
+    let ground = |name: &str, id: u32, xyz: [f64; 3]| IdiAntenna {
+        name: name.into(),
+        id,
+        xyz_m: xyz,
+        vel_m_s: [0.0; 3],
+        mount: Mount::AltAz,
+        axis_offset_m: 2.5,
+        diameter_m: 25.0,
+        n_levels: 4,
+    };
+    IdiHeader {
+        obscode: "EM001".into(),
+        telescope: "VLBA".into(),
+        correlator: "EMCORR".into(),
+        correlator_version: "0.1.0".into(),
+        ref_date: UtcTime::from_calendar(2026, 3, 14, 0, 0, 0, 0.0),
+        ref_freq_hz: 8.4e9,
+        n_chan: nc,
+        chan_bw_hz: 0.5e6,
+        ref_pixel: 1.0,
+        bands: (0..nb)
+            .map(|b| IdiBand {
+                freq_offset_hz: b as f64 * 32e6,
+                sideband: 1,
+                total_bw_hz: nc as f64 * 0.5e6,
+                chan_bw_hz: 0.5e6,
+            })
+            .collect(),
+        stokes: stokes.to_vec(),
+        antennas: vec![
+            ground("PT", 1, [-1640953.9, -5014816.0, 3575411.8]),
+            ground("LA", 2, [-1449752.6, -4975298.6, 3709123.8]),
+            IdiAntenna {
+                name: "MOON1".into(),
+                id: 3,
+                xyz_m: [2.1e8, -3.2e8, 0.9e8],
+                vel_m_s: [23_000.5, 14_000.25, -950.125],
+                mount: Mount::Orbiting,
+                axis_offset_m: 0.0,
+                diameter_m: 10.0,
+                n_levels: 4,
+            },
+        ],
+        sources: vec![
+            IdiSource {
+                id: 1,
+                name: "0552+398".into(),
+                calcode: "V".into(),
+                ra_deg: 88.878_357_8,
+                dec_deg: 39.813_657_2,
+            },
+            IdiSource {
+                id: 2,
+                name: "MOON-TARGET".into(),
+                calcode: String::new(),
+                ra_deg: 201.365_063_2,
+                dec_deg: -43.019_112_7,
+            },
+        ],
+        array_xyz_m: [0.0; 3],
+        eop: IdiEop {
+            gst_at_0h_deg: 171.25,
+            ut1_utc_s: 0.0625,
+            ..IdiEop::default()
+        },
+    }
+}
+
+fn sample_rows(h: &IdiHeader, n_int: usize) -> Vec<UvRow> {
+    let t0 = h.ref_date.add_seconds(3600.0 * 13.0 + 0.123_456_789);
+    let n = h.bands.len() * h.n_chan * h.stokes.len();
+    let mut rows = Vec::new();
+    for k in 0..n_int {
+        for (a1, a2) in [(1, 2), (1, 3), (2, 3), (3, 3)] {
+            let vis = (0..n)
+                .map(|i| {
+                    let x = (i + 7 * k + 3 * a2 as usize) as f32;
+                    [
+                        x * 0.25 - 1.0,
+                        -x * 0.125,
+                        if i % 5 == 0 { -1.0 } else { 0.5 + x * 0.001 },
+                    ]
+                })
+                .collect();
+            rows.push(UvRow {
+                time: t0.add_seconds(k as f64 * 2.0),
+                baseline: (a1, a2),
+                source_id: 1 + (k % 2) as u32,
+                freq_id: 1,
+                inttim_s: 2.0,
+                uvw_s: [
+                    1.25e-3 * a2 as f64,
+                    -0.5e-3,
+                    if a2 == 3 { 1.2999 } else { 0.01 },
+                ],
+                vis,
+            });
+        }
+    }
+    rows
+}
+
+fn sample_models(h: &IdiHeader) -> Vec<ModelRow> {
+    let nb = h.bands.len();
+    let mut out = Vec::new();
+    for k in 0..3 {
+        for a in &h.antennas {
+            let base = if a.is_orbiting() {
+                1.301_234_567_891
+            } else {
+                0.012_345_678_9
+            } + k as f64 * 1e-6;
+            let poly = |scale: f64| -> Vec<Vec<f64>> {
+                (0..nb)
+                    .map(|b| vec![base * scale + b as f64, 1.5e-6 * scale, -2.0e-12 * scale])
+                    .collect()
+            };
+            out.push(ModelRow {
+                time: h.ref_date.add_seconds(13.0 * 3600.0 + 120.0 * k as f64),
+                interval_s: 120.0,
+                antenna: a.id,
+                source_id: 1,
+                freq_id: 1,
+                pdelay_turns: poly(8.4e9),
+                gdelay_s: poly(1.0),
+                prate_hz: poly(3.0),
+                grate_s_s: poly(1e-3),
+                disp_s: 0.5,
+                ddisp_s_s: -0.25,
+                clock_s: 1.5e-7,
+                dclock_s_s: 1e-13,
+            });
+        }
+    }
+    out
+}
+
+fn write_file(
+    path: &Path,
+    h: &IdiHeader,
+    rows: &[UvRow],
+    models: &[ModelRow],
+) -> std::path::PathBuf {
+    let mut w = IdiWriter::create(path, h, models).unwrap();
+    for r in rows {
+        w.write_row(r).unwrap();
+    }
+    assert_eq!(w.rows_written(), rows.len() as u64);
+    w.finish().unwrap()
+}
+
+fn close(a: f64, b: f64, tol: f64) -> bool {
+    (a - b).abs() <= tol * (1.0 + a.abs().max(b.abs()))
+}
+
+/// Equal except for what FITS-IDI stores as 32-bit floats (DERXYZ, INTTIM,
+/// TIME_INTERVAL, DISP) or as day fractions (times: ~10 ps).
+fn assert_same(a: &IdiFile, b: &IdiFile) {
+    let (ha, hb) = (&a.header, &b.header);
+    let mut hb_fixed = hb.clone();
+    for (x, y) in hb_fixed.antennas.iter_mut().zip(&ha.antennas) {
+        for k in 0..3 {
+            assert!(close(x.vel_m_s[k], y.vel_m_s[k], 1e-7), "{x:?} vs {y:?}");
+        }
+        assert!(close(x.axis_offset_m, y.axis_offset_m, 1e-7));
+        assert!(close(x.diameter_m, y.diameter_m, 1e-7));
+        x.vel_m_s = y.vel_m_s;
+        x.axis_offset_m = y.axis_offset_m;
+        x.diameter_m = y.diameter_m;
+    }
+    for (x, y) in hb_fixed.bands.iter_mut().zip(&ha.bands) {
+        assert!(
+            close(x.chan_bw_hz, y.chan_bw_hz, 1e-7) && close(x.total_bw_hz, y.total_bw_hz, 1e-7)
+        );
+        x.chan_bw_hz = y.chan_bw_hz;
+        x.total_bw_hz = y.total_bw_hz;
+    }
+    assert_eq!(&hb_fixed, ha);
+
+    assert_eq!(a.rows.len(), b.rows.len());
+    for (x, y) in a.rows.iter().zip(&b.rows) {
+        assert!(
+            x.time.seconds_since(y.time).abs() < 2e-11,
+            "{} vs {}",
+            x.time,
+            y.time
+        );
+        assert!(close(x.inttim_s, y.inttim_s, 1e-7));
+        assert_eq!(
+            (x.baseline, x.source_id, x.freq_id, x.uvw_s),
+            (y.baseline, y.source_id, y.freq_id, y.uvw_s)
+        );
+        assert_eq!(x.vis, y.vis);
+    }
+    assert_eq!(a.models.len(), b.models.len());
+    for (x, y) in a.models.iter().zip(&b.models) {
+        assert!(x.time.seconds_since(y.time).abs() < 2e-11);
+        assert!(close(x.interval_s, y.interval_s, 1e-7));
+        assert_eq!(
+            (x.antenna, x.source_id, x.freq_id),
+            (y.antenna, y.source_id, y.freq_id)
+        );
+        assert_eq!(
+            (&x.pdelay_turns, &x.gdelay_s, &x.prate_hz, &x.grate_s_s),
+            (&y.pdelay_turns, &y.gdelay_s, &y.prate_hz, &y.grate_s_s)
+        );
+        assert_eq!(
+            (x.disp_s, x.ddisp_s_s, x.clock_s, x.dclock_s_s),
+            (y.disp_s, y.ddisp_s_s, y.clock_s, y.dclock_s_s)
+        );
+    }
+}
+
+#[test]
+fn round_trip_two_bands_sixteen_channels_four_stokes_with_lunar_station() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rt.idifits");
+    let h = sample_header(2, 16, &[-1, -2, -3, -4]);
+    let rows = sample_rows(&h, 5);
+    let models = sample_models(&h);
+    let out = write_file(&path, &h, &rows, &models);
+    assert_eq!(out, path);
+    assert!(!partial_path(&path).exists());
+
+    let back = read_idi(&path).unwrap();
+    assert_same(
+        &IdiFile {
+            header: h.clone(),
+            rows,
+            models,
+        },
+        &back,
+    );
+    let moon = &back.header.antennas[2];
+    assert!(moon.is_orbiting());
+    let r = (moon.xyz_m.iter().map(|x| x * x).sum::<f64>()).sqrt();
+    assert!((3.8e8..4.0e8).contains(&r), "lunar station at {r} m");
+}
+
+#[test]
+fn round_trip_single_band_single_stokes_without_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("one.fits");
+    let h = sample_header(1, 4, &[-2]);
+    let rows = sample_rows(&h, 2);
+    write_file(&path, &h, &rows, &[]);
+    let back = read_idi(&path).unwrap();
+    assert!(back.models.is_empty());
+    assert_same(
+        &IdiFile {
+            header: h,
+            rows,
+            models: vec![],
+        },
+        &back,
+    );
+}
+
+#[test]
+fn reader_gives_random_access_to_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ra.fits");
+    let h = sample_header(2, 8, &[-1, -2]);
+    let rows = sample_rows(&h, 3);
+    write_file(&path, &h, &rows, &sample_models(&h));
+    let mut r = IdiReader::open(&path).unwrap();
+    assert_eq!(r.n_rows(), rows.len() as u64);
+    assert_eq!(r.models().len(), 9);
+    let last = r.read_row(rows.len() as u64 - 1).unwrap();
+    assert_eq!(last.vis, rows.last().unwrap().vis);
+    let first = r.read_row(0).unwrap();
+    assert_eq!(first.baseline, (1, 2));
+    assert!(r.read_row(rows.len() as u64).is_err());
+}
+
+#[test]
+fn unfinished_writer_leaves_no_file_at_the_final_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("partial.fits");
+    let h = sample_header(1, 4, &[-1]);
+    let rows = sample_rows(&h, 2);
+    {
+        let mut w = IdiWriter::create(&path, &h, &[]).unwrap();
+        w.write_row(&rows[0]).unwrap();
+        assert!(partial_path(&path).exists());
+        assert!(!path.exists());
+    }
+    assert!(!path.exists(), "final file appeared without finish()");
+    assert!(
+        !partial_path(&path).exists(),
+        ".partial not cleaned up on drop"
+    );
+
+    // Asked to keep it: the .partial stays (for inspection), the final name does not appear.
+    {
+        let mut w = IdiWriter::create(&path, &h, &[]).unwrap();
+        w.keep_partial_on_drop(true);
+        w.write_row(&rows[0]).unwrap();
+    }
+    assert!(!path.exists());
+    assert!(partial_path(&path).exists());
+    // A new writer replaces a stale .partial.
+    write_file(&path, &h, &rows, &[]);
+    assert!(path.exists() && !partial_path(&path).exists());
+}
+
+#[test]
+fn bad_rows_are_refused_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.fits");
+    let h = sample_header(1, 4, &[-1, -2]);
+    let good = sample_rows(&h, 1).remove(0);
+    let mut w = IdiWriter::create(&path, &h, &[]).unwrap();
+    let mut r = good.clone();
+    r.baseline = (2, 1);
+    let e = w.write_row(&r).unwrap_err().to_string();
+    assert!(
+        e.contains("baseline (2, 1)") && e.contains("bad.fits"),
+        "{e}"
+    );
+    let mut r = good.clone();
+    r.baseline = (1, 9);
+    assert!(w.write_row(&r).is_err());
+    let mut r = good.clone();
+    r.vis.pop();
+    let e = w.write_row(&r).unwrap_err().to_string();
+    assert!(e.contains("NO_BAND × NO_CHAN × NO_STKD"), "{e}");
+    let mut r = good.clone();
+    r.source_id = 7;
+    assert!(w
+        .write_row(&r)
+        .unwrap_err()
+        .to_string()
+        .contains("SOURCE_ID 7"));
+    w.write_row(&good).unwrap();
+    assert_eq!(w.rows_written(), 1);
+}
+
+#[test]
+fn bad_headers_are_refused_before_any_file_is_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.fits");
+    let mut h = sample_header(1, 4, &[-1, -3]);
+    let e = IdiWriter::create(&path, &h, &[]).err().unwrap().to_string();
+    assert!(e.contains("not consecutive"), "{e}");
+    h.stokes = vec![-1, -2];
+    h.ref_date = h.ref_date.add_seconds(1.0);
+    assert!(IdiWriter::create(&path, &h, &[]).is_err());
+    h = sample_header(1, 4, &[-1]);
+    h.antennas[1].id = 1;
+    assert!(IdiWriter::create(&path, &h, &[])
+        .err()
+        .unwrap()
+        .to_string()
+        .contains("used twice"));
+    h = sample_header(2, 4, &[-1]);
+    let mut m = sample_models(&h);
+    m[1].gdelay_s.pop();
+    let e = IdiWriter::create(&path, &h, &m).err().unwrap().to_string();
+    assert!(e.contains("GDELAY"), "{e}");
+    assert!(!path.exists() && !partial_path(&path).exists());
+}
+
+/// Edit a written file with cfitsio directly, to make broken files.
+fn edit(path: &Path, f: impl FnOnce(&mut fitsio::FitsFile)) {
+    let mut file = fitsio::FitsFile::edit(path).unwrap();
+    f(&mut file);
+}
+
+fn delete_key(file: &mut fitsio::FitsFile, hdu: &str, key: &str) {
+    file.hdu(hdu).unwrap();
+    let name = std::ffi::CString::new(key).unwrap();
+    let mut status = 0;
+    // SAFETY: live handle positioned on the HDU; the name is NUL-terminated.
+    unsafe { fitsio::sys::ffdkey(file.as_raw(), name.as_ptr(), &mut status) };
+    assert_eq!(status, 0);
+}
+
+fn written_sample(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("s.fits");
+    let h = sample_header(2, 4, &[-1, -2]);
+    write_file(&path, &h, &sample_rows(&h, 2), &sample_models(&h));
+    path
+}
+
+#[test]
+fn missing_table_is_an_error_naming_the_table() {
+    let dir = tempfile::tempdir().unwrap();
+    for table in ["FREQUENCY", "ARRAY_GEOMETRY", "SOURCE", "UV_DATA"] {
+        let path = written_sample(dir.path());
+        edit(&path, |f| {
+            let hdu = f.hdu(table).unwrap();
+            hdu.delete(f).unwrap();
+        });
+        let e = read_idi(&path).unwrap_err();
+        assert!(matches!(e, IdiError::MissingTable { .. }), "{e:?}");
+        let msg = e.to_string();
+        assert!(
+            msg.contains(table) && msg.contains("s.fits") && !msg.contains('\n'),
+            "{msg}"
+        );
+    }
+    // The delay model is optional for reading.
+    let path = written_sample(dir.path());
+    edit(&path, |f| {
+        let hdu = f.hdu("INTERFEROMETER_MODEL").unwrap();
+        hdu.delete(f).unwrap();
+    });
+    assert!(read_idi(&path).unwrap().models.is_empty());
+}
+
+#[test]
+fn missing_or_bad_keywords_are_errors_naming_table_and_keyword() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &str, Option<&str>); 6] = [
+        ("UV_DATA", "NO_CHAN", None),
+        ("UV_DATA", "NO_CHAN", Some("many")),
+        ("UV_DATA", "MAXIS1", Some("5")),
+        ("UV_DATA", "CTYPE3", Some("BAND")),
+        ("ARRAY_GEOMETRY", "RDATE", Some("yesterday")),
+        ("INTERFEROMETER_MODEL", "NPOLY", None),
+    ];
+    for (table, key, value) in cases {
+        let path = written_sample(dir.path());
+        edit(&path, |f| match value {
+            None => delete_key(f, table, key),
+            Some(v) => {
+                delete_key(f, table, key);
+                let hdu = f.hdu(table).unwrap();
+                match v.parse::<i64>() {
+                    Ok(n) => hdu.write_key(f, key, n).unwrap(),
+                    Err(_) => hdu.write_key(f, key, v).unwrap(),
+                }
+            }
+        });
+        let e = read_idi(&path).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            matches!(
+                e,
+                IdiError::MissingKeyword { .. } | IdiError::BadKeyword { .. }
+            ),
+            "{table}/{key}: {e:?}"
+        );
+        assert!(
+            msg.contains(table) && msg.contains(key) && !msg.contains('\n'),
+            "{msg}"
+        );
+    }
+}
+
+#[test]
+fn wrong_shapes_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    // NO_CHAN that disagrees with MAXIS3 and FLUX.
+    let path = written_sample(dir.path());
+    edit(&path, |f| {
+        delete_key(f, "UV_DATA", "NO_CHAN");
+        let hdu = f.hdu("UV_DATA").unwrap();
+        hdu.write_key(f, "NO_CHAN", 8i64).unwrap();
+    });
+    let msg = read_idi(&path).unwrap_err().to_string();
+    assert!(
+        msg.contains("MAXIS3") && msg.contains("NO_CHAN is 8"),
+        "{msg}"
+    );
+    // NO_BAND that disagrees with the FREQUENCY table's arrays and FLUX.
+    let path = written_sample(dir.path());
+    edit(&path, |f| {
+        delete_key(f, "UV_DATA", "NO_BAND");
+        delete_key(f, "UV_DATA", "MAXIS4");
+        let hdu = f.hdu("UV_DATA").unwrap();
+        hdu.write_key(f, "NO_BAND", 3i64).unwrap();
+        hdu.write_key(f, "MAXIS4", 3i64).unwrap();
+    });
+    let e = read_idi(&path).unwrap_err();
+    assert!(
+        matches!(&e, IdiError::BadColumn { column, .. } if column == "FLUX"),
+        "{e}"
+    );
+}
+
+#[test]
+fn not_a_fits_file_is_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("junk.fits");
+    std::fs::write(&path, b"this is not FITS").unwrap();
+    assert!(read_idi(&path).is_err());
+    let e = read_idi(&dir.path().join("absent.fits")).unwrap_err();
+    assert!(e.is_io(), "{e:?}");
+}
+
+#[test]
+fn reversed_baselines_are_conjugated_with_cross_hands_swapped() {
+    let stokes = [-1, -2, -3, -4];
+    // one channel: RR, LL, RL, LR
+    let mut vis = vec![
+        [1.0, 2.0, 1.0],
+        [3.0, 4.0, 1.0],
+        [5.0, 6.0, 1.0],
+        [7.0, 8.0, 0.5],
+    ];
+    super::read::swap_baseline_direction_for_tests(&mut vis, &stokes);
+    assert_eq!(
+        vis,
+        vec![
+            [1.0, -2.0, 1.0],
+            [3.0, -4.0, 1.0],
+            [7.0, -8.0, 0.5],
+            [5.0, -6.0, 1.0]
+        ]
+    );
+}
+
+#[test]
+fn day_fraction_times_are_good_to_tens_of_picoseconds() {
+    let t = UtcTime::from_calendar(2026, 3, 14, 23, 59, 59, 0.999_999_999_987);
+    let (jd, f) = model::jd0_and_day_fraction(t);
+    assert_eq!(jd, 2_461_113.5);
+    let back = model::from_jd_and_day_fraction(jd, f);
+    assert!(back.seconds_since(t).abs() < 2e-11);
+}

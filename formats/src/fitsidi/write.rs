@@ -1,0 +1,810 @@
+//! Streaming FITS-IDI writer.
+//!
+//! Layout of the file, in HDU order (the order DiFX uses, and the one CASA's
+//! importfitsidi is exercised with): empty primary, ARRAY_GEOMETRY, ANTENNA,
+//! FREQUENCY, SOURCE, INTERFEROMETER_MODEL (when models are given), UV_DATA.
+//! UV_DATA is last so that each `write_row` only appends at the end of the
+//! file: cfitsio buffers a few blocks, and memory does not grow with length.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::cfits::{CfError, Fits};
+use super::error::IdiError;
+use super::model::{fits_date, jd0_and_day_fraction, IdiHeader, ModelRow, UvRow, DAY_S};
+
+/// Table revisions written (Memo 114): UV_DATA and INTERFEROMETER_MODEL are at
+/// revision 2, the others at 1.
+const TABREV_UV: i64 = 2;
+const TABREV_IM: i64 = 2;
+
+/// Column numbers of UV_DATA, in creation order.
+struct UvCols {
+    uu: i32,
+    vv: i32,
+    ww: i32,
+    date: i32,
+    time: i32,
+    baseline: i32,
+    filter: i32,
+    source: i32,
+    freqid: i32,
+    inttim: i32,
+    weight: i32,
+    gateid: i32,
+    flux: i32,
+}
+
+/// Writes one FITS-IDI file: header tables and the delay model at `create`,
+/// then visibility rows one at a time, then `finish`.
+///
+/// The file is written as `<path>.partial` and renamed to `path` only by
+/// [`IdiWriter::finish`], so a crash or an error never leaves a truncated file
+/// under the final name. Dropping a writer that was not finished closes and
+/// removes the `.partial` file, unless [`IdiWriter::keep_partial_on_drop`] was
+/// asked for (useful to inspect what was written before a failure).
+pub struct IdiWriter {
+    fits: Option<Fits>,
+    final_path: PathBuf,
+    partial_path: PathBuf,
+    keep_partial: bool,
+    n_band: usize,
+    n_chan: usize,
+    n_stokes: usize,
+    antenna_known: [bool; 256],
+    source_ids: Vec<u32>,
+    cols: UvCols,
+    next_row: i64,
+    flux_buf: Vec<f32>,
+    weight_buf: Vec<f32>,
+    weight_sum: Vec<f64>,
+}
+
+/// `<path>.partial`: where a file lives until `finish`.
+pub fn partial_path(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(".partial");
+    PathBuf::from(s)
+}
+
+impl IdiWriter {
+    /// Validate `header` and `models`, create `<path>.partial` and write every
+    /// table but the visibilities. An existing `.partial` is replaced.
+    pub fn create(path: &Path, header: &IdiHeader, models: &[ModelRow]) -> Result<Self, IdiError> {
+        let invalid = |why: String| IdiError::Invalid {
+            path: path.to_path_buf(),
+            why,
+        };
+        validate_header(header).map_err(invalid)?;
+        validate_models(header, models).map_err(invalid)?;
+
+        let partial = partial_path(path);
+        match fs::remove_file(&partial) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(IdiError::Io {
+                    path: partial,
+                    context: "removing a stale partial file".into(),
+                    source: e,
+                })
+            }
+        }
+        let fits =
+            Fits::create(&partial).map_err(|e| fits_err(&partial, "creating the file", e))?;
+
+        let mut antenna_known = [false; 256];
+        for a in &header.antennas {
+            antenna_known[a.id as usize] = true;
+        }
+        let n_band = header.bands.len();
+        let n_stokes = header.stokes.len();
+        let mut w = IdiWriter {
+            fits: Some(fits),
+            final_path: path.to_path_buf(),
+            partial_path: partial,
+            keep_partial: false,
+            n_band,
+            n_chan: header.n_chan,
+            n_stokes,
+            antenna_known,
+            source_ids: header.sources.iter().map(|s| s.id).collect(),
+            cols: UvCols {
+                uu: 1,
+                vv: 2,
+                ww: 3,
+                date: 4,
+                time: 5,
+                baseline: 6,
+                filter: 7,
+                source: 8,
+                freqid: 9,
+                inttim: 10,
+                weight: 11,
+                gateid: 12,
+                flux: 13,
+            },
+            next_row: 1,
+            flux_buf: vec![0.0; 3 * n_stokes * header.n_chan * n_band],
+            weight_buf: vec![0.0; n_stokes * n_band],
+            weight_sum: vec![0.0; n_stokes * n_band],
+        };
+        // On error the writer is dropped here, which removes the partial file.
+        w.write_header_tables(header, models)?;
+        Ok(w)
+    }
+
+    /// Keep (`true`) or remove (`false`, the default) the `.partial` file when
+    /// the writer is dropped without `finish`.
+    pub fn keep_partial_on_drop(&mut self, keep: bool) {
+        self.keep_partial = keep;
+    }
+
+    /// The temporary path being written.
+    pub fn partial_path(&self) -> &Path {
+        &self.partial_path
+    }
+
+    /// Number of UV_DATA rows written so far.
+    pub fn rows_written(&self) -> u64 {
+        (self.next_row - 1) as u64
+    }
+
+    /// Append one visibility record to UV_DATA.
+    pub fn write_row(&mut self, row: &UvRow) -> Result<(), IdiError> {
+        let (a1, a2) = row.baseline;
+        let invalid = |why: String| IdiError::Invalid {
+            path: self.final_path.clone(),
+            why: format!("UV_DATA row {}: {why}", self.next_row),
+        };
+        if a1 > a2
+            || a2 > 255
+            || !self.antenna_known[a1 as usize]
+            || !self.antenna_known[a2 as usize]
+        {
+            return Err(invalid(format!(
+                "baseline ({a1}, {a2}) is not two known antenna numbers with a1 <= a2"
+            )));
+        }
+        if !self.source_ids.contains(&row.source_id) {
+            return Err(invalid(format!(
+                "SOURCE_ID {} is not in the SOURCE table",
+                row.source_id
+            )));
+        }
+        if row.freq_id != 1 {
+            return Err(invalid(format!(
+                "FREQID {} (only 1 is written)",
+                row.freq_id
+            )));
+        }
+        let n_vis = self.n_band * self.n_chan * self.n_stokes;
+        if row.vis.len() != n_vis {
+            return Err(invalid(format!(
+                "{} visibilities, expected NO_BAND × NO_CHAN × NO_STKD = {} × {} × {} = {n_vis}",
+                row.vis.len(),
+                self.n_band,
+                self.n_chan,
+                self.n_stokes
+            )));
+        }
+
+        // FLUX cell and the per-(band, stokes) mean weight for the WEIGHT column.
+        self.weight_sum.iter_mut().for_each(|w| *w = 0.0);
+        for (i, v) in row.vis.iter().enumerate() {
+            self.flux_buf[3 * i..3 * i + 3].copy_from_slice(v);
+            let stokes = i % self.n_stokes;
+            let band = i / (self.n_stokes * self.n_chan);
+            self.weight_sum[band * self.n_stokes + stokes] += v[2] as f64;
+        }
+        for (w, s) in self.weight_buf.iter_mut().zip(&self.weight_sum) {
+            *w = (*s / self.n_chan as f64) as f32;
+        }
+
+        let (jd0, day_frac) = jd0_and_day_fraction(row.time);
+        let r = self.next_row;
+        let c = &self.cols;
+        let fits = self.fits.as_mut().expect("writer used after finish");
+        let res: Result<(), CfError> = (|| {
+            fits.write_f64(c.uu, r, &[row.uvw_s[0]])?;
+            fits.write_f64(c.vv, r, &[row.uvw_s[1]])?;
+            fits.write_f64(c.ww, r, &[row.uvw_s[2]])?;
+            fits.write_f64(c.date, r, &[jd0])?;
+            fits.write_f64(c.time, r, &[day_frac])?;
+            fits.write_i32(c.baseline, r, &[(256 * a1 + a2) as i32])?;
+            fits.write_i32(c.filter, r, &[0])?;
+            fits.write_i32(c.source, r, &[row.source_id as i32])?;
+            fits.write_i32(c.freqid, r, &[row.freq_id as i32])?;
+            fits.write_f32(c.inttim, r, &[row.inttim_s as f32])?;
+            fits.write_f32(c.weight, r, &self.weight_buf)?;
+            fits.write_i32(c.gateid, r, &[0])?;
+            fits.write_f32(c.flux, r, &self.flux_buf)
+        })();
+        res.map_err(|e| fits_err(&self.partial_path, &format!("writing UV_DATA row {r}"), e))?;
+        self.next_row += 1;
+        Ok(())
+    }
+
+    /// Close the file, make it durable and rename it to the final path.
+    pub fn finish(mut self) -> Result<PathBuf, IdiError> {
+        let fits = self.fits.take().expect("writer finished twice");
+        fits.close()
+            .map_err(|e| fits_err(&self.partial_path, "closing the file", e))?;
+        let io = |context: &str, source: std::io::Error, path: &Path| IdiError::Io {
+            path: path.to_path_buf(),
+            context: context.to_string(),
+            source,
+        };
+        fs::File::open(&self.partial_path)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| io("syncing to disk", e, &self.partial_path))?;
+        fs::rename(&self.partial_path, &self.final_path)
+            .map_err(|e| io("renaming the finished .partial file", e, &self.final_path))?;
+        Ok(self.final_path.clone())
+    }
+
+    fn write_header_tables(&mut self, h: &IdiHeader, models: &[ModelRow]) -> Result<(), IdiError> {
+        let path = self.partial_path.clone();
+        let fits = self.fits.as_mut().expect("fresh writer");
+        write_primary(fits, h).map_err(|e| fits_err(&path, "writing the primary header", e))?;
+        write_array_geometry(fits, h)
+            .map_err(|e| fits_err(&path, "writing table ARRAY_GEOMETRY", e))?;
+        write_antenna(fits, h).map_err(|e| fits_err(&path, "writing table ANTENNA", e))?;
+        write_frequency(fits, h).map_err(|e| fits_err(&path, "writing table FREQUENCY", e))?;
+        write_source(fits, h).map_err(|e| fits_err(&path, "writing table SOURCE", e))?;
+        if !models.is_empty() {
+            write_model(fits, h, models)
+                .map_err(|e| fits_err(&path, "writing table INTERFEROMETER_MODEL", e))?;
+        }
+        create_uv_data(fits, h).map_err(|e| fits_err(&path, "writing table UV_DATA", e))?;
+        Ok(())
+    }
+}
+
+impl Drop for IdiWriter {
+    fn drop(&mut self) {
+        if let Some(fits) = self.fits.take() {
+            drop(fits);
+            if !self.keep_partial {
+                let _ = fs::remove_file(&self.partial_path);
+            }
+        }
+    }
+}
+
+fn fits_err(path: &Path, context: &str, e: CfError) -> IdiError {
+    IdiError::Fits {
+        path: path.to_path_buf(),
+        context: context.to_string(),
+        error: e.into(),
+    }
+}
+
+fn validate_header(h: &IdiHeader) -> Result<(), String> {
+    let (_, sod) = h.ref_date.mjd();
+    if sod != 0.0 {
+        return Err(format!("RDATE {} is not 0h UTC", h.ref_date));
+    }
+    if !(h.ref_freq_hz.is_finite() && h.ref_freq_hz > 0.0) {
+        return Err(format!("REF_FREQ {} Hz", h.ref_freq_hz));
+    }
+    if h.n_chan == 0 {
+        return Err("NO_CHAN is 0".into());
+    }
+    if h.bands.is_empty() {
+        return Err("no bands (NO_BAND 0)".into());
+    }
+    for (i, b) in h.bands.iter().enumerate() {
+        if b.sideband != 1 && b.sideband != -1 {
+            return Err(format!(
+                "band {}: SIDEBAND {} (must be +1 or -1)",
+                i + 1,
+                b.sideband
+            ));
+        }
+    }
+    if h.stokes.is_empty() {
+        return Err("no polarisation products (NO_STKD 0)".into());
+    }
+    let step = if h.stokes[0] < 0 { -1 } else { 1 };
+    for (i, s) in h.stokes.iter().enumerate() {
+        if *s != h.stokes[0] + step * i as i32 || *s == 0 || *s < -8 || *s > 4 {
+            return Err(format!(
+                "Stokes codes {:?} are not consecutive AIPS codes (e.g. -1,-2,-3,-4)",
+                h.stokes
+            ));
+        }
+    }
+    if h.antennas.is_empty() {
+        return Err("no antennas".into());
+    }
+    for (i, a) in h.antennas.iter().enumerate() {
+        if a.id == 0 || a.id > 255 {
+            return Err(format!(
+                "antenna {:?}: number {} not in 1..=255",
+                a.name, a.id
+            ));
+        }
+        if h.antennas[..i].iter().any(|b| b.id == a.id) {
+            return Err(format!("antenna number {} used twice", a.id));
+        }
+        if a.name.is_empty() || a.name.len() > 8 || !a.name.is_ascii() {
+            return Err(format!(
+                "antenna name {:?} must be 1-8 ASCII characters",
+                a.name
+            ));
+        }
+    }
+    if h.sources.is_empty() {
+        return Err("no sources".into());
+    }
+    for (i, s) in h.sources.iter().enumerate() {
+        if s.id == 0 || h.sources[..i].iter().any(|t| t.id == s.id) {
+            return Err(format!(
+                "source {:?}: SOURCE_ID {} is 0 or used twice",
+                s.name, s.id
+            ));
+        }
+        if s.name.len() > 16 || !s.name.is_ascii() || s.calcode.len() > 4 || !s.calcode.is_ascii() {
+            return Err(format!(
+                "source {:?}: name must be <= 16 and CALCODE <= 4 ASCII characters",
+                s.name
+            ));
+        }
+    }
+    for t in [
+        &h.obscode,
+        &h.telescope,
+        &h.correlator,
+        &h.correlator_version,
+    ] {
+        if !t.is_ascii() || t.len() > 68 {
+            return Err(format!(
+                "keyword value {t:?} must be <= 68 ASCII characters"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn validate_models(h: &IdiHeader, models: &[ModelRow]) -> Result<(), String> {
+    let Some(first) = models.first() else {
+        return Ok(());
+    };
+    let npoly = first.gdelay_s.first().map_or(0, |p| p.len());
+    if npoly == 0 {
+        return Err("INTERFEROMETER_MODEL: polynomials have no terms".into());
+    }
+    for (i, m) in models.iter().enumerate() {
+        if !h.antennas.iter().any(|a| a.id == m.antenna) {
+            return Err(format!(
+                "INTERFEROMETER_MODEL row {}: unknown antenna {}",
+                i + 1,
+                m.antenna
+            ));
+        }
+        if !h.sources.iter().any(|s| s.id == m.source_id) {
+            return Err(format!(
+                "INTERFEROMETER_MODEL row {}: unknown SOURCE_ID {}",
+                i + 1,
+                m.source_id
+            ));
+        }
+        for (name, p) in [
+            ("PDELAY", &m.pdelay_turns),
+            ("GDELAY", &m.gdelay_s),
+            ("PRATE", &m.prate_hz),
+            ("GRATE", &m.grate_s_s),
+        ] {
+            if p.len() != h.bands.len() || p.iter().any(|c| c.len() != npoly) {
+                return Err(format!(
+                    "INTERFEROMETER_MODEL row {}: {name} must have {} bands × NPOLY {npoly} terms",
+                    i + 1,
+                    h.bands.len()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Keywords Memo 114 §3.2 asks every FITS-IDI table to carry.
+fn common_keys(f: &mut Fits, h: &IdiHeader, tabrev: i64) -> Result<(), CfError> {
+    f.key_int("EXTVER", 1, "array / table version")?;
+    f.key_int("TABREV", tabrev, "table revision (AIPS Memo 114)")?;
+    f.key_str("OBSCODE", &h.obscode, "observation code")?;
+    f.key_str("RDATE", &fits_date(h.ref_date), "reference date")?;
+    f.key_int(
+        "NO_STKD",
+        h.stokes.len() as i64,
+        "number of polarisation products",
+    )?;
+    f.key_int("STK_1", h.stokes[0] as i64, "first polarisation code")?;
+    f.key_int("NO_BAND", h.bands.len() as i64, "number of bands")?;
+    f.key_int("NO_CHAN", h.n_chan as i64, "channels per band")?;
+    f.key_f64("REF_FREQ", h.ref_freq_hz, "reference frequency (Hz)")?;
+    f.key_f64("CHAN_BW", h.chan_bw_hz, "channel width of band 1 (Hz)")?;
+    f.key_f64("REF_PIXL", h.ref_pixel, "reference channel (1-based)")?;
+    Ok(())
+}
+
+fn write_primary(f: &mut Fits, h: &IdiHeader) -> Result<(), CfError> {
+    // Memo 114 §3.1: no primary data, GROUPS = T with GCOUNT = PCOUNT = 0 so
+    // that old random-groups readers see an empty file of groups.
+    f.create_empty_primary()?;
+    f.key_bool("EXTEND", true, "")?;
+    f.key_bool("BLOCKED", true, "")?;
+    f.key_str("OBJECT", "BINARYTB", "")?;
+    f.key_str("TELESCOP", &h.telescope, "")?;
+    f.key_str("OBSERVER", &h.obscode, "")?;
+    f.key_str("ORIGIN", "emcorr", "")?;
+    f.key_str("CORRELAT", &h.correlator, "correlator")?;
+    f.key_str(
+        "FXCORVER",
+        &h.correlator_version,
+        "correlator software version",
+    )?;
+    f.key_str("DATE-OBS", &fits_date(h.ref_date), "")?;
+    f.key_bool("GROUPS", true, "")?;
+    f.key_int("GCOUNT", 0, "")?;
+    f.key_int("PCOUNT", 0, "")?;
+    f.history("written by emcorr formats::fitsidi (AIPS Memo 114 FITS-IDI)")?;
+    Ok(())
+}
+
+fn write_array_geometry(f: &mut Fits, h: &IdiHeader) -> Result<(), CfError> {
+    // Memo 114 table 10. NUMORB = 0: the lunar station has no Keplerian
+    // geocentric orbit worth the name, so ORBPARM is an empty (0D) column and
+    // its motion is given by DERXYZ (see IdiAntenna).
+    f.create_bintable(
+        "ARRAY_GEOMETRY",
+        &[
+            ("ANNAME", "8A".into(), ""),
+            ("STABXYZ", "3D".into(), "METERS"),
+            ("DERXYZ", "3E".into(), "METERS/SEC"),
+            ("ORBPARM", "0D".into(), ""),
+            ("NOSTA", "1J".into(), ""),
+            ("MNTSTA", "1J".into(), ""),
+            ("STAXOF", "3E".into(), "METERS"),
+            ("DIAMETER", "1E".into(), "METERS"),
+        ],
+    )?;
+    common_keys(f, h, 1)?;
+    f.key_str("ARRNAM", &h.telescope, "array name")?;
+    f.key_str("FRAME", "GEOCENTRIC", "coordinate frame")?;
+    f.key_f64("ARRAYX", h.array_xyz_m[0], "array centre X (m)")?;
+    f.key_f64("ARRAYY", h.array_xyz_m[1], "array centre Y (m)")?;
+    f.key_f64("ARRAYZ", h.array_xyz_m[2], "array centre Z (m)")?;
+    f.key_int("NUMORB", 0, "number of orbital parameters")?;
+    f.key_f64("FREQ", h.ref_freq_hz, "reference frequency (Hz)")?;
+    f.key_str("TIMSYS", "UTC", "time system")?;
+    f.key_str("TIMESYS", "UTC", "time system")?;
+    f.key_f64("GSTIA0", h.eop.gst_at_0h_deg, "GST at 0h on RDATE (deg)")?;
+    f.key_f64(
+        "DEGPDY",
+        h.eop.earth_rot_deg_per_day,
+        "Earth rotation rate (deg/day)",
+    )?;
+    f.key_f64("UT1UTC", h.eop.ut1_utc_s, "UT1 - UTC (s)")?;
+    f.key_f64("IATUTC", h.eop.iat_utc_s, "TAI - UTC (s)")?;
+    f.key_f64("POLARX", h.eop.polar_x_arcsec, "pole X (arcsec)")?;
+    f.key_f64("POLARY", h.eop.polar_y_arcsec, "pole Y (arcsec)")?;
+    for (i, a) in h.antennas.iter().enumerate() {
+        let r = i as i64 + 1;
+        f.write_str(1, r, &a.name)?;
+        f.write_f64(2, r, &a.xyz_m)?;
+        f.write_f32(3, r, &a.vel_m_s.map(|v| v as f32))?;
+        f.write_i32(5, r, &[a.id as i32])?;
+        f.write_i32(6, r, &[a.mount.code()])?;
+        f.write_f32(7, r, &[a.axis_offset_m as f32, 0.0, 0.0])?;
+        f.write_f32(8, r, &[a.diameter_m as f32])?;
+    }
+    Ok(())
+}
+
+/// Feed letters from the polarisation products: X/Y for linear codes -5..-8.
+fn feed_letters(h: &IdiHeader) -> (&'static str, &'static str) {
+    if h.stokes.iter().any(|s| (-8..=-5).contains(s)) {
+        ("X", "Y")
+    } else {
+        ("R", "L")
+    }
+}
+
+fn write_antenna(f: &mut Fits, h: &IdiHeader) -> Result<(), CfError> {
+    // Memo 114 table 11. NOPCAL = 0 with 0E POLCAL columns: CASA fails on the
+    // scalar columns that NOPCAL × NO_BAND = 1 would give (shared/casa/README).
+    let nb = h.bands.len();
+    f.create_bintable(
+        "ANTENNA",
+        &[
+            ("TIME", "1D".into(), "DAYS"),
+            ("TIME_INTERVAL", "1E".into(), "DAYS"),
+            ("ANNAME", "8A".into(), ""),
+            ("ANTENNA_NO", "1J".into(), ""),
+            ("ARRAY", "1J".into(), ""),
+            ("FREQID", "1J".into(), ""),
+            ("NO_LEVELS", "1J".into(), ""),
+            ("POLTYA", "1A".into(), ""),
+            ("POLAA", format!("{nb}E"), "DEGREES"),
+            ("POLCALA", "0E".into(), ""),
+            ("POLTYB", "1A".into(), ""),
+            ("POLAB", format!("{nb}E"), "DEGREES"),
+            ("POLCALB", "0E".into(), ""),
+        ],
+    )?;
+    common_keys(f, h, 1)?;
+    f.key_int("NOPCAL", 0, "polarisation calibration constants")?;
+    f.key_str("POLTYPE", "APPROX", "feed polarisation parameterisation")?;
+    let (pa, pb) = feed_letters(h);
+    let zeros = vec![0f32; nb];
+    for (i, a) in h.antennas.iter().enumerate() {
+        let r = i as i64 + 1;
+        // One record valid for the whole file: centred on RDATE, 1e4 days long.
+        f.write_f64(1, r, &[0.0])?;
+        f.write_f32(2, r, &[1.0e4])?;
+        f.write_str(3, r, &a.name)?;
+        f.write_i32(4, r, &[a.id as i32])?;
+        f.write_i32(5, r, &[1])?;
+        f.write_i32(6, r, &[1])?;
+        f.write_i32(7, r, &[a.n_levels])?;
+        f.write_str(8, r, pa)?;
+        f.write_f32(9, r, &zeros)?;
+        f.write_str(11, r, pb)?;
+        f.write_f32(12, r, &zeros)?;
+    }
+    Ok(())
+}
+
+fn write_frequency(f: &mut Fits, h: &IdiHeader) -> Result<(), CfError> {
+    // Memo 114 table 12: one row, FREQID 1.
+    let nb = h.bands.len();
+    f.create_bintable(
+        "FREQUENCY",
+        &[
+            ("FREQID", "1J".into(), ""),
+            ("BANDFREQ", format!("{nb}D"), "HZ"),
+            ("CH_WIDTH", format!("{nb}E"), "HZ"),
+            ("TOTAL_BANDWIDTH", format!("{nb}E"), "HZ"),
+            ("SIDEBAND", format!("{nb}J"), ""),
+        ],
+    )?;
+    common_keys(f, h, 1)?;
+    let offs: Vec<f64> = h.bands.iter().map(|b| b.freq_offset_hz).collect();
+    let chw: Vec<f32> = h.bands.iter().map(|b| b.chan_bw_hz as f32).collect();
+    let tot: Vec<f32> = h.bands.iter().map(|b| b.total_bw_hz as f32).collect();
+    let sb: Vec<i32> = h.bands.iter().map(|b| b.sideband).collect();
+    f.write_i32(1, 1, &[1])?;
+    f.write_f64(2, 1, &offs)?;
+    f.write_f32(3, 1, &chw)?;
+    f.write_f32(4, 1, &tot)?;
+    f.write_i32(5, 1, &sb)?;
+    Ok(())
+}
+
+fn write_source(f: &mut Fits, h: &IdiHeader) -> Result<(), CfError> {
+    // Memo 114 table 13.
+    let nb = h.bands.len();
+    f.create_bintable(
+        "SOURCE",
+        &[
+            ("SOURCE_ID", "1J".into(), ""),
+            ("SOURCE", "16A".into(), ""),
+            ("QUAL", "1J".into(), ""),
+            ("CALCODE", "4A".into(), ""),
+            ("FREQID", "1J".into(), ""),
+            ("IFLUX", format!("{nb}E"), "JY"),
+            ("QFLUX", format!("{nb}E"), "JY"),
+            ("UFLUX", format!("{nb}E"), "JY"),
+            ("VFLUX", format!("{nb}E"), "JY"),
+            ("ALPHA", format!("{nb}E"), ""),
+            ("FREQOFF", format!("{nb}D"), "HZ"),
+            ("RAEPO", "1D".into(), "DEGREES"),
+            ("DECEPO", "1D".into(), "DEGREES"),
+            ("EQUINOX", "8A".into(), ""),
+            ("RAAPP", "1D".into(), "DEGREES"),
+            ("DECAPP", "1D".into(), "DEGREES"),
+            ("SYSVEL", format!("{nb}D"), "METERS/SEC"),
+            ("VELTYP", "8A".into(), ""),
+            ("VELDEF", "8A".into(), ""),
+            ("RESTFREQ", format!("{nb}D"), "HZ"),
+            ("PMRA", "1D".into(), "DEGREES/DAY"),
+            ("PMDEC", "1D".into(), "DEGREES/DAY"),
+            ("PARALLAX", "1E".into(), "ARCSEC"),
+            ("EPOCH", "1D".into(), "YEARS"),
+        ],
+    )?;
+    common_keys(f, h, 1)?;
+    let zf = vec![0f32; nb];
+    let zd = vec![0f64; nb];
+    for (i, s) in h.sources.iter().enumerate() {
+        let r = i as i64 + 1;
+        f.write_i32(1, r, &[s.id as i32])?;
+        f.write_str(2, r, &s.name)?;
+        f.write_i32(3, r, &[0])?;
+        f.write_str(4, r, &s.calcode)?;
+        f.write_i32(5, r, &[1])?;
+        for col in 6..=10 {
+            f.write_f32(col, r, &zf)?;
+        }
+        f.write_f64(11, r, &zd)?;
+        f.write_f64(12, r, &[s.ra_deg])?;
+        f.write_f64(13, r, &[s.dec_deg])?;
+        f.write_str(14, r, "J2000")?;
+        f.write_f64(15, r, &[s.ra_deg])?;
+        f.write_f64(16, r, &[s.dec_deg])?;
+        f.write_f64(17, r, &zd)?;
+        f.write_str(18, r, "GEOCENTR")?;
+        f.write_str(19, r, "OPTICAL")?;
+        f.write_f64(20, r, &zd)?;
+        f.write_f64(21, r, &[0.0])?;
+        f.write_f64(22, r, &[0.0])?;
+        f.write_f32(23, r, &[0.0])?;
+        f.write_f64(24, r, &[2000.0])?;
+    }
+    Ok(())
+}
+
+/// Number of feeds (1 or 2) the polarisation products use.
+fn n_pol(h: &IdiHeader) -> usize {
+    // RR alone or LL alone: one feed; anything else involves both.
+    if h.stokes.len() == 1 && h.stokes[0] < 0 {
+        1
+    } else {
+        2
+    }
+}
+
+fn write_model(f: &mut Fits, h: &IdiHeader, models: &[ModelRow]) -> Result<(), CfError> {
+    // Memo 114 table 15, TABREV 2: polynomials (NPOLY, NO_BAND) per
+    // polarisation; plus CLOCK_1 / DCLOCK_1 (see ModelRow).
+    let nb = h.bands.len();
+    let npoly = models[0].gdelay_s[0].len();
+    let npol = n_pol(h);
+    let poly = format!("{}D", npoly * nb);
+    let mut cols: Vec<(&str, String, &str)> = vec![
+        ("TIME", "1D".into(), "DAYS"),
+        ("TIME_INTERVAL", "1E".into(), "DAYS"),
+        ("SOURCE_ID", "1J".into(), ""),
+        ("ANTENNA_NO", "1J".into(), ""),
+        ("ARRAY", "1J".into(), ""),
+        ("FREQID", "1J".into(), ""),
+        ("I.FAR.ROT", "1E".into(), "RAD/METER**2"),
+        ("FREQ.VAR", format!("{nb}E"), "HZ"),
+    ];
+    let per_pol: [[(&str, &str); 6]; 2] = [
+        [
+            ("PDELAY_1", "TURNS"),
+            ("GDELAY_1", "SECONDS"),
+            ("PRATE_1", "HZ"),
+            ("GRATE_1", "SEC/SEC"),
+            ("DISP_1", "SECONDS"),
+            ("DDISP_1", "SEC/SEC"),
+        ],
+        [
+            ("PDELAY_2", "TURNS"),
+            ("GDELAY_2", "SECONDS"),
+            ("PRATE_2", "HZ"),
+            ("GRATE_2", "SEC/SEC"),
+            ("DISP_2", "SECONDS"),
+            ("DDISP_2", "SEC/SEC"),
+        ],
+    ];
+    for p in per_pol.iter().take(npol) {
+        for (k, (name, unit)) in p.iter().enumerate() {
+            let form = if k < 4 {
+                poly.clone()
+            } else {
+                "1E".to_string()
+            };
+            cols.push((name, form, unit));
+        }
+    }
+    cols.push(("CLOCK_1", "1D".into(), "SECONDS"));
+    cols.push(("DCLOCK_1", "1D".into(), "SEC/SEC"));
+    f.create_bintable("INTERFEROMETER_MODEL", &cols)?;
+    common_keys(f, h, TABREV_IM)?;
+    f.key_int("NO_POL", npol as i64, "number of polarisations")?;
+    f.key_int(
+        "NPOLY",
+        npoly as i64,
+        "polynomial terms (in seconds since TIME)",
+    )?;
+    for k in 0..(4 * npol) {
+        let col = 9 + (k / 4) * 6 + k % 4;
+        f.key_str(&format!("TDIM{col}"), &format!("({npoly},{nb})"), "")?;
+    }
+    let zf = vec![0f32; nb];
+    let flat = |p: &Vec<Vec<f64>>| p.iter().flatten().copied().collect::<Vec<f64>>();
+    for (i, m) in models.iter().enumerate() {
+        let r = i as i64 + 1;
+        f.write_f64(1, r, &[m.time.seconds_since(h.ref_date) / DAY_S])?;
+        f.write_f32(2, r, &[(m.interval_s / DAY_S) as f32])?;
+        f.write_i32(3, r, &[m.source_id as i32])?;
+        f.write_i32(4, r, &[m.antenna as i32])?;
+        f.write_i32(5, r, &[1])?;
+        f.write_i32(6, r, &[m.freq_id as i32])?;
+        f.write_f32(7, r, &[0.0])?;
+        f.write_f32(8, r, &zf)?;
+        for pol in 0..npol {
+            let c0 = 9 + 6 * pol as i32;
+            f.write_f64(c0, r, &flat(&m.pdelay_turns))?;
+            f.write_f64(c0 + 1, r, &flat(&m.gdelay_s))?;
+            f.write_f64(c0 + 2, r, &flat(&m.prate_hz))?;
+            f.write_f64(c0 + 3, r, &flat(&m.grate_s_s))?;
+            f.write_f32(c0 + 4, r, &[m.disp_s as f32])?;
+            f.write_f32(c0 + 5, r, &[m.ddisp_s_s as f32])?;
+        }
+        let cc = 9 + 6 * npol as i32;
+        f.write_f64(cc, r, &[m.clock_s])?;
+        f.write_f64(cc + 1, r, &[m.dclock_s_s])?;
+    }
+    Ok(())
+}
+
+fn create_uv_data(f: &mut Fits, h: &IdiHeader) -> Result<(), CfError> {
+    // Memo 114 table 16 (TABREV 2). FLUX holds (re, im, weight) triplets
+    // (MAXIS1 = 3): CASA's importfitsidi then fills WEIGHT_SPECTRUM per channel.
+    // WEIGHT (NO_STKD, NO_BAND) repeats the channel-mean weight for readers
+    // that follow the MAXIS1 = 2 form (CASA ignores it when MAXIS1 = 3).
+    let ns = h.stokes.len();
+    let nc = h.n_chan;
+    let nb = h.bands.len();
+    f.create_bintable(
+        "UV_DATA",
+        &[
+            ("UU---SIN", "1D".into(), "SECONDS"),
+            ("VV---SIN", "1D".into(), "SECONDS"),
+            ("WW---SIN", "1D".into(), "SECONDS"),
+            ("DATE", "1D".into(), "DAYS"),
+            ("TIME", "1D".into(), "DAYS"),
+            ("BASELINE", "1J".into(), ""),
+            ("FILTER", "1J".into(), ""),
+            ("SOURCE_ID", "1J".into(), ""),
+            ("FREQID", "1J".into(), ""),
+            ("INTTIM", "1E".into(), "SECONDS"),
+            ("WEIGHT", format!("{}E", ns * nb), ""),
+            ("GATEID", "1J".into(), ""),
+            ("FLUX", format!("{}E", 3 * ns * nc * nb), "UNCALIB"),
+        ],
+    )?;
+    common_keys(f, h, TABREV_UV)?;
+    f.key_str("TDIM11", &format!("({ns},{nb})"), "")?;
+    f.key_str("TDIM13", &format!("(3,{ns},{nc},{nb},1,1)"), "")?;
+    f.key_int("NMATRIX", 1, "")?;
+    f.key_int("MAXIS", 6, "axes of the FLUX matrix")?;
+    let axes: [(&str, i64, f64, f64, f64); 6] = [
+        ("COMPLEX", 3, 1.0, 1.0, 1.0),
+        (
+            "STOKES",
+            ns as i64,
+            h.stokes[0] as f64,
+            if h.stokes[0] < 0 { -1.0 } else { 1.0 },
+            1.0,
+        ),
+        ("FREQ", nc as i64, h.ref_freq_hz, h.chan_bw_hz, h.ref_pixel),
+        ("BAND", nb as i64, 1.0, 1.0, 1.0),
+        ("RA", 1, 0.0, 1.0, 1.0),
+        ("DEC", 1, 0.0, 1.0, 1.0),
+    ];
+    for (i, (name, n, crval, cdelt, crpix)) in axes.iter().enumerate() {
+        let m = i + 1;
+        f.key_int(&format!("MAXIS{m}"), *n, "")?;
+        f.key_str(&format!("CTYPE{m}"), name, "")?;
+        f.key_f64(&format!("CDELT{m}"), *cdelt, "")?;
+        f.key_f64(&format!("CRPIX{m}"), *crpix, "")?;
+        f.key_f64(&format!("CRVAL{m}"), *crval, "")?;
+    }
+    f.key_bool("TMATX13", true, "FLUX is the visibility matrix")?;
+    // The FITS standard reserves EQUINOX as a number; CASA warns about the
+    // string 'J2000' some writers use here. The SOURCE table's EQUINOX column
+    // keeps the 'J2000' string Memo 114 gives it.
+    f.key_f64("EQUINOX", 2000.0, "mean equinox (J2000)")?;
+    f.key_str("WEIGHTYP", "NORMAL", "")?;
+    f.key_str("DATE-OBS", &fits_date(h.ref_date), "")?;
+    f.key_str("TELESCOP", &h.telescope, "")?;
+    f.key_str("OBSERVER", &h.obscode, "")?;
+    f.key_f64("VIS_SCAL", 1.0, "")?;
+    f.key_str("SORT", "T*", "time order")?;
+    Ok(())
+}
