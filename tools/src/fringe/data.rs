@@ -95,6 +95,8 @@ pub enum DataError {
     BadTimes(String),
     #[error("baseline {0}: no accumulation period has valid data")]
     NoValidData(String),
+    #[error("polarisation product {asked} asked, the file has {have}")]
+    NoSuchStokes { asked: usize, have: usize },
 }
 
 impl BaselineData {
@@ -291,4 +293,212 @@ pub(crate) struct Point {
     pub freq_hz: f64,
     pub vis: Complex64,
     pub w: f64,
+}
+
+// ---------------------------------------------------------------------------
+// From FITS-IDI.
+
+use formats::fitsidi::{IdiFile, IdiHeader, ModelRow};
+
+/// A gap between integrations longer than this (or a source change) starts a
+/// new scan, unless 3 integration times are longer.
+pub const SCAN_GAP_S: f64 = 10.0;
+
+/// One baseline over one scan of a FITS-IDI file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanBaseline {
+    /// 1-based scan number, in time order, common to all baselines.
+    pub scan: usize,
+    pub source_id: u32,
+    pub source: String,
+    /// ANTENNA_NO of the two stations (a1 < a2).
+    pub antennas: (u32, u32),
+    pub data: BaselineData,
+}
+
+/// Sky frequency of every channel of every band (FITS-IDI: REF_FREQ +
+/// BANDFREQ + (k + 1 − REF_PIXL)·CH_WIDTH·SIDEBAND).
+pub fn idi_subbands(header: &IdiHeader) -> Vec<Subband> {
+    header
+        .bands
+        .iter()
+        .map(|b| {
+            let sign = if b.sideband < 0 { -1.0 } else { 1.0 };
+            Subband {
+                chan_freq_hz: (0..header.n_chan)
+                    .map(|k| {
+                        header.ref_freq_hz
+                            + b.freq_offset_hz
+                            + (k as f64 + 1.0 - header.ref_pixel) * b.chan_bw_hz * sign
+                    })
+                    .collect(),
+                chan_bw_hz: b.chan_bw_hz.abs(),
+            }
+        })
+        .collect()
+}
+
+/// Name of an antenna number ("ANT<n>" if the ANTENNA table lacks it).
+pub fn antenna_name(header: &IdiHeader, id: u32) -> String {
+    header
+        .antennas
+        .iter()
+        .find(|a| a.id == id)
+        .map_or_else(|| format!("ANT{id}"), |a| a.name.clone())
+}
+
+/// Cut a file's cross-correlations (a1 ≠ a2) into baseline × scan pieces,
+/// using polarisation product `stokes` (0-based index into the header's
+/// Stokes axis). Scans break at a source change or a gap longer than
+/// max([`SCAN_GAP_S`], 3 integration times). Pieces come in scan order, then
+/// baseline order.
+pub fn scans_from_idi(file: &IdiFile, stokes: usize) -> Result<Vec<ScanBaseline>, DataError> {
+    let h = &file.header;
+    let subbands = idi_subbands(h);
+    let n_sb = subbands.len();
+    let n_chan = h.n_chan;
+    if stokes >= h.stokes.len() {
+        return Err(DataError::NoSuchStokes {
+            asked: stokes + 1,
+            have: h.stokes.len(),
+        });
+    }
+    let mut order: Vec<usize> = (0..file.rows.len()).collect();
+    order.sort_by(|&a, &b| {
+        file.rows[a]
+            .time
+            .partial_cmp(&file.rows[b].time)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    // Scan number of each row.
+    let mut scan_of = vec![0usize; file.rows.len()];
+    let mut scan = 0usize;
+    let mut prev: Option<(UtcTime, u32)> = None;
+    for &i in &order {
+        let r = &file.rows[i];
+        let gap = SCAN_GAP_S.max(3.0 * r.inttim_s);
+        match prev {
+            Some((t, s)) if s == r.source_id && r.time.seconds_since(t) <= gap => {}
+            _ => scan += 1,
+        }
+        prev = Some((r.time, r.source_id));
+        scan_of[i] = scan;
+    }
+    // Group rows by (scan, baseline), keeping time order.
+    let mut groups: std::collections::BTreeMap<(usize, u32, u32), Vec<usize>> =
+        std::collections::BTreeMap::new();
+    for &i in &order {
+        let r = &file.rows[i];
+        if r.baseline.0 != r.baseline.1 {
+            groups
+                .entry((scan_of[i], r.baseline.0, r.baseline.1))
+                .or_default()
+                .push(i);
+        }
+    }
+    let mut out = Vec::new();
+    for ((scan, a1, a2), rows) in groups {
+        let first = &file.rows[rows[0]];
+        let epoch = first.time;
+        let (mut times, mut inttim, mut vis, mut weight) = (vec![], vec![], vec![], vec![]);
+        for &i in &rows {
+            let r = &file.rows[i];
+            let t = r.time.seconds_since(epoch);
+            if times.last().is_some_and(|&last| t <= last) {
+                continue; // a duplicate time stamp: keep the first
+            }
+            times.push(t);
+            inttim.push(r.inttim_s);
+            for b in 0..n_sb {
+                for k in 0..n_chan {
+                    let [re, im, w] = r.vis[(b * n_chan + k) * h.stokes.len() + stokes];
+                    let ok = w > 0.0 && re.is_finite() && im.is_finite();
+                    vis.push(if ok {
+                        Complex64::new(re as f64, im as f64)
+                    } else {
+                        Complex64::new(0.0, 0.0)
+                    });
+                    weight.push(if ok { w as f64 } else { 0.0 });
+                }
+            }
+        }
+        let source = h
+            .sources
+            .iter()
+            .find(|s| s.id == first.source_id)
+            .map_or_else(|| format!("SRC{}", first.source_id), |s| s.name.clone());
+        let data = match BaselineData::new(
+            &antenna_name(h, a1),
+            &antenna_name(h, a2),
+            epoch,
+            times,
+            inttim,
+            subbands.clone(),
+            h.ref_freq_hz,
+            vis,
+            weight,
+        ) {
+            Ok(d) => d,
+            Err(DataError::NoValidData(_)) => continue, // a fully flagged piece
+            Err(e) => return Err(e),
+        };
+        out.push(ScanBaseline {
+            scan,
+            source_id: first.source_id,
+            source,
+            antennas: (a1, a2),
+            data,
+        });
+    }
+    Ok(out)
+}
+
+/// A station's a-priori delay (GDELAY of band 1, clock included; TT s) and
+/// its rate at geocentre time `g`, from the INTERFEROMETER_MODEL row whose
+/// interval holds `g` (the nearest one otherwise; rows of `source_id` are
+/// preferred). `None` when the antenna has no model row.
+pub fn model_delay(
+    models: &[ModelRow],
+    antenna: u32,
+    source_id: u32,
+    g: UtcTime,
+) -> Option<(f64, f64)> {
+    let mine: Vec<&ModelRow> = models.iter().filter(|m| m.antenna == antenna).collect();
+    let same_source: Vec<&ModelRow> = mine
+        .iter()
+        .copied()
+        .filter(|m| m.source_id == source_id)
+        .collect();
+    let pool = if same_source.is_empty() {
+        mine
+    } else {
+        same_source
+    };
+    let distance = |m: &ModelRow| {
+        let dt = g.seconds_since(m.time);
+        if dt < 0.0 {
+            -dt
+        } else {
+            (dt - m.interval_s).max(0.0)
+        }
+    };
+    let row = pool
+        .into_iter()
+        .min_by(|a, b| distance(a).total_cmp(&distance(b)))?;
+    let dt = g.seconds_since(row.time);
+    let poly = row.gdelay_s.first()?;
+    let (mut d, mut r) = (0.0, 0.0);
+    for &c in poly.iter().rev() {
+        r = r * dt + d;
+        d = d * dt + c;
+    }
+    // GRATE is the same derivative written out; use it when present.
+    if let Some(gr) = row
+        .grate_s_s
+        .first()
+        .filter(|p| p.iter().any(|&c| c != 0.0))
+    {
+        r = gr.iter().rev().fold(0.0, |acc, &c| acc * dt + c);
+    }
+    Some((d, r))
 }

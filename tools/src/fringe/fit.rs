@@ -26,6 +26,21 @@ pub struct FitOptions {
     /// A fringe is "detected" when its probability of false detection is
     /// below this.
     pub pfd_threshold: f64,
+    pub noise: NoiseModel,
+}
+
+/// Where the noise level behind SNR and formal errors comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NoiseModel {
+    /// σ = 1/sqrt(2·Δν·t·w) per component: visibilities are correlation
+    /// coefficients (see [`super::data`]).
+    #[default]
+    Radiometer,
+    /// The radiometer σ scaled by the rms of the fit residuals
+    /// ([`FringeSolution::noise_ratio`]): for data in other units, or with
+    /// extra noise. Residual structure (bandpass ripple on a strong source)
+    /// counts as noise here.
+    Empirical,
 }
 
 impl Default for FitOptions {
@@ -33,6 +48,7 @@ impl Default for FitOptions {
         FitOptions {
             window: SearchWindow::default(),
             pfd_threshold: 1e-4,
+            noise: NoiseModel::Radiometer,
         }
     }
 }
@@ -64,6 +80,11 @@ pub struct FringeSolution {
     /// Fringe amplitude (correlation coefficient).
     pub amplitude: f64,
     pub snr: f64,
+    /// rms of the residuals V − model over the radiometer σ (reduced χ² of
+    /// the fit, square-rooted): ~1 for correlation coefficients with thermal
+    /// noise. SNR and errors are divided/multiplied by it with
+    /// [`NoiseModel::Empirical`].
+    pub noise_ratio: f64,
     /// Probability of false detection, and the SNR at which it equals the
     /// threshold.
     pub pfd: f64,
@@ -252,8 +273,23 @@ pub fn fit_baseline(data: &BaselineData, opts: &FitOptions) -> Result<FringeSolu
     }
 
     let amplitude = s.norm() / w_sum;
-    let snr = s.norm() / w_sum.sqrt();
     let phase_c = s.arg();
+    let model_c = Complex64::from_polar(amplitude, phase_c);
+    let chi2: f64 = pts
+        .iter()
+        .map(|p| {
+            let psi = 2.0 * PI * ((p.freq_hz - nu_c) * tau + p.freq_hz * rate * (p.t_s - t_c));
+            p.w * (p.vis * Complex64::from_polar(1.0, -psi) - model_c).norm_sqr()
+        })
+        .sum();
+    let dof = (2 * pts.len()).saturating_sub(4).max(1) as f64;
+    let noise_ratio = (chi2 / dof).sqrt();
+    let snr = s.norm()
+        / w_sum.sqrt()
+        / match opts.noise {
+            NoiseModel::Radiometer => 1.0,
+            NoiseModel::Empirical => noise_ratio,
+        };
     let mbd_sigma_c = stats::delay_sigma(snr, b_rms_hz);
     let rate_sigma = stats::rate_sigma(snr, nu_t_rms);
 
@@ -294,6 +330,7 @@ pub fn fit_baseline(data: &BaselineData, opts: &FitOptions) -> Result<FringeSolu
         phase_sigma_rad,
         amplitude,
         snr,
+        noise_ratio,
         pfd,
         snr_threshold: extent.snr_threshold(opts.pfd_threshold),
         detected: pfd < opts.pfd_threshold,
