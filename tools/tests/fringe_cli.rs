@@ -138,10 +138,9 @@ fn bad_input_gives_documented_exit_codes() {
         .args(["fringe", p, "--solint", "0"])
         .assert()
         .code(2);
-    let junk = dir.path().join("junk.fits");
-    std::fs::write(&junk, b"not a fits file").unwrap();
+    let missing = dir.path().join("missing.fits");
     emcorr()
-        .args(["fringe", junk.to_str().unwrap()])
+        .args(["fringe", missing.to_str().unwrap()])
         .assert()
-        .code(2);
+        .code(3);
 }
