@@ -7,3 +7,4 @@
 pub mod cli;
 pub mod failure;
 pub mod fringe;
+pub mod plot;
