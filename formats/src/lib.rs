@@ -5,5 +5,6 @@
 
 pub mod fitsidi;
 pub mod time;
+pub mod vdif;
 
 pub use time::UtcTime;

@@ -48,3 +48,17 @@ impl fmt::Display for Failure {
 }
 
 impl std::error::Error for Failure {}
+
+impl From<formats::vdif::VdifError> for Failure {
+    /// A file that is missing, empty, not VDIF, truncated or impossible is bad
+    /// input (2); a read or write the system refused is an I/O failure (3);
+    /// asking a stream for samples already discarded is a bug (1).
+    fn from(e: formats::vdif::VdifError) -> Self {
+        use formats::vdif::VdifError as E;
+        match e {
+            E::Discarded { .. } => Failure::Internal(e.to_string()),
+            E::Io { .. } | E::Write { .. } => Failure::Io(e.to_string()),
+            _ => Failure::BadInput(e.to_string()),
+        }
+    }
+}

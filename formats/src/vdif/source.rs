@@ -1,0 +1,876 @@
+//! A station's recording as samples at known times: the [`SampleSource`]
+//! trait the correlator reads through, over memory-mapped files
+//! ([`FileSource`], one or several files in time order) or a stream
+//! ([`StreamSource`], pipe/FIFO/stdin, bounded read-ahead on its own thread).
+//!
+//! Time: sample index n of any thread is at `origin + n / sample_rate_hz`,
+//! with `origin` a whole UTC second. A frame at (UTC second S, frame number F)
+//! holds samples n = ((S − origin) × frames_per_second + F) × samples_per_frame
+//! + i, i in 0..samples_per_frame: every position is an exact integer.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crossbeam::channel::{bounded, Receiver};
+
+use super::decode::{Decoder, Levels};
+use super::error::VdifError;
+use super::header::VdifHeader;
+use super::reader::{FrameRef, VdifFile};
+use super::stream::{FrameReader, OwnedFrame};
+use super::summary::{frames_per_second, is_stream};
+use crate::time::UtcTime;
+
+/// What a station's recording holds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StreamInfo {
+    /// Raw header field.
+    pub station_id: u16,
+    pub threads: Vec<u16>,
+    /// Per thread.
+    pub channels: usize,
+    pub bits: u8,
+    pub complex: bool,
+    pub frame_bytes: usize,
+    /// Per channel.
+    pub samples_per_frame: usize,
+    pub sample_rate_hz: f64,
+    pub sample_rate_inferred: bool,
+}
+
+/// A station's recording as samples at known times: implemented by the mmap
+/// reader (one or several files in time order) and by the streaming reader
+/// (pipe/FIFO/stdin).
+pub trait SampleSource: Send {
+    fn info(&self) -> &StreamInfo;
+    /// Whole UTC second that sample index 0 belongs to: sample n of any thread
+    /// is at origin + n / sample_rate_hz exactly.
+    fn origin(&self) -> UtcTime;
+    /// Decode samples [first, first + n) of (thread, channel). Real:
+    /// out.len() == n; complex: out.len() == 2n as I,Q pairs. valid[i] = false
+    /// where sample i lies in an invalid, missing, wrong-size or corrupt frame,
+    /// or outside the recording (out is 0 there). `first` may be negative or
+    /// past the end. A streaming source keeps a bounded window of frames and
+    /// may return an error for data already discarded; a file source reads
+    /// anywhere.
+    fn read(
+        &mut self,
+        thread: u16,
+        channel: usize,
+        first: i64,
+        out: &mut [f32],
+        valid: &mut [bool],
+    ) -> Result<(), VdifError>;
+    /// Hint: samples before `first` will not be asked for again (streams free
+    /// memory).
+    fn discard_before(&mut self, first: i64);
+    /// Sample index of the recording's first frame (earliest thread).
+    fn first_sample(&self) -> i64 {
+        0
+    }
+    /// Sample index just past the recording's last frame, once known (a file
+    /// source knows it at once; a stream when it has reached its end).
+    fn end_sample(&self) -> Option<i64> {
+        None
+    }
+    /// Things the reader noticed but could work around (a truncated final
+    /// frame, an inferred sample rate that is only a lower bound), one line
+    /// each.
+    fn warnings(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// Open a station's recording. `paths` in time order (one or several files of
+/// one station); `-` is stdin. Regular files are memory-mapped; if any path is
+/// a FIFO, pipe or stdin, all are read in turn as one stream by a background
+/// thread that reads ahead up to `readahead_bytes` into a bounded channel, so
+/// the writers of other stations' FIFOs are never held up by this one.
+///
+/// `sample_rate_hz`: from the job or command line; `None` infers it from the
+/// largest frame number seen within one second (`sample_rate_inferred`).
+pub fn open_source(
+    paths: &[PathBuf],
+    sample_rate_hz: Option<f64>,
+    readahead_bytes: usize,
+) -> Result<Box<dyn SampleSource>, VdifError> {
+    if paths.is_empty() {
+        return Err(VdifError::invalid("open_source", "no VDIF file given"));
+    }
+    if paths.iter().any(|p| is_stream(p)) {
+        Ok(Box::new(StreamSource::open(
+            paths,
+            sample_rate_hz,
+            readahead_bytes,
+        )?))
+    } else {
+        Ok(Box::new(FileSource::open(paths, sample_rate_hz)?))
+    }
+}
+
+/// Where frame positions are counted from.
+#[derive(Clone, Copy, Debug)]
+struct Timeline {
+    origin_sec: i64,
+    frames_per_second: i64,
+}
+
+impl Timeline {
+    /// Frame index since origin of a frame.
+    fn k(&self, h: &VdifHeader) -> i64 {
+        (h.second() - self.origin_sec) * self.frames_per_second + i64::from(h.frame_number)
+    }
+}
+
+/// Is `h` a frame whose samples may be used (valid bit clear, the
+/// recording's size and sample format)?
+fn usable(h: &VdifHeader, info: &StreamInfo) -> bool {
+    !h.invalid
+        && h.frame_bytes() == info.frame_bytes
+        && h.bits_per_sample == info.bits
+        && h.complex == info.complex
+        && h.channels() == info.channels
+}
+
+fn check_request(
+    info: &StreamInfo,
+    context: &Path,
+    thread: u16,
+    channel: usize,
+    out: &[f32],
+    valid: &[bool],
+) -> Result<usize, VdifError> {
+    let bad = |what: String| VdifError::invalid(super::error::show(context), what);
+    if channel >= info.channels {
+        return Err(bad(format!(
+            "channel {channel} does not exist ({} channels)",
+            info.channels
+        )));
+    }
+    if !info.threads.contains(&thread) {
+        return Err(bad(format!(
+            "thread {thread} is not in the recording (threads {:?})",
+            info.threads
+        )));
+    }
+    let m = if info.complex { 2 } else { 1 };
+    if out.len() != valid.len() * m {
+        return Err(bad(format!(
+            "output of {} values for {} samples ({} expected)",
+            out.len(),
+            valid.len(),
+            valid.len() * m
+        )));
+    }
+    Ok(m)
+}
+
+/// Decode frame by frame: `payload(k)` gives frame k's payload if usable.
+fn fill<'a>(
+    info: &StreamInfo,
+    dec: &Decoder,
+    channel: usize,
+    first: i64,
+    out: &mut [f32],
+    valid: &mut [bool],
+    payload: impl Fn(i64) -> Option<&'a [u8]>,
+) {
+    let m = if info.complex { 2 } else { 1 };
+    let spf = info.samples_per_frame as i64;
+    let n = valid.len();
+    let mut s = 0usize;
+    while s < n {
+        let idx = first + s as i64;
+        let k = idx.div_euclid(spf);
+        let i = idx.rem_euclid(spf) as usize;
+        let take = (info.samples_per_frame - i).min(n - s);
+        let dst = &mut out[s * m..(s + take) * m];
+        match payload(k) {
+            Some(p) => {
+                dec.decode_channel(p, channel, i, dst);
+                valid[s..s + take].fill(true);
+            }
+            None => {
+                dst.fill(0.0);
+                valid[s..s + take].fill(false);
+            }
+        }
+        s += take;
+    }
+}
+
+/// Frame-index range [lo, hi] covering samples [first, first + n).
+fn frame_range(spf: usize, first: i64, n: usize) -> (i64, i64) {
+    let spf = spf as i64;
+    (
+        first.div_euclid(spf),
+        first.saturating_add(n as i64 - 1).div_euclid(spf),
+    )
+}
+
+fn info_from(h: &VdifHeader, threads: Vec<u16>, rate: f64, inferred: bool) -> StreamInfo {
+    StreamInfo {
+        station_id: h.station_id,
+        threads,
+        channels: h.channels(),
+        bits: h.bits_per_sample,
+        complex: h.complex,
+        frame_bytes: h.frame_bytes(),
+        samples_per_frame: h.samples_per_frame(),
+        sample_rate_hz: rate,
+        sample_rate_inferred: inferred,
+    }
+}
+
+/// Refuse a file whose format differs from the recording's first frame.
+fn check_same(
+    path: &Path,
+    offset: u64,
+    first: &VdifHeader,
+    h: &VdifHeader,
+) -> Result<(), VdifError> {
+    let what = if h.station_id != first.station_id {
+        format!(
+            "station ID {} differs from {} in the first file",
+            h.station_id, first.station_id
+        )
+    } else if h.sample_format() != first.sample_format() {
+        format!(
+            "sample format {:?} differs from {:?} in the first file",
+            h.sample_format(),
+            first.sample_format()
+        )
+    } else if h.frame_bytes() != first.frame_bytes() {
+        format!(
+            "frame size {} bytes differs from {} in the first file",
+            h.frame_bytes(),
+            first.frame_bytes()
+        )
+    } else {
+        return Ok(());
+    };
+    Err(VdifError::Inconsistent {
+        path: path.to_path_buf(),
+        offset,
+        what,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Files
+
+/// One memory-mapped file of a recording.
+struct Part {
+    file: VdifFile,
+    /// Complete frame slots (file length / frame size).
+    slots: usize,
+    /// Frame order of the first frames: thread and frame index. Frames are
+    /// expected on this grid: slot = (k − k0) × threads + position.
+    grid: Vec<(u16, i64)>,
+    first_k: i64,
+    last_k: i64,
+    /// Built (by reading every header once) only if the grid does not hold.
+    index: Option<HashMap<(u16, i64), Option<usize>>>,
+}
+
+/// A recording in one or more regular files, memory-mapped. Seeks by
+/// computing a frame's offset from its time (fixed frame size, regular thread
+/// interleave) and checking the header found there; only if that check fails
+/// (missing or odd frames) does it index the file's headers once.
+pub struct FileSource {
+    info: StreamInfo,
+    tl: Timeline,
+    decoder: Decoder,
+    parts: Vec<Part>,
+    warnings: Vec<String>,
+    first_sample: i64,
+}
+
+impl FileSource {
+    /// Files in time order (they are sorted by their first frame anyway).
+    pub fn open(paths: &[PathBuf], sample_rate_hz: Option<f64>) -> Result<FileSource, VdifError> {
+        Self::open_with_levels(paths, sample_rate_hz, &Levels::standard())
+    }
+
+    /// As [`FileSource::open`], decoding with `levels`.
+    pub fn open_with_levels(
+        paths: &[PathBuf],
+        sample_rate_hz: Option<f64>,
+        levels: &Levels,
+    ) -> Result<FileSource, VdifError> {
+        let mut warnings = Vec::new();
+        let mut files = Vec::new();
+        let mut first_header: Option<VdifHeader> = None;
+        let mut max_fn = 0u32;
+        let mut boundary_seen = false;
+        for path in paths {
+            let file = VdifFile::open(path)?;
+            let f0 = file.frame_at(0)?;
+            let h0 = f0.header;
+            if let Some(first) = &first_header {
+                check_same(path, 0, first, &h0)?;
+            } else {
+                first_header = Some(h0);
+            }
+            // Threads in the order of the first frames, until one repeats;
+            // meanwhile track frame numbers of the first second for the rate.
+            let mut grid: Vec<(u16, (i64, u32))> = Vec::new();
+            let mut grid_done = false;
+            for f in file.frames() {
+                let Ok(f) = f else { break };
+                let h = f.header;
+                if !grid_done {
+                    if grid.iter().any(|g| g.0 == h.thread_id) || grid.len() >= 1024 {
+                        grid_done = true;
+                    } else {
+                        grid.push((h.thread_id, (h.second(), h.frame_number)));
+                    }
+                }
+                if h.second() != h0.second() {
+                    boundary_seen = true;
+                }
+                if h.second() == h0.second() {
+                    max_fn = max_fn.max(h.frame_number);
+                }
+                if grid_done && (boundary_seen || sample_rate_hz.is_some()) {
+                    break;
+                }
+            }
+            let slots = file.len() as usize / h0.frame_bytes();
+            files.push((file, grid, slots));
+        }
+        let h0 = first_header.expect("at least one path");
+        let spf = h0.samples_per_frame();
+        let (rate, fps, inferred) = match sample_rate_hz {
+            Some(r) => (r, frames_per_second(&paths[0], r, spf)?, false),
+            None => {
+                let fps = u64::from(max_fn) + 1;
+                if !boundary_seen {
+                    warnings.push(format!(
+                        "{}: sample rate inferred as {} Hz from frame numbers 0..{max_fn} without seeing a whole second: a lower bound; give the sample rate",
+                        super::error::show(&paths[0]),
+                        fps * spf as u64
+                    ));
+                }
+                ((fps * spf as u64) as f64, fps, true)
+            }
+        };
+        let origin_sec = files
+            .iter()
+            .flat_map(|(_, g, _)| g.iter().map(|x| x.1 .0))
+            .min()
+            .unwrap_or(h0.second());
+        let tl = Timeline {
+            origin_sec,
+            frames_per_second: fps as i64,
+        };
+        let mut threads: Vec<u16> = Vec::new();
+        let mut parts = Vec::new();
+        for (file, grid, slots) in files {
+            let grid: Vec<(u16, i64)> = grid
+                .into_iter()
+                .map(|(t, (s, f))| (t, (s - origin_sec) * tl.frames_per_second + i64::from(f)))
+                .collect();
+            for g in &grid {
+                if !threads.contains(&g.0) {
+                    threads.push(g.0);
+                }
+            }
+            let first_k = grid.iter().map(|g| g.1).min().unwrap_or(0);
+            let mut part = Part {
+                file,
+                slots,
+                grid,
+                first_k,
+                last_k: first_k,
+                index: None,
+            };
+            // The last complete slot tells where the file ends in time; if it
+            // is not a good header the grid does not hold: index the file.
+            let last = slots.saturating_sub(1) * h0.frame_bytes();
+            match part.file.frame_at(last) {
+                Ok(f)
+                    if f.header.frame_bytes() == h0.frame_bytes()
+                        && f.header.station_id == h0.station_id =>
+                {
+                    part.last_k = tl.k(&f.header);
+                    let rem = part.file.len() as usize % h0.frame_bytes();
+                    if rem != 0 {
+                        let e = VdifError::Truncated {
+                            path: part.file.path().to_path_buf(),
+                            offset: (slots * h0.frame_bytes()) as u64,
+                            have: rem as u64,
+                            need: h0.frame_bytes() as u64,
+                        };
+                        warnings.push(e.to_string() + TRUNCATED_NOTE);
+                    }
+                }
+                _ => {
+                    build_index(&mut part, &tl, &h0, &mut warnings);
+                }
+            }
+            parts.push(part);
+        }
+        threads.sort_unstable();
+        parts.sort_by_key(|p| p.first_k);
+        for w in parts.windows(2) {
+            if w[1].first_k < w[0].last_k {
+                return Err(VdifError::Inconsistent {
+                    path: w[1].file.path().to_path_buf(),
+                    offset: 0,
+                    what: format!(
+                        "overlaps in time with {}",
+                        super::error::show(w[0].file.path())
+                    ),
+                });
+            }
+        }
+        let first_sample = parts.first().map_or(0, |p| p.first_k * spf as i64);
+        let format = h0.sample_format();
+        Ok(FileSource {
+            info: info_from(&h0, threads, rate, inferred),
+            tl,
+            decoder: Decoder::new(format, levels),
+            parts,
+            warnings,
+            first_sample,
+        })
+    }
+
+    /// Byte offset of `thread`'s frame `k` (frames since origin) in part `p`,
+    /// if present and usable: computed from the grid and checked against the
+    /// header found there; on a mismatch the file's headers are indexed once.
+    fn locate(&mut self, p: usize, thread: u16, k: i64) -> Option<usize> {
+        let info = &self.info;
+        let tl = self.tl;
+        let part = &mut self.parts[p];
+        if k < part.first_k || k > part.last_k {
+            return None;
+        }
+        if part.index.is_none() {
+            let nthreads = part.grid.len() as i64;
+            if let Some(pos) = part.grid.iter().position(|g| g.0 == thread) {
+                let k0 = part.grid[pos].1;
+                if k < k0 {
+                    return None;
+                }
+                let slot = (k - k0) * nthreads + pos as i64;
+                if (slot as usize) < part.slots {
+                    let off = slot as usize * info.frame_bytes;
+                    if let Ok(f) = part.file.frame_at(off) {
+                        let h = f.header;
+                        if h.thread_id == thread
+                            && tl.k(&h) == k
+                            && h.frame_bytes() == info.frame_bytes
+                        {
+                            return usable(&h, info).then_some(off);
+                        }
+                    }
+                }
+            }
+            let mut w = Vec::new();
+            let h0 = part.file.frame_at(0).map(|f| f.header).ok()?;
+            build_index(part, &tl, &h0, &mut w);
+            for x in w {
+                if !self.warnings.contains(&x) {
+                    self.warnings.push(x);
+                }
+            }
+        }
+        let part = &self.parts[p];
+        part.index
+            .as_ref()
+            .and_then(|ix| ix.get(&(thread, k)).copied().flatten())
+    }
+
+    /// Where `thread`'s frame holding the sample at time `t` is: the file and
+    /// byte offset, computed from the time (fixed frame size, regular thread
+    /// interleave) and checked against the header found there. `None` if that
+    /// frame is missing, invalid or outside the recording.
+    pub fn locate_time(&mut self, thread: u16, t: UtcTime) -> Option<(PathBuf, u64)> {
+        let dt = t.seconds_since(self.origin());
+        let n = (dt * self.info.sample_rate_hz).floor() as i64;
+        let k = n.div_euclid(self.info.samples_per_frame as i64);
+        (0..self.parts.len()).find_map(|p| {
+            self.locate(p, thread, k)
+                .map(|off| (self.parts[p].file.path().to_path_buf(), off as u64))
+        })
+    }
+
+    /// Has any file needed its headers indexed (its frames were not on the
+    /// computed grid)?
+    pub fn indexed_files(&self) -> usize {
+        self.parts.iter().filter(|p| p.index.is_some()).count()
+    }
+}
+
+const TRUNCATED_NOTE: &str = " (ignored; the frames before it are used)";
+
+/// Read every header of a part once: (thread, k) → offset of usable frames.
+fn build_index(part: &mut Part, tl: &Timeline, h0: &VdifHeader, warnings: &mut Vec<String>) {
+    let mut ix = HashMap::new();
+    let mut last_k = part.first_k;
+    for f in part.file.frames() {
+        match f {
+            Ok(FrameRef {
+                offset, header: h, ..
+            }) => {
+                let k = tl.k(&h);
+                last_k = last_k.max(k);
+                let ok = !h.invalid
+                    && h.frame_bytes() == h0.frame_bytes()
+                    && h.sample_format() == h0.sample_format();
+                ix.entry((h.thread_id, k))
+                    .or_insert((ok).then_some(offset as usize));
+            }
+            Err(e) => {
+                let w = if matches!(e, VdifError::Truncated { .. }) {
+                    e.to_string() + TRUNCATED_NOTE
+                } else {
+                    e.to_string() + " (frames from here on are not used)"
+                };
+                if !warnings.contains(&w) {
+                    warnings.push(w);
+                }
+                break;
+            }
+        }
+    }
+    part.last_k = last_k;
+    part.index = Some(ix);
+}
+
+impl SampleSource for FileSource {
+    fn info(&self) -> &StreamInfo {
+        &self.info
+    }
+
+    fn origin(&self) -> UtcTime {
+        UtcTime::new(self.tl.origin_sec, 0.0)
+    }
+
+    fn read(
+        &mut self,
+        thread: u16,
+        channel: usize,
+        first: i64,
+        out: &mut [f32],
+        valid: &mut [bool],
+    ) -> Result<(), VdifError> {
+        let context = self.parts[0].file.path().to_path_buf();
+        check_request(&self.info, &context, thread, channel, out, valid)?;
+        if valid.is_empty() {
+            return Ok(());
+        }
+        let (lo, hi) = frame_range(self.info.samples_per_frame, first, valid.len());
+        let mut loc = Vec::with_capacity((hi - lo + 1) as usize);
+        for k in lo..=hi {
+            let mut found = None;
+            for p in 0..self.parts.len() {
+                if let Some(off) = self.locate(p, thread, k) {
+                    found = Some((p, off));
+                    break;
+                }
+            }
+            loc.push(found);
+        }
+        let parts = &self.parts;
+        let hb = |p: usize, off: usize| -> &[u8] {
+            let bytes = &parts[p].file.bytes()[off..off + self.info.frame_bytes];
+            let h = VdifHeader::parse(bytes).expect("checked when located");
+            &bytes[h.header_bytes()..]
+        };
+        fill(&self.info, &self.decoder, channel, first, out, valid, |k| {
+            loc[(k - lo) as usize].map(|(p, off)| hb(p, off))
+        });
+        Ok(())
+    }
+
+    fn discard_before(&mut self, _first: i64) {}
+
+    fn first_sample(&self) -> i64 {
+        self.first_sample
+    }
+
+    fn end_sample(&self) -> Option<i64> {
+        let last = self.parts.iter().map(|p| p.last_k).max()?;
+        Some((last + 1) * self.info.samples_per_frame as i64)
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.clone()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Streams
+
+type FrameMsg = Result<OwnedFrame, VdifError>;
+
+/// A recording read from a pipe, FIFO or stdin (several in turn, in time
+/// order). A background thread reads frames ahead into a bounded channel; the
+/// source keeps frames from the last [`SampleSource::discard_before`] on.
+pub struct StreamSource {
+    path: PathBuf,
+    info: StreamInfo,
+    tl: Timeline,
+    decoder: Decoder,
+    rx: Receiver<FrameMsg>,
+    window: HashMap<(u16, i64), Vec<u8>>,
+    newest_k: i64,
+    floor_sample: i64,
+    eof: bool,
+    first_sample: i64,
+    warnings: Vec<String>,
+}
+
+fn open_read(path: &Path) -> Result<Box<dyn std::io::Read + Send>, VdifError> {
+    if path.as_os_str() == "-" {
+        Ok(Box::new(std::io::stdin()))
+    } else {
+        let f = std::fs::File::open(path).map_err(|source| VdifError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(Box::new(f))
+    }
+}
+
+impl StreamSource {
+    pub fn open(
+        paths: &[PathBuf],
+        sample_rate_hz: Option<f64>,
+        readahead_bytes: usize,
+    ) -> Result<StreamSource, VdifError> {
+        let mut first_reader = FrameReader::new(&paths[0], open_read(&paths[0])?);
+        let f0 = match first_reader.next() {
+            Some(Ok(f)) => f,
+            Some(Err(e)) => return Err(e),
+            None => {
+                return Err(VdifError::Empty {
+                    path: paths[0].clone(),
+                })
+            }
+        };
+        let h0 = f0.header;
+        let capacity = (readahead_bytes / h0.frame_bytes()).max(2);
+        let (tx, rx) = bounded::<FrameMsg>(capacity);
+        let rest: Vec<PathBuf> = paths[1..].to_vec();
+        std::thread::Builder::new()
+            .name("vdif-readahead".into())
+            .spawn(move || {
+                // Each send blocks only while the channel is full; a dropped
+                // receiver ends the thread.
+                for f in first_reader {
+                    let stop = f.is_err();
+                    if tx.send(f).is_err() || stop {
+                        return;
+                    }
+                }
+                for path in rest {
+                    let r = match open_read(&path) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    for f in FrameReader::new(&path, r) {
+                        let stop = f.is_err();
+                        if let Ok(fr) = &f {
+                            if let Err(e) = check_same(&path, fr.offset, &h0, &fr.header) {
+                                let _ = tx.send(Err(e));
+                                return;
+                            }
+                        }
+                        if tx.send(f).is_err() || stop {
+                            return;
+                        }
+                    }
+                }
+            })
+            .map_err(|e| {
+                VdifError::invalid("VDIF stream", format!("cannot start reader thread: {e}"))
+            })?;
+
+        // Peek: learn the threads (until the first one repeats) and, unless
+        // given, the sample rate (frame numbers up to a second boundary),
+        // within the read-ahead budget.
+        let mut pending = vec![f0];
+        let mut threads = vec![h0.thread_id];
+        let mut threads_done = false;
+        let mut boundary_seen = false;
+        let mut max_fn = h0.frame_number;
+        let mut warnings = Vec::new();
+        let mut eof = false;
+        let mut peeked = h0.frame_bytes();
+        while !(threads_done && (boundary_seen || sample_rate_hz.is_some()))
+            && peeked < readahead_bytes.max(1)
+        {
+            match rx.recv() {
+                Ok(Ok(f)) => {
+                    let h = f.header;
+                    if !threads_done {
+                        if threads.contains(&h.thread_id) {
+                            threads_done = true;
+                        } else {
+                            threads.push(h.thread_id);
+                        }
+                    }
+                    if h.second() == h0.second() {
+                        max_fn = max_fn.max(h.frame_number);
+                    } else {
+                        boundary_seen = true;
+                    }
+                    peeked += f.bytes.len();
+                    pending.push(f);
+                }
+                Ok(Err(e)) => {
+                    warnings.push(e.to_string());
+                    eof = true;
+                    break;
+                }
+                Err(_) => {
+                    eof = true;
+                    break;
+                }
+            }
+        }
+        let spf = h0.samples_per_frame();
+        let (rate, fps, inferred) = match sample_rate_hz {
+            Some(r) => (r, frames_per_second(&paths[0], r, spf)?, false),
+            None => {
+                let fps = u64::from(max_fn) + 1;
+                if !boundary_seen {
+                    warnings.push(format!(
+                        "{}: sample rate inferred as {} Hz from frame numbers up to {max_fn} without seeing a whole second: a lower bound; give the sample rate",
+                        super::error::show(&paths[0]),
+                        fps * spf as u64
+                    ));
+                }
+                ((fps * spf as u64) as f64, fps, true)
+            }
+        };
+        let origin_sec = pending
+            .iter()
+            .map(|f| f.header.second())
+            .min()
+            .unwrap_or(h0.second());
+        let tl = Timeline {
+            origin_sec,
+            frames_per_second: fps as i64,
+        };
+        threads.sort_unstable();
+        let info = info_from(&h0, threads, rate, inferred);
+        let mut s = StreamSource {
+            path: paths[0].clone(),
+            tl,
+            decoder: Decoder::new(h0.sample_format(), &Levels::standard()),
+            rx,
+            window: HashMap::new(),
+            newest_k: i64::MIN,
+            floor_sample: i64::MIN,
+            eof,
+            first_sample: i64::MAX,
+            warnings,
+            info,
+        };
+        for f in pending {
+            s.accept(f);
+        }
+        Ok(s)
+    }
+
+    fn accept(&mut self, f: OwnedFrame) {
+        let k = self.tl.k(&f.header);
+        self.newest_k = self.newest_k.max(k);
+        self.first_sample = self
+            .first_sample
+            .min(k * self.info.samples_per_frame as i64);
+        let floor_k = self
+            .floor_sample
+            .div_euclid(self.info.samples_per_frame as i64);
+        if k >= floor_k && usable(&f.header, &self.info) {
+            let hb = f.header.header_bytes();
+            let mut bytes = f.bytes;
+            bytes.drain(..hb);
+            self.window.insert((f.header.thread_id, k), bytes);
+        }
+    }
+
+    /// Frames held in memory now.
+    pub fn window_frames(&self) -> usize {
+        self.window.len()
+    }
+}
+
+impl SampleSource for StreamSource {
+    fn info(&self) -> &StreamInfo {
+        &self.info
+    }
+
+    fn origin(&self) -> UtcTime {
+        UtcTime::new(self.tl.origin_sec, 0.0)
+    }
+
+    fn read(
+        &mut self,
+        thread: u16,
+        channel: usize,
+        first: i64,
+        out: &mut [f32],
+        valid: &mut [bool],
+    ) -> Result<(), VdifError> {
+        check_request(&self.info, &self.path, thread, channel, out, valid)?;
+        if valid.is_empty() {
+            return Ok(());
+        }
+        let end = first + valid.len() as i64;
+        if first < self.floor_sample && end > self.first_sample {
+            return Err(VdifError::Discarded {
+                path: self.path.clone(),
+                sample: first,
+                oldest: self.floor_sample,
+            });
+        }
+        let (_, hi) = frame_range(self.info.samples_per_frame, first, valid.len());
+        // Pull until a later frame has arrived (all threads of frame `hi` are
+        // then in, for interleaved threads) or the stream ends.
+        while !self.eof && self.newest_k <= hi {
+            match self.rx.recv() {
+                Ok(Ok(f)) => self.accept(f),
+                Ok(Err(e)) => {
+                    self.warnings.push(e.to_string());
+                    self.eof = true;
+                }
+                Err(_) => self.eof = true,
+            }
+        }
+        let window = &self.window;
+        fill(&self.info, &self.decoder, channel, first, out, valid, |k| {
+            window.get(&(thread, k)).map(|v| v.as_slice())
+        });
+        Ok(())
+    }
+
+    fn discard_before(&mut self, first: i64) {
+        if first > self.floor_sample {
+            self.floor_sample = first;
+            let floor_k = first.div_euclid(self.info.samples_per_frame as i64);
+            self.window.retain(|&(_, k), _| k >= floor_k);
+        }
+    }
+
+    fn first_sample(&self) -> i64 {
+        self.first_sample
+    }
+
+    fn end_sample(&self) -> Option<i64> {
+        self.eof
+            .then_some((self.newest_k + 1) * self.info.samples_per_frame as i64)
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.clone()
+    }
+}
