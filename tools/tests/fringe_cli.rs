@@ -76,8 +76,12 @@ fn recovers_residuals_and_totals_from_a_fits_idi_file() {
         let want_rate = RES_RATE[b] - RES_RATE[a];
         let zr = (f(r, "rate_s_per_s") - want_rate) / f(r, "rate_sigma");
         assert!(zr.abs() < 3.0, "{bl}: rate off by {zr} sigma");
-        // SNR: ρ·sqrt(2BT), B = 32 MHz, T = 40 s.
-        let expect = RHO * (2.0 * 32e6 * 40.0f64).sqrt();
+        // SNR: η·ρ·sqrt(2BT), B = 32 MHz, T = 40 s, η the 2-bit efficiency.
+        let expect = TWO_BIT_EFFICIENCY * RHO * (2.0 * 32e6 * 40.0f64).sqrt();
+        assert!(
+            (f(r, "noise_ratio") - 1.0).abs() < 0.05,
+            "{bl}: noise ratio"
+        );
         assert!(
             (f(r, "snr") / expect - 1.0).abs() < 0.1,
             "{bl}: snr {}",

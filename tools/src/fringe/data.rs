@@ -8,6 +8,14 @@
 //! parts (Nyquist-sampled real data: 2·Δν·t·w independent samples, each product
 //! of unit-variance samples, split between two quadratures of equal variance).
 //! The fitter weights each visibility by W = 1/σ² = 2·Δν·t·w.
+//!
+//! Quantised data: the correlator divides cross-correlations of b-bit data by
+//! the quantisation gain g_A·g_B (Van Vleck, small-ρ form) so that V is the
+//! true correlation coefficient, but the noise, that of unit-variance
+//! quantised samples, grows by the same factor: σ = 1/(g_A·g_B·sqrt(2·Δν·t·w)).
+//! `noise_scale` holds 1/(g_A·g_B) (1 for unquantised data); g² = 2/π for 1 bit
+//! and 0.8825 for 2 bits at the optimal threshold (Thompson, Moran & Swenson,
+//! 3rd ed., Table 8.1), read from each antenna's NO_LEVELS.
 
 use formats::UtcTime;
 use num_complex::Complex64;
@@ -77,6 +85,9 @@ pub struct BaselineData {
     pub subbands: Vec<Subband>,
     /// Frequency the reported phase refers to (Hz).
     pub ref_freq_hz: f64,
+    /// Noise per component over the radiometer σ = 1/sqrt(2·Δν·t·w): 1 for
+    /// unquantised data, 1/(g_A·g_B) for quantised data (module docs).
+    pub noise_scale: f64,
     n_chan: usize,
     vis: Vec<Complex64>,
     weight: Vec<f64>,
@@ -137,6 +148,7 @@ impl BaselineData {
             inttim_s,
             subbands,
             ref_freq_hz,
+            noise_scale: 1.0,
             n_chan,
             vis,
             weight,
@@ -178,11 +190,13 @@ impl BaselineData {
         self.weight[self.index(i, b, k)]
     }
 
-    /// Inverse noise variance per component, W = 2·Δν·t·w (module docs).
+    /// Inverse noise variance per component, W = 2·Δν·t·w/noise_scale²
+    /// (module docs).
     pub fn inverse_variance(&self, i: usize, b: usize, k: usize) -> f64 {
         let w = self.weight[self.index(i, b, k)];
         if w > 0.0 {
             2.0 * self.subbands[b].chan_bw_hz * self.inttim_s[i] * w
+                / (self.noise_scale * self.noise_scale)
         } else {
             0.0
         }
@@ -257,6 +271,7 @@ impl BaselineData {
             inttim_s: self.inttim_s.clone(),
             subbands: self.subbands.clone(),
             ref_freq_hz: self.ref_freq_hz,
+            noise_scale: self.noise_scale,
             n_chan: self.n_chan,
             vis: Vec::new(),
             weight: Vec::new(),
@@ -336,6 +351,17 @@ pub fn idi_subbands(header: &IdiHeader) -> Vec<Subband> {
             }
         })
         .collect()
+}
+
+/// Quantisation gain squared, g², of data digitised with `n_levels` levels
+/// at the optimal threshold: 2/π for 2 levels (1 bit), 0.8825 for 4 (2 bits),
+/// 1 otherwise (more bits, float data, or unknown).
+pub fn quantisation_efficiency(n_levels: i32) -> f64 {
+    match n_levels {
+        2 => 2.0 / std::f64::consts::PI,
+        4 => 0.8825,
+        _ => 1.0,
+    }
 }
 
 /// Name of an antenna number ("ANT<n>" if the ANTENNA table lacks it).
@@ -427,7 +453,14 @@ pub fn scans_from_idi(file: &IdiFile, stokes: usize) -> Result<Vec<ScanBaseline>
             .iter()
             .find(|s| s.id == first.source_id)
             .map_or_else(|| format!("SRC{}", first.source_id), |s| s.name.clone());
-        let data = match BaselineData::new(
+        let gain2 = |id: u32| {
+            h.antennas
+                .iter()
+                .find(|a| a.id == id)
+                .map_or(1.0, |a| quantisation_efficiency(a.n_levels))
+        };
+        let noise_scale = 1.0 / (gain2(a1) * gain2(a2)).sqrt();
+        let mut data = match BaselineData::new(
             &antenna_name(h, a1),
             &antenna_name(h, a2),
             epoch,
@@ -442,6 +475,7 @@ pub fn scans_from_idi(file: &IdiFile, stokes: usize) -> Result<Vec<ScanBaseline>
             Err(DataError::NoValidData(_)) => continue, // a fully flagged piece
             Err(e) => return Err(e),
         };
+        data.noise_scale = noise_scale;
         out.push(ScanBaseline {
             scan,
             source_id: first.source_id,

@@ -268,3 +268,95 @@ fn phase_refers_to_the_reference_frequency() {
     let want = wrap_pi(a.phase_rad + 2.0 * PI * 10e6 * a.mbd_s);
     assert!(wrap_pi(b.phase_rad - want).abs() < 1e-9);
 }
+
+#[test]
+fn weights_flags_and_quantisation_enter_the_snr_as_the_radiometer_equation_says() {
+    use super::data::BaselineData;
+    use num_complex::Complex64;
+    use rand::SeedableRng;
+    use rand_distr::{Distribution, Normal};
+    // Valid fraction: period 0..15 flagged, subband 2 at half weight, one
+    // channel of subband 0 flagged throughout; noise of 2-bit data after the
+    // quantisation correction (σ ∝ 1/0.8825).
+    let spec = signal(51, 0.0, 41e-9, -1.3e-11, 0.2);
+    let rho = 4e-4;
+    let eta = 0.8825;
+    let valid = |i: usize, b: usize, k: usize| {
+        if i < 15 || (b == 0 && k == 7) {
+            0.0
+        } else if b == 2 {
+            0.5
+        } else {
+            1.0
+        }
+    };
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(51);
+    let (mut vis, mut weight) = (Vec::new(), Vec::new());
+    let mut sum_2bt = 0.0;
+    let times: Vec<f64> = (0..spec.n_periods).map(|i| i as f64 + 0.5).collect();
+    for (i, &t) in times.iter().enumerate() {
+        for (b, sb) in spec.subbands.iter().enumerate() {
+            for (k, &nu) in sb.chan_freq_hz.iter().enumerate() {
+                let w = valid(i, b, k);
+                let psi = spec.phase_rad
+                    + 2.0 * PI * (nu - spec.ref_freq_hz) * spec.delay_s
+                    + 2.0 * PI * nu * spec.rate * (t - spec.ref_time_s);
+                let mut v = Complex64::from_polar(rho, psi);
+                if w > 0.0 {
+                    let n =
+                        Normal::new(0.0, 1.0 / (eta * (2.0 * sb.chan_bw_hz * w).sqrt())).unwrap();
+                    v += Complex64::new(n.sample(&mut rng), n.sample(&mut rng));
+                    sum_2bt += 2.0 * sb.chan_bw_hz * w;
+                }
+                vis.push(v);
+                weight.push(w);
+            }
+        }
+    }
+    let mut data = BaselineData::new(
+        "A",
+        "B",
+        spec.epoch,
+        times,
+        vec![1.0; spec.n_periods],
+        spec.subbands.clone(),
+        spec.ref_freq_hz,
+        vis,
+        weight,
+    )
+    .unwrap();
+    data.noise_scale = 1.0 / eta;
+    let sol = fit_baseline(&data, &FitOptions::default()).unwrap();
+    let expect = eta * rho * sum_2bt.sqrt();
+    assert!(
+        (sol.snr / expect - 1.0).abs() < 0.1,
+        "snr {} vs {expect}",
+        sol.snr
+    );
+    assert!(
+        (sol.noise_ratio - 1.0).abs() < 0.05,
+        "noise ratio {}",
+        sol.noise_ratio
+    );
+    // The delay at the new reference epoch (the data's weighted centre moved).
+    let t_ref = sol.ref_epoch.seconds_since(spec.epoch);
+    let want = spec.delay_s + spec.rate * (t_ref - spec.ref_time_s);
+    assert!(((sol.mbd_s - want) / sol.mbd_sigma_s).abs() < 3.0);
+    assert!(((sol.rate - spec.rate) / sol.rate_sigma).abs() < 3.0);
+}
+
+#[test]
+fn subbands_off_the_channel_grid_and_a_lunar_delay() {
+    // Band edges 123.4 kHz off any common 0.5 MHz grid, delay 0.3 µs: the
+    // coarse grid rounds them, the fine fit uses exact frequencies.
+    let mut spec = signal(61, 30.0, 0.3e-6, 2.1e-11, -0.4);
+    spec.subbands = [8.2e9 + 123.4e3, 8.2607e9, 8.3891e9]
+        .iter()
+        .map(|&f| Subband::from_edge(f, 32, 0.5e6, Sideband::Upper))
+        .collect();
+    spec.amplitude = rho_for(&spec, 30.0);
+    let sol = fit_baseline(&synthesize(&spec), &FitOptions::default()).unwrap();
+    assert!(((sol.mbd_s - spec.delay_s) / sol.mbd_sigma_s).abs() < 3.0);
+    assert!(((sol.rate - spec.rate) / sol.rate_sigma).abs() < 3.0);
+    assert!((sol.snr / 30.0 - 1.0).abs() < 0.15);
+}

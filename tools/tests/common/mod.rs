@@ -1,7 +1,8 @@
 //! A small FITS-IDI file with known truth for the CLI tests: stations EF, WB
 //! (Earth) and MOON, two scans of 40 × 1 s on two sources, two 16 MHz bands
-//! of 32 channels at 8.4 and 8.464 GHz, RR and LL, radiometer noise
-//! (σ = 1/sqrt(2·Δν·t) per component), autocorrelations with a bandpass.
+//! of 32 channels at 8.4 and 8.464 GHz, RR and LL, the noise of 2-bit data
+//! after quantisation correction (σ = 1/(0.8825·sqrt(2·Δν·t)) per component),
+//! autocorrelations with a bandpass.
 
 #![allow(dead_code)]
 
@@ -23,6 +24,10 @@ pub const RES_RATE: [f64; 3] = [0.0, 1e-13, 5e-12];
 /// A-priori model per station: τ = c0 + c1·(g − model start) (TT s).
 pub const MODEL: [[f64; 2]; 3] = [[0.0125, 1.1e-7], [-0.0071, -2.0e-7], [1.2834, 2.1e-6]];
 pub const RHO: f64 = 2e-3;
+/// All stations record 2 bits (NO_LEVELS 4): after the correlator's
+/// quantisation correction the noise is 1/g² = 1/0.8825 times the radiometer
+/// σ, so the expected SNR is 0.8825·ρ·sqrt(2BT) (TMS Table 8.1).
+pub const TWO_BIT_EFFICIENCY: f64 = 0.8825;
 pub const N_CHAN: usize = 32;
 pub const CHAN_BW: f64 = 0.5e6;
 pub const N_AP: usize = 40;
@@ -127,7 +132,11 @@ pub fn write_file(path: &Path) {
         .collect();
     let mut w = IdiWriter::create(path, &header, &models).expect("create");
     let mut rng = ChaCha8Rng::seed_from_u64(42);
-    let noise = Normal::new(0.0, 1.0 / (2.0 * CHAN_BW * 1.0f64).sqrt()).unwrap();
+    let noise = Normal::new(
+        0.0,
+        1.0 / (TWO_BIT_EFFICIENCY * (2.0 * CHAN_BW * 1.0f64).sqrt()),
+    )
+    .unwrap();
     for (scan, &start) in SCAN_START_S.iter().enumerate() {
         for i in 0..N_AP {
             let g = t0().add_seconds(start + i as f64 + 0.5);
