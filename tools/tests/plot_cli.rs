@@ -55,7 +55,7 @@ fn fringe_and_spectra_plots_are_written() {
             ])
             .assert()
             .success();
-        assert_eq!(png_size(&out), (1500, 1100));
+        assert_eq!(png_size(&out), (1700, 1100));
     }
     let out = dir.join("spectra.png");
     Command::cargo_bin("emcorr")

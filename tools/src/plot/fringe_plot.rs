@@ -22,6 +22,8 @@ pub struct FringePlotData {
     pub title: String,
     pub sol: FringeSolution,
     pub map: DelayRateMap,
+    /// |S|/ΣW on a fine grid around the fitted peak.
+    pub zoom: DelayRateMap,
     /// Per subband: (sky frequency GHz, amplitude, phase deg) of channel bins.
     pub spectrum: Vec<Vec<(f64, f64, f64)>>,
     /// (seconds since the first period, amplitude, phase deg) of time bins.
@@ -96,13 +98,83 @@ pub fn plot_fringe(
             )
         })
         .collect();
+    let zoom = zoom_map(data, &sol, &rot, 61);
     Ok(FringePlotData {
         title: title.to_string(),
         sol,
         map,
+        zoom,
         spectrum,
         series,
     })
+}
+
+/// The amplitude |Σ W·z·e^{−iψ}|/ΣW on an n × n grid of delay and rate
+/// offsets from the fit, z the counter-rotated data, over ±3 correlation
+/// lengths (1/(2π·B_rms), 1/(2π·(νt)_rms)) each way. The rate offset's phase
+/// is taken at the mean frequency (the offsets are small).
+fn zoom_map(
+    data: &BaselineData,
+    sol: &FringeSolution,
+    rot: &[num_complex::Complex64],
+    n: usize,
+) -> DelayRateMap {
+    use num_complex::Complex64;
+    use std::f64::consts::PI;
+    let (nt, nsb, nch) = (data.n_times(), data.n_subbands(), data.n_chan());
+    let hd = 3.0 / (2.0 * PI * sol.b_rms_hz.max(1e-300));
+    let hr = 3.0 / (2.0 * PI * sol.nu_t_rms.max(1e-300));
+    let axis = |h: f64, c: f64| -> Vec<f64> {
+        (0..n)
+            .map(|j| c - h + 2.0 * h * j as f64 / (n - 1) as f64)
+            .collect()
+    };
+    let delays_s = axis(hd, sol.mbd_s);
+    let rates = axis(hr, sol.rate);
+    let t_ref = sol.ref_epoch.seconds_since(data.epoch);
+    let mut w_sum = 0.0;
+    let mut amp = vec![0.0; n * n];
+    // Per delay offset: the per-period sums over frequency.
+    let mut per_t = vec![Complex64::new(0.0, 0.0); nt];
+    for (jd, &d) in delays_s.iter().enumerate() {
+        let dd = d - sol.mbd_s;
+        per_t.iter_mut().for_each(|z| *z = Complex64::new(0.0, 0.0));
+        for (i, acc) in per_t.iter_mut().enumerate() {
+            for b in 0..nsb {
+                for k in 0..nch {
+                    let w = data.inverse_variance(i, b, k);
+                    if w > 0.0 {
+                        let nu = data.subbands[b].chan_freq_hz[k];
+                        *acc += rot[(i * nsb + b) * nch + k]
+                            * Complex64::from_polar(w, -2.0 * PI * (nu - sol.ref_freq_hz) * dd);
+                        if jd == 0 {
+                            w_sum += w;
+                        }
+                    }
+                }
+            }
+        }
+        for (jr, &r) in rates.iter().enumerate() {
+            let dr = r - sol.rate;
+            let s: Complex64 = per_t
+                .iter()
+                .enumerate()
+                .map(|(i, z)| {
+                    z * Complex64::from_polar(
+                        1.0,
+                        -2.0 * PI * sol.coarse.centre_freq_hz * dr * (data.times_s[i] - t_ref),
+                    )
+                })
+                .sum();
+            amp[jr * n + jd] = s.norm();
+        }
+    }
+    amp.iter_mut().for_each(|a| *a /= w_sum.max(1e-300));
+    DelayRateMap {
+        delays_s,
+        rates,
+        amp,
+    }
 }
 
 /// Pick a unit for a span of seconds: (scale to multiply by, label).
@@ -118,7 +190,7 @@ fn delay_unit(span_s: f64) -> (f64, &'static str) {
 pub fn draw_fringe_plot(path: &Path, p: &FringePlotData) -> Result<(), PlotError> {
     register_font()?;
     let e = draw_err(path);
-    let root = BitMapBackend::new(path, (1500, 1100)).into_drawing_area();
+    let root = BitMapBackend::new(path, (1700, 1100)).into_drawing_area();
     root.fill(&WHITE).map_err(&e)?;
     let root = root
         .titled(
@@ -127,66 +199,31 @@ pub fn draw_fringe_plot(path: &Path, p: &FringePlotData) -> Result<(), PlotError
         )
         .map_err(&e)?;
     let (upper, lower) = root.split_vertically(540);
-    let (map_area, text_area) = upper.split_horizontally(950);
+    let (map_area, rest) = upper.split_horizontally(640);
+    let (zoom_area, text_area) = rest.split_horizontally(560);
     let sol = &p.sol;
 
-    // Delay–rate map.
+    // Delay–rate maps: the whole search, and a zoom on the peak.
     let m = &p.map;
     let d_span = m.delays_s.last().unwrap_or(&0.0) - m.delays_s.first().unwrap_or(&0.0);
     let (ds, du) = delay_unit(d_span.abs());
     let rs = 1e12; // ps/s
-    let half = |v: &[f64]| {
-        if v.len() > 1 {
-            0.5 * (v[1] - v[0])
-        } else {
-            0.5e-12
-        }
-    };
-    let (hd, hr) = (half(&m.delays_s), half(&m.rates));
-    let x_range = (m.delays_s[0] - hd) * ds..(m.delays_s[m.delays_s.len() - 1] + hd) * ds;
-    let y_range = (m.rates[0] - hr) * rs..(m.rates[m.rates.len() - 1] + hr) * rs;
-    let peak = m.amp.iter().cloned().fold(0.0, f64::max).max(1e-300);
-    let mut chart = ChartBuilder::on(&map_area)
-        .caption(
-            "delay–rate amplitude of the coarse search (linear, dark = 0, yellow = peak)",
-            ("sans-serif", 20),
-        )
-        .margin(12)
-        .x_label_area_size(45)
-        .y_label_area_size(75)
-        .build_cartesian_2d(x_range, y_range)
-        .map_err(&e)?;
-    chart
-        .configure_mesh()
-        .disable_mesh()
-        .x_desc(format!("residual delay ({du})"))
-        .y_desc("residual delay rate (ps/s)")
-        .x_label_formatter(&|v| trim_float(*v))
-        .y_label_formatter(&|v| trim_float(*v))
-        .label_style(("sans-serif", 15))
-        .axis_desc_style(("sans-serif", 17))
-        .draw()
-        .map_err(&e)?;
-    let nd = m.delays_s.len();
-    chart
-        .draw_series(m.amp.iter().enumerate().map(|(idx, &a)| {
-            let (d, r) = (m.delays_s[idx % nd], m.rates[idx / nd]);
-            Rectangle::new(
-                [
-                    ((d - hd) * ds, (r - hr) * rs),
-                    ((d + hd) * ds, (r + hr) * rs),
-                ],
-                heat_colour(a / peak).filled(),
-            )
-        }))
-        .map_err(&e)?;
-    chart
-        .draw_series(std::iter::once(Circle::new(
-            (sol.mbd_s * ds, sol.rate * rs),
-            11,
-            ShapeStyle::from(&WHITE).stroke_width(2),
-        )))
-        .map_err(&e)?;
+    draw_map(
+        &map_area,
+        path,
+        "coarse search (amplitude, linear)",
+        m,
+        (ds, du),
+        (sol.mbd_s, sol.rate),
+    )?;
+    draw_map(
+        &zoom_area,
+        path,
+        "around the peak (±3 correlation lengths)",
+        &p.zoom,
+        (1e9, "ns"),
+        (sol.mbd_s, sol.rate),
+    )?;
 
     // The solution in numbers.
     let detected = if sol.detected { "yes" } else { "NO" };
@@ -244,7 +281,7 @@ pub fn draw_fringe_plot(path: &Path, p: &FringePlotData) -> Result<(), PlotError
 
     // Amplitude and phase against frequency and time, after the fit. One
     // column per subband, so that gaps between subbands take no room.
-    let (left, right) = lower.split_horizontally(800);
+    let (left, right) = lower.split_horizontally(900);
     let amax = p
         .spectrum
         .iter()
@@ -293,6 +330,73 @@ pub fn draw_fringe_plot(path: &Path, p: &FringePlotData) -> Result<(), PlotError
         &p.series,
     )?;
     root.present().map_err(&e)?;
+    Ok(())
+}
+
+/// A delay–rate amplitude map with the fitted peak circled; `unit` is the
+/// delay scale and label.
+fn draw_map(
+    area: &DrawingArea<BitMapBackend, plotters::coord::Shift>,
+    path: &Path,
+    caption: &str,
+    m: &DelayRateMap,
+    unit: (f64, &str),
+    fit: (f64, f64),
+) -> Result<(), PlotError> {
+    let e = draw_err(path);
+    let (ds, du) = unit;
+    let rs = 1e12;
+    let half = |v: &[f64]| {
+        if v.len() > 1 {
+            0.5 * (v[1] - v[0])
+        } else {
+            0.5e-12
+        }
+    };
+    let (hd, hr) = (half(&m.delays_s), half(&m.rates));
+    let x_range = (m.delays_s[0] - hd) * ds..(m.delays_s[m.delays_s.len() - 1] + hd) * ds;
+    let y_range = (m.rates[0] - hr) * rs..(m.rates[m.rates.len() - 1] + hr) * rs;
+    let peak = m.amp.iter().cloned().fold(0.0, f64::max).max(1e-300);
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x_range, y_range)
+        .map_err(&e)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc(format!("residual delay ({du})"))
+        .y_desc("residual delay rate (ps/s)")
+        .x_labels(6)
+        .y_labels(8)
+        .x_label_formatter(&|v| trim_float(*v))
+        .y_label_formatter(&|v| trim_float(*v))
+        .label_style(("sans-serif", 14))
+        .axis_desc_style(("sans-serif", 16))
+        .draw()
+        .map_err(&e)?;
+    let nd = m.delays_s.len();
+    chart
+        .draw_series(m.amp.iter().enumerate().map(|(idx, &a)| {
+            let (d, r) = (m.delays_s[idx % nd], m.rates[idx / nd]);
+            Rectangle::new(
+                [
+                    ((d - hd) * ds, (r - hr) * rs),
+                    ((d + hd) * ds, (r + hr) * rs),
+                ],
+                heat_colour(a / peak).filled(),
+            )
+        }))
+        .map_err(&e)?;
+    chart
+        .draw_series(std::iter::once(Circle::new(
+            (fit.0 * ds, fit.1 * rs),
+            11,
+            ShapeStyle::from(&WHITE).stroke_width(2),
+        )))
+        .map_err(&e)?;
     Ok(())
 }
 
