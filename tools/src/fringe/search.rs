@@ -48,8 +48,9 @@ pub struct CoarsePeak {
     /// Window actually searched (clipped to the unambiguous range).
     pub delay_range_s: (f64, f64),
     pub rate_range: (f64, f64),
-    /// Number of statistically independent delay–rate cells searched (for the
-    /// probability of false detection).
+    /// Occupied channels × periods, each times the fraction of its
+    /// unambiguous range searched: the naive count of independent cells. The
+    /// PFD does not use it (see [`super::stats`]); it is kept for comparison.
     pub n_cells: f64,
     /// Weighted mean frequency (Hz) used to turn fringe rate into delay rate.
     pub centre_freq_hz: f64,
