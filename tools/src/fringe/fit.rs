@@ -243,9 +243,20 @@ pub fn fit_baseline(data: &BaselineData, opts: &FitOptions) -> Result<FringeSolu
                 }
             }
         }
+        // A parameter the data cannot constrain (one period: no rate; one
+        // channel: no delay) is held fixed.
+        for i in 1..3 {
+            let constrained = n[i][i] > 1e-12 * n[0][0];
+            if !constrained {
+                n[i] = [0.0; 3];
+                n.iter_mut().for_each(|row| row[i] = 0.0);
+                n[i][i] = 1.0;
+                b[i] = 0.0;
+            }
+        }
         let Some(step) = solve3(n, b) else { break };
-        let mut scale = (peak.delay_step_s / step[1].abs())
-            .min(peak.rate_step / step[2].abs())
+        let mut scale = (peak.delay_step_s / step[1].abs().max(1e-300))
+            .min(peak.rate_step / step[2].abs().max(1e-300))
             .min(1.0);
         let mut improved = false;
         for _ in 0..6 {

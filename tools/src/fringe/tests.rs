@@ -385,3 +385,17 @@ fn pfd_calibration_survey() {
         assert!(frac < q + 3.0 * sigma, "PFD optimistic at {q}: {frac}");
     }
 }
+
+#[test]
+fn a_single_period_still_gives_a_delay() {
+    // One accumulation period: no rate information (σ infinite), but the
+    // delay is as well determined as ever.
+    let mut spec = signal(71, 0.0, -77e-9, 0.0, 1.2);
+    spec.n_periods = 1;
+    spec.ref_time_s = 0.5;
+    spec.amplitude = rho_for(&spec, 40.0);
+    let sol = fit_baseline(&synthesize(&spec), &FitOptions::default()).unwrap();
+    assert!(((sol.mbd_s - spec.delay_s) / sol.mbd_sigma_s).abs() < 3.0);
+    assert!(!sol.rate_sigma.is_finite() || sol.rate_sigma > 1e-6);
+    assert!((sol.snr / 40.0 - 1.0).abs() < 0.15);
+}
