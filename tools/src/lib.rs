@@ -7,3 +7,5 @@
 pub mod cli;
 pub mod failure;
 pub mod simulate;
+pub mod fringe;
+pub mod plot;
