@@ -122,7 +122,7 @@ pub fn rng_at(seed: u64, stream: u64, slot: i64) -> ChaCha8Rng {
 /// the loop vectorises. Accuracy ~1e-7; the tails end at 5.9σ
 /// (P = 2e-9 beyond, immaterial for 8-bit levels that end at 3.6σ).
 pub fn gaussian_fill(rng: &mut ChaCha8Rng, out: &mut [f32], gain: f32) {
-    assert!(out.len() % 2 == 0);
+    assert!(out.len().is_multiple_of(2));
     let mut words = vec![0u32; out.len()];
     rng.fill(&mut words[..]);
     for (pair, w) in out.chunks_exact_mut(2).zip(words.chunks_exact(2)) {
