@@ -289,7 +289,9 @@ impl BaselineData {
                     if w > 0.0 {
                         pts.push(Point {
                             t_s: self.times_s[i],
+                            inttim_s: self.inttim_s[i],
                             freq_hz: sb.chan_freq_hz[k],
+                            chan_bw_hz: sb.chan_bw_hz,
                             vis: self.vis(i, b, k),
                             w,
                         });
@@ -305,7 +307,9 @@ impl BaselineData {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Point {
     pub t_s: f64,
+    pub inttim_s: f64,
     pub freq_hz: f64,
+    pub chan_bw_hz: f64,
     pub vis: Complex64,
     pub w: f64,
 }

@@ -77,8 +77,14 @@ pub struct FringeSolution {
     /// Fringe phase at `ref_epoch` and `ref_freq_hz` (rad, in (−π, π]).
     pub phase_rad: f64,
     pub phase_sigma_rad: f64,
-    /// Fringe amplitude (correlation coefficient).
+    /// Fringe amplitude: the coherent mean |S|/ΣW divided by
+    /// `smearing_loss`, i.e. the correlation coefficient the source has.
     pub amplitude: f64,
+    /// Amplitude lost inside each accumulation period and channel because
+    /// the residual phase winds there: the weighted mean over visibilities of
+    /// sinc(ν·ṫ·t_int)·sinc(Δν·τ) (sinc x = sin πx/πx). Known from the fit,
+    /// so divided out of `amplitude`; the SNR is as measured.
+    pub smearing_loss: f64,
     pub snr: f64,
     /// rms of the residuals V − model over the radiometer σ (reduced χ² of
     /// the fit, square-rooted): ~1 for correlation coefficients with thermal
@@ -283,9 +289,9 @@ pub fn fit_baseline(data: &BaselineData, opts: &FitOptions) -> Result<FringeSolu
         }
     }
 
-    let amplitude = s.norm() / w_sum;
+    let mean_amp = s.norm() / w_sum;
     let phase_c = s.arg();
-    let model_c = Complex64::from_polar(amplitude, phase_c);
+    let model_c = Complex64::from_polar(mean_amp, phase_c);
     let chi2: f64 = pts
         .iter()
         .map(|p| {
@@ -294,6 +300,12 @@ pub fn fit_baseline(data: &BaselineData, opts: &FitOptions) -> Result<FringeSolu
         })
         .sum();
     let dof = (2 * pts.len()).saturating_sub(4).max(1) as f64;
+    let smearing_loss = pts
+        .iter()
+        .map(|p| p.w * sinc(p.freq_hz * rate * p.inttim_s) * sinc(p.chan_bw_hz * tau))
+        .sum::<f64>()
+        / w_sum;
+    let amplitude = mean_amp / smearing_loss;
     let noise_ratio = (chi2 / dof).sqrt();
     let snr = s.norm()
         / w_sum.sqrt()
@@ -340,6 +352,7 @@ pub fn fit_baseline(data: &BaselineData, opts: &FitOptions) -> Result<FringeSolu
         phase_rad,
         phase_sigma_rad,
         amplitude,
+        smearing_loss,
         snr,
         noise_ratio,
         pfd,
@@ -446,6 +459,15 @@ pub fn counter_rotated(data: &BaselineData, sol: &FringeSolution) -> Vec<Complex
         }
     }
     out
+}
+
+/// sin(πx)/(πx).
+pub fn sinc(x: f64) -> f64 {
+    if x.abs() < 1e-8 {
+        1.0
+    } else {
+        (PI * x).sin() / (PI * x)
+    }
 }
 
 /// Wrap an angle into (−π, π].

@@ -44,6 +44,7 @@ pub struct FringeRow {
     pub phase_deg: f64,
     pub phase_sigma_deg: f64,
     pub amplitude: f64,
+    pub smearing_loss: f64,
     pub snr: f64,
     pub noise_ratio: f64,
     pub pfd: f64,
@@ -59,7 +60,7 @@ pub struct FringeRow {
 /// The CSV header line (no trailing newline).
 pub const CSV_HEADER: &str = "baseline,scan,subband,source,ref_epoch_utc,ref_station,\
 geocentre_epoch_utc,ref_freq_hz,mbd_s,mbd_sigma_s,sbd_s,sbd_sigma_s,rate_s_per_s,rate_sigma,\
-phase_deg,phase_sigma_deg,amplitude,snr,noise_ratio,pfd,snr_threshold,detected,total_delay_s,\
+phase_deg,phase_sigma_deg,amplitude,smearing_loss,snr,noise_ratio,pfd,snr_threshold,detected,total_delay_s,\
 total_rate_s_per_s,n_periods,duration_s";
 
 impl FringeRow {
@@ -90,6 +91,7 @@ impl FringeRow {
             phase_deg: sol.phase_rad.to_degrees(),
             phase_sigma_deg: sol.phase_sigma_rad.to_degrees(),
             amplitude: sol.amplitude,
+            smearing_loss: sol.smearing_loss,
             snr: sol.snr,
             noise_ratio: sol.noise_ratio,
             pfd: sol.pfd,
@@ -126,6 +128,7 @@ impl FringeRow {
             self.phase_deg.to_string(),
             self.phase_sigma_deg.to_string(),
             self.amplitude.to_string(),
+            self.smearing_loss.to_string(),
             self.snr.to_string(),
             self.noise_ratio.to_string(),
             self.pfd.to_string(),

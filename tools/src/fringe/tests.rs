@@ -25,7 +25,32 @@ fn theory_rms(spec: &SynthSpec) -> (f64, f64) {
     (b_rms, nu2.sqrt() * t_rms)
 }
 
-/// Correlation coefficient that gives `snr` for this spec.
+/// Closed-form amplitude loss of a spec's injected fringe inside periods and
+/// channels: the mean of sinc(ν·ṫ·t_int)·sinc(Δν·τ(t)).
+fn smearing(spec: &SynthSpec) -> f64 {
+    let s = |x: f64| {
+        if x == 0.0 {
+            1.0
+        } else {
+            (PI * x).sin() / (PI * x)
+        }
+    };
+    let mut sum = 0.0;
+    let mut n = 0.0;
+    for i in 0..spec.n_periods {
+        let t = (i as f64 + 0.5) * spec.inttim_s;
+        let tau = spec.delay_s + spec.rate * (t - spec.ref_time_s);
+        for sb in &spec.subbands {
+            for &nu in &sb.chan_freq_hz {
+                sum += s(nu * spec.rate * spec.inttim_s) * s(sb.chan_bw_hz * tau);
+                n += 1.0;
+            }
+        }
+    }
+    sum / n
+}
+
+/// Correlation coefficient that gives `snr` for this spec (before smearing).
 fn rho_for(spec: &SynthSpec, snr: f64) -> f64 {
     snr / (2.0 * spec.bandwidth_hz() * spec.time_s()).sqrt()
 }
@@ -72,6 +97,7 @@ fn errors_are_calibrated_over_many_seeds() {
     let (mut inside_d, mut inside_r, mut n) = (0usize, 0usize, 0usize);
     let (mut chi2_d, mut chi2_r) = (0.0, 0.0);
     let mut snr_ratios = Vec::new();
+    let mut amp_z = Vec::new();
     for seed in 0..40u64 {
         for (j, (tau, rate)) in [(3.3e-9, 1.1e-11), (-0.21e-6, -2.7e-11), (57e-9, 0.0)]
             .into_iter()
@@ -79,10 +105,12 @@ fn errors_are_calibrated_over_many_seeds() {
         {
             let spec = signal(1000 + 3 * seed + j as u64, snr_true, tau, rate, 1.0);
             let sol = fit_baseline(&synthesize(&spec), &FitOptions::default()).unwrap();
-            // Formal errors against the closed forms with the injected SNR.
+            // Formal errors against the closed forms with the injected SNR
+            // (less the smearing inside periods and channels).
+            let loss = smearing(&spec);
             let (b_rms, nut_rms) = theory_rms(&spec);
-            let sd = stats::delay_sigma(snr_true, b_rms);
-            let sr = stats::rate_sigma(snr_true, nut_rms);
+            let sd = stats::delay_sigma(snr_true * loss, b_rms);
+            let sr = stats::rate_sigma(snr_true * loss, nut_rms);
             assert!(
                 (sol.mbd_sigma_s / sd - 1.0).abs() < 0.2,
                 "sigma_tau {}",
@@ -93,14 +121,17 @@ fn errors_are_calibrated_over_many_seeds() {
                 "sigma_rate {}",
                 sol.rate_sigma / sr
             );
-            // SNR against ρ·sqrt(2BT).
-            let expect = stats::expected_snr(spec.amplitude, spec.bandwidth_hz(), spec.time_s());
+            // SNR against ρ·sqrt(2BT), ρ the smeared amplitude.
+            let expect =
+                stats::expected_snr(spec.amplitude * loss, spec.bandwidth_hz(), spec.time_s());
+            assert!((sol.smearing_loss / loss - 1.0).abs() < 0.01);
             assert!(
                 (sol.snr / expect - 1.0).abs() < 0.1,
                 "snr ratio {}",
                 sol.snr / expect
             );
             snr_ratios.push(sol.snr / expect);
+            amp_z.push((sol.amplitude - spec.amplitude) / (spec.amplitude / sol.snr));
             let zd = (sol.mbd_s - tau) / sol.mbd_sigma_s;
             let zr = (sol.rate - rate) / sol.rate_sigma;
             assert!(zd.abs() < 4.5 && zr.abs() < 4.5, "seed {seed}: {zd} {zr}");
@@ -114,6 +145,9 @@ fn errors_are_calibrated_over_many_seeds() {
     let (fd, fr) = (inside_d as f64 / n as f64, inside_r as f64 / n as f64);
     let (rd, rr) = ((chi2_d / n as f64).sqrt(), (chi2_r / n as f64).sqrt());
     let mean_snr = snr_ratios.iter().sum::<f64>() / n as f64;
+    let mean_za = amp_z.iter().sum::<f64>() / n as f64;
+    let rms_za = (amp_z.iter().map(|z| z * z).sum::<f64>() / n as f64).sqrt();
+    eprintln!("amplitude z: mean {mean_za:.3}, rms {rms_za:.3}");
     eprintln!(
         "{n} fits: inside 1 sigma delay {fd:.3} rate {fr:.3}; \
          rms(z) delay {rd:.3} rate {rr:.3}; mean SNR/expected {mean_snr:.4}"
@@ -124,6 +158,9 @@ fn errors_are_calibrated_over_many_seeds() {
     assert!((rd - 1.0).abs() < 0.2, "delay scatter / sigma {rd}");
     assert!((rr - 1.0).abs() < 0.2, "rate scatter / sigma {rr}");
     assert!((mean_snr - 1.0).abs() < 0.03, "mean SNR ratio {mean_snr}");
+    // Amplitude (smearing divided out) unbiased, scatter A/SNR.
+    assert!(mean_za.abs() < 0.3, "amplitude bias {mean_za} sigma");
+    assert!((rms_za - 1.0).abs() < 0.2, "amplitude scatter {rms_za}");
 }
 
 #[test]
@@ -327,7 +364,12 @@ fn weights_flags_and_quantisation_enter_the_snr_as_the_radiometer_equation_says(
     .unwrap();
     data.noise_scale = 1.0 / eta;
     let sol = fit_baseline(&data, &FitOptions::default()).unwrap();
-    let expect = eta * rho * sum_2bt.sqrt();
+    let loss = {
+        let mut sp = spec.clone();
+        sp.amplitude = rho;
+        smearing(&sp)
+    };
+    let expect = eta * rho * loss * sum_2bt.sqrt();
     assert!(
         (sol.snr / expect - 1.0).abs() < 0.1,
         "snr {} vs {expect}",
@@ -358,7 +400,12 @@ fn subbands_off_the_channel_grid_and_a_lunar_delay() {
     let sol = fit_baseline(&synthesize(&spec), &FitOptions::default()).unwrap();
     assert!(((sol.mbd_s - spec.delay_s) / sol.mbd_sigma_s).abs() < 3.0);
     assert!(((sol.rate - spec.rate) / sol.rate_sigma).abs() < 3.0);
-    assert!((sol.snr / 30.0 - 1.0).abs() < 0.15);
+    // 0.3 µs across a 0.5 MHz channel loses 4 % of the amplitude, the rate
+    // inside 1 s another 5 %: SNR and amplitude say so.
+    let loss = smearing(&spec);
+    assert!(loss < 0.93);
+    assert!((sol.snr / (30.0 * loss) - 1.0).abs() < 0.12);
+    assert!(((sol.amplitude - spec.amplitude) / (spec.amplitude / sol.snr)).abs() < 3.0);
 }
 
 /// PFD calibration over many noise-only trials (slow; run with --ignored).

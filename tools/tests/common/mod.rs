@@ -55,6 +55,20 @@ pub fn residual(a: usize, b: usize, scan: usize, g: UtcTime) -> f64 {
     (RES_DELAY_S[b] + RES_RATE[b] * dt) - (RES_DELAY_S[a] + RES_RATE[a] * dt)
 }
 
+fn sinc(x: f64) -> f64 {
+    if x == 0.0 {
+        1.0
+    } else {
+        (PI * x).sin() / (PI * x)
+    }
+}
+
+/// Amplitude kept by a 1 s period and a channel over which the fringe of
+/// baseline a-b winds (rate and delay at frequency `nu`).
+pub fn smearing(a: usize, b: usize, nu: f64, tau: f64) -> f64 {
+    sinc(nu * (RES_RATE[b] - RES_RATE[a]) * 1.0) * sinc(CHAN_BW * tau)
+}
+
 pub fn write_file(path: &Path) {
     let antenna = |i: usize| IdiAntenna {
         name: NAMES[i].into(),
@@ -153,8 +167,10 @@ pub fn write_file(path: &Path) {
                                     Complex64::new(1.0 - 0.6 * (2.0 * x - 1.0).powi(8), 0.0)
                                 } else {
                                     // V_AB ∝ exp(+2πiν·residual_AB) (README, Conventions).
+                                    // Averaged over the 1 s period and the channel.
                                     let tau = residual(a, b, scan, g);
-                                    Complex64::from_polar(RHO, 2.0 * PI * nu * tau + 0.3)
+                                    let amp = RHO * smearing(a, b, nu, tau);
+                                    Complex64::from_polar(amp, 2.0 * PI * nu * tau + 0.3)
                                         + Complex64::new(
                                             noise.sample(&mut rng),
                                             noise.sample(&mut rng),
