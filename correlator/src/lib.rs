@@ -7,3 +7,4 @@ pub mod job;
 pub mod model;
 
 pub use job::Job;
+pub mod engine;

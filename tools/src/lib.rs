@@ -5,4 +5,8 @@
 //! modules beside it so tests and other programs can call it directly.
 
 pub mod cli;
+pub mod demo;
 pub mod failure;
+pub mod fringe;
+pub mod plot;
+pub mod simulate;

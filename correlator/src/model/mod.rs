@@ -1,20 +1,40 @@
 //! The delay model: for every station and instant, when a wavefront that
 //! reaches the geocentre at g reaches the station (τ(g), TT seconds), fitted
 //! as polynomials the engine evaluates.
+//!
+//! Data flow: [`time_scales`] (UTC → TT → TDB) → [`ephemeris`] (JPL SPK/PCK via
+//! anise) and [`earth`] (EOP, ITRS → GCRS) and [`moon`] (lunar frames) →
+//! [`sites`] (BCRS station positions at 1PN) → [`far_field`] / [`near_field`]
+//! (light-time solutions, [`relativity`] for gravitational delays) →
+//! [`geometric`] (τ in TT) → [`fit`] (polynomials per interval) → tracks.
 
+pub mod earth;
+pub mod ephemeris;
+pub mod error;
+pub mod far_field;
+pub mod fit;
+pub mod geometric;
+pub mod lunar_clock;
+pub mod moon;
+pub mod near_field;
+pub mod oem;
 pub mod poly;
+pub mod relativity;
+pub mod sites;
+pub mod time_scales;
+pub mod uvw;
+pub mod vector;
 
+#[cfg(test)]
+pub(crate) mod tests;
+
+pub use error::ModelError;
+pub use geometric::DelayModel;
 pub use poly::{ClockTerm, Delay, DelayPoly, DelayTrack};
+pub use uvw::{uvw_m, PositionPoly, PositionTrack};
 
 use crate::job::{Job, Station};
 use formats::UtcTime;
-
-/// Why a delay model could not be built. One line, naming the key or file.
-#[derive(Debug, thiserror::Error)]
-pub enum ModelError {
-    #[error("{0}")]
-    Input(String),
-}
 
 /// The clock term of a station as the job gives it (epoch defaults to `start`).
 pub fn clock_term(station: &Station, start: UtcTime) -> ClockTerm {
@@ -25,33 +45,228 @@ pub fn clock_term(station: &Station, start: UtcTime) -> ClockTerm {
     }
 }
 
-/// Delay tracks for every station of `job`, covering [start, end] geocentric UTC.
-///
-/// Stations with `delay_poly` get that polynomial as a single piece; stations
-/// with a position get the geometric model (issue: delay model).
+/// Everything the model gives a correlation: per job station (same order as
+/// `job.stations`) its delay track and, for stations with a position, its
+/// geocentric position track (for UVW); plus warnings for the user.
+#[derive(Debug, Clone)]
+pub struct ModelTracks {
+    pub delays: Vec<DelayTrack>,
+    pub positions: Vec<Option<PositionTrack>>,
+    pub warnings: Vec<String>,
+}
+
+/// Model values at one node: per station delay and position, and the source direction.
+type NodeValues = (Vec<f64>, Vec<[f64; 3]>, [f64; 3]);
+
+/// Default polynomial span and order when the job has no [model] section.
+const DEFAULT_INTERVAL_S: f64 = 120.0;
+const DEFAULT_ORDER: usize = 5;
+
+/// Delay tracks for every station of `job`, covering [start, end] geocentric
+/// UTC. Warnings (no EOP, no lunar PCK) go to stderr; use [`build_model`] to
+/// get them (and the position tracks for UVW) instead.
 pub fn build_tracks(
     job: &Job,
     start: UtcTime,
     end: UtcTime,
 ) -> Result<Vec<DelayTrack>, ModelError> {
-    let _ = end;
-    job.stations
-        .iter()
-        .map(|s| match &s.delay_poly {
-            Some(p) => Ok(DelayTrack {
+    let m = build_model(job, start, end)?;
+    for w in &m.warnings {
+        eprintln!("emcorr: warning: {w}");
+    }
+    Ok(m.delays)
+}
+
+/// Delay and position tracks for every station of `job` over [start, end].
+///
+/// Stations with `delay_poly` get that polynomial as a single piece; stations
+/// with a position get the geometric model, sampled at Chebyshev–Lobatto
+/// nodes of each `[model] interval_s` from `start` and interpolated with a
+/// polynomial of `[model] order` (pieces join continuously).
+pub fn build_model(job: &Job, start: UtcTime, end: UtcTime) -> Result<ModelTracks, ModelError> {
+    let span = end.seconds_since(start);
+    if span.is_nan() || span < 0.0 {
+        return Err(ModelError::Input(format!(
+            "{}: the model's end {} is before its start {}",
+            job.file.display(),
+            end.to_iso8601(),
+            start.to_iso8601()
+        )));
+    }
+    let (interval, order) = job
+        .model
+        .as_ref()
+        .map(|m| (m.interval_s, m.order))
+        .unwrap_or((DEFAULT_INTERVAL_S, DEFAULT_ORDER));
+    let geometric = job.stations.iter().any(|s| s.delay_poly.is_none());
+    let model = if geometric {
+        Some(DelayModel::new(job, start, end)?)
+    } else {
+        None
+    };
+    let n_st = job.stations.len();
+    let n_int = ((span / interval).ceil() as usize).max(1);
+    let nodes = fit::lobatto_nodes(order, interval);
+
+    let mut delay_pieces: Vec<Vec<DelayPoly>> = vec![Vec::new(); n_st];
+    let mut pos_pieces: Vec<Vec<PositionPoly>> = vec![Vec::new(); n_st];
+    if let Some(model) = &model {
+        // Lunar clocks: Δ at the start of the current interval.
+        let mut clock_at_start: Vec<f64> = vec![0.0; n_st];
+        for (i, s) in job.stations.iter().enumerate() {
+            if s.clock.lunar_proper_time && model.has_site(i) {
+                let epoch = s.clock.epoch.unwrap_or(start);
+                clock_at_start[i] = lunar_clock::integral(model, i, epoch, start)?;
+            }
+        }
+        let mut prev_last: Option<NodeValues> = None;
+        for k in 0..n_int {
+            let epoch = start.add_seconds(k as f64 * interval);
+            let mut delays = vec![Vec::with_capacity(nodes.len()); n_st];
+            let mut pos = vec![Vec::with_capacity(nodes.len()); n_st];
+            let mut dirs = Vec::with_capacity(nodes.len());
+            for (j, &dt) in nodes.iter().enumerate() {
+                if j == 0 {
+                    if let Some((d, p, s)) = prev_last.take() {
+                        for i in 0..n_st {
+                            delays[i].push(d[i]);
+                            pos[i].push(p[i]);
+                        }
+                        dirs.push(s);
+                        continue;
+                    }
+                }
+                let g = epoch.add_seconds(dt);
+                let ctx = model.epoch(g)?;
+                for (i, s) in job.stations.iter().enumerate() {
+                    if !model.has_site(i) {
+                        delays[i].push(0.0);
+                        pos[i].push([0.0; 3]);
+                        continue;
+                    }
+                    let geo = model.station(&ctx, i)?;
+                    let mut tau = geo.delay_s;
+                    if s.clock.lunar_proper_time {
+                        // Δ(g + τ) ≈ Δ(g) + rate·τ
+                        let rate = model.lunar_clock_rate(&ctx, i)?;
+                        tau += clock_at_start[i]
+                            + lunar_clock::integral(model, i, epoch, g)?
+                            + rate * tau;
+                    }
+                    delays[i].push(tau);
+                    pos[i].push(geo.geocentric_m);
+                }
+                dirs.push(model.source_direction(&ctx)?);
+            }
+            let last = nodes.len() - 1;
+            prev_last = Some((
+                (0..n_st).map(|i| delays[i][last]).collect(),
+                (0..n_st).map(|i| pos[i][last]).collect(),
+                dirs[last],
+            ));
+            for (i, s) in job.stations.iter().enumerate() {
+                if !model.has_site(i) {
+                    continue;
+                }
+                if s.clock.lunar_proper_time {
+                    clock_at_start[i] +=
+                        lunar_clock::integral(model, i, epoch, epoch.add_seconds(interval))?;
+                }
+                delay_pieces[i].push(DelayPoly {
+                    epoch,
+                    span_s: interval,
+                    coeffs_s: fit::interpolate(&nodes, &delays[i]),
+                });
+                let comp = |v: &[[f64; 3]], c: usize| -> Vec<f64> {
+                    fit::interpolate(&nodes, &v.iter().map(|x| x[c]).collect::<Vec<_>>())
+                };
+                pos_pieces[i].push(PositionPoly {
+                    epoch,
+                    span_s: interval,
+                    pos_m: [comp(&pos[i], 0), comp(&pos[i], 1), comp(&pos[i], 2)],
+                    dir: [comp(&dirs, 0), comp(&dirs, 1), comp(&dirs, 2)],
+                });
+            }
+        }
+    }
+
+    let mut delays = Vec::with_capacity(n_st);
+    let mut positions = Vec::with_capacity(n_st);
+    for (i, s) in job.stations.iter().enumerate() {
+        let pieces = match &s.delay_poly {
+            Some(p) => vec![DelayPoly {
+                epoch: p.epoch,
+                span_s: f64::INFINITY,
+                coeffs_s: p.coeffs_s.clone(),
+            }],
+            None => std::mem::take(&mut delay_pieces[i]),
+        };
+        delays.push(DelayTrack {
+            station: s.name.clone(),
+            pieces,
+            clock: clock_term(s, start),
+        });
+        positions.push(if pos_pieces[i].is_empty() {
+            None
+        } else {
+            Some(PositionTrack {
                 station: s.name.clone(),
-                pieces: vec![DelayPoly {
-                    epoch: p.epoch,
-                    span_s: f64::INFINITY,
-                    coeffs_s: p.coeffs_s.clone(),
-                }],
-                clock: clock_term(s, start),
-            }),
-            None => Err(ModelError::Input(format!(
-                "{}: station {}: the geometric delay model is not built yet; give delay_poly",
-                job.file.display(),
-                s.name
-            ))),
-        })
-        .collect()
+                pieces: std::mem::take(&mut pos_pieces[i]),
+            })
+        });
+    }
+    Ok(ModelTracks {
+        delays,
+        positions,
+        warnings: model.map(|m| m.warnings().to_vec()).unwrap_or_default(),
+    })
+}
+
+/// The job's own time range, [job] start to start + duration_s (geocentric
+/// UTC), as `emcorr model` uses it.
+pub fn job_range(job: &Job) -> Result<(UtcTime, UtcTime), ModelError> {
+    match (job.start, job.duration_s) {
+        (Some(s), Some(d)) => Ok((s, s.add_seconds(d))),
+        _ => Err(ModelError::Key {
+            file: job.file.clone(),
+            key: if job.start.is_none() {
+                "job.start".into()
+            } else {
+                "job.duration_s".into()
+            },
+            why: "the model's time range needs both [job] start and duration_s".into(),
+        }),
+    }
+}
+
+/// One station at one instant, as the correlator would evaluate it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelRow {
+    pub time: UtcTime,
+    pub station: String,
+    /// Model plus the station's clock term (what the engine applies).
+    pub delay: Delay,
+}
+
+/// Rows every `step_s` from `start` to `end` (inclusive), station by station
+/// within each instant, evaluated from the tracks.
+pub fn sample_rows(
+    tracks: &[DelayTrack],
+    start: UtcTime,
+    end: UtcTime,
+    step_s: f64,
+) -> Vec<ModelRow> {
+    let n = (end.seconds_since(start) / step_s + 1e-9).floor().max(0.0) as usize;
+    let mut rows = Vec::with_capacity((n + 1) * tracks.len());
+    for k in 0..=n {
+        let t = start.add_seconds(k as f64 * step_s);
+        for tr in tracks {
+            rows.push(ModelRow {
+                time: t,
+                station: tr.station.clone(),
+                delay: tr.eval(t),
+            });
+        }
+    }
+    rows
 }

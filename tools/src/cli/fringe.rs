@@ -1,10 +1,164 @@
-//! `emcorr fringe` (placeholder until its issue lands; see the issue list).
+//! `emcorr fringe`: fringe-fit a FITS-IDI file (library: `tools::fringe`).
 
 use crate::failure::Failure;
+use crate::fringe::{self, output, RunOptions, SearchWindow};
+use std::path::PathBuf;
 
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Json,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Noise {
+    Radiometer,
+    Empirical,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subbands {
+    /// One row per baseline × scan, all subbands fitted together.
+    All,
+    /// That row, then one row per subband fitted alone.
+    Each,
+}
+
+/// Fringe-fit every baseline and scan of a correlator output: group and
+/// single-band delays, delay rate, phase, amplitude, SNR, formal errors,
+/// probability of false detection, and total delay and rate (residual + the
+/// file's a-priori model). Residuals are of the second station relative to
+/// the first (see README, "emcorr fringe").
 #[derive(clap::Args, Debug)]
-pub struct FringeArgs {}
+pub struct FringeArgs {
+    /// FITS-IDI file written by `emcorr correlate`.
+    pub file: PathBuf,
+    /// Output format: CSV (header line first) or a JSON array.
+    #[arg(long, value_enum, default_value_t = Format::Csv)]
+    pub format: Format,
+    /// Solution interval in seconds (default: one solution per scan).
+    #[arg(long, value_name = "SECONDS")]
+    pub solint: Option<f64>,
+    /// Station whose arrival time labels the reference epoch of the total
+    /// observables (default: the first station of each baseline).
+    #[arg(long = "ref", value_name = "STATION")]
+    pub ref_station: Option<String>,
+    /// Fit all subbands together, or also each alone.
+    #[arg(long, value_enum, default_value_t = Subbands::All)]
+    pub subbands: Subbands,
+    /// Residual delay window MIN,MAX in seconds (default: the whole
+    /// unambiguous range, at least ±0.5 µs).
+    #[arg(long, value_name = "MIN,MAX", allow_hyphen_values = true)]
+    pub delay_window: Option<String>,
+    /// Residual delay-rate window MIN,MAX in s/s (default: the whole
+    /// unambiguous range).
+    #[arg(long, value_name = "MIN,MAX", allow_hyphen_values = true)]
+    pub rate_window: Option<String>,
+    /// Probability of false detection below which a fringe counts as detected.
+    #[arg(long, default_value_t = 1e-4)]
+    pub pfd_threshold: f64,
+    /// Noise level behind SNR and errors: the radiometer equation (data are
+    /// correlation coefficients) or the rms of the fit residuals.
+    #[arg(long, value_enum, default_value_t = Noise::Radiometer)]
+    pub noise: Noise,
+    /// Polarisation product, 1-based index into the file's Stokes axis.
+    #[arg(long, default_value_t = 1)]
+    pub stokes: usize,
+    /// Write here instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
 
-pub fn run(_args: FringeArgs) -> Result<(), Failure> {
-    Err(Failure::Internal("`emcorr fringe` is not built yet".into()))
+/// "MIN,MAX" → (min, max), min < max.
+pub(crate) fn parse_range(flag: &str, text: &str) -> Result<(f64, f64), Failure> {
+    let bad = || {
+        Failure::BadInput(format!(
+            "--{flag} {text:?}: expected MIN,MAX (two numbers, MIN < MAX)"
+        ))
+    };
+    let (a, b) = text.split_once(',').ok_or_else(bad)?;
+    let a: f64 = a.trim().parse().map_err(|_| bad())?;
+    let b: f64 = b.trim().parse().map_err(|_| bad())?;
+    if !(a.is_finite() && b.is_finite() && a < b) {
+        return Err(bad());
+    }
+    Ok((a, b))
+}
+
+pub(crate) fn read_file(path: &std::path::Path) -> Result<formats::fitsidi::IdiFile, Failure> {
+    formats::fitsidi::read_idi(path).map_err(|e| {
+        if e.is_io() {
+            Failure::Io(e.to_string())
+        } else {
+            Failure::BadInput(e.to_string())
+        }
+    })
+}
+
+pub fn run(args: FringeArgs) -> Result<(), Failure> {
+    if args.solint.is_some_and(|s| !(s.is_finite() && s > 0.0)) {
+        return Err(Failure::BadInput(
+            "--solint must be a positive number of seconds".into(),
+        ));
+    }
+    if args.stokes == 0 {
+        return Err(Failure::BadInput("--stokes is 1-based".into()));
+    }
+    if !(args.pfd_threshold > 0.0 && args.pfd_threshold < 1.0) {
+        return Err(Failure::BadInput(
+            "--pfd-threshold must lie in (0, 1)".into(),
+        ));
+    }
+    let window = SearchWindow {
+        delay_s: args
+            .delay_window
+            .as_deref()
+            .map(|t| parse_range("delay-window", t))
+            .transpose()?,
+        rate: args
+            .rate_window
+            .as_deref()
+            .map(|t| parse_range("rate-window", t))
+            .transpose()?,
+    };
+    let file = read_file(&args.file)?;
+    let opts = RunOptions {
+        fit: fringe::FitOptions {
+            window,
+            pfd_threshold: args.pfd_threshold,
+            noise: match args.noise {
+                Noise::Radiometer => fringe::NoiseModel::Radiometer,
+                Noise::Empirical => fringe::NoiseModel::Empirical,
+            },
+        },
+        solint_s: args.solint,
+        ref_station: args.ref_station.clone(),
+        each_subband: args.subbands == Subbands::Each,
+        stokes: args.stokes - 1,
+    };
+    let rows = fringe::fringe_file(&file, &opts)
+        .map_err(|e| Failure::BadInput(format!("{}: {e}", args.file.display())))?;
+    let text = match args.format {
+        Format::Csv => output::to_csv(&rows),
+        Format::Json => output::to_json(&rows),
+    };
+    match &args.out {
+        Some(p) => std::fs::write(p, text)
+            .map_err(|e| Failure::Io(format!("{}: cannot write: {e}", p.display()))),
+        None => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())
+                .and_then(|_| out.flush())
+                .or_else(|e| {
+                    // A closed pipe (e.g. `| head`) is not a failure.
+                    if e.kind() == std::io::ErrorKind::BrokenPipe {
+                        Ok(())
+                    } else {
+                        Err(e)
+                    }
+                })
+                .map_err(|e| Failure::Io(format!("standard output: {e}")))
+        }
+    }
 }

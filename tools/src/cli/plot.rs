@@ -1,10 +1,126 @@
-//! `emcorr plot` (placeholder until its issue lands; see the issue list).
+//! `emcorr plot`: fringe plot of a baseline, or autocorrelation spectra, as
+//! PNG (library: `tools::plot`).
 
+use crate::cli::fringe::{parse_range, read_file};
 use crate::failure::Failure;
+use crate::fringe::{scans_from_idi, FitOptions, SearchWindow};
+use crate::plot;
+use std::path::{Path, PathBuf};
 
+/// Plot a correlator output: the fringe of one baseline over one scan
+/// (delay–rate map, amplitude and phase against frequency and time after the
+/// fit), or with --spectra the autocorrelation spectrum of every station.
 #[derive(clap::Args, Debug)]
-pub struct PlotArgs {}
+pub struct PlotArgs {
+    /// FITS-IDI file written by `emcorr correlate`.
+    pub file: PathBuf,
+    /// Baseline to plot, "A-B" (either order).
+    #[arg(long, required_unless_present = "spectra", conflicts_with = "spectra")]
+    pub baseline: Option<String>,
+    /// Scan number (1-based, as in `emcorr fringe` output; default: the first
+    /// scan of the baseline).
+    #[arg(long)]
+    pub scan: Option<usize>,
+    /// Plot autocorrelation spectra per station instead of a fringe.
+    #[arg(long)]
+    pub spectra: bool,
+    /// Residual delay window MIN,MAX in seconds, as for `emcorr fringe`.
+    #[arg(long, value_name = "MIN,MAX", allow_hyphen_values = true)]
+    pub delay_window: Option<String>,
+    /// Residual delay-rate window MIN,MAX in s/s.
+    #[arg(long, value_name = "MIN,MAX", allow_hyphen_values = true)]
+    pub rate_window: Option<String>,
+    /// Polarisation product, 1-based index into the file's Stokes axis.
+    #[arg(long, default_value_t = 1)]
+    pub stokes: usize,
+    /// Output PNG (default: beside the input, named after it and the plot).
+    #[arg(long, value_name = "FILE.png")]
+    pub out: Option<PathBuf>,
+}
 
-pub fn run(_args: PlotArgs) -> Result<(), Failure> {
-    Err(Failure::Internal("`emcorr plot` is not built yet".into()))
+fn default_out(input: &Path, what: &str) -> PathBuf {
+    let stem = input
+        .file_stem()
+        .map_or("emcorr".into(), |s| s.to_string_lossy().into_owned());
+    input.with_file_name(format!("{stem}_{what}.png"))
+}
+
+fn plot_err(e: plot::PlotError) -> Failure {
+    match e {
+        plot::PlotError::Input(m) => Failure::BadInput(m),
+        plot::PlotError::Draw { .. } => Failure::Io(e.to_string()),
+        plot::PlotError::Font => Failure::Internal(e.to_string()),
+    }
+}
+
+pub fn run(args: PlotArgs) -> Result<(), Failure> {
+    if args.stokes == 0 {
+        return Err(Failure::BadInput("--stokes is 1-based".into()));
+    }
+    let file = read_file(&args.file)?;
+    let name = args.file.display().to_string();
+    if args.spectra {
+        let out = args
+            .out
+            .clone()
+            .unwrap_or_else(|| default_out(&args.file, "spectra"));
+        let spectra = plot::autospectra(&file);
+        let title = format!("{} — autocorrelation spectra", file.header.obscode);
+        plot::draw_spectra(&out, &title, &spectra).map_err(plot_err)?;
+        eprintln!("wrote {}", out.display());
+        return Ok(());
+    }
+    let baseline = args.baseline.clone().unwrap_or_default();
+    let (a, b) = baseline
+        .split_once('-')
+        .ok_or_else(|| Failure::BadInput(format!("--baseline {baseline:?}: expected A-B")))?;
+    let pieces = scans_from_idi(&file, args.stokes - 1)
+        .map_err(|e| Failure::BadInput(format!("{name}: {e}")))?;
+    let same = |x: &str, y: &str| x.eq_ignore_ascii_case(y);
+    let piece = pieces
+        .iter()
+        .filter(|p| {
+            (same(&p.data.station_a, a) && same(&p.data.station_b, b))
+                || (same(&p.data.station_a, b) && same(&p.data.station_b, a))
+        })
+        .find(|p| args.scan.is_none_or(|s| s == p.scan))
+        .ok_or_else(|| {
+            Failure::BadInput(format!(
+                "{name}: no data for baseline {baseline}{}",
+                args.scan.map_or(String::new(), |s| format!(" in scan {s}"))
+            ))
+        })?;
+    let opts = FitOptions {
+        window: SearchWindow {
+            delay_s: args
+                .delay_window
+                .as_deref()
+                .map(|t| parse_range("delay-window", t))
+                .transpose()?,
+            rate: args
+                .rate_window
+                .as_deref()
+                .map(|t| parse_range("rate-window", t))
+                .transpose()?,
+        },
+        ..FitOptions::default()
+    };
+    let title = format!(
+        "{} — {} scan {} ({})",
+        file.header.obscode,
+        piece.data.baseline(),
+        piece.scan,
+        piece.source
+    );
+    let data = plot::plot_fringe(&piece.data, &opts, &title)
+        .map_err(|e| Failure::BadInput(format!("{name}: {e}")))?;
+    let out = args.out.clone().unwrap_or_else(|| {
+        default_out(
+            &args.file,
+            &format!("{}_scan{}", piece.data.baseline(), piece.scan),
+        )
+    });
+    plot::draw_fringe_plot(&out, &data).map_err(plot_err)?;
+    eprintln!("wrote {}", out.display());
+    Ok(())
 }

@@ -1,12 +1,75 @@
-//! `emcorr simulate` (placeholder until its issue lands; see the issue list).
+//! `emcorr simulate`: write synthetic recordings, a job and the truth.
 
 use crate::failure::Failure;
+use crate::simulate::{self, scenario::Scenario, Options, SimError};
+use std::path::PathBuf;
 
+/// Write synthetic VDIF recordings of a scenario with known truth.
+///
+/// Writes DIR/<STATION>.vdif for every station, DIR/job.toml (ready for
+/// `emcorr correlate`, its model without the injected clock errors) and
+/// DIR/truth.json (injected clock errors, residual delays, rates and phases
+/// per baseline, expected correlation amplitudes). Without SCENARIO, runs the
+/// built-in Earth–Moon scenario (Tianma, Kunming, Urumqi and a lunar
+/// south-pole station observing PKS 1921−293 at X band).
 #[derive(clap::Args, Debug)]
-pub struct SimulateArgs {}
+pub struct SimulateArgs {
+    /// Scenario file (a job file plus [simulation] keys); default: built-in.
+    pub scenario: Option<PathBuf>,
+    /// Output directory (created if needed).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Simulated duration in seconds (overrides the scenario's job.duration_s).
+    #[arg(long, value_name = "S")]
+    pub seconds: Option<f64>,
+    /// Random seed (overrides [simulation] seed); same seed, same bytes.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Create named pipes instead of files and stream into them (start the
+    /// reader, e.g. `emcorr correlate DIR/job.toml`, alongside).
+    #[arg(long)]
+    pub fifo: bool,
+    /// Write the default scenario to stdout and exit.
+    #[arg(long, conflicts_with = "scenario")]
+    pub print_default: bool,
+}
 
-pub fn run(_args: SimulateArgs) -> Result<(), Failure> {
-    Err(Failure::Internal(
-        "`emcorr simulate` is not built yet".into(),
-    ))
+pub fn run(args: SimulateArgs) -> Result<(), Failure> {
+    if args.print_default {
+        print!("{}", simulate::scenario::DEFAULT_SCENARIO);
+        return Ok(());
+    }
+    let mut sc = match &args.scenario {
+        Some(p) => Scenario::from_file(p),
+        None => Scenario::default_scenario(),
+    }
+    .map_err(|e| Failure::BadInput(e.to_string()))?;
+    if let Some(s) = args.seconds {
+        sc.set_seconds(s)
+            .map_err(|e| Failure::BadInput(e.to_string()))?;
+    }
+    if let Some(s) = args.seed {
+        sc.set_seed(s);
+    }
+    if args.fifo {
+        eprintln!(
+            "emcorr simulate: writing {} and truth.json, then streaming into one FIFO per \
+             station (read them all concurrently)",
+            args.out.join("job.toml").display()
+        );
+    }
+    let summary =
+        simulate::simulate(&sc, &args.out, Options { fifo: args.fifo }).map_err(|e| match e {
+            SimError::Io { .. } => Failure::Io(e.to_string()),
+            _ => Failure::BadInput(e.to_string()),
+        })?;
+    for (name, path, first, frames) in &summary.stations {
+        println!(
+            "{name}: {} ({frames} frames per thread from {first})",
+            path.display()
+        );
+    }
+    println!("{}", summary.job.display());
+    println!("{}", summary.truth.display());
+    Ok(())
 }

@@ -1,0 +1,176 @@
+//! Geocentric time → FFT blocks → integrations, and what the output holds.
+//!
+//! The correlator works on geocentric time g. Block b of the job covers
+//! g ∈ [start + b·T, start + (b+1)·T), T = fft_length / sample_rate. For every
+//! block and station the model is evaluated once, at the block's centre g_c:
+//! the station sample nearest to g_c + τ(g_c) becomes the block's centre
+//! sample (integer alignment) and what is left over, δ, is corrected after
+//! the FFT (fractional-sample correction).
+
+use crate::job::{Pol, Sideband};
+use crate::model::DelayTrack;
+use formats::UtcTime;
+
+/// One band of the output: a sky frequency range recorded in one or two
+/// polarisations (each a job subband).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Band {
+    /// Band edge (LO): lower edge for USB, upper edge for LSB.
+    pub sky_freq_hz: f64,
+    pub bandwidth_hz: f64,
+    pub sideband: Sideband,
+    /// Job subband index for each of [`Layout::pols`].
+    pub subbands: Vec<usize>,
+}
+
+/// A polarisation product: which of a band's subbands at the first station
+/// (index into [`Layout::pols`]) is multiplied by the conjugate of which at
+/// the second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Product {
+    pub pol_a: usize,
+    pub pol_b: usize,
+}
+
+/// Shape of the correlator output: stations, baselines, bands, channels,
+/// polarisation products, and the timing of blocks and integrations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layout {
+    pub stations: Vec<String>,
+    /// Station index pairs (a, b), a ≤ b (autocorrelations included), in
+    /// job order: (0,0), (0,1), …, (1,1), ….
+    pub baselines: Vec<(usize, usize)>,
+    pub bands: Vec<Band>,
+    /// Polarisations recorded in every band, in canonical order (R before L,
+    /// X before Y).
+    pub pols: Vec<Pol>,
+    /// Parallel hands first, then cross hands when two polarisations exist.
+    pub products: Vec<Product>,
+    /// Channels per band: fft_length/2 (real sampling) or fft_length (complex).
+    pub nchan: usize,
+    pub chan_width_hz: f64,
+    pub complex: bool,
+    pub sample_rate_hz: f64,
+    pub fft_length: usize,
+    /// Whole FFT blocks per integration (the requested time, rounded).
+    pub blocks_per_integration: usize,
+    /// Integration time actually used: blocks_per_integration × block duration.
+    pub integration_s: f64,
+}
+
+impl Layout {
+    /// Duration of one FFT block.
+    pub fn block_s(&self) -> f64 {
+        self.fft_length as f64 / self.sample_rate_hz
+    }
+
+    /// Sky frequency of channel `chan` of `band`: for USB the band edge plus
+    /// chan × width, for LSB the band edge minus it (channel 0 is at the LO
+    /// edge in both, so LSB channels run down in frequency).
+    pub fn channel_freq_hz(&self, band: usize, chan: usize) -> f64 {
+        let b = &self.bands[band];
+        let off = chan as f64 * self.chan_width_hz;
+        match b.sideband {
+            Sideband::Upper => b.sky_freq_hz + off,
+            Sideband::Lower => b.sky_freq_hz - off,
+        }
+    }
+
+    /// Index of a visibility in [`crate::engine::Integration::vis`]:
+    /// [baseline][band][chan][product].
+    pub fn vis_index(&self, baseline: usize, band: usize, chan: usize, product: usize) -> usize {
+        ((baseline * self.bands.len() + band) * self.nchan + chan) * self.products.len() + product
+    }
+
+    /// Index of a weight in [`crate::engine::Integration::weights`]:
+    /// [baseline][band][product].
+    pub fn weight_index(&self, baseline: usize, band: usize, product: usize) -> usize {
+        (baseline * self.bands.len() + band) * self.products.len() + product
+    }
+
+    /// FITS-IDI Stokes code of a product (RR −1, LL −2, RL −3, LR −4;
+    /// XX −5, YY −6, XY −7, YX −8).
+    pub fn stokes_code(&self, product: usize) -> i32 {
+        let p = self.products[product];
+        let (a, b) = (self.pols[p.pol_a], self.pols[p.pol_b]);
+        match (a, b) {
+            (Pol::R, Pol::R) => -1,
+            (Pol::L, Pol::L) => -2,
+            (Pol::R, Pol::L) => -3,
+            (Pol::L, Pol::R) => -4,
+            (Pol::X, Pol::X) => -5,
+            (Pol::Y, Pol::Y) => -6,
+            (Pol::X, Pol::Y) => -7,
+            (Pol::Y, Pol::X) => -8,
+            // Mixed circular/linear bands are refused when the layout is built.
+            _ => 0,
+        }
+    }
+
+    /// "RR", "LR", …
+    pub fn product_name(&self, product: usize) -> String {
+        let p = self.products[product];
+        format!(
+            "{}{}",
+            self.pols[p.pol_a].letter(),
+            self.pols[p.pol_b].letter()
+        )
+    }
+}
+
+/// Where one station's block lies in its recording.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct BlockGeom {
+    /// Index of the block's first sample in the station's stream.
+    pub n0: i64,
+    /// Fractional misalignment in samples, in [−½, ½]: the block was taken
+    /// δ samples earlier than the model asks for (corrected after the FFT).
+    pub delta: f64,
+    /// Model delay τ(g_c), seconds.
+    pub tau_s: f64,
+    /// dτ/dt in station time: rate / (1 + rate). A sample u seconds of
+    /// station time after the block centre belongs to the wavefront that was
+    /// at the geocentre u / (1 + rate) after g_c, so its delay is
+    /// τ_c + u · rate / (1 + rate).
+    pub rate_station: f64,
+}
+
+/// Evaluate the model at block centre `g_c` and place the block in the stream.
+pub fn block_geom(
+    track: &DelayTrack,
+    origin: UtcTime,
+    sample_rate_hz: f64,
+    fft_length: usize,
+    g_c: UtcTime,
+) -> BlockGeom {
+    let d = track.eval(g_c);
+    // Station time of the centre: g_c + τ. Keep the whole seconds apart so the
+    // sample position stays exact to ~1e-6 samples after hours.
+    let whole = (g_c.sec() - origin.sec()) as f64;
+    let frac = (g_c.frac() - origin.frac()) + d.delay_s;
+    let pw = whole * sample_rate_hz;
+    let pf = frac * sample_rate_hz;
+    let nc = (pw + pf).round();
+    let delta = (pw - nc) + pf;
+    BlockGeom {
+        n0: nc as i64 - (fft_length / 2) as i64,
+        delta,
+        tau_s: d.delay_s,
+        rate_station: d.rate / (1.0 + d.rate),
+    }
+}
+
+/// Geocentric centre of block `b` (counted from `start`).
+pub fn block_centre(start: UtcTime, block_s: f64, b: u64) -> UtcTime {
+    start.add_seconds((b as f64 + 0.5) * block_s)
+}
+
+/// The geocentric time whose wavefront reaches the station at station time
+/// `t`: solves g + τ(g) = t by fixed-point iteration (|rate| ≪ 1).
+pub fn geocentric_time_of(track: &DelayTrack, t: UtcTime) -> UtcTime {
+    let mut g = t;
+    for _ in 0..6 {
+        g = t.add_seconds(-track.eval(g).delay_s);
+    }
+    g
+}

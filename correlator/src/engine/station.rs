@@ -1,0 +1,350 @@
+//! Station stage, once per station, subband and block:
+//! align (done by the caller: the block's samples start at `BlockGeom::n0`)
+//! → rotate (fringe phase, per sample, before the FFT) → FFT → fractional
+//! sample correction → spectrum.
+//!
+//! Sign conventions (see README, "emcorr correlate"). A wavefront at the
+//! geocentre at g reaches the station at t = g + τ(g). Mixing with an LO at
+//! f_LO that runs on station time leaves the USB baseband signal as
+//! x(t) = s(g) · exp(−2πi f_LO τ(g)), s being the geocentric baseband
+//! signal. So the fringe rotation multiplies by exp(+2πi f_LO τ) for USB.
+//! For LSB the positive-frequency baseband content is the conjugate of the
+//! sky's (x(t) = conj(s_L(g)) · exp(+2πi f_LO τ)), so the rotation is
+//! exp(−2πi f_LO τ) and the product spectra are conjugated at the end
+//! (`accumulate`). Either way a block taken δ samples early holds
+//! s(t − δ/fs), whose spectrum is S(f)·exp(−2πi f δ/fs): the fractional
+//! correction multiplies channel j (baseband frequency f_j = j·fs/N, for
+//! complex data too, where the stream covers [0, fs) above the LO) by
+//! exp(+2πi j δ / N).
+//!
+//! Real data: rotating a real block makes it complex. Two formulations are
+//! implemented: one complex FFT of x·e^{iφ} (keeping its N/2 positive
+//! channels), or two real FFTs A = rfft(x cosφ), B = rfft(x sinφ) combined
+//! as Z_j = A_j + i·B_j. Measured on this project's machines
+//! (`benches/engine.rs`, per CPU second), a 1024-point complex FFT from
+//! rustfft costs about the same per sample as realfft's 1024-point real FFT
+//! (0.94–1.08×: realfft's pre/post-processing is a large part of its cost),
+//! so one complex FFT beats two real ones and is the default; the engine as
+//! a whole ran ~35% faster with it.
+
+use super::plan::BlockGeom;
+use super::simd::multiversion;
+use num_complex::Complex32;
+use realfft::{RealFftPlanner, RealToComplex};
+use rustfft::{Fft, FftPlanner};
+use std::f64::consts::TAU;
+use std::sync::Arc;
+
+/// How a real-sampled block is rotated and transformed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RealFormulation {
+    /// Two real FFTs of x·cosφ and x·sinφ, combined.
+    TwoRealFfts,
+    /// One complex FFT of x·e^{iφ} (default: fastest here).
+    #[default]
+    ComplexFft,
+}
+
+/// Per-subband constants of the station stage.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SubbandDsp {
+    /// The LO frequency (the band edge, `sky_freq_hz`).
+    pub lo_hz: f64,
+    /// +1 for USB, −1 for LSB: the sign of the fringe rotation phase.
+    pub sign: f64,
+}
+
+/// Phasors exp(2πi(φ0 + s·k)) for k in 0..n, as a product of a coarse and a
+/// fine table (k = h·L + l) so that a block needs three sin/cos and
+/// O(n/L + L) complex multiplies in f64, and one f32 complex multiply per
+/// sample.
+#[derive(Debug, Clone, Default)]
+struct Phasors {
+    l: usize,
+    hi_re: Vec<f32>,
+    hi_im: Vec<f32>,
+    lo_re: Vec<f32>,
+    lo_im: Vec<f32>,
+}
+
+impl Phasors {
+    fn new(n: usize) -> Self {
+        // L: the largest power of two ≤ 32 that divides n.
+        let l = (n & n.wrapping_neg()).clamp(1, 32);
+        Phasors {
+            l,
+            hi_re: vec![0.0; n / l],
+            hi_im: vec![0.0; n / l],
+            lo_re: vec![0.0; l],
+            lo_im: vec![0.0; l],
+        }
+    }
+
+    /// Fill for start phase `phi0` and step `step`, both in cycles.
+    fn fill(&mut self, phi0: f64, step: f64) {
+        let cis = |cycles: f64| {
+            let (s, c) = (TAU * (cycles - cycles.round())).sin_cos();
+            (c, s)
+        };
+        // Fine table by recurrence (f64: error ~L·1e-16).
+        let (sr, si) = cis(step);
+        let (mut r, mut i) = (1.0f64, 0.0f64);
+        for (re, im) in self.lo_re.iter_mut().zip(self.lo_im.iter_mut()) {
+            *re = r as f32;
+            *im = i as f32;
+            (r, i) = (r * sr - i * si, r * si + i * sr);
+        }
+        // Coarse table: exp(2πi(φ0 + s·L·h)), by recurrence from an exact start.
+        let (cr, ci) = cis(step * self.l as f64);
+        let (mut r, mut i) = cis(phi0);
+        for (re, im) in self.hi_re.iter_mut().zip(self.hi_im.iter_mut()) {
+            *re = r as f32;
+            *im = i as f32;
+            (r, i) = (r * cr - i * ci, r * ci + i * cr);
+        }
+    }
+}
+
+/// One worker's station-stage state: FFT plans and scratch, reused for
+/// every block (no allocation per block).
+pub struct StationDsp {
+    n: usize,
+    complex: bool,
+    formulation: RealFormulation,
+    r2c: Arc<dyn RealToComplex<f32>>,
+    c2c: Arc<dyn Fft<f32>>,
+    a: Vec<f32>,
+    b: Vec<f32>,
+    spec_a: Vec<Complex32>,
+    spec_b: Vec<Complex32>,
+    r2c_scratch: Vec<Complex32>,
+    cbuf: Vec<Complex32>,
+    c2c_scratch: Vec<Complex32>,
+    rot: Phasors,
+    frac: Phasors,
+}
+
+impl StationDsp {
+    pub fn new(fft_length: usize, complex: bool, formulation: RealFormulation) -> Self {
+        let n = fft_length;
+        let r2c = RealFftPlanner::<f32>::new().plan_fft_forward(n);
+        let c2c = FftPlanner::<f32>::new().plan_fft_forward(n);
+        let nchan = if complex { n } else { n / 2 };
+        StationDsp {
+            n,
+            complex,
+            formulation,
+            a: vec![0.0; n],
+            b: vec![0.0; n],
+            spec_a: r2c.make_output_vec(),
+            spec_b: r2c.make_output_vec(),
+            r2c_scratch: r2c.make_scratch_vec(),
+            cbuf: vec![Complex32::new(0.0, 0.0); n],
+            c2c_scratch: vec![Complex32::new(0.0, 0.0); c2c.get_inplace_scratch_len()],
+            r2c,
+            c2c,
+            rot: Phasors::new(n),
+            frac: Phasors::new(nchan),
+        }
+    }
+
+    /// Channels per spectrum.
+    pub fn nchan(&self) -> usize {
+        if self.complex {
+            self.n
+        } else {
+            self.n / 2
+        }
+    }
+
+    /// Spectrum of one block: `samples` are the block's N samples (2N
+    /// interleaved I,Q for complex data) starting at `geom.n0`. Writes
+    /// `nchan` channels to `out_re`/`out_im` and returns Σ|x|² of the block's
+    /// samples (for the quantisation correction).
+    pub fn spectrum(
+        &mut self,
+        samples: &[f32],
+        geom: &BlockGeom,
+        sub: &SubbandDsp,
+        sample_rate_hz: f64,
+        out_re: &mut [f32],
+        out_im: &mut [f32],
+    ) -> f64 {
+        let n = self.n;
+        // Fringe phase (cycles) of sample k: sign · f_LO · τ(t_k), with
+        // τ(t_k) = τ_c + rate_station · u_k and u_k = (k − N/2 − δ)/fs the
+        // station time from the model's block centre. Whole cycles of
+        // f_LO·τ_c are removed in f64 before anything meets f32.
+        let cyc = sub.lo_hz * geom.tau_s;
+        let phi_c = sub.sign * (cyc - cyc.floor());
+        let step = sub.sign * sub.lo_hz * geom.rate_station / sample_rate_hz;
+        let phi0 = phi_c - step * (n as f64 / 2.0 + geom.delta);
+        self.rot.fill(phi0, step);
+        let power;
+        if self.complex {
+            power = rotate_complex(samples, &self.rot, &mut self.cbuf);
+            self.c2c
+                .process_with_scratch(&mut self.cbuf, &mut self.c2c_scratch);
+        } else if self.formulation == RealFormulation::ComplexFft {
+            power = rotate_real_to_complex(samples, &self.rot, &mut self.cbuf);
+            self.c2c
+                .process_with_scratch(&mut self.cbuf, &mut self.c2c_scratch);
+        } else {
+            power = rotate_real(samples, &self.rot, &mut self.a, &mut self.b);
+            // Errors here are length mismatches, impossible by construction.
+            self.r2c
+                .process_with_scratch(&mut self.a, &mut self.spec_a, &mut self.r2c_scratch)
+                .expect("r2c lengths");
+            self.r2c
+                .process_with_scratch(&mut self.b, &mut self.spec_b, &mut self.r2c_scratch)
+                .expect("r2c lengths");
+        }
+        // Fractional-sample correction: channel j × exp(+2πi j δ / N).
+        let nchan = self.nchan();
+        self.frac.fill(0.0, geom.delta / n as f64);
+        if self.complex || self.formulation == RealFormulation::ComplexFft {
+            correct_complex(&self.cbuf[..nchan], &self.frac, out_re, out_im);
+        } else {
+            combine_and_correct(
+                &self.spec_a[..nchan],
+                &self.spec_b[..nchan],
+                &self.frac,
+                out_re,
+                out_im,
+            );
+        }
+        power
+    }
+}
+
+multiversion! {
+/// Σx² with eight independent partial sums, so it vectorises (a single f32
+/// running sum cannot be reordered by the compiler).
+fn block_power(x: &[f32]) -> f64 {
+    let mut acc = [0.0f32; 8];
+    let chunks = x.chunks_exact(8);
+    let rest: f32 = chunks.remainder().iter().map(|v| v * v).sum();
+    for c in chunks {
+        for k in 0..8 {
+            acc[k] += c[k] * c[k];
+        }
+    }
+    acc.iter().map(|&v| v as f64).sum::<f64>() + rest as f64
+}
+}
+
+multiversion! {
+/// a = x·Re(rot), b = x·Im(rot); returns Σx².
+fn rotate_real(x: &[f32], rot: &Phasors, a: &mut [f32], b: &mut [f32]) -> f64 {
+    let l = rot.l;
+    // Length-l slices: the inner loops then need no bounds checks and vectorise.
+    let (lo_re, lo_im) = (&rot.lo_re[..l], &rot.lo_im[..l]);
+    for (h, ((xs, as_), bs)) in x
+        .chunks_exact(l)
+        .zip(a.chunks_exact_mut(l))
+        .zip(b.chunks_exact_mut(l))
+        .enumerate()
+    {
+        let (hr, hi) = (rot.hi_re[h], rot.hi_im[h]);
+        for i in 0..l {
+            let rr = hr * lo_re[i] - hi * lo_im[i];
+            let ri = hr * lo_im[i] + hi * lo_re[i];
+            let v = xs[i];
+            as_[i] = v * rr;
+            bs[i] = v * ri;
+        }
+    }
+    block_power(x)
+}
+}
+
+multiversion! {
+/// c = x·rot for real x; returns Σx².
+fn rotate_real_to_complex(x: &[f32], rot: &Phasors, c: &mut [Complex32]) -> f64 {
+    let l = rot.l;
+    // Length-l slices: the inner loops then need no bounds checks and vectorise.
+    let (lo_re, lo_im) = (&rot.lo_re[..l], &rot.lo_im[..l]);
+    for (h, (xs, cs)) in x.chunks_exact(l).zip(c.chunks_exact_mut(l)).enumerate() {
+        let (hr, hi) = (rot.hi_re[h], rot.hi_im[h]);
+        for i in 0..l {
+            let rr = hr * lo_re[i] - hi * lo_im[i];
+            let ri = hr * lo_im[i] + hi * lo_re[i];
+            let v = xs[i];
+            cs[i] = Complex32::new(v * rr, v * ri);
+        }
+    }
+    block_power(x)
+}
+}
+
+multiversion! {
+/// c = (I + iQ)·rot for interleaved complex samples; returns Σ|x|².
+fn rotate_complex(x: &[f32], rot: &Phasors, c: &mut [Complex32]) -> f64 {
+    let l = rot.l;
+    // Length-l slices: the inner loops then need no bounds checks and vectorise.
+    let (lo_re, lo_im) = (&rot.lo_re[..l], &rot.lo_im[..l]);
+    for (h, (xs, cs)) in x.chunks_exact(2 * l).zip(c.chunks_exact_mut(l)).enumerate() {
+        let (hr, hi) = (rot.hi_re[h], rot.hi_im[h]);
+        for i in 0..l {
+            let rr = hr * lo_re[i] - hi * lo_im[i];
+            let ri = hr * lo_im[i] + hi * lo_re[i];
+            let (xr, xi) = (xs[2 * i], xs[2 * i + 1]);
+            cs[i] = Complex32::new(xr * rr - xi * ri, xr * ri + xi * rr);
+        }
+    }
+    block_power(x)
+}
+}
+
+multiversion! {
+/// out = (A + i·B) · frac for the kept channels.
+fn combine_and_correct(
+    a: &[Complex32],
+    b: &[Complex32],
+    frac: &Phasors,
+    out_re: &mut [f32],
+    out_im: &mut [f32],
+) {
+    let l = frac.l;
+    let (lo_re, lo_im) = (&frac.lo_re[..l], &frac.lo_im[..l]);
+    for (h, (((ac, bc), ore), oim)) in a
+        .chunks_exact(l)
+        .zip(b.chunks_exact(l))
+        .zip(out_re.chunks_exact_mut(l))
+        .zip(out_im.chunks_exact_mut(l))
+        .enumerate()
+    {
+        let (hr, hi) = (frac.hi_re[h], frac.hi_im[h]);
+        for i in 0..l {
+            let fr = hr * lo_re[i] - hi * lo_im[i];
+            let fi = hr * lo_im[i] + hi * lo_re[i];
+            let zr = ac[i].re - bc[i].im;
+            let zi = ac[i].im + bc[i].re;
+            ore[i] = zr * fr - zi * fi;
+            oim[i] = zr * fi + zi * fr;
+        }
+    }
+}
+}
+
+multiversion! {
+/// out = c · frac for the kept channels.
+fn correct_complex(c: &[Complex32], frac: &Phasors, out_re: &mut [f32], out_im: &mut [f32]) {
+    let l = frac.l;
+    let (lo_re, lo_im) = (&frac.lo_re[..l], &frac.lo_im[..l]);
+    for (h, ((cc, ore), oim)) in c
+        .chunks_exact(l)
+        .zip(out_re.chunks_exact_mut(l))
+        .zip(out_im.chunks_exact_mut(l))
+        .enumerate()
+    {
+        let (hr, hi) = (frac.hi_re[h], frac.hi_im[h]);
+        for i in 0..l {
+            let fr = hr * lo_re[i] - hi * lo_im[i];
+            let fi = hr * lo_im[i] + hi * lo_re[i];
+            ore[i] = cc[i].re * fr - cc[i].im * fi;
+            oim[i] = cc[i].re * fi + cc[i].im * fr;
+        }
+    }
+}
+}

@@ -1,0 +1,127 @@
+//! Constants and the relativistic pieces of the delay: gravitational
+//! (Shapiro) delays, BCRS station vectors at 1PN, TDB → TT of an event.
+
+use super::ephemeris::State;
+use super::vector::{axpy, dot, norm, scale, sub, V3};
+
+/// Speed of light (m/s).
+pub const C: f64 = 299_792_458.0;
+/// L_C: the mean rate of TCB − TCG (IERS Conventions 2010 Table 1.1).
+pub const L_C: f64 = 1.480_826_867_41e-8;
+/// L_G: d(TT)/d(TCG) = 1 − L_G (IAU 2000 Resolution B1.9).
+pub const L_G: f64 = 6.969_290_134e-10;
+/// Equatorial radius of the Earth (IERS numerical standards), used only to
+/// normalise the Earth's gravitational delay term (see [`far_field_grav`]).
+pub const EARTH_RADIUS_M: f64 = 6_378_136.6;
+
+/// GM (m³/s²) of the DE421 ephemeris (its header constants GMS, GM3... in km³/s²).
+pub const GM_SUN: f64 = 1.327_124_400_409_44e20;
+pub const GM_EARTH: f64 = 3.986_004_362_33e14;
+pub const GM_MOON: f64 = 4.902_800_076e12;
+pub const GM_JUPITER_SYSTEM: f64 = 1.267_127_648e17;
+
+/// A gravitating body at the geocentric epoch.
+#[derive(Debug, Clone, Copy)]
+pub struct Body {
+    pub naif_id: i32,
+    pub gm: f64,
+    /// BCRS state at TDB of the epoch (t_g).
+    pub state: State,
+    /// True for the Earth: its term is left out at the geocentre (singular there).
+    pub is_earth: bool,
+}
+
+impl Body {
+    /// Position at t_g + dt (linear: the delay's sensitivity to a body's
+    /// position is tiny; station positions never use this).
+    pub fn pos_at(&self, dt_s: f64) -> V3 {
+        axpy(&self.state.pos_m, dt_s, &self.state.vel_m_s)
+    }
+}
+
+/// Newtonian potential (m²/s²) at `x` of the bodies, leaving out `skip`.
+pub fn potential(bodies: &[Body], x: &V3, skip: i32) -> f64 {
+    bodies
+        .iter()
+        .filter(|b| b.naif_id != skip)
+        .map(|b| b.gm / norm(&sub(x, &b.state.pos_m)))
+        .sum()
+}
+
+/// A local (body-centred, proper) vector `r` of a site on a body moving with
+/// `parent` into the BCRS at 1PN: r_B = r (1 − U/c² − scale) − ½ (V·r) V / c²
+/// (IERS Conventions 2010 §11.1, the transformation used for eq. 11.9; for the
+/// Earth `scale` = L_C because ITRF coordinates are TT-compatible).
+pub fn local_to_bcrs(parent: &State, r: &V3, u_ext: f64, scale_const: f64) -> V3 {
+    let v = &parent.vel_m_s;
+    let k = 1.0 - u_ext / (C * C) - scale_const;
+    let lorentz = -0.5 * dot(v, r) / (C * C);
+    let p = axpy(&scale(r, k), lorentz, v);
+    [
+        parent.pos_m[0] + p[0],
+        parent.pos_m[1] + p[1],
+        parent.pos_m[2] + p[2],
+    ]
+}
+
+/// Far field: the gravitational part of the arrival time of a plane wave
+/// from direction `k` at the BCRS point `x` (TDB offset `dt_s` from t_g):
+/// T(x) = −Σ_J (2GM_J/c³) ln(|R_J| + k·R_J), R_J = x − X_J(t_J), so that
+/// T(x₂) − T(x₁) is IERS Conventions 2010 eq. 11.1 (γ = 1), with the body at
+/// the time of closest approach t_J of eq. 11.3. The Earth's term is singular
+/// at the geocentre: for a station it is normalised by 2a⊕ (zero at the
+/// sub-source point of the surface) and it is left out at the geocentre, a
+/// convention that cancels in every baseline (the same g for both stations).
+pub fn far_field_grav(bodies: &[Body], k: &V3, x: &V3, dt_s: f64, at_geocentre: bool) -> f64 {
+    let mut t = 0.0;
+    for b in bodies {
+        if b.is_earth && at_geocentre {
+            continue;
+        }
+        let xj = b.pos_at(dt_s);
+        // eq. 11.3: t_J = min(t, t − k·(X_J(t) − x)/c)
+        let back = (dot(k, &sub(&xj, x)) / C).max(0.0);
+        let r = sub(x, &b.pos_at(dt_s - back));
+        let mut arg = norm(&r) + dot(k, &r);
+        if b.is_earth {
+            arg /= 2.0 * EARTH_RADIUS_M;
+        }
+        t -= 2.0 * b.gm / (C * C * C) * arg.max(1e-9).ln();
+    }
+    t
+}
+
+/// Near field: Shapiro delay (s) of the leg from `xs` (emitted at t_g + te)
+/// to `xr` (received at t_g + tr), Σ_J (2GM_J/c³) ln[(r_s + r_r + ρ)/(r_s + r_r − ρ)]
+/// (IERS Conventions 2010 §11.2, the one-way light time of ranging, γ = 1), the
+/// body at the time the ray passes closest. The Earth is left out when the
+/// receiver is the geocentre (see [`far_field_grav`]); a body the source sits
+/// inside (r_s < 1 km) is left out.
+pub fn near_field_grav(
+    bodies: &[Body],
+    xs: &V3,
+    te: f64,
+    xr: &V3,
+    tr: f64,
+    to_geocentre: bool,
+) -> f64 {
+    let rho_v = sub(xr, xs);
+    let rho = norm(&rho_v);
+    let mut t = 0.0;
+    for b in bodies {
+        if b.is_earth && to_geocentre {
+            continue;
+        }
+        let x0 = b.pos_at(te);
+        let lambda = (dot(&sub(&x0, xs), &rho_v) / (rho * rho)).clamp(0.0, 1.0);
+        let xj = b.pos_at(te + lambda * (tr - te));
+        let rs = norm(&sub(xs, &xj));
+        let rr = norm(&sub(xr, &xj));
+        if rs < 1e3 {
+            continue;
+        }
+        let den = (rs + rr - rho).max(1e-3);
+        t += 2.0 * b.gm / (C * C * C) * ((rs + rr + rho) / den).ln();
+    }
+    t
+}

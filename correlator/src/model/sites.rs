@@ -1,0 +1,92 @@
+//! Where a station (or a lunar-surface transmitter) is, in the BCRS.
+
+use super::earth::EarthOrientation;
+use super::ephemeris::{Ephemeris, State, EARTH, MOON};
+use super::error::ModelError;
+use super::moon::{site_me_m, MoonOrientation};
+use super::relativity::{local_to_bcrs, potential, Body, L_C};
+use super::time_scales::Instant;
+use super::vector::{mul, V3};
+use crate::job::StationPosition;
+
+/// A point fixed to the Earth or to the Moon.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Site {
+    /// ITRF cartesian (m).
+    Earth([f64; 3]),
+    /// Moon-fixed mean-Earth-frame cartesian (m).
+    Moon([f64; 3]),
+}
+
+impl Site {
+    pub fn from_position(p: &StationPosition) -> Option<Site> {
+        match p {
+            StationPosition::Itrf(x) => Some(Site::Earth(*x)),
+            StationPosition::Moon(m) => Some(Site::Moon(site_me_m(m))),
+            StationPosition::MoonXyz(x) => Some(Site::Moon(*x)),
+            StationPosition::None => None,
+        }
+    }
+
+    pub fn on_moon(&self) -> bool {
+        matches!(self, Site::Moon(_))
+    }
+}
+
+/// What a site's position needs besides the time.
+pub struct SiteFrames<'a> {
+    pub eph: &'a Ephemeris,
+    pub moon: MoonOrientation,
+    pub earth: &'a EarthOrientation,
+    pub bodies: &'a [Body],
+    /// TT and TDB of the geocentric epoch t_g.
+    pub tt_g: Instant,
+    pub tdb_g: Instant,
+}
+
+/// A site at one instant: BCRS position and its body's state.
+#[derive(Debug, Clone, Copy)]
+pub struct SiteState {
+    pub pos_m: V3,
+    /// The velocity of the body it sits on (enough for Newton steps).
+    pub parent_vel_m_s: V3,
+    /// The body-centred ICRF-axes vector (m) before the 1PN terms.
+    pub local_m: V3,
+    /// BCRS position of the body's centre (m).
+    pub parent_pos_m: V3,
+}
+
+impl SiteFrames<'_> {
+    /// BCRS position of `site` at TDB t_g + dt_s: the body's ephemeris at that
+    /// exact instant plus the site vector transformed at 1PN.
+    pub fn site(&self, site: &Site, dt_s: f64) -> Result<SiteState, ModelError> {
+        let t = self.tdb_g.add_seconds(dt_s);
+        match site {
+            Site::Earth(itrf) => {
+                let earth = self.eph.state(EARTH, t)?;
+                // TT − TDB changes by < 1e-9 s over dt: TT of the event = tt_g + dt.
+                let local = self.earth.itrs_to_gcrs(self.tt_g.add_seconds(dt_s), itrf);
+                let u = potential(self.bodies, &earth.pos_m, EARTH);
+                Ok(SiteState {
+                    pos_m: local_to_bcrs(&earth, &local, u, L_C),
+                    parent_vel_m_s: earth.vel_m_s,
+                    local_m: local,
+                    parent_pos_m: earth.pos_m,
+                })
+            }
+            Site::Moon(me) => {
+                let moon: State = self.eph.state(MOON, t)?;
+                let r = self.moon.me_to_icrf(self.eph, t)?;
+                let local = mul(&r, me);
+                // Lunar coordinates: proper selenocentric lengths, no L_C-like scale.
+                let u = potential(self.bodies, &moon.pos_m, MOON);
+                Ok(SiteState {
+                    pos_m: local_to_bcrs(&moon, &local, u, 0.0),
+                    parent_vel_m_s: moon.vel_m_s,
+                    local_m: local,
+                    parent_pos_m: moon.pos_m,
+                })
+            }
+        }
+    }
+}

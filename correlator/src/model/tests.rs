@@ -1,0 +1,514 @@
+//! Tests of the whole model against independent truth: the skyfield/jplephem
+//! golden file (testdata/model_reference.csv, made by
+//! testdata/model_reference.py), closed forms, and the model itself for the
+//! polynomial fits.
+
+use super::*;
+use crate::job::Job;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A file in the workspace's testdata/.
+pub fn testdata(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata")
+        .join(name)
+}
+
+pub const PKS1921: &str = "ra = \"19h24m51.0559s\"\ndec = \"-29d14m30.121s\"";
+pub const LANDER: &str = "moon = { lat_deg = -89.0, lon_deg = 30.0 }";
+
+/// A job over [start, start + duration] with T6, KM, UR and LS, kernels and
+/// EOP from testdata/.
+pub fn job(source: &str, start: &str, duration_s: f64, extra_model: &str) -> Job {
+    let text = format!(
+        r#"
+[job]
+name = "t"
+start = "{start}"
+duration_s = {duration_s}
+[model]
+kernels = ["de421_2026_excerpt.bsp", "moon_pa_de421_1900-2050.bpc", "moon_080317.tf"]
+eop = "finals2000A_2025-2026.txt"
+{extra_model}
+[source]
+name = "S"
+{source}
+[[station]]
+name = "T6"
+itrf_m = [-2826708.8081, 4679236.9722, 3274667.4495]
+[[station]]
+name = "KM"
+itrf_m = [-1281152.8, 5640864.4, 2682653.5]
+[[station]]
+name = "UR"
+itrf_m = [228310.7, 4631922.8, 4367064.1]
+[[station]]
+name = "LS"
+moon = {{ lat_deg = -89.5, lon_deg = 0.0 }}
+[[subband]]
+sky_freq_hz = 8.4e9
+bandwidth_hz = 8e6
+"#
+    );
+    Job::from_toml_str(&text, &testdata("job.toml")).unwrap()
+}
+
+struct RefRow {
+    delay_s: f64,
+    rate: f64,
+}
+
+fn golden() -> BTreeMap<(String, String), BTreeMap<String, RefRow>> {
+    let text = std::fs::read_to_string(testdata("model_reference.csv")).unwrap();
+    let mut out: BTreeMap<(String, String), BTreeMap<String, RefRow>> = BTreeMap::new();
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        out.entry((f[0].to_string(), f[1].to_string()))
+            .or_default()
+            .insert(
+                f[2].to_string(),
+                RefRow {
+                    delay_s: f[3].parse().unwrap(),
+                    rate: f[4].parse().unwrap(),
+                },
+            );
+    }
+    out
+}
+
+/// Largest |emcorr − reference| over the golden file, per case and kind
+/// (Earth–Earth baselines, Earth–Moon baselines, single stations):
+/// (delay s, rate).
+fn compare(case: &str) -> BTreeMap<&'static str, (f64, f64)> {
+    let mut worst: BTreeMap<&'static str, (f64, f64)> = BTreeMap::new();
+    for ((c, time), rows) in golden() {
+        if c != case {
+            continue;
+        }
+        let g = formats::UtcTime::parse_iso8601(&time).unwrap();
+        let start = g.add_seconds(-60.0);
+        let src = if case == "far" { PKS1921 } else { LANDER };
+        let j = job(src, &start.to_iso8601(), 120.0, "");
+        let tracks = build_model(&j, start, start.add_seconds(120.0)).unwrap();
+        let ours: BTreeMap<String, Delay> = tracks
+            .delays
+            .iter()
+            .map(|t| (t.station.clone(), t.eval(g)))
+            .collect();
+        let names: Vec<&String> = rows.keys().collect();
+        for a in &names {
+            let d = ours[*a].delay_s - rows[*a].delay_s;
+            let r = ours[*a].rate - rows[*a].rate;
+            let e = worst.entry("station").or_default();
+            *e = (e.0.max(d.abs()), e.1.max(r.abs()));
+            for b in &names {
+                if a >= b {
+                    continue;
+                }
+                let kind = if *a == "LS" || *b == "LS" {
+                    "earth-moon"
+                } else {
+                    "earth-earth"
+                };
+                let d =
+                    (ours[*b].delay_s - ours[*a].delay_s) - (rows[*b].delay_s - rows[*a].delay_s);
+                let r = (ours[*b].rate - ours[*a].rate) - (rows[*b].rate - rows[*a].rate);
+                let e = worst.entry(kind).or_default();
+                *e = (e.0.max(d.abs()), e.1.max(r.abs()));
+            }
+        }
+    }
+    worst
+}
+
+#[test]
+fn far_field_agrees_with_the_skyfield_reference() {
+    let w = compare("far");
+    eprintln!("far field, worst |emcorr − skyfield| (delay s, rate): {w:?}");
+    for (kind, (d, r)) in &w {
+        assert!(*d < 0.5e-9, "{kind}: delay differs by {d:e} s");
+        assert!(*r < 1e-12, "{kind}: rate differs by {r:e}");
+    }
+}
+
+#[test]
+fn near_field_agrees_with_the_skyfield_reference() {
+    let w = compare("near");
+    eprintln!("near field, worst |emcorr − skyfield| (delay s, rate): {w:?}");
+    for (kind, (d, r)) in &w {
+        assert!(*d < 0.5e-9, "{kind}: delay differs by {d:e} s");
+        assert!(*r < 1e-12, "{kind}: rate differs by {r:e}");
+    }
+}
+
+#[test]
+fn data_files_exist() {
+    for f in ["de421_2026_excerpt.bsp", "finals2000A_2025-2026.txt"] {
+        assert!(Path::new(&testdata(f)).exists());
+    }
+}
+
+/// IERS Conventions 2010 eq. 11.9 (the consensus model) for an Earth–Earth
+/// baseline, written out independently of the model's light-time solution:
+/// t2 − t1 for the wavefront reaching station 1 at TT t1.
+#[test]
+fn earth_baselines_agree_with_the_consensus_formula() {
+    use super::ephemeris::{EARTH, MOON, SUN};
+    use super::relativity::{C, GM_EARTH, GM_SUN};
+    use super::vector::{dot, norm, scale, sub};
+    let mut worst: f64 = 0.0;
+    for day in [1, 6, 11, 16, 21, 26] {
+        let start = formats::UtcTime::from_calendar(2026, 3, day, 5, 0, 0, 0.0);
+        let j = job(PKS1921, &start.to_iso8601(), 60.0, "");
+        let model = DelayModel::new(&j, start, start.add_seconds(60.0)).unwrap();
+        let ctx = model.epoch(start).unwrap();
+        let t6 = model.station(&ctx, 0).unwrap();
+        let km = model.station(&ctx, 1).unwrap();
+        // Geometry at t1 = g + τ_T6.
+        let ctx1 = model.epoch(start.add_seconds(t6.delay_s)).unwrap();
+        let x1 = model.station(&ctx1, 0).unwrap().geocentric_m;
+        let x2 = model.station(&ctx1, 1).unwrap().geocentric_m;
+        let x2b = model
+            .station(
+                &model.epoch(start.add_seconds(t6.delay_s + 0.5)).unwrap(),
+                1,
+            )
+            .unwrap()
+            .geocentric_m;
+        let x2a = model
+            .station(
+                &model.epoch(start.add_seconds(t6.delay_s - 0.5)).unwrap(),
+                1,
+            )
+            .unwrap()
+            .geocentric_m;
+        let w2 = sub(&x2b, &x2a);
+        let k = match model.source() {
+            geometric::SourceGeometry::Far(k) => *k,
+            _ => unreachable!(),
+        };
+        let body = |id: i32| ctx1.bodies.iter().find(|b| b.naif_id == id).unwrap().state;
+        let v = body(EARTH).vel_m_s;
+        let u = GM_SUN / norm(&sub(&body(SUN).pos_m, &body(EARTH).pos_m));
+        let b = sub(&x2, &x1);
+        let c2 = C * C;
+        let geom = (-dot(&k, &b) / C
+            * (1.0 - 2.0 * u / c2 - dot(&v, &v) / (2.0 * c2) - dot(&v, &w2) / c2)
+            - dot(&v, &b) / c2 * (1.0 + dot(&k, &v) / (2.0 * C)))
+            / (1.0 + dot(&k, &scale(&[v[0] + w2[0], v[1] + w2[1], v[2] + w2[2]], 1.0)) / C);
+        // eq. 11.1 for the Sun, Moon (at t1, bodies barely move in 20 ms) and the Earth (geocentric).
+        let grav = |gm: f64, xj: &[f64; 3]| {
+            let r1 = sub(&x1, xj);
+            let r2 = sub(&x2, xj);
+            2.0 * gm / (C * c2) * ((norm(&r1) + dot(&k, &r1)) / (norm(&r2) + dot(&k, &r2))).ln()
+        };
+        let geo = body(EARTH).pos_m;
+        let rel = |id: i32| sub(&body(id).pos_m, &geo);
+        let dgrav = grav(GM_SUN, &rel(SUN))
+            + grav(super::relativity::GM_MOON, &rel(MOON))
+            + grav(GM_EARTH, &[0.0; 3]);
+        let consensus = geom + dgrav;
+        let ours = km.delay_s - t6.delay_s;
+        worst = worst.max((ours - consensus).abs());
+    }
+    eprintln!("T6–KM: rigorous − consensus (eq. 11.9): worst {worst:e} s");
+    assert!(
+        worst < 2e-12,
+        "rigorous and consensus differ by {worst:e} s"
+    );
+}
+
+/// Direct model at g for every station with a site.
+fn direct(model: &DelayModel, g: formats::UtcTime) -> Vec<f64> {
+    let ctx = model.epoch(g).unwrap();
+    (0..4)
+        .map(|i| model.station(&ctx, i).unwrap().delay_s)
+        .collect()
+}
+
+#[test]
+fn polynomials_fit_the_model_across_the_month_and_join_continuously() {
+    let mut worst_fit: f64 = 0.0;
+    let mut worst_join: f64 = 0.0;
+    let mut worst_join_rate: f64 = 0.0;
+    for (src, hours) in [(PKS1921, 0..28), (LANDER, 0..7)] {
+        for k in hours {
+            // Every ~26 h over the month: all phases of the Moon and of the day.
+            let start = formats::UtcTime::from_calendar(2026, 3, 1, 0, 0, 0, 0.0)
+                .add_seconds(k as f64 * 26.0 * 3600.0 + 1.0e4 * (k % 3) as f64);
+            let j = job(src, &start.to_iso8601(), 240.0, "");
+            let m = build_model(&j, start, start.add_seconds(240.0)).unwrap();
+            let model = DelayModel::new(&j, start, start.add_seconds(240.0)).unwrap();
+            for step in 0..=16 {
+                let g = start.add_seconds(step as f64 * 15.0 + 3.7);
+                let want = direct(&model, g);
+                for (i, t) in m.delays.iter().enumerate() {
+                    worst_fit = worst_fit.max((t.eval(g).delay_s - want[i]).abs());
+                }
+            }
+            let boundary = start.add_seconds(120.0);
+            for t in &m.delays {
+                let a = t.pieces[0].eval(boundary);
+                let b = t.pieces[1].eval(boundary);
+                worst_join = worst_join.max((a.delay_s - b.delay_s).abs());
+                worst_join_rate = worst_join_rate.max((a.rate - b.rate).abs());
+            }
+        }
+    }
+    eprintln!(
+        "fit error {worst_fit:e} s; jumps at boundaries {worst_join:e} s, rate {worst_join_rate:e}"
+    );
+    assert!(worst_fit < 1e-12, "fit error {worst_fit:e} s");
+    assert!(worst_join < 1e-13, "jump {worst_join:e} s");
+    // The model itself is noisy at ~0.1 ps (f64 BCRS coordinates of
+    // 1.5e11 m resolve 3e-5 m): rates of neighbouring pieces meet to < 0.2 ps/s.
+    assert!(worst_join_rate < 2e-13, "rate jump {worst_join_rate:e}");
+}
+
+#[test]
+fn ten_minutes_of_four_stations_build_in_well_under_a_second() {
+    let j = job(PKS1921, "2026-03-14T23:45:00Z", 600.0, "");
+    let start = j.start.unwrap();
+    let t0 = std::time::Instant::now();
+    let m = build_model(&j, start, start.add_seconds(600.0)).unwrap();
+    let el = t0.elapsed().as_secs_f64();
+    eprintln!("10 min, 4 stations: {el:.3} s");
+    assert_eq!(m.delays[0].pieces.len(), 5);
+    assert!(el < 1.0, "took {el} s");
+}
+
+fn eph() -> super::ephemeris::Ephemeris {
+    super::ephemeris::Ephemeris::load(&[
+        testdata("de421_2026_excerpt.bsp"),
+        testdata("moon_pa_de421_1900-2050.bpc"),
+        testdata("moon_080317.tf"),
+    ])
+    .unwrap()
+}
+
+fn tdb_of(utc: formats::UtcTime) -> super::time_scales::Instant {
+    super::time_scales::tt_to_tdb(super::time_scales::utc_to_tt(utc))
+}
+
+#[test]
+fn lunar_frames_agree_with_the_iau_model_and_the_frame_kernel() {
+    use super::moon::{de421_me_to_pa, iau_moon_to_icrf, transpose, MoonOrientation};
+    use super::vector::{dot, mat_mul, mul, norm, sub};
+    let e = eph();
+    let mut worst_pole: f64 = 0.0;
+    let mut worst_surface: f64 = 0.0;
+    for day in [1, 8, 15, 22, 29] {
+        let t = tdb_of(formats::UtcTime::from_calendar(2026, 3, day, 6, 0, 0, 0.0));
+        let me = MoonOrientation::PckWithFrameKernel
+            .me_to_icrf(&e, t)
+            .unwrap();
+        let iau = iau_moon_to_icrf(t);
+        // Pole (ME z axis in ICRF) vs the IAU pole: same direction to ~0.01°.
+        let z = [0.0, 0.0, 1.0];
+        let ang = dot(&mul(&me, &z), &mul(&iau, &z)).clamp(-1.0, 1.0).acos();
+        worst_pole = worst_pole.max(ang.to_degrees());
+        // A surface point: the IAU model approximates ME to a few hundred metres.
+        let p = super::moon::site_me_m(&crate::job::MoonSite {
+            lat_deg: 10.0,
+            lon_deg: 40.0,
+            height_m: 0.0,
+        });
+        worst_surface = worst_surface.max(norm(&sub(&mul(&me, &p), &mul(&iau, &p))));
+        // Built-in DE421 PA→ME angles = the frame kernel as anise reads it.
+        let pa = e.moon_to_icrf(super::ephemeris::MOON_PA, t).unwrap();
+        let me_to_pa = mat_mul(&transpose(&pa), &me);
+        let builtin = de421_me_to_pa();
+        for i in 0..3 {
+            for j in 0..3 {
+                assert!(
+                    (me_to_pa[i][j] - builtin[i][j]).abs() < 1e-10,
+                    "{me_to_pa:?} vs {builtin:?}"
+                );
+            }
+        }
+    }
+    eprintln!("ME vs IAU: pole {worst_pole:.4}°, surface point {worst_surface:.0} m");
+    assert!(worst_pole < 0.02, "pole differs by {worst_pole}°");
+    assert!(
+        worst_surface < 1500.0,
+        "surface differs by {worst_surface} m"
+    );
+}
+
+#[test]
+fn a_lunar_clock_runs_fast_by_56_microseconds_a_day() {
+    // Closed form for a circular orbit at a = 384 400 km, v = 1.022 km/s:
+    // L_G − GM⊕/(c²a) − GM☾/(c²R☾) − v²/(2c²) = 6.48e-10 = 56.0 µs/day.
+    use super::relativity::{C, GM_EARTH, GM_MOON, L_G};
+    let c2 = C * C;
+    let closed = L_G
+        - GM_EARTH / (c2 * 3.844e8)
+        - GM_MOON / (c2 * 1.7374e6)
+        - 1022.0_f64.powi(2) / (2.0 * c2);
+    let start = formats::UtcTime::from_calendar(2026, 3, 1, 0, 0, 0, 0.0);
+    let j = job(PKS1921, &start.to_iso8601(), 60.0, "");
+    let model = DelayModel::new(&j, start, start.add_seconds(60.0)).unwrap();
+    let rates: Vec<f64> = (0..56)
+        .map(|k| {
+            let ctx = model
+                .epoch(start.add_seconds(k as f64 * 12.0 * 3600.0))
+                .unwrap();
+            model.lunar_clock_rate(&ctx, 3).unwrap()
+        })
+        .collect();
+    let mean = rates.iter().sum::<f64>() / rates.len() as f64;
+    let spread = rates.iter().cloned().fold(f64::MIN, f64::max)
+        - rates.iter().cloned().fold(f64::MAX, f64::min);
+    eprintln!(
+        "lunar clock: mean {:.3} µs/day (closed form {:.3}), spread {spread:e}",
+        mean * 86400e6,
+        closed * 86400e6
+    );
+    assert!((mean - closed).abs() * 86400.0 < 0.3e-6);
+    // Eccentricity 0.055: GM⊕/(c²a)·2e + v²/c²·e ≈ 2e-12 peak to peak.
+    assert!(spread > 0.5e-12 && spread < 5e-12, "spread {spread:e}");
+
+    // In a job: the delay gains ∫ rate dt from the clock epoch (the start).
+    let with = job(PKS1921, &start.to_iso8601(), 600.0, "");
+    let mut with = with;
+    with.stations[3].clock.lunar_proper_time = true;
+    let a = build_model(&with, start, start.add_seconds(600.0)).unwrap();
+    let b = build_model(&j, start, start.add_seconds(600.0)).unwrap();
+    let g = start.add_seconds(600.0);
+    let gained = a.delays[3].eval(g).delay_s - b.delays[3].eval(g).delay_s;
+    let tau = b.delays[3].eval(g).delay_s;
+    let want = rates[0] * (600.0 + tau);
+    assert!(
+        (gained - want).abs() < 1e-12,
+        "gained {gained:e}, want {want:e}"
+    );
+    assert_eq!(a.delays[0], b.delays[0]);
+}
+
+/// Write the Moon's geocentric states as a CCSDS OEM (TDB, ICRF or EME2000).
+fn moon_oem(dir: &Path, start: formats::UtcTime, eme2000: bool) -> PathBuf {
+    use super::ephemeris::{EARTH, MOON};
+    use super::vector::{mul, sub};
+    let e = eph();
+    let bias = sofars::pnp::bp06(2_451_545.0, 0.0).0;
+    let mut text = format!(
+        "CCSDS_OEM_VERS = 2.0\nCREATION_DATE = 2026-03-01T00:00:00\nORIGINATOR = emcorr tests\n\nMETA_START\nOBJECT_NAME = MOON\nOBJECT_ID = 301\nCENTER_NAME = EARTH\nREF_FRAME = {}\nTIME_SYSTEM = TDB\nSTART_TIME = x\nSTOP_TIME = y\nMETA_STOP\n\n",
+        if eme2000 { "EME2000" } else { "ICRF" }
+    );
+    let t0 = tdb_of(start).add_seconds(-900.0);
+    let t0 = super::time_scales::Instant::new(t0.sec(), 0.0);
+    for k in 0..40 {
+        let t = t0.add_seconds(60.0 * k as f64);
+        let m = e.state(MOON, t).unwrap();
+        let g = e.state(EARTH, t).unwrap();
+        let mut p = sub(&m.pos_m, &g.pos_m);
+        let mut v = sub(&m.vel_m_s, &g.vel_m_s);
+        if eme2000 {
+            p = mul(&bias, &p);
+            v = mul(&bias, &v);
+        }
+        let label = formats::UtcTime::new(t.sec() + 43_200, 0.0).to_iso8601();
+        text += &format!(
+            "{} {:.9} {:.9} {:.9} {:.12} {:.12} {:.12}\n",
+            label.trim_end_matches('Z'),
+            p[0] / 1e3,
+            p[1] / 1e3,
+            p[2] / 1e3,
+            v[0] / 1e3,
+            v[1] / 1e3,
+            v[2] / 1e3
+        );
+    }
+    let path = dir.join(if eme2000 {
+        "moon_eme.oem"
+    } else {
+        "moon_icrf.oem"
+    });
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn an_oem_table_and_an_spk_body_give_the_same_near_field_delays() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = formats::UtcTime::from_calendar(2026, 3, 14, 23, 45, 0, 0.0);
+    let end = start.add_seconds(240.0);
+    let spk = build_model(
+        &job("spk_body = 301", &start.to_iso8601(), 240.0, ""),
+        start,
+        end,
+    )
+    .unwrap();
+    for eme in [false, true] {
+        let oem = moon_oem(dir.path(), start, eme);
+        let src = format!("oem = \"{}\"", oem.display());
+        let o = build_model(&job(&src, &start.to_iso8601(), 240.0, ""), start, end).unwrap();
+        for k in 0..=8 {
+            let g = start.add_seconds(k as f64 * 30.0);
+            for i in 0..4 {
+                let a = spk.delays[i].eval(g);
+                let b = o.delays[i].eval(g);
+                assert!(
+                    (a.delay_s - b.delay_s).abs() < 2e-12,
+                    "station {i}: {:e}",
+                    a.delay_s - b.delay_s
+                );
+                assert!(
+                    (a.rate - b.rate).abs() < 1e-13,
+                    "station {i}: rate {:e}",
+                    a.rate - b.rate
+                );
+            }
+        }
+    }
+    // The Moon's centre as a source: an Earth station receives ~1.2–1.4 s after its emission.
+    let t6 = spk.delays[0].eval(start).delay_s;
+    assert!(t6.abs() < 0.022);
+}
+
+#[test]
+fn uvw_w_is_minus_c_times_the_delay_difference_to_first_order() {
+    let start = formats::UtcTime::from_calendar(2026, 3, 14, 23, 45, 0, 0.0);
+    let m = build_model(
+        &job(PKS1921, &start.to_iso8601(), 240.0, ""),
+        start,
+        start.add_seconds(240.0),
+    )
+    .unwrap();
+    let g = start.add_seconds(100.0);
+    for (a, b) in [(0, 1), (0, 2), (0, 3), (1, 3)] {
+        let pa = m.positions[a].as_ref().unwrap();
+        let pb = m.positions[b].as_ref().unwrap();
+        let uvw = uvw_m(pa, pb, g);
+        let base = super::vector::norm(&super::vector::sub(&pb.position_m(g), &pa.position_m(g)));
+        let dtau = m.delays[b].eval(g).delay_s - m.delays[a].eval(g).delay_s;
+        // Aberration and retardation: ~|V⊕|/c = 1e-4 of the baseline.
+        assert!(
+            (uvw[2] / super::relativity::C + dtau).abs() < 2e-4 * base / super::relativity::C,
+            "{a}-{b}: w/c {:e} vs Δτ {dtau:e}",
+            uvw[2] / super::relativity::C
+        );
+        let len = (uvw[0].powi(2) + uvw[1].powi(2) + uvw[2].powi(2)).sqrt();
+        assert!((len - base).abs() < 1e-6 * base);
+    }
+}
+
+#[test]
+fn without_eop_or_pck_the_model_warns_and_stays_close() {
+    let start = formats::UtcTime::from_calendar(2026, 3, 14, 23, 45, 0, 0.0);
+    let end = start.add_seconds(120.0);
+    let full = build_model(&job(PKS1921, &start.to_iso8601(), 120.0, ""), start, end).unwrap();
+    assert!(full.warnings.is_empty(), "{:?}", full.warnings);
+    let mut j = job(PKS1921, &start.to_iso8601(), 120.0, "");
+    let cfg = j.model.as_mut().unwrap();
+    cfg.eop = None;
+    cfg.kernels.retain(|k| k.extension().unwrap() == "bsp");
+    let bare = build_model(&j, start, end).unwrap();
+    assert_eq!(bare.warnings.len(), 2, "{:?}", bare.warnings);
+    for i in 0..4 {
+        let d = bare.delays[i].eval(start).delay_s - full.delays[i].eval(start).delay_s;
+        // UT1−UTC = 0.06 s → 28 m at Tianma; IAU Moon vs ME: a few hundred metres.
+        assert!(d.abs() < 2e-6 && d != 0.0, "station {i}: {d:e}");
+    }
+}

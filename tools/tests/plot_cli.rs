@@ -1,0 +1,85 @@
+//! `emcorr plot` on a FITS-IDI file with known truth (tests/common): the PNGs
+//! are written, are PNGs of the documented size, and bad requests fail with
+//! exit code 2. Set EMCORR_KEEP_PLOTS=DIR to keep the images for a look.
+
+mod common;
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+
+fn png_size(path: &Path) -> (u32, u32) {
+    let b = std::fs::read(path).unwrap();
+    assert_eq!(
+        &b[..8],
+        b"\x89PNG\r\n\x1a\n",
+        "{} is not a PNG",
+        path.display()
+    );
+    let be = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+    (be(16), be(20))
+}
+
+fn out_dir() -> (Option<tempfile::TempDir>, PathBuf) {
+    match std::env::var_os("EMCORR_KEEP_PLOTS") {
+        Some(d) => {
+            std::fs::create_dir_all(&d).unwrap();
+            (None, PathBuf::from(d))
+        }
+        None => {
+            let t = tempfile::tempdir().unwrap();
+            let p = t.path().to_path_buf();
+            (Some(t), p)
+        }
+    }
+}
+
+#[test]
+fn fringe_and_spectra_plots_are_written() {
+    let (_keep, dir) = out_dir();
+    let fits = dir.join("plot_test.fits");
+    common::write_file(&fits);
+    let f = fits.to_str().unwrap();
+    for (bl, scan) in [("EF-MOON", "1"), ("WB-EF", "2")] {
+        let out = dir.join(format!("fringe_{bl}_{scan}.png"));
+        Command::cargo_bin("emcorr")
+            .unwrap()
+            .args([
+                "plot",
+                f,
+                "--baseline",
+                bl,
+                "--scan",
+                scan,
+                "--out",
+                out.to_str().unwrap(),
+            ])
+            .assert()
+            .success();
+        assert_eq!(png_size(&out), (1700, 1100));
+    }
+    let out = dir.join("spectra.png");
+    Command::cargo_bin("emcorr")
+        .unwrap()
+        .args(["plot", f, "--spectra", "--out", out.to_str().unwrap()])
+        .assert()
+        .success();
+    assert_eq!(png_size(&out), (1400, 70 + 3 * 300));
+    // Default output name: beside the input.
+    Command::cargo_bin("emcorr")
+        .unwrap()
+        .args(["plot", f, "--baseline", "EF-WB"])
+        .assert()
+        .success();
+    assert!(dir.join("plot_test_EF-WB_scan1.png").exists());
+    // Unknown baseline or scan: bad input.
+    Command::cargo_bin("emcorr")
+        .unwrap()
+        .args(["plot", f, "--baseline", "EF-XX"])
+        .assert()
+        .code(2);
+    Command::cargo_bin("emcorr")
+        .unwrap()
+        .args(["plot", f, "--baseline", "EF-WB", "--scan", "9"])
+        .assert()
+        .code(2);
+}
