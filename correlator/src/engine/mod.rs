@@ -49,6 +49,11 @@ pub struct Options {
     pub threads: usize,
     /// How real-sampled blocks are rotated and transformed.
     pub formulation: RealFormulation,
+    /// Integrations before this one are not computed (a resumed run that
+    /// already has them). Integration k is computed from the same blocks
+    /// and in the same order whatever this is, so its output is bitwise the
+    /// same as in a run from the start.
+    pub first_integration: u64,
 }
 
 impl Default for Options {
@@ -58,6 +63,7 @@ impl Default for Options {
                 .map(|n| n.get())
                 .unwrap_or(1),
             formulation: RealFormulation::default(),
+            first_integration: 0,
         }
     }
 }
@@ -269,7 +275,7 @@ pub fn correlate_with_model(
 
     // Chunks: consecutive blocks within one integration.
     let mut cursor = ChunkCursor {
-        int: 0,
+        int: opts.first_integration,
         offset: 0,
         m,
         chunk_blocks: chunk_blocks as u64,
@@ -291,12 +297,32 @@ pub fn correlate_with_model(
         ..Chunk::default()
     };
     let mut next = cur.clone();
-    let mut spec = cursor.next().expect("at least one block");
+    let Some(mut spec) = cursor.next() else {
+        // A resumed run that had every integration already.
+        sink.finish()?;
+        return Ok(Summary {
+            stations: layout.stations.clone(),
+            baselines: nst * (nst - 1) / 2,
+            bands: layout.bands.len(),
+            products: (0..layout.products.len())
+                .map(|p| layout.product_name(p))
+                .collect(),
+            nchan: layout.nchan,
+            integrations: 0,
+            integration_s: layout.integration_s,
+            start,
+            data_s: 0.0,
+            wall_s: wall.elapsed().as_secs_f64(),
+            speed_x_realtime: 0.0,
+            baseline_weights: Vec::new(),
+            warnings,
+        });
+    };
     reader.read(&mut sources, &spec, &mut cur)?;
     let mut written = 0u64;
     let mut station_blocks = vec![0u64; nst];
     let mut weight_sums = vec![0.0f64; layout.baselines.len()];
-    let mut blocks_done = 0u64;
+    let mut blocks_done = opts.first_integration * m;
     loop {
         let next_spec = cursor.next();
         let srcs = &mut sources;
@@ -362,7 +388,11 @@ pub fn correlate_with_model(
             None => break,
         }
     }
-    if let Some(s) = station_blocks.iter().position(|&c| c == 0) {
+    if let Some(s) = station_blocks
+        .iter()
+        .position(|&c| c == 0)
+        .filter(|_| opts.first_integration == 0)
+    {
         return Err(EngineError::bad(format!(
             "station {}: no valid data in the job span (start {start}{})",
             job.stations[s].name,
