@@ -113,6 +113,29 @@ pub fn readahead_bytes(job: &Job, delay_span_s: f64, sample_rate_hz: f64) -> usi
     (bytes as usize).max(64 << 20)
 }
 
+/// An upper estimate (bytes) of the engine's own buffers for `job` run on
+/// `threads` workers, before it starts: the integration accumulators, one
+/// accumulator per work unit, two chunks of samples (the one processed and
+/// the one being read), and the workers' spectra and FFT scratch. Assumes
+/// complex data and every subband its own band (the largest layout the job
+/// can give). Read-ahead of streamed inputs is not included (see
+/// [`readahead_bytes`]).
+pub fn buffer_bytes(job: &Job, threads: usize) -> u64 {
+    let n = job.correlation.fft_length as u64;
+    let nst = job.stations.len() as u64;
+    let nsub = job.subbands.len() as u64;
+    let nchan = n;
+    let baselines = nst * (nst + 1) / 2;
+    let np = baselines * nsub * 4;
+    let integration = np * nchan * 16 + np * 8 + nst * nsub * 16;
+    let blocks = chunk_blocks(job.correlation.fft_length) as u64;
+    let units = blocks.div_ceil(UNIT_BLOCKS as u64);
+    let unit = np * nchan * 8 + np * 4 + nst * nsub * 16;
+    let chunk = nst * nsub * (blocks + 2) * n * (8 + 1) + blocks * nst * 64;
+    let worker = nst * nsub * nchan * 9 + n * 64;
+    integration + units * unit + 2 * chunk + threads.max(1) as u64 * worker
+}
+
 /// Largest minus smallest model delay over stations at `g`.
 pub fn delay_span_s(tracks: &[DelayTrack], g: UtcTime) -> f64 {
     let d: Vec<f64> = tracks.iter().map(|t| t.eval(g).delay_s).collect();
