@@ -321,6 +321,18 @@ fn sigterm_keeps_the_partial_and_resume_gives_identical_bytes() {
 }
 
 #[test]
+fn a_bad_input_leaves_no_checkpoint_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let job = setup(dir.path(), 0.3, 256);
+    std::fs::remove_file(dir.path().join("B.vdif")).unwrap();
+    let out = emcorr().arg("correlate").arg(&job).output().unwrap();
+    let (code, last) = outcome(&out);
+    assert_eq!(code, Some(2), "{last}");
+    assert!(last.contains("B.vdif"), "{last}");
+    assert!(names(dir.path()).is_empty(), "{:?}", names(dir.path()));
+}
+
+#[test]
 fn resume_refuses_a_missing_or_foreign_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
     let job = setup(dir.path(), 0.3, 256);

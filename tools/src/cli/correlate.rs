@@ -83,7 +83,16 @@ pub fn run(args: CorrelateArgs) -> Result<(), Failure> {
     let files: Vec<PathBuf> = job.stations.iter().flat_map(|s| s.files.clone()).collect();
     reliability::register_inputs(&files);
     let ended = Arc::new(Mutex::new(vec![None; job.stations.len()]));
-    let sources = open_sources(&job, span_s)?
+    // A checkpoint this run created goes when the run fails; a resumed one
+    // stays (it holds the earlier run's work).
+    let drop_checkpoint = |e: Failure| {
+        if !args.resume {
+            let _ = std::fs::remove_file(&ck_path);
+        }
+        e
+    };
+    let sources = open_sources(&job, span_s)
+        .map_err(drop_checkpoint)?
         .into_iter()
         .enumerate()
         .map(|(s, inner)| {
@@ -152,14 +161,13 @@ pub fn run(args: CorrelateArgs) -> Result<(), Failure> {
                 )));
             }
             // Any other failure: the sink is dropped unfinished, which
-            // removes `<output>.partial`, and the checkpoint goes too:
-            // nothing under the output name ever looks complete.
+            // removes `<output>.partial`, and a checkpoint this run created
+            // goes too: nothing under the output name ever looks complete.
             drop(sink);
-            let _ = std::fs::remove_file(&ck_path);
-            return Err(match e {
+            return Err(drop_checkpoint(match e {
                 EngineError::BadInput(m) => Failure::BadInput(m),
                 EngineError::Io(m) | EngineError::Sink(m) => Failure::Io(m),
-            });
+            }));
         }
     };
     if !args.quiet {
