@@ -6,6 +6,6 @@
 
 pub mod cli;
 pub mod failure;
-pub mod simulate;
 pub mod fringe;
 pub mod plot;
+pub mod simulate;
