@@ -40,6 +40,22 @@ pub enum VdifError {
         have: u64,
         need: u64,
     },
+    /// Bytes that hold no usable frame: a bad header and everything up to the
+    /// next frame found (or to the end of the data, `to_end`). Readers report
+    /// the range and go on after it; no sample in it is used.
+    #[error(
+        "{}: byte {offset}: {what}; skipped {} bytes to {}",
+        show(path),
+        end - offset,
+        if *to_end { "the end of the data (no frame follows)".to_string() } else { format!("the next frame at byte {end}") }
+    )]
+    Corrupted {
+        path: PathBuf,
+        offset: u64,
+        end: u64,
+        to_end: bool,
+        what: String,
+    },
     /// Files or threads that cannot form one station's recording (different
     /// station, format or frame size; overlapping files).
     #[error("{}: byte {offset}: {what}", show(path))]

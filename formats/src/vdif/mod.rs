@@ -11,11 +11,14 @@ pub mod encode;
 pub mod error;
 pub mod header;
 pub mod reader;
+pub mod resync;
 pub mod source;
 pub mod stream;
 pub mod summary;
 pub mod writer;
 
+#[cfg(test)]
+mod reliability_tests;
 #[cfg(test)]
 mod tests;
 

@@ -17,6 +17,7 @@ use super::decode::{Decoder, Levels};
 use super::error::VdifError;
 use super::header::VdifHeader;
 use super::reader::{FrameRef, VdifFile};
+use super::resync::{classify, Expect, Step};
 use super::stream::{FrameReader, OwnedFrame};
 use super::summary::{frames_per_second, is_stream};
 use crate::time::UtcTime;
@@ -123,9 +124,10 @@ impl Timeline {
 }
 
 /// Is `h` a frame whose samples may be used (valid bit clear, the
-/// recording's size and sample format)?
+/// recording's station, size and sample format)?
 fn usable(h: &VdifHeader, info: &StreamInfo) -> bool {
     !h.invalid
+        && h.station_id == info.station_id
         && h.frame_bytes() == info.frame_bytes
         && h.bits_per_sample == info.bits
         && h.complex == info.complex
@@ -262,7 +264,9 @@ fn check_same(
 /// One memory-mapped file of a recording.
 struct Part {
     file: VdifFile,
-    /// Complete frame slots (file length / frame size).
+    /// Offset of the first frame (0 unless the file starts damaged).
+    base: usize,
+    /// Complete frame slots after `base` ((file length − base) / frame size).
     slots: usize,
     /// Frame order of the first frames: thread and frame index. Frames are
     /// expected on this grid: slot = (k − k0) × threads + position.
@@ -273,12 +277,37 @@ struct Part {
     index: Option<HashMap<(u16, i64), Option<usize>>>,
 }
 
+impl Part {
+    /// The (thread, frame index) the grid expects in slot `slot`.
+    fn grid_frame(&self, slot: usize) -> Option<(u16, i64)> {
+        let n = self.grid.len();
+        let (thread, k0) = *self.grid.get(slot % n.max(1))?;
+        Some((thread, k0 + (slot / n) as i64))
+    }
+
+    /// The byte offset the grid expects for (thread, k), if inside the file.
+    fn grid_offset(&self, thread: u16, k: i64, frame_bytes: usize) -> Option<usize> {
+        let pos = self.grid.iter().position(|g| g.0 == thread)?;
+        let k0 = self.grid[pos].1;
+        if k < k0 {
+            return None;
+        }
+        let slot = usize::try_from(k - k0)
+            .ok()?
+            .checked_mul(self.grid.len())?
+            .checked_add(pos)?;
+        (slot < self.slots).then(|| self.base + slot * frame_bytes)
+    }
+}
+
 /// A recording in one or more regular files, memory-mapped. Seeks by
 /// computing a frame's offset from its time (fixed frame size, regular thread
 /// interleave) and checking the header found there; only if that check fails
 /// (missing or odd frames) does it index the file's headers once.
 pub struct FileSource {
     info: StreamInfo,
+    /// The recording's first frame header (its format is the reference).
+    h0: VdifHeader,
     tl: Timeline,
     decoder: Decoder,
     parts: Vec<Part>,
@@ -303,12 +332,21 @@ impl FileSource {
         let mut first_header: Option<VdifHeader> = None;
         let mut max_fn = 0u32;
         let mut boundary_seen = false;
+        let mut late_threads: Vec<u16> = Vec::new();
         for path in paths {
             let file = VdifFile::open(path)?;
-            let f0 = file.frame_at(0)?;
+            let f0 = file.first_frame()?;
             let h0 = f0.header;
+            let base = f0.offset as usize;
+            if base > 0 {
+                // The damaged start is reported again (with the rest) if the
+                // file gets indexed; say it once here in any case.
+                if let Some(Err(e)) = file.frames().next() {
+                    warnings.push(e.to_string() + UNUSED_NOTE);
+                }
+            }
             if let Some(first) = &first_header {
-                check_same(path, 0, first, &h0)?;
+                check_same(path, f0.offset, first, &h0)?;
             } else {
                 first_header = Some(h0);
             }
@@ -316,9 +354,16 @@ impl FileSource {
             // meanwhile track frame numbers of the first second for the rate.
             let mut grid: Vec<(u16, (i64, u32))> = Vec::new();
             let mut grid_done = false;
+            let mut walked = 0usize;
             for f in file.frames() {
-                let Ok(f) = f else { break };
+                let f = match f {
+                    Ok(f) => f,
+                    // Damage before the first frame: skipped.
+                    Err(VdifError::Corrupted { .. }) if grid.is_empty() => continue,
+                    Err(_) => break,
+                };
                 let h = f.header;
+                walked += 1;
                 if !grid_done {
                     if grid.iter().any(|g| g.0 == h.thread_id) || grid.len() >= 1024 {
                         grid_done = true;
@@ -326,18 +371,28 @@ impl FileSource {
                         grid.push((h.thread_id, (h.second(), h.frame_number)));
                     }
                 }
+                // Threads that start a little late are still part of it.
+                if h.station_id == h0.station_id
+                    && h.frame_bytes() == h0.frame_bytes()
+                    && !late_threads.contains(&h.thread_id)
+                {
+                    late_threads.push(h.thread_id);
+                }
                 if h.second() != h0.second() {
                     boundary_seen = true;
                 }
                 if h.second() == h0.second() {
                     max_fn = max_fn.max(h.frame_number);
                 }
-                if grid_done && (boundary_seen || sample_rate_hz.is_some()) {
+                if grid_done
+                    && (boundary_seen || sample_rate_hz.is_some())
+                    && walked >= THREAD_PEEK_FRAMES
+                {
                     break;
                 }
             }
-            let slots = file.len() as usize / h0.frame_bytes();
-            files.push((file, grid, slots));
+            let slots = (file.len() as usize - base) / h0.frame_bytes();
+            files.push((file, grid, slots, base));
         }
         let h0 = first_header.expect("at least one path");
         let spf = h0.samples_per_frame();
@@ -357,7 +412,7 @@ impl FileSource {
         };
         let origin_sec = files
             .iter()
-            .flat_map(|(_, g, _)| g.iter().map(|x| x.1 .0))
+            .flat_map(|(_, g, _, _)| g.iter().map(|x| x.1 .0))
             .min()
             .unwrap_or(h0.second());
         let tl = Timeline {
@@ -366,7 +421,7 @@ impl FileSource {
         };
         let mut threads: Vec<u16> = Vec::new();
         let mut parts = Vec::new();
-        for (file, grid, slots) in files {
+        for (file, grid, slots, base) in files {
             let grid: Vec<(u16, i64)> = grid
                 .into_iter()
                 .map(|(t, (s, f))| (t, (s - origin_sec) * tl.frames_per_second + i64::from(f)))
@@ -379,37 +434,51 @@ impl FileSource {
             let first_k = grid.iter().map(|g| g.1).min().unwrap_or(0);
             let mut part = Part {
                 file,
+                base,
                 slots,
                 grid,
                 first_k,
                 last_k: first_k,
                 index: None,
             };
-            // The last complete slot tells where the file ends in time; if it
-            // is not a good header the grid does not hold: index the file.
-            let last = slots.saturating_sub(1) * h0.frame_bytes();
-            match part.file.frame_at(last) {
-                Ok(f)
-                    if f.header.frame_bytes() == h0.frame_bytes()
-                        && f.header.station_id == h0.station_id =>
-                {
-                    part.last_k = tl.k(&f.header);
-                    let rem = part.file.len() as usize % h0.frame_bytes();
+            // The last complete slot tells where the file ends in time. If it
+            // does not hold the frame the grid predicts there (frames missing,
+            // damage that shifted them, a clock jump, a truncated tail of
+            // zeros) the grid does not hold: index the file.
+            let last = slots.saturating_sub(1);
+            let on_grid = part.grid_frame(last).and_then(|(thread, k)| {
+                let f = part.file.frame_at(base + last * h0.frame_bytes()).ok()?;
+                let h = f.header;
+                (h.thread_id == thread
+                    && tl.k(&h) == k
+                    && h.frame_bytes() == h0.frame_bytes()
+                    && h.station_id == h0.station_id)
+                    .then_some(k)
+            });
+            match on_grid {
+                Some(k) => {
+                    part.last_k = k;
+                    let rem = (part.file.len() as usize - base) % h0.frame_bytes();
                     if rem != 0 {
                         let e = VdifError::Truncated {
                             path: part.file.path().to_path_buf(),
-                            offset: (slots * h0.frame_bytes()) as u64,
+                            offset: (base + slots * h0.frame_bytes()) as u64,
                             have: rem as u64,
                             need: h0.frame_bytes() as u64,
                         };
                         warnings.push(e.to_string() + TRUNCATED_NOTE);
                     }
                 }
-                _ => {
+                None => {
                     build_index(&mut part, &tl, &h0, &mut warnings);
                 }
             }
             parts.push(part);
+        }
+        for t in late_threads {
+            if !threads.contains(&t) {
+                threads.push(t);
+            }
         }
         threads.sort_unstable();
         parts.sort_by_key(|p| p.first_k);
@@ -429,6 +498,7 @@ impl FileSource {
         let format = h0.sample_format();
         Ok(FileSource {
             info: info_from(&h0, threads, rate, inferred),
+            h0,
             tl,
             decoder: Decoder::new(format, levels),
             parts,
@@ -448,28 +518,26 @@ impl FileSource {
             return None;
         }
         if part.index.is_none() {
-            let nthreads = part.grid.len() as i64;
-            if let Some(pos) = part.grid.iter().position(|g| g.0 == thread) {
-                let k0 = part.grid[pos].1;
-                if k < k0 {
-                    return None;
-                }
-                let slot = (k - k0) * nthreads + pos as i64;
-                if (slot as usize) < part.slots {
-                    let off = slot as usize * info.frame_bytes;
-                    if let Ok(f) = part.file.frame_at(off) {
-                        let h = f.header;
-                        if h.thread_id == thread
-                            && tl.k(&h) == k
-                            && h.frame_bytes() == info.frame_bytes
-                        {
-                            return usable(&h, info).then_some(off);
-                        }
+            if let Some(off) = part.grid_offset(thread, k, info.frame_bytes) {
+                if let Ok(f) = part.file.frame_at(off) {
+                    let h = f.header;
+                    // The frame the grid predicts, and what follows it does
+                    // not show it damaged (the walk's rule, see resync).
+                    let expect = Expect::at_frame(&self.h0, &info.threads, &h);
+                    if h.thread_id == thread
+                        && tl.k(&h) == k
+                        && h.frame_bytes() == info.frame_bytes
+                        && matches!(
+                            classify(&part.file.bytes()[off..], true, Some(&expect)),
+                            Ok(Step::Frame(_))
+                        )
+                    {
+                        return usable(&h, info).then_some(off);
                     }
                 }
             }
             let mut w = Vec::new();
-            let h0 = part.file.frame_at(0).map(|f| f.header).ok()?;
+            let h0 = self.h0;
             build_index(part, &tl, &h0, &mut w);
             for x in w {
                 if !self.warnings.contains(&x) {
@@ -504,37 +572,77 @@ impl FileSource {
     }
 }
 
+/// Frames read at open to learn the threads (one that starts a little after
+/// the others is still found).
+const THREAD_PEEK_FRAMES: usize = 256;
 const TRUNCATED_NOTE: &str = " (ignored; the frames before it are used)";
+const UNUSED_NOTE: &str = " (no sample there is used)";
 
 /// Read every header of a part once: (thread, k) → offset of usable frames.
+///
+/// Damaged ranges are skipped (and reported); frames are placed by their
+/// time wherever they are in the file. When two frames claim the same thread
+/// and time (a duplicate, a clock that went back), the one at the offset the
+/// regular grid predicts is used, else the first in the file: the same
+/// answer the grid lookup of [`FileSource::locate`] gives, so what is read
+/// does not depend on whether the index was built yet.
 fn build_index(part: &mut Part, tl: &Timeline, h0: &VdifHeader, warnings: &mut Vec<String>) {
-    let mut ix = HashMap::new();
+    let mut ix: HashMap<(u16, i64), Option<usize>> = HashMap::new();
     let mut last_k = part.first_k;
+    let mut repeats = 0u64;
+    let note = |w: String, warnings: &mut Vec<String>| {
+        if !warnings.contains(&w) {
+            warnings.push(w);
+        }
+    };
     for f in part.file.frames() {
         match f {
             Ok(FrameRef {
                 offset, header: h, ..
             }) => {
                 let k = tl.k(&h);
-                last_k = last_k.max(k);
                 let ok = !h.invalid
                     && h.frame_bytes() == h0.frame_bytes()
-                    && h.sample_format() == h0.sample_format();
-                ix.entry((h.thread_id, k))
-                    .or_insert((ok).then_some(offset as usize));
+                    && h.sample_format() == h0.sample_format()
+                    && h.station_id == h0.station_id;
+                if ok {
+                    last_k = last_k.max(k);
+                }
+                let entry = (ok).then_some(offset as usize);
+                let on_grid =
+                    part.grid_offset(h.thread_id, k, h0.frame_bytes()) == Some(offset as usize);
+                match ix.entry((h.thread_id, k)) {
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        v.insert(entry);
+                    }
+                    std::collections::hash_map::Entry::Occupied(mut o) => {
+                        repeats += 1;
+                        if on_grid {
+                            o.insert(entry);
+                        }
+                    }
+                }
             }
+            Err(e @ VdifError::Corrupted { .. }) => note(e.to_string() + UNUSED_NOTE, warnings),
             Err(e) => {
                 let w = if matches!(e, VdifError::Truncated { .. }) {
                     e.to_string() + TRUNCATED_NOTE
                 } else {
                     e.to_string() + " (frames from here on are not used)"
                 };
-                if !warnings.contains(&w) {
-                    warnings.push(w);
-                }
+                note(w, warnings);
                 break;
             }
         }
+    }
+    if repeats > 0 {
+        note(
+            format!(
+                "{}: {repeats} frame(s) repeat the thread and time of another (duplicates or a clock that went back); the frame on the file's regular layout, else the first, is used",
+                super::error::show(part.file.path())
+            ),
+            warnings,
+        );
     }
     part.last_k = last_k;
     part.index = Some(ix);
@@ -622,6 +730,15 @@ pub struct StreamSource {
     eof: bool,
     first_sample: i64,
     warnings: Vec<String>,
+    /// Frames dropped because their thread and time were already held.
+    duplicates: u64,
+    /// Frames dropped because their time was already let go of.
+    late: u64,
+}
+
+/// Does this reader result end the stream? (Damage is skipped over.)
+fn is_fatal(f: &FrameMsg) -> bool {
+    matches!(f, Err(e) if !matches!(e, VdifError::Corrupted { .. }))
 }
 
 fn open_read(path: &Path) -> Result<Box<dyn std::io::Read + Send>, VdifError> {
@@ -643,13 +760,19 @@ impl StreamSource {
         readahead_bytes: usize,
     ) -> Result<StreamSource, VdifError> {
         let mut first_reader = FrameReader::new(&paths[0], open_read(&paths[0])?);
-        let f0 = match first_reader.next() {
-            Some(Ok(f)) => f,
-            Some(Err(e)) => return Err(e),
-            None => {
-                return Err(VdifError::Empty {
-                    path: paths[0].clone(),
-                })
+        let mut warnings = Vec::new();
+        let f0 = loop {
+            match first_reader.next() {
+                Some(Ok(f)) => break f,
+                Some(Err(e @ VdifError::Corrupted { .. })) => {
+                    warnings.push(e.to_string() + UNUSED_NOTE)
+                }
+                Some(Err(e)) => return Err(e),
+                None => {
+                    return Err(VdifError::Empty {
+                        path: paths[0].clone(),
+                    })
+                }
             }
         };
         let h0 = f0.header;
@@ -662,7 +785,7 @@ impl StreamSource {
                 // Each send blocks only while the channel is full; a dropped
                 // receiver ends the thread.
                 for f in first_reader {
-                    let stop = f.is_err();
+                    let stop = is_fatal(&f);
                     if tx.send(f).is_err() || stop {
                         return;
                     }
@@ -676,7 +799,7 @@ impl StreamSource {
                         }
                     };
                     for f in FrameReader::new(&path, r) {
-                        let stop = f.is_err();
+                        let stop = is_fatal(&f);
                         if let Ok(fr) = &f {
                             if let Err(e) = check_same(&path, fr.offset, &h0, &fr.header) {
                                 let _ = tx.send(Err(e));
@@ -701,21 +824,21 @@ impl StreamSource {
         let mut threads_done = false;
         let mut boundary_seen = false;
         let mut max_fn = h0.frame_number;
-        let mut warnings = Vec::new();
         let mut eof = false;
         let mut peeked = h0.frame_bytes();
-        while !(threads_done && (boundary_seen || sample_rate_hz.is_some()))
+        while !(threads_done
+            && (boundary_seen || sample_rate_hz.is_some())
+            && pending.len() >= THREAD_PEEK_FRAMES)
             && peeked < readahead_bytes.max(1)
         {
             match rx.recv() {
                 Ok(Ok(f)) => {
                     let h = f.header;
-                    if !threads_done {
-                        if threads.contains(&h.thread_id) {
-                            threads_done = true;
-                        } else {
-                            threads.push(h.thread_id);
-                        }
+                    if threads.contains(&h.thread_id) {
+                        threads_done = true;
+                    } else if h.station_id == h0.station_id && h.frame_bytes() == h0.frame_bytes() {
+                        // Threads that start a little late are still part of it.
+                        threads.push(h.thread_id);
                     }
                     if h.second() == h0.second() {
                         max_fn = max_fn.max(h.frame_number);
@@ -724,6 +847,9 @@ impl StreamSource {
                     }
                     peeked += f.bytes.len();
                     pending.push(f);
+                }
+                Ok(Err(e @ VdifError::Corrupted { .. })) => {
+                    warnings.push(e.to_string() + UNUSED_NOTE);
                 }
                 Ok(Err(e)) => {
                     warnings.push(e.to_string());
@@ -773,6 +899,8 @@ impl StreamSource {
             eof,
             first_sample: i64::MAX,
             warnings,
+            duplicates: 0,
+            late: 0,
             info,
         };
         for f in pending {
@@ -790,11 +918,21 @@ impl StreamSource {
         let floor_k = self
             .floor_sample
             .div_euclid(self.info.samples_per_frame as i64);
-        if k >= floor_k && usable(&f.header, &self.info) {
+        if k < floor_k {
+            self.late += 1;
+            return;
+        }
+        let key = (f.header.thread_id, k);
+        if self.window.contains_key(&key) {
+            // The first frame to claim a thread and time is kept.
+            self.duplicates += 1;
+            return;
+        }
+        if usable(&f.header, &self.info) {
             let hb = f.header.header_bytes();
             let mut bytes = f.bytes;
             bytes.drain(..hb);
-            self.window.insert((f.header.thread_id, k), bytes);
+            self.window.insert(key, bytes);
         }
     }
 
@@ -839,6 +977,9 @@ impl SampleSource for StreamSource {
         while !self.eof && self.newest_k <= hi {
             match self.rx.recv() {
                 Ok(Ok(f)) => self.accept(f),
+                Ok(Err(e @ VdifError::Corrupted { .. })) => {
+                    self.warnings.push(e.to_string() + UNUSED_NOTE);
+                }
                 Ok(Err(e)) => {
                     self.warnings.push(e.to_string());
                     self.eof = true;
@@ -871,6 +1012,20 @@ impl SampleSource for StreamSource {
     }
 
     fn warnings(&self) -> Vec<String> {
-        self.warnings.clone()
+        let mut w = self.warnings.clone();
+        let name = super::error::show(&self.path);
+        if self.duplicates > 0 {
+            w.push(format!(
+                "{name}: {} frame(s) repeat the thread and time of an earlier one (duplicates or a clock that went back) and were dropped",
+                self.duplicates
+            ));
+        }
+        if self.late > 0 {
+            w.push(format!(
+                "{name}: {} frame(s) arrived after their time had been processed (out of order beyond the read-ahead window) and were dropped",
+                self.late
+            ));
+        }
+        w
     }
 }

@@ -4,7 +4,9 @@ use std::io::{ErrorKind, Read};
 use std::path::{Path, PathBuf};
 
 use super::error::VdifError;
-use super::header::{is_unsupported, VdifHeader, HEADER_BYTES, LEGACY_HEADER_BYTES};
+use super::header::{VdifHeader, LEGACY_HEADER_BYTES};
+use super::reader::no_first_frame;
+use super::resync::{byte_search, classify, step_search, Expect, Found, Step, FIRST_SEARCH_BYTES};
 
 /// One frame read from a stream, owning its bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,15 +24,25 @@ impl OwnedFrame {
     }
 }
 
-/// Reads frames one at a time from any `Read`, holding one frame in memory.
-/// Yields the same frames and offsets as [`super::reader::Frames`] on
-/// the same bytes.
+/// Reads frames one at a time from any `Read`, holding about one frame in
+/// memory (plus a bounded search window after damage). Yields the same
+/// frames, offsets and [`VdifError::Corrupted`] ranges as
+/// [`super::reader::Frames`] on the same bytes: both decide with
+/// [`super::resync`].
 pub struct FrameReader<R: Read> {
     path: PathBuf,
     inner: R,
+    /// Stream offset of `buf[pos]`.
     offset: u64,
+    buf: Vec<u8>,
+    pos: usize,
+    eof: bool,
     done: bool,
+    expect: Option<Expect>,
 }
+
+/// Bytes read ahead at a time while searching.
+const CHUNK: usize = 64 * 1024;
 
 impl<R: Read> FrameReader<R> {
     /// `path` names the stream in messages (`-` for stdin).
@@ -39,7 +51,11 @@ impl<R: Read> FrameReader<R> {
             path: path.to_path_buf(),
             inner,
             offset: 0,
+            buf: Vec::new(),
+            pos: 0,
+            eof: false,
             done: false,
+            expect: None,
         }
     }
 
@@ -47,84 +63,181 @@ impl<R: Read> FrameReader<R> {
         &self.path
     }
 
-    /// Bytes consumed so far.
+    /// Bytes consumed so far (frames yielded and ranges skipped).
     pub fn offset(&self) -> u64 {
         self.offset
     }
 
-    /// Fill `buf` as far as the stream allows; returns the bytes read.
-    fn fill(&mut self, buf: &mut [u8]) -> Result<usize, VdifError> {
-        let mut got = 0;
-        while got < buf.len() {
-            match self.inner.read(&mut buf[got..]) {
-                Ok(0) => break,
-                Ok(n) => got += n,
+    fn view(&self) -> &[u8] {
+        &self.buf[self.pos..]
+    }
+
+    fn consume(&mut self, n: usize) {
+        let n = n.min(self.buf.len() - self.pos);
+        self.pos += n;
+        self.offset += n as u64;
+    }
+
+    /// Make at least `n` unconsumed bytes available unless the stream ends
+    /// first; returns how many are.
+    fn ensure(&mut self, n: usize) -> Result<usize, VdifError> {
+        if self.buf.len() - self.pos >= n || self.eof {
+            return Ok(self.buf.len() - self.pos);
+        }
+        if self.pos > 0 {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        let mut have = self.buf.len();
+        while have < n {
+            let target = n.max(have + CHUNK);
+            if self.buf.len() < target {
+                self.buf.resize(target, 0);
+            }
+            match self.inner.read(&mut self.buf[have..target]) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(k) => have += k,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(source) => {
+                    self.buf.truncate(have);
                     return Err(VdifError::Io {
                         path: self.path.clone(),
-                        offset: self.offset + got as u64,
+                        offset: self.offset + have as u64,
                         source,
-                    })
+                    });
                 }
             }
         }
-        Ok(got)
+        self.buf.truncate(have);
+        Ok(have)
+    }
+
+    fn corrupted(&self, start: u64, what: String) -> VdifError {
+        let to_end = self.eof && self.pos >= self.buf.len();
+        VdifError::Corrupted {
+            path: self.path.clone(),
+            offset: start,
+            end: self.offset,
+            to_end,
+            what,
+        }
     }
 
     fn read_frame(&mut self) -> Result<Option<OwnedFrame>, VdifError> {
-        let start = self.offset;
-        let truncated = |have: usize, need: usize, path: &Path| VdifError::Truncated {
-            path: path.to_path_buf(),
-            offset: start,
-            have: have as u64,
-            need: need as u64,
-        };
-        let mut head = [0u8; HEADER_BYTES];
-        let got = self.fill(&mut head[..LEGACY_HEADER_BYTES])?;
-        if got == 0 {
+        if self.ensure(LEGACY_HEADER_BYTES)? == 0 {
             return Ok(None);
         }
-        if got < LEGACY_HEADER_BYTES {
-            return Err(truncated(got, LEGACY_HEADER_BYTES, &self.path));
-        }
-        let legacy = head[3] & 0x40 != 0;
-        let mut have = LEGACY_HEADER_BYTES;
-        if !legacy {
-            have += self.fill(&mut head[LEGACY_HEADER_BYTES..])?;
-            if have < HEADER_BYTES {
-                return Err(truncated(have, HEADER_BYTES, &self.path));
-            }
-        }
-        let header = VdifHeader::parse(&head[..have]).expect("enough bytes for the header");
-        if let Err(what) = header.check() {
-            return Err(if start == 0 && !is_unsupported(&header) {
-                VdifError::NotVdif {
-                    path: self.path.clone(),
-                    offset: 0,
-                    what: format!("first header is impossible: {what}"),
+        let step = loop {
+            match classify(self.view(), self.eof, self.expect.as_ref()) {
+                Ok(s) => break s,
+                Err(need) => {
+                    self.ensure(need)?;
                 }
-            } else {
-                VdifError::BadHeader {
+            }
+        };
+        let start = self.offset;
+        match step {
+            Step::Frame(header) => {
+                let n = header.frame_bytes();
+                let bytes = self.view()[..n].to_vec();
+                self.consume(n);
+                match &mut self.expect {
+                    Some(e) => e.note(&header),
+                    None => self.expect = Some(Expect::new(&header)),
+                }
+                Ok(Some(OwnedFrame {
+                    offset: start,
+                    header,
+                    bytes,
+                }))
+            }
+            Step::Truncated { have, need } => {
+                // Not consumed: `offset()` stays at the last complete frame.
+                self.done = true;
+                Err(VdifError::Truncated {
                     path: self.path.clone(),
                     offset: start,
-                    what,
+                    have: have as u64,
+                    need: need as u64,
+                })
+            }
+            Step::Skip { len, what } => {
+                self.consume(len);
+                Err(self.corrupted(start, what))
+            }
+            Step::Search { what, unsupported } => match self.search()? {
+                true => Err(self.corrupted(start, what)),
+                false if self.expect.is_none() => {
+                    self.done = true;
+                    let searched = (self.offset - start) as usize;
+                    Err(no_first_frame(
+                        &self.path,
+                        start,
+                        what,
+                        unsupported,
+                        searched,
+                    ))
                 }
-            });
+                false => Err(self.corrupted(start, what)),
+            },
         }
-        let n = header.frame_bytes();
-        let mut bytes = vec![0u8; n];
-        bytes[..have].copy_from_slice(&head[..have]);
-        let got = self.fill(&mut bytes[have..])?;
-        if have + got < n {
-            return Err(truncated(have + got, n, &self.path));
+    }
+
+    /// From a bad header at the current position, consume up to the next
+    /// frame (true) or, if there is none, to the end of the search (false).
+    /// Memory stays within a search window: rejected bytes are let go.
+    fn search(&mut self) -> Result<bool, VdifError> {
+        if let Some(e) = self.expect.clone() {
+            loop {
+                match step_search(self.view(), &e, self.eof) {
+                    Found::At(c) => {
+                        self.consume(c);
+                        return Ok(true);
+                    }
+                    Found::Nothing => break,
+                    Found::NeedMore { need, .. } => {
+                        self.ensure(need)?;
+                    }
+                }
+            }
         }
-        self.offset += n as u64;
-        Ok(Some(OwnedFrame {
-            offset: start,
-            header,
-            bytes,
-        }))
+        let mut limit = if self.expect.is_some() {
+            usize::MAX
+        } else {
+            FIRST_SEARCH_BYTES
+        };
+        let mut from = 1;
+        loop {
+            let found = byte_search(
+                self.view(),
+                from,
+                limit,
+                self.expect.as_ref(),
+                self.eof,
+                &|c| c,
+            );
+            match found {
+                Found::At(c) => {
+                    self.consume(c);
+                    return Ok(true);
+                }
+                Found::Nothing => {
+                    let rest = self.view().len().min(limit);
+                    self.consume(rest);
+                    return Ok(false);
+                }
+                Found::NeedMore { from: c, need } => {
+                    // Nothing before c can start a frame: let it go.
+                    self.consume(c);
+                    limit = limit.saturating_sub(c);
+                    from = 0;
+                    self.ensure(need - c + CHUNK)?;
+                }
+            }
+        }
     }
 }
 
@@ -141,7 +254,8 @@ impl<R: Read> Iterator for FrameReader<R> {
                 None
             }
             Err(e) => {
-                self.done = true;
+                // Damage is skipped and reading goes on; anything else ends it.
+                self.done |= !matches!(e, VdifError::Corrupted { .. });
                 Some(Err(e))
             }
         }

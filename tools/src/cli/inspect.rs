@@ -74,6 +74,23 @@ fn file_text(s: &FileSummary) -> String {
     for t in &s.threads {
         o += &thread_text(t, s.sample_rate_lower_bound);
     }
+    if s.corrupted_count > 0 {
+        o += &format!(
+            "  corrupted: {} range{}, {} bytes skipped (no sample there is used)\n",
+            s.corrupted_count,
+            if s.corrupted_count == 1 { "" } else { "s" },
+            s.corrupted_bytes
+        );
+        for d in &s.corrupted {
+            o += &format!("    bytes {}..{}: {}\n", d.offset, d.end, d.what);
+        }
+        if s.corrupted_count > s.corrupted.len() as u64 {
+            o += &format!(
+                "    ... {} more ranges\n",
+                s.corrupted_count - s.corrupted.len() as u64
+            );
+        }
+    }
     if let Some(p) = &s.problem {
         o += &format!("  problem: {p}\n");
     }
@@ -118,11 +135,35 @@ fn thread_text(t: &ThreadSummary, lower_bound: bool) -> String {
         t.out_of_order_frames,
         t.gap_count
     );
+    if t.duplicate_frames > 0 {
+        o += &format!(
+            "    repeated {} (frames whose time was already present: duplicates or a clock that went back; not used)\n",
+            t.duplicate_frames
+        );
+    }
+    if t.frames_missing_at_start > 0 || t.frames_missing_at_end > 0 {
+        o += &format!(
+            "    thread starts {} frames after the file's first thread and ends {} frames before its last\n",
+            t.frames_missing_at_start, t.frames_missing_at_end
+        );
+    }
     for g in &t.gaps {
         o += &format!("    gap: {} .. {} ({} frames)\n", g.start, g.end, g.frames);
     }
     if t.gap_count > t.gaps.len() as u64 {
         o += &format!("    ... {} more gaps\n", t.gap_count - t.gaps.len() as u64);
+    }
+    for v in &t.overlaps {
+        o += &format!(
+            "    overlap: {} .. {} ({} frames again, from byte {})\n",
+            v.start, v.end, v.frames, v.offset
+        );
+    }
+    if t.overlap_count > t.overlaps.len() as u64 {
+        o += &format!(
+            "    ... {} more overlaps\n",
+            t.overlap_count - t.overlaps.len() as u64
+        );
     }
     o
 }
@@ -152,11 +193,21 @@ fn file_json(s: &FileSummary) -> Value {
                 "missing_frames": t.missing_frames,
                 "wrong_size_frames": t.wrong_size_frames,
                 "out_of_order_frames": t.out_of_order_frames,
+                "duplicate_frames": t.duplicate_frames,
+                "frames_missing_at_start": t.frames_missing_at_start,
+                "frames_missing_at_end": t.frames_missing_at_end,
                 "gap_count": t.gap_count,
                 "gaps": t.gaps.iter().map(|g| json!({
                     "start": g.start.to_iso8601(),
                     "end": g.end.to_iso8601(),
                     "frames": g.frames,
+                })).collect::<Vec<_>>(),
+                "overlap_count": t.overlap_count,
+                "overlaps": t.overlaps.iter().map(|v| json!({
+                    "offset": v.offset,
+                    "start": v.start.to_iso8601(),
+                    "end": v.end.to_iso8601(),
+                    "frames": v.frames,
                 })).collect::<Vec<_>>(),
             })
         })
@@ -167,6 +218,13 @@ fn file_json(s: &FileSummary) -> Value {
         "frames": s.frames,
         "sample_rate_lower_bound": s.sample_rate_lower_bound,
         "threads": threads,
+        "corrupted_count": s.corrupted_count,
+        "corrupted_bytes": s.corrupted_bytes,
+        "corrupted": s.corrupted.iter().map(|d| json!({
+            "offset": d.offset,
+            "end": d.end,
+            "what": d.what,
+        })).collect::<Vec<_>>(),
         "error": s.problem.as_ref().map(|p| p.to_string()),
     })
 }

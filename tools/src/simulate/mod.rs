@@ -31,10 +31,9 @@ use signal::{
     noise_stream, GaussianSky, Interpolator, SkyCache, StationSignal, SubbandSampling, TrueDelay,
 };
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use write::{FrameLayout, FrameSink};
+use write::FrameLayout;
 
 /// Why a simulation failed: one line naming the file or key.
 #[derive(Debug, thiserror::Error)]
@@ -374,7 +373,8 @@ fn write_one(
         written
     };
     let out = write::Truncate::new(file, limit);
-    let mut sink = vdif_sink(out, &plan.layout, &st.name, st.first_sample)?;
+    let mut sink = write::vdif_sink(out, &plan.layout, &st.name, st.first_sample)
+        .map_err(|e| SimError::BadInput(format!("station {}: {e}", st.name)))?;
     write::write_station(
         &plan.layout,
         st.frames,
@@ -422,93 +422,4 @@ fn station_signals(
             )
         })
         .collect()
-}
-
-/// A frame sink that also finishes the output at the end.
-pub trait FinishingSink: FrameSink {
-    fn finish(self: Box<Self>) -> std::io::Result<()>;
-}
-
-/// VDIF station ID: the first two characters of the name as ASCII (DiFX's
-/// convention: first character in the high byte).
-pub fn vdif_station_id(name: &str) -> u16 {
-    let b = name.as_bytes();
-    let c0 = *b.first().unwrap_or(&b' ');
-    let c1 = *b.get(1).unwrap_or(&b' ');
-    (u16::from(c0) << 8) | u16::from(c1)
-}
-
-/// The VDIF writer writes into a batch buffer; `flush` passes the batch on
-/// to the output (file or FIFO) and flushes it, so a reader sees every batch
-/// as soon as it is made.
-struct VdifSink<W: Write> {
-    writer: formats::vdif::VdifWriter<BatchBuffer>,
-    buffer: BatchBuffer,
-    out: W,
-}
-
-/// A growable byte buffer shared between the VDIF writer and the sink.
-#[derive(Clone, Default)]
-struct BatchBuffer(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
-
-impl Write for BatchBuffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn vdif_io(e: formats::vdif::VdifError) -> std::io::Error {
-    std::io::Error::other(e.to_string())
-}
-
-impl<W: Write> FrameSink for VdifSink<W> {
-    fn frame(&mut self, thread: u16, codes: &[u8], invalid: bool) -> std::io::Result<()> {
-        self.writer
-            .write_codes(thread, codes, invalid)
-            .map_err(vdif_io)
-    }
-    fn skip(&mut self, thread: u16) -> std::io::Result<()> {
-        self.writer.skip(thread, 1);
-        Ok(())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        let bytes = std::mem::take(&mut *self.buffer.0.borrow_mut());
-        self.out.write_all(&bytes)?;
-        self.out.flush()
-    }
-}
-
-impl<W: Write> FinishingSink for VdifSink<W> {
-    fn finish(mut self: Box<Self>) -> std::io::Result<()> {
-        self.flush()
-    }
-}
-
-fn vdif_sink<W: Write + 'static>(
-    out: W,
-    layout: &FrameLayout,
-    name: &str,
-    first: UtcTime,
-) -> Result<Box<dyn FinishingSink>, SimError> {
-    let mut cfg = formats::vdif::WriterConfig::new(
-        vdif_station_id(name),
-        layout.bits as u8,
-        layout.values_per_sample == 2,
-        layout.samples_per_frame,
-        layout.sample_rate_hz,
-        first,
-    );
-    cfg.channels = layout.threads[0].1.len();
-    let buffer = BatchBuffer::default();
-    let writer = formats::vdif::VdifWriter::new(buffer.clone(), cfg)
-        .map_err(|e| SimError::BadInput(format!("station {name}: {e}")))?;
-    Ok(Box::new(VdifSink {
-        writer,
-        buffer,
-        out,
-    }))
 }

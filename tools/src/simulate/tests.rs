@@ -735,3 +735,39 @@ mod scenarios {
         );
     }
 }
+
+/// The station noise generator against the normal distribution's closed
+/// forms: moments and tail probabilities 2·Q(k) (Q(1) = 0.158655,
+/// Q(2) = 0.0227501, Q(3) = 0.00134990, Q(4) = 3.16712e-5).
+#[test]
+fn station_noise_is_standard_normal() {
+    let mut rng = rng_at(5, noise_stream(0, 0), 0);
+    let n = 1 << 22;
+    let mut x = vec![0.0f32; n];
+    gaussian_fill(&mut rng, &mut x, 1.0);
+    let nf = n as f64;
+    let m1 = x.iter().map(|&v| v as f64).sum::<f64>() / nf;
+    let m2 = x.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / nf;
+    let m4 = x.iter().map(|&v| (v as f64).powi(4)).sum::<f64>() / nf;
+    // σ(mean) = 5e-4, σ(m2) = 7e-4, σ(m4) ≈ 0.005.
+    assert!(m1.abs() < 0.003, "mean {m1}");
+    assert!((m2 - 1.0).abs() < 0.004, "variance {m2}");
+    assert!((m4 - 3.0).abs() < 0.03, "fourth moment {m4}");
+    for (k, q) in [
+        (1.0, 0.158_655),
+        (2.0, 0.022_750_1),
+        (3.0, 0.001_349_90),
+        (4.0, 3.167_12e-5),
+    ] {
+        let p = x.iter().filter(|v| v.abs() as f64 > k).count() as f64 / nf;
+        let sd = (2.0 * q * (1.0 - 2.0 * q) / nf).sqrt();
+        assert!(
+            (p - 2.0 * q).abs() < 5.0 * sd,
+            "P(|x| > {k}) = {p}, want {}",
+            2.0 * q
+        );
+    }
+    // Consecutive values (the two of a Box–Muller pair) are uncorrelated.
+    let c = x.chunks(2).map(|p| (p[0] * p[1]) as f64).sum::<f64>() / (nf / 2.0);
+    assert!(c.abs() < 0.003, "pair correlation {c}");
+}
