@@ -102,18 +102,7 @@ impl UtcTime {
     /// This instant moved by `dt_s` seconds (any sign). The integer part of
     /// `dt_s` is carried exactly; only its fraction meets floating point.
     pub fn add_seconds(self, dt_s: f64) -> Self {
-        let whole = dt_s.floor();
-        let mut sec = self.sec + whole as i64;
-        let mut frac = self.frac + (dt_s - whole);
-        // frac is now in [0, 2); fold the carry back into the integer seconds.
-        let carry = frac.floor();
-        sec += carry as i64;
-        frac -= carry;
-        if frac >= 1.0 {
-            // (1 - tiny) + tiny can round up to exactly 1.0
-            sec += 1;
-            frac = 0.0;
-        }
+        let (sec, frac) = add_carrying(self.sec, self.frac, dt_s);
         UtcTime { sec, frac }
     }
 
@@ -236,6 +225,26 @@ impl FromStr for UtcTime {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         UtcTime::parse_iso8601(s)
     }
+}
+
+/// `(sec, frac) + dt_s` as whole seconds and a fraction in `[0, 1)`: the
+/// integer part of `dt_s` is carried exactly, only its fraction meets floating
+/// point. Shared by every "seconds + fraction" instant type (UTC here, the
+/// uniform time scales of the delay model).
+pub fn add_carrying(sec: i64, frac: f64, dt_s: f64) -> (i64, f64) {
+    let whole = dt_s.floor();
+    let mut sec = sec + whole as i64;
+    let mut frac = frac + (dt_s - whole);
+    // frac is now in [0, 2); fold the carry back into the integer seconds.
+    let carry = frac.floor();
+    sec += carry as i64;
+    frac -= carry;
+    if frac >= 1.0 {
+        // (1 - tiny) + tiny can round up to exactly 1.0
+        sec += 1;
+        frac = 0.0;
+    }
+    (sec, frac)
 }
 
 fn num<T: FromStr>(s: Option<&str>) -> Option<T> {

@@ -51,8 +51,20 @@ pub fn compare_with_truth(
         .get("baselines")
         .and_then(|b| b.as_object())
         .ok_or("truth.json: no \"baselines\" object")?;
+    // The injected residual is a clock offset plus a rate from truth.json's
+    // reference epoch; the fit reports it at its own epoch (the scan's middle
+    // at the geocentre), so carry the truth there before comparing.
+    let ref_epoch = truth
+        .get("reference_epoch")
+        .and_then(|v| v.as_str())
+        .ok_or("truth.json: no \"reference_epoch\"")?;
+    let ref_epoch = formats::UtcTime::parse_iso8601(ref_epoch)
+        .map_err(|e| format!("truth.json: reference_epoch: {e}"))?;
     let mut out = Vec::new();
     for row in rows.iter().filter(|r| r.subband.is_none()) {
+        let fit_epoch = formats::UtcTime::parse_iso8601(&row.geocentre_epoch_utc)
+            .map_err(|e| format!("fringe row {}: {e}", row.baseline))?;
+        let dt_s = fit_epoch.seconds_since(ref_epoch);
         let t = baselines
             .get(&row.baseline)
             .ok_or_else(|| format!("truth.json: no baseline {:?}", row.baseline))?;
@@ -63,7 +75,7 @@ pub fn compare_with_truth(
         };
         out.push(DemoRow {
             baseline: row.baseline.clone(),
-            injected_delay_s: num("residual_delay_s")?,
+            injected_delay_s: num("residual_delay_s")? + num("residual_rate")? * dt_s,
             recovered_delay_s: row.mbd_s,
             delay_sigma_s: row.mbd_sigma_s,
             injected_rate: num("residual_rate")?,

@@ -42,16 +42,7 @@ impl Instant {
 
     /// Moved by `dt_s` (any sign); the whole part is carried exactly.
     pub fn add_seconds(self, dt_s: f64) -> Instant {
-        let whole = dt_s.floor();
-        let mut sec = self.sec + whole as i64;
-        let mut frac = self.frac + (dt_s - whole);
-        let carry = frac.floor();
-        sec += carry as i64;
-        frac -= carry;
-        if frac >= 1.0 {
-            sec += 1;
-            frac = 0.0;
-        }
+        let (sec, frac) = formats::time::add_carrying(self.sec, self.frac, dt_s);
         Instant { sec, frac }
     }
 

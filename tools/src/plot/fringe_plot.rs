@@ -24,7 +24,7 @@ pub struct FringePlotData {
     pub map: DelayRateMap,
     /// |S|/ΣW on a fine grid around the fitted peak.
     pub zoom: DelayRateMap,
-    /// Per subband: (sky frequency GHz, amplitude, phase deg) of channel bins.
+    /// Per subband: (sky frequency MHz, amplitude, phase deg) of channel bins.
     pub spectrum: Vec<Vec<(f64, f64, f64)>>,
     /// (seconds since the first period, amplitude, phase deg) of time bins.
     pub series: Vec<(f64, f64, f64)>,
@@ -71,7 +71,7 @@ pub fn plot_fringe(
                     let (k0, k1) = (j * nch / per_sb, (j + 1) * nch / per_sb);
                     bin_mean(
                         (0..nt)
-                            .flat_map(|i| (k0..k1).map(move |k| (sb.chan_freq_hz[k] * 1e-9, i, k)))
+                            .flat_map(|i| (k0..k1).map(move |k| (sb.chan_freq_hz[k] * 1e-6, i, k)))
                             .map(|(f, i, k)| (f, rot[at(i, b, k)], data.inverse_variance(i, b, k))),
                     )
                 })
@@ -251,7 +251,10 @@ pub fn draw_fringe_plot(path: &Path, p: &FringePlotData) -> Result<(), PlotError
             sol.phase_rad.to_degrees(),
             sol.phase_sigma_rad.to_degrees()
         ),
-        format!("amplitude  {:.4e}", sol.amplitude),
+        format!(
+            "amplitude  {:.4e}  (smearing {:.3} divided out)",
+            sol.amplitude, sol.smearing_loss
+        ),
         format!("SNR  {:.1}   (threshold {:.2})", sol.snr, sol.snr_threshold),
         format!("P(false detection)  {:.2e}", sol.pfd),
         format!("detected  {detected}"),
@@ -312,7 +315,7 @@ pub fn draw_fringe_plot(path: &Path, p: &FringePlotData) -> Result<(), PlotError
         } else {
             (rest.clone(), rest.clone())
         };
-        draw_amp_phase(&col, path, first, amax, "GHz", group)?;
+        draw_amp_phase(&col, path, first, amax, "sky frequency (MHz)", group)?;
         rest = r;
     }
     let right = right
@@ -460,6 +463,7 @@ fn draw_amp_phase(
     mesh.x_desc(x_desc)
         .x_labels(4)
         .x_label_formatter(&|v| trim_float(*v))
+        .x_label_style(("sans-serif", 13))
         .y_labels(5)
         .y_label_formatter(&|v| format!("{v:.0}"))
         .label_style(("sans-serif", 14))

@@ -140,8 +140,8 @@ pub fn draw_spectra(path: &Path, title: &str, spectra: &[AutoSpectrum]) -> Resul
             };
             rest = r;
             let f = &sp.freq_hz[b];
-            let fl = f.iter().cloned().fold(f64::INFINITY, f64::min) * 1e-9;
-            let fh = f.iter().cloned().fold(f64::NEG_INFINITY, f64::max) * 1e-9;
+            let fl = f.iter().cloned().fold(f64::INFINITY, f64::min) * 1e-6;
+            let fh = f.iter().cloned().fold(f64::NEG_INFINITY, f64::max) * 1e-6;
             let pad = ((fh - fl) * 0.03).max(1e-6);
             let mut chart = ChartBuilder::on(&col)
                 .margin(6)
@@ -150,7 +150,7 @@ pub fn draw_spectra(path: &Path, title: &str, spectra: &[AutoSpectrum]) -> Resul
                 .build_cartesian_2d(fl - pad..fh + pad, 0.0..ymax)
                 .map_err(&e)?;
             let mut mesh = chart.configure_mesh();
-            mesh.x_desc("GHz")
+            mesh.x_desc("sky frequency (MHz)")
                 .x_labels(3)
                 .y_labels(6)
                 .label_style(("sans-serif", 14))
@@ -167,7 +167,7 @@ pub fn draw_spectra(path: &Path, title: &str, spectra: &[AutoSpectrum]) -> Resul
                     .iter()
                     .zip(&sp.power[pi][b])
                     .filter(|(_, p)| p.is_finite())
-                    .map(|(&f, &p)| (f * 1e-9, p))
+                    .map(|(&f, &p)| (f * 1e-6, p))
                     .collect();
                 pts.sort_by(|a, b| a.0.total_cmp(&b.0));
                 let series = chart
