@@ -530,6 +530,19 @@ fn a_100_gb_sparse_input_is_inspected_and_correlated_in_constant_memory() {
         .unwrap()
         .set_len(len)
         .unwrap();
+    // The readers skip holes they are told about (SEEK_DATA); a file system
+    // that does not report them would make this a 100 GB read.
+    {
+        use std::os::fd::AsRawFd;
+        let f = std::fs::File::open(&a).unwrap();
+        let tail = (len - (1 << 20)) as i64;
+        // SAFETY: lseek on our own descriptor.
+        let r = unsafe { libc::lseek(f.as_raw_fd(), tail, libc::SEEK_DATA) };
+        if r >= 0 {
+            eprintln!("this file system does not report holes: skipped");
+            return;
+        }
+    }
     let (c1, big_inspect, c2, big_correlate) = run(dir.path());
     // inspect reports the zeros as one damaged range (exit 2); correlate
     // uses the data before them.
