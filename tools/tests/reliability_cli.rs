@@ -321,6 +321,52 @@ fn sigterm_keeps_the_partial_and_resume_gives_identical_bytes() {
 }
 
 #[test]
+fn a_corrupted_header_mid_run_is_reported_and_weighted_zero() {
+    // Frame 40 of A (0.31 s; integration 3 of 0.1 s) gets a header of noise.
+    let dir = tempfile::tempdir().unwrap();
+    let job = setup(dir.path(), 0.6, 256);
+    let a = dir.path().join("A.vdif");
+    let mut bytes = std::fs::read(&a).unwrap();
+    let fb = 32 + SPF / 4;
+    for b in &mut bytes[40 * fb..40 * fb + 32] {
+        *b = 0xa5;
+    }
+    std::fs::write(&a, &bytes).unwrap();
+    let out = emcorr().arg("correlate").arg(&job).output().unwrap();
+    let (code, last) = outcome(&out);
+    assert_eq!(code, Some(0), "{last}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "station A: {}: byte {}: bad VDIF header",
+            a.display(),
+            40 * fb
+        )) && err.contains(&format!("skipped {fb} bytes")),
+        "{err}"
+    );
+    // The cross-correlation weight drops in the integration holding frame
+    // 40 (by the lost frame's share) and nowhere else.
+    let idi = formats::fitsidi::read_idi(&dir.path().join("out.fits")).unwrap();
+    let cross: Vec<f32> = idi
+        .rows
+        .iter()
+        .filter(|r| r.baseline.0 != r.baseline.1)
+        .map(|r| r.vis.iter().map(|v| v[2]).fold(0.0, f32::max))
+        .collect();
+    let full = cross[0];
+    for (i, w) in cross.iter().enumerate() {
+        if i == 3 {
+            assert!(
+                *w < 0.95 * full && *w > 0.5 * full,
+                "integration 3: {w} vs {full}"
+            );
+        } else {
+            assert!((w - full).abs() < 1e-3, "integration {i}: {w} vs {full}");
+        }
+    }
+}
+
+#[test]
 fn a_bad_input_leaves_no_checkpoint_behind() {
     let dir = tempfile::tempdir().unwrap();
     let job = setup(dir.path(), 0.3, 256);

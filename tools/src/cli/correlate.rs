@@ -83,6 +83,7 @@ pub fn run(args: CorrelateArgs) -> Result<(), Failure> {
     let files: Vec<PathBuf> = job.stations.iter().flat_map(|s| s.files.clone()).collect();
     reliability::register_inputs(&files);
     let ended = Arc::new(Mutex::new(vec![None; job.stations.len()]));
+    let late_warnings = Arc::new(Mutex::new(Vec::new()));
     // A checkpoint this run created goes when the run fails; a resumed one
     // stays (it holds the earlier run's work).
     let drop_checkpoint = |e: Failure| {
@@ -103,7 +104,9 @@ pub fn run(args: CorrelateArgs) -> Result<(), Failure> {
                     .any(|f| formats::vdif::summary::is_stream(f)),
                 inner,
                 station: s,
+                name: job.stations[s].name.clone(),
                 ended: ended.clone(),
+                warnings: late_warnings.clone(),
             }) as Box<dyn SampleSource>
         })
         .collect();
@@ -171,7 +174,15 @@ pub fn run(args: CorrelateArgs) -> Result<(), Failure> {
         }
     };
     if !args.quiet {
-        for w in &summary.warnings {
+        // What the readers noticed before the run, then what they found
+        // while reading (damage met mid-run).
+        let mut all = summary.warnings.clone();
+        for w in late_warnings.lock().unwrap().iter() {
+            if !all.contains(w) {
+                all.push(w.clone());
+            }
+        }
+        for w in &all {
             eprintln!("emcorr: warning: {w}");
         }
     }
@@ -247,7 +258,23 @@ struct Guarded {
     inner: Box<dyn SampleSource>,
     stream: bool,
     station: usize,
+    name: String,
     ended: Arc<Mutex<Vec<Option<String>>>>,
+    /// The reader's warnings when the engine lets go of it.
+    warnings: Arc<Mutex<Vec<String>>>,
+}
+
+impl Drop for Guarded {
+    fn drop(&mut self) {
+        if let Ok(mut w) = self.warnings.lock() {
+            w.extend(
+                self.inner
+                    .warnings()
+                    .into_iter()
+                    .map(|x| format!("station {}: {x}", self.name)),
+            );
+        }
+    }
 }
 
 impl SampleSource for Guarded {
