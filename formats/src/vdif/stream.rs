@@ -90,7 +90,11 @@ impl<R: Read> FrameReader<R> {
         }
         let mut have = self.buf.len();
         while have < n {
-            let target = n.max(have + CHUNK);
+            // Grow geometrically towards n, never by more than what is
+            // already held (or a chunk): a damaged header claiming a huge
+            // frame near the end of a stream costs memory only for the bytes
+            // that really arrive.
+            let target = n.min(have + have.max(CHUNK));
             if self.buf.len() < target {
                 self.buf.resize(target, 0);
             }
