@@ -230,6 +230,25 @@ fn a_full_disk_under_stdout_exits_3() {
 }
 
 #[test]
+fn the_checkpoint_on_dev_full_exits_3() {
+    // The checkpoint is written through whatever its path names: a symlink
+    // to /dev/full makes every write there fail with ENOSPC.
+    let dir = tempfile::tempdir().unwrap();
+    let job = setup(dir.path(), 0.5, 256);
+    if !Path::new("/dev/full").exists() {
+        eprintln!("no /dev/full: skipped");
+        return;
+    }
+    std::os::unix::fs::symlink("/dev/full", dir.path().join("out.fits.checkpoint")).unwrap();
+    let out = emcorr().arg("correlate").arg(&job).output().unwrap();
+    let (code, last) = outcome(&out);
+    assert_eq!(code, Some(3), "{last}");
+    assert!(last.contains("No space left on device"), "{last}");
+    assert!(!dir.path().join("out.fits").exists());
+    assert!(!dir.path().join("out.fits.partial").exists());
+}
+
+#[test]
 fn a_full_disk_under_the_output_exits_3_and_leaves_no_output() {
     // The file-size limit (RLIMIT_FSIZE) makes writes beyond 40 kB fail
     // with EFBIG, as a full disk would with ENOSPC, at a known size.
