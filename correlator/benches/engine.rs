@@ -247,6 +247,7 @@ fn main() {
                 let opts = Options {
                     threads,
                     formulation,
+                    ..Options::default()
                 };
                 let mut sink = MemorySink::default();
                 let c0 = cpu_s();

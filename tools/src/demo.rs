@@ -151,6 +151,8 @@ pub fn run_demo(
         threads,
         quiet: false,
         json: false,
+        resume: false,
+        max_memory: None,
     })?;
     eprintln!("emcorr demo: 3/4 fringe-fitting {}", job.output.display());
     let file =

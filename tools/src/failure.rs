@@ -62,3 +62,14 @@ impl From<formats::vdif::VdifError> for Failure {
         }
     }
 }
+
+/// Write `text` to standard output and flush it. A refused write (a full
+/// disk, a closed pipe) is an I/O failure (exit 3) with one line naming
+/// stdout, never a panic.
+pub fn print_stdout(text: &str) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::Io(format!("standard output: write failed: {e}")))
+}

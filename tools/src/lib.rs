@@ -9,4 +9,5 @@ pub mod demo;
 pub mod failure;
 pub mod fringe;
 pub mod plot;
+pub mod reliability;
 pub mod simulate;

@@ -6,6 +6,11 @@ use std::process::ExitCode;
 use tools::cli::Cli;
 
 fn main() -> ExitCode {
+    // A panic is a bug: one line and the documented exit code 1, not Rust's 101.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("emcorr: internal error (a bug, please report it): {info}");
+        std::process::exit(1);
+    }));
     let cli = Cli::parse();
     match tools::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -49,6 +49,11 @@ pub struct Options {
     pub threads: usize,
     /// How real-sampled blocks are rotated and transformed.
     pub formulation: RealFormulation,
+    /// Integrations before this one are not computed (a resumed run that
+    /// already has them). Integration k is computed from the same blocks
+    /// and in the same order whatever this is, so its output is bitwise the
+    /// same as in a run from the start.
+    pub first_integration: u64,
 }
 
 impl Default for Options {
@@ -58,6 +63,7 @@ impl Default for Options {
                 .map(|n| n.get())
                 .unwrap_or(1),
             formulation: RealFormulation::default(),
+            first_integration: 0,
         }
     }
 }
@@ -105,6 +111,29 @@ pub struct Summary {
 pub fn readahead_bytes(job: &Job, delay_span_s: f64, sample_rate_hz: f64) -> usize {
     let bytes = (delay_span_s.abs() + 1.0) * sample_rate_hz * job.subbands.len() as f64 * 2.0;
     (bytes as usize).max(64 << 20)
+}
+
+/// An upper estimate (bytes) of the engine's own buffers for `job` run on
+/// `threads` workers, before it starts: the integration accumulators, one
+/// accumulator per work unit, two chunks of samples (the one processed and
+/// the one being read), and the workers' spectra and FFT scratch. Assumes
+/// complex data and every subband its own band (the largest layout the job
+/// can give). Read-ahead of streamed inputs is not included (see
+/// [`readahead_bytes`]).
+pub fn buffer_bytes(job: &Job, threads: usize) -> u64 {
+    let n = job.correlation.fft_length as u64;
+    let nst = job.stations.len() as u64;
+    let nsub = job.subbands.len() as u64;
+    let nchan = n;
+    let baselines = nst * (nst + 1) / 2;
+    let np = baselines * nsub * 4;
+    let integration = np * nchan * 16 + np * 8 + nst * nsub * 16;
+    let blocks = chunk_blocks(job.correlation.fft_length) as u64;
+    let units = blocks.div_ceil(UNIT_BLOCKS as u64);
+    let unit = np * nchan * 8 + np * 4 + nst * nsub * 16;
+    let chunk = nst * nsub * (blocks + 2) * n * (8 + 1) + blocks * nst * 64;
+    let worker = nst * nsub * nchan * 9 + n * 64;
+    integration + units * unit + 2 * chunk + threads.max(1) as u64 * worker
 }
 
 /// Largest minus smallest model delay over stations at `g`.
@@ -269,7 +298,7 @@ pub fn correlate_with_model(
 
     // Chunks: consecutive blocks within one integration.
     let mut cursor = ChunkCursor {
-        int: 0,
+        int: opts.first_integration,
         offset: 0,
         m,
         chunk_blocks: chunk_blocks as u64,
@@ -291,12 +320,32 @@ pub fn correlate_with_model(
         ..Chunk::default()
     };
     let mut next = cur.clone();
-    let mut spec = cursor.next().expect("at least one block");
+    let Some(mut spec) = cursor.next() else {
+        // A resumed run that had every integration already.
+        sink.finish()?;
+        return Ok(Summary {
+            stations: layout.stations.clone(),
+            baselines: nst * (nst - 1) / 2,
+            bands: layout.bands.len(),
+            products: (0..layout.products.len())
+                .map(|p| layout.product_name(p))
+                .collect(),
+            nchan: layout.nchan,
+            integrations: 0,
+            integration_s: layout.integration_s,
+            start,
+            data_s: 0.0,
+            wall_s: wall.elapsed().as_secs_f64(),
+            speed_x_realtime: 0.0,
+            baseline_weights: Vec::new(),
+            warnings,
+        });
+    };
     reader.read(&mut sources, &spec, &mut cur)?;
     let mut written = 0u64;
     let mut station_blocks = vec![0u64; nst];
     let mut weight_sums = vec![0.0f64; layout.baselines.len()];
-    let mut blocks_done = 0u64;
+    let mut blocks_done = opts.first_integration * m;
     loop {
         let next_spec = cursor.next();
         let srcs = &mut sources;
@@ -362,7 +411,11 @@ pub fn correlate_with_model(
             None => break,
         }
     }
-    if let Some(s) = station_blocks.iter().position(|&c| c == 0) {
+    if let Some(s) = station_blocks
+        .iter()
+        .position(|&c| c == 0)
+        .filter(|_| opts.first_integration == 0)
+    {
         return Err(EngineError::bad(format!(
             "station {}: no valid data in the job span (start {start}{})",
             job.stations[s].name,

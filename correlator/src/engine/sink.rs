@@ -104,6 +104,15 @@ impl IdiSink {
             model_span_s: 3600.0,
         }
     }
+
+    /// Keep `<path>.partial` (with the integrations written so far) when the
+    /// sink is dropped unfinished, instead of removing it: for a run that was
+    /// interrupted and may be resumed.
+    pub fn keep_partial_on_drop(&mut self, keep: bool) {
+        if let Some(w) = &mut self.writer {
+            w.keep_partial_on_drop(keep);
+        }
+    }
 }
 
 fn idi_err(e: impl std::fmt::Display) -> EngineError {

@@ -295,6 +295,17 @@ impl Fits {
             )
         };
         check(status)?;
+        // A zero-width field (TFORM such as `8A0`) makes cfitsio divide by
+        // zero when the column is read (SIGFPE, found by fuzzing): refuse it
+        // here, where it is still an error and not a crash.
+        if width <= 0 || repeat < 0 {
+            return Err(CfError {
+                status: -1,
+                text: format!(
+                    "column {name}: TFORM gives an impossible field (repeat {repeat}, width {width})"
+                ),
+            });
+        }
         Ok(Some(ColInfo {
             num,
             typecode,

@@ -17,6 +17,11 @@ use super::model::{
 };
 use crate::time::UtcTime;
 
+/// Julian dates accepted in UV_DATA DATE (years ~763 to ~3501).
+const JD_RANGE: std::ops::RangeInclusive<f64> = 2_000_000.0..=3_000_000.0;
+/// Largest day offset accepted in TIME columns.
+const MAX_DAYS: f64 = 1e5;
+
 /// Read a whole file into memory.
 pub fn read_idi(path: &Path) -> Result<IdiFile, IdiError> {
     let mut r = IdiReader::open(path)?;
@@ -457,6 +462,14 @@ impl IdiReader {
             })
             .collect();
 
+        // Times far outside any observation (or not finite) would overflow
+        // the time arithmetic: refuse them (found by fuzzing).
+        if !(JD_RANGE.contains(&date) && frac.is_finite() && frac.abs() <= MAX_DAYS) {
+            return Err(t.bad_col(
+                "DATE",
+                format!("row {row}: DATE {date} + TIME {frac} is not a plausible time"),
+            ));
+        }
         let (mut a1, mut a2) = (bl / 256, bl % 256);
         if a1 < 1 || a2 < 1 {
             return Err(t.bad_col(
@@ -840,9 +853,18 @@ fn read_models(fits: &mut Fits, path: &Path, h: &IdiHeader) -> Result<Vec<ModelR
             ));
         }
         let mut it = polys.into_iter();
+        let (time_d, interval_d) = (t.f64_1(time_c, r)?, t.f64_1(int_c, r)?);
+        if !(time_d.is_finite() && time_d.abs() <= MAX_DAYS && interval_d.is_finite()) {
+            return Err(t.bad_col(
+                "TIME",
+                format!(
+                    "row {r}: TIME {time_d} / TIME_INTERVAL {interval_d} days is not plausible"
+                ),
+            ));
+        }
         models.push(ModelRow {
-            time: h.ref_date.add_seconds(t.f64_1(time_c, r)? * DAY_S),
-            interval_s: t.f64_1(int_c, r)? * DAY_S,
+            time: h.ref_date.add_seconds(time_d * DAY_S),
+            interval_s: interval_d * DAY_S,
             antenna: ant as u32,
             source_id: src as u32,
             freq_id: match fq_c {

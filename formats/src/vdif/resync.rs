@@ -359,7 +359,13 @@ fn check_successor(view: &[u8], h: VdifHeader, e: &Expect, at_eof: bool) -> Resu
         // Zeros: the padding of a preallocated or cut-short file, not the
         // tail of a frame pushed on by inserted bytes (32 zero bytes are
         // 128 lowest-level 2-bit samples in a row: not recorded noise).
-        Some(_) if view[n..n + HEADER_BYTES].iter().all(|&b| b == 0) => return Ok(Step::Frame(h)),
+        Some(_)
+            if view
+                .get(n..n + HEADER_BYTES)
+                .is_some_and(|z| z.iter().all(|&b| b == 0)) =>
+        {
+            return Ok(Step::Frame(h))
+        }
         Some(_) => {}
         None if at_eof => return Ok(Step::Frame(h)),
         None => return Err(n + HEADER_BYTES),

@@ -5,11 +5,17 @@
 //! recordings, draws the progress bar (stderr, only on a terminal) and prints
 //! the summary.
 
-use crate::failure::Failure;
-use correlator::engine::{self, EngineError, IdiSink, Options, Progress, SampleSource, Summary};
+use crate::failure::{print_stdout, Failure};
+use crate::reliability::{self, Journal};
+use correlator::engine::{
+    self, EngineError, IdiSink, Integration, Layout, Options, Progress, RunHeader, SampleSource,
+    Sink, StreamInfo, Summary, VdifError,
+};
 use correlator::Job;
+use formats::UtcTime;
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 #[derive(clap::Args, Debug)]
 pub struct CorrelateArgs {
@@ -27,20 +33,95 @@ pub struct CorrelateArgs {
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Finish an interrupted run: the integrations in `<output>.checkpoint`
+    /// (same job file) are kept, the rest are computed; the output is
+    /// byte-for-byte the one an uninterrupted run writes.
+    #[arg(long)]
+    pub resume: bool,
+    /// Refuse the job up front if its buffers would need more memory than
+    /// this (e.g. 512M, 8G). Default: half the physical memory.
+    #[arg(long, value_name = "BYTES")]
+    pub max_memory: Option<String>,
 }
 
 pub fn run(args: CorrelateArgs) -> Result<(), Failure> {
+    reliability::install_handlers();
     let job = Job::from_file(&args.job).map_err(|e| Failure::BadInput(e.to_string()))?;
     let output = args.output.clone().unwrap_or_else(|| job.output.clone());
     if let Some(0) = args.threads {
         return Err(Failure::BadInput("--threads must be at least 1".into()));
     }
-    let sources = open_sources(&job)?;
+    let threads = args.threads.unwrap_or_else(|| Options::default().threads);
+    let span_s = delay_span(&job).unwrap_or(2.0);
+    check_memory(&job, threads, span_s, args.max_memory.as_deref())?;
+
+    // The checkpoint: a new one, or the one of the run being resumed.
+    let job_text = std::fs::read(&args.job)
+        .map_err(|e| Failure::Io(format!("{}: cannot read: {e}", args.job.display())))?;
+    let fingerprint = reliability::fnv64(&[&job_text, env!("CARGO_PKG_VERSION").as_bytes()]);
+    let ck_path = reliability::checkpoint_path(&output);
+    let (journal, replay) = if args.resume {
+        Journal::resume(&ck_path, fingerprint).map_err(Failure::BadInput)?
+    } else {
+        // Also the first write into the output directory: an unwritable or
+        // missing directory is found here, before any work.
+        let j = Journal::create(&ck_path, fingerprint).map_err(|e| {
+            Failure::Io(format!(
+                "{}: cannot write the output there (creating {}: {e})",
+                ck_path
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(std::path::Path::new("."))
+                    .display(),
+                ck_path.display()
+            ))
+        })?;
+        (j, Vec::new())
+    };
+    let resumed = replay.len() as u64;
+
+    let files: Vec<PathBuf> = job.stations.iter().flat_map(|s| s.files.clone()).collect();
+    reliability::register_inputs(&files);
+    let ended = Arc::new(Mutex::new(vec![None; job.stations.len()]));
+    // A checkpoint this run created goes when the run fails; a resumed one
+    // stays (it holds the earlier run's work).
+    let drop_checkpoint = |e: Failure| {
+        if !args.resume {
+            let _ = std::fs::remove_file(&ck_path);
+        }
+        e
+    };
+    let sources = open_sources(&job, span_s)
+        .map_err(drop_checkpoint)?
+        .into_iter()
+        .enumerate()
+        .map(|(s, inner)| {
+            Box::new(Guarded {
+                stream: job.stations[s]
+                    .files
+                    .iter()
+                    .any(|f| formats::vdif::summary::is_stream(f)),
+                inner,
+                station: s,
+                ended: ended.clone(),
+            }) as Box<dyn SampleSource>
+        })
+        .collect();
     let opts = Options {
-        threads: args.threads.unwrap_or_else(|| Options::default().threads),
+        threads,
+        first_integration: resumed,
         ..Options::default()
     };
-    let mut sink = IdiSink::new(&output);
+    let mut sink = CheckedSink {
+        inner: IdiSink::new(&output),
+        journal,
+        replay,
+        written: resumed,
+        last_weight: vec![1.0; job.stations.len()],
+        ended: ended.clone(),
+        job: &job,
+        pause: test_pause(),
+    };
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(progress_bar);
     let mut on_progress = |p: &Progress| {
         if let Some(bar) = &bar {
@@ -60,23 +141,256 @@ pub fn run(args: CorrelateArgs) -> Result<(), Failure> {
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    // On error the sink is dropped unfinished, which removes `<output>.partial`:
-    // nothing under the output name ever looks complete.
-    let summary = result.map_err(|e| match e {
-        EngineError::BadInput(m) => Failure::BadInput(m),
-        EngineError::Io(m) | EngineError::Sink(m) => Failure::Io(m),
-    })?;
+    let summary = match result {
+        Ok(s) => {
+            let _ = std::fs::remove_file(&ck_path);
+            s
+        }
+        Err(e) => {
+            if let Some(sig) = reliability::interrupted() {
+                // Keep what was done: `<output>.partial` (readable, with the
+                // integrations written so far) and the checkpoint.
+                sink.inner.keep_partial_on_drop(true);
+                let done = sink.written;
+                drop(sink);
+                return Err(Failure::Interrupted(format!(
+                    "interrupted by {} after {done} integration(s); kept {} and {}: run the same command with --resume to finish",
+                    reliability::signal_name(sig),
+                    formats::fitsidi::partial_path(&output).display(),
+                    ck_path.display()
+                )));
+            }
+            // Any other failure: the sink is dropped unfinished, which
+            // removes `<output>.partial`, and a checkpoint this run created
+            // goes too: nothing under the output name ever looks complete.
+            drop(sink);
+            return Err(drop_checkpoint(match e {
+                EngineError::BadInput(m) => Failure::BadInput(m),
+                EngineError::Io(m) | EngineError::Sink(m) => Failure::Io(m),
+            }));
+        }
+    };
     if !args.quiet {
         for w in &summary.warnings {
             eprintln!("emcorr: warning: {w}");
         }
     }
+    if resumed > 0 && !args.quiet {
+        eprintln!("emcorr: resumed after {resumed} integration(s) from the checkpoint");
+    }
     if args.json {
-        println!("{}", summary_json(&summary, &output));
+        print_stdout(&format!("{}\n", summary_json(&summary, &output)))?;
     } else if !args.quiet {
         eprintln!("{}", summary_line(&summary, &output));
     }
     Ok(())
+}
+
+/// Refuse a job whose buffers would not fit in the memory budget.
+fn check_memory(job: &Job, threads: usize, span_s: f64, max: Option<&str>) -> Result<(), Failure> {
+    let (budget, from) = match max {
+        Some(t) => (
+            reliability::parse_bytes(t)
+                .map_err(|e| Failure::BadInput(format!("--max-memory: {e}")))?,
+            "--max-memory",
+        ),
+        None => match reliability::physical_memory() {
+            Some(m) => (m / 2, "half the physical memory; set --max-memory"),
+            None => return Ok(()),
+        },
+    };
+    let engine_bytes = engine::buffer_bytes(job, threads);
+    let readahead: u64 = job
+        .stations
+        .iter()
+        .filter(|st| {
+            st.files
+                .iter()
+                .any(|f| formats::vdif::summary::is_stream(f))
+        })
+        .map(|st| engine::readahead_bytes(job, span_s, st.sample_rate_hz.unwrap_or(64e6)) as u64)
+        .sum();
+    let need = engine_bytes + readahead;
+    if need > budget {
+        return Err(Failure::BadInput(format!(
+            "{}: the job needs about {} of buffers ({} for {} stations × {} subbands at fft_length {} on {} threads, {} of stream read-ahead), more than the memory budget of {} ({from}): lower fft_length or --threads, or raise --max-memory",
+            job.file.display(),
+            reliability::mib(need),
+            reliability::mib(engine_bytes),
+            job.stations.len(),
+            job.subbands.len(),
+            job.correlation.fft_length,
+            threads,
+            reliability::mib(readahead),
+            reliability::mib(budget),
+        )));
+    }
+    Ok(())
+}
+
+/// Test hook (documented in the README): after `EMCORR_TEST_PAUSE_AFTER`
+/// integrations, say so on stderr and wait while the file
+/// `EMCORR_TEST_PAUSE_FILE` exists (or until a signal), so a test can act at
+/// a known point (send a signal, truncate an input) without relying on timing.
+fn test_pause() -> Option<(u64, PathBuf)> {
+    let n = std::env::var("EMCORR_TEST_PAUSE_AFTER")
+        .ok()?
+        .parse()
+        .ok()?;
+    let f = std::env::var_os("EMCORR_TEST_PAUSE_FILE")?;
+    Some((n, PathBuf::from(f)))
+}
+
+/// A station's recording as the engine sees it, plus what reliability needs:
+/// reads stop once a signal has arrived, and a stream that ends is noted.
+struct Guarded {
+    inner: Box<dyn SampleSource>,
+    stream: bool,
+    station: usize,
+    ended: Arc<Mutex<Vec<Option<String>>>>,
+}
+
+impl SampleSource for Guarded {
+    fn info(&self) -> &StreamInfo {
+        self.inner.info()
+    }
+    fn origin(&self) -> UtcTime {
+        self.inner.origin()
+    }
+    fn read(
+        &mut self,
+        thread: u16,
+        channel: usize,
+        first: i64,
+        out: &mut [f32],
+        valid: &mut [bool],
+    ) -> Result<(), VdifError> {
+        if let Some(sig) = reliability::interrupted() {
+            return Err(VdifError::Invalid {
+                context: "emcorr".into(),
+                what: format!("interrupted by {}", reliability::signal_name(sig)),
+            });
+        }
+        self.inner.read(thread, channel, first, out, valid)?;
+        if self.stream {
+            if let Some(end) = self.inner.end_sample() {
+                if first + valid.len() as i64 > end {
+                    let mut e = self.ended.lock().unwrap();
+                    e[self.station].get_or_insert_with(|| {
+                        let t = self
+                            .inner
+                            .origin()
+                            .add_seconds(end as f64 / self.inner.info().sample_rate_hz);
+                        format!("its stream ended at {t}")
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+    fn discard_before(&mut self, first: i64) {
+        self.inner.discard_before(first)
+    }
+    fn first_sample(&self) -> i64 {
+        self.inner.first_sample()
+    }
+    fn end_sample(&self) -> Option<i64> {
+        self.inner.end_sample()
+    }
+    fn warnings(&self) -> Vec<String> {
+        self.inner.warnings()
+    }
+}
+
+/// The FITS-IDI sink plus the checkpoint journal: replays a resumed run's
+/// integrations, journals every new one, stops on a signal, and refuses to
+/// finish when a streamed station stopped before the job's end.
+struct CheckedSink<'a> {
+    inner: IdiSink,
+    journal: Journal,
+    replay: Vec<Integration>,
+    /// Integrations in the output so far (replayed ones included).
+    written: u64,
+    /// Per station: the largest weight of its cross baselines in the last
+    /// integration.
+    last_weight: Vec<f32>,
+    ended: Arc<Mutex<Vec<Option<String>>>>,
+    job: &'a Job,
+    pause: Option<(u64, PathBuf)>,
+}
+
+impl CheckedSink<'_> {
+    fn stop_if_interrupted(&self) -> Result<(), EngineError> {
+        match reliability::interrupted() {
+            Some(sig) => Err(EngineError::Io(format!(
+                "interrupted by {}",
+                reliability::signal_name(sig)
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Sink for CheckedSink<'_> {
+    fn begin(&mut self, h: &RunHeader) -> Result<(), EngineError> {
+        self.inner.begin(h)?;
+        for i in std::mem::take(&mut self.replay) {
+            self.inner.write(h.layout, &i)?;
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, layout: &Layout, integ: &Integration) -> Result<(), EngineError> {
+        self.stop_if_interrupted()?;
+        self.inner.write(layout, integ)?;
+        self.journal.append(integ).map_err(|e| {
+            EngineError::Io(format!(
+                "{}: writing the checkpoint: {e}",
+                self.journal.path().display()
+            ))
+        })?;
+        self.written += 1;
+        self.last_weight.fill(0.0);
+        let k = layout.bands.len() * layout.products.len();
+        for (bl, &(a, b)) in layout.baselines.iter().enumerate() {
+            if a != b {
+                let w = integ.weights[bl * k..(bl + 1) * k]
+                    .iter()
+                    .fold(0.0f32, |m, &x| m.max(x));
+                self.last_weight[a] = self.last_weight[a].max(w);
+                self.last_weight[b] = self.last_weight[b].max(w);
+            }
+        }
+        if let Some((n, file)) = &self.pause {
+            if self.written == *n {
+                eprintln!("emcorr: test pause after {n} integrations");
+                while file.exists() && reliability::interrupted().is_none() {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+            }
+        }
+        self.stop_if_interrupted()
+    }
+
+    fn finish(&mut self) -> Result<(), EngineError> {
+        self.stop_if_interrupted()?;
+        // A streamed station whose data stopped before the job's end (its
+        // writer died): the output would look complete but is not.
+        if self.job.duration_s.is_some() {
+            let ended = self.ended.lock().unwrap();
+            for (s, e) in ended.iter().enumerate() {
+                if let (Some(why), true) = (e, self.last_weight[s] == 0.0) {
+                    let st = &self.job.stations[s];
+                    return Err(EngineError::Io(format!(
+                        "station {}: {}: {why}, before the end of the job (the last integration has no data from it): did its writer stop early?",
+                        st.name,
+                        st.files.last().map(|f| f.display().to_string()).unwrap_or_default()
+                    )));
+                }
+            }
+        }
+        self.inner.finish()
+    }
 }
 
 fn progress_bar() -> indicatif::ProgressBar {
@@ -92,8 +406,7 @@ fn progress_bar() -> indicatif::ProgressBar {
 /// read-ahead buffer sized from the model's delay span between stations (the
 /// lunar station's data lie ~1.3 s away from the Earth stations'), so that no
 /// station's writer is held up while the correlator waits for another's.
-fn open_sources(job: &Job) -> Result<Vec<Box<dyn SampleSource>>, Failure> {
-    let span_s = delay_span(job).unwrap_or(2.0);
+fn open_sources(job: &Job, span_s: f64) -> Result<Vec<Box<dyn SampleSource>>, Failure> {
     job.stations
         .iter()
         .map(|st| {

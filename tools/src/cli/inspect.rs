@@ -33,7 +33,7 @@ pub fn run(args: InspectArgs) -> Result<(), Failure> {
                 if args.json {
                     docs.push(file_json(&sum));
                 } else {
-                    print!("{}", file_text(&sum));
+                    crate::failure::print_stdout(&file_text(&sum))?;
                 }
             }
             Err(e) => {
@@ -48,10 +48,9 @@ pub fn run(args: InspectArgs) -> Result<(), Failure> {
     }
     if args.json {
         let doc = json!({ "files": docs });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&doc).map_err(|e| Failure::Internal(e.to_string()))?
-        );
+        let text =
+            serde_json::to_string_pretty(&doc).map_err(|e| Failure::Internal(e.to_string()))?;
+        crate::failure::print_stdout(&(text + "\n"))?;
     }
     first_failure.map_or(Ok(()), Err)
 }
