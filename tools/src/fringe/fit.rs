@@ -197,14 +197,6 @@ pub fn fit_baseline(data: &BaselineData, opts: &FitOptions) -> Result<FringeSolu
             a0,
             amp_at(tau + peak.delay_step_s, rate),
         );
-    let a0 = amp_at(tau, rate);
-    rate += peak.rate_step
-        * parabola_vertex(
-            amp_at(tau, rate - peak.rate_step),
-            a0,
-            amp_at(tau, rate + peak.rate_step),
-        );
-
     let b_rms_hz = (pts
         .iter()
         .map(|p| p.w * (p.freq_hz - nu_c).powi(2))
@@ -217,6 +209,20 @@ pub fn fit_baseline(data: &BaselineData, opts: &FitOptions) -> Result<FringeSolu
         .sum::<f64>()
         / w_sum)
         .sqrt();
+
+    // One period (no spread of ν·(t − t_c)): the data say nothing about the
+    // rate, which stays at the coarse value (zero unless the window excludes
+    // it) and is not carried into the phase or delay (see below).
+    let rate_free = (2.0 * PI * nu_t_rms).powi(2) <= 1e-12;
+    if !rate_free {
+        let a0 = amp_at(tau, rate);
+        rate += peak.rate_step
+            * parabola_vertex(
+                amp_at(tau, rate - peak.rate_step),
+                a0,
+                amp_at(tau, rate + peak.rate_step),
+            );
+    }
 
     // Gauss–Newton on the phases, with step halving if |S| would drop. Steps
     // are at most one coarse cell, and the solution stays within the searched
@@ -314,21 +320,37 @@ pub fn fit_baseline(data: &BaselineData, opts: &FitOptions) -> Result<FringeSolu
             NoiseModel::Empirical => noise_ratio,
         };
     let mbd_sigma_c = stats::delay_sigma(snr, b_rms_hz);
-    let rate_sigma = stats::rate_sigma(snr, nu_t_rms);
+    let rate_sigma = if rate_free {
+        f64::INFINITY
+    } else {
+        stats::rate_sigma(snr, nu_t_rms)
+    };
 
-    // Reference epoch: the whole second nearest the weighted mean time.
+    // Reference epoch: the whole second nearest the weighted mean time, the
+    // solution carried there by the fitted rate. Without a rate (one period)
+    // nothing can be carried: the weighted mean time itself.
     let centre = data.epoch.add_seconds(t_c);
-    let ref_epoch = UtcTime::new(centre.sec() + (centre.frac() >= 0.5) as i64, 0.0);
-    let dt_ref = ref_epoch.seconds_since(data.epoch) - t_c;
+    let ref_epoch = if rate_free {
+        centre
+    } else {
+        UtcTime::new(centre.sec() + (centre.frac() >= 0.5) as i64, 0.0)
+    };
+    let dt_ref = if rate_free {
+        0.0
+    } else {
+        ref_epoch.seconds_since(data.epoch) - t_c
+    };
+    // Terms carried by the rate over dt_ref: none (not 0·∞) when dt_ref = 0.
+    let carried = |x: f64| if dt_ref == 0.0 { 0.0 } else { x * dt_ref };
     let nu_ref = data.ref_freq_hz;
     let phase_rad =
-        wrap_pi(phase_c + 2.0 * PI * (nu_ref - nu_c) * tau + 2.0 * PI * nu_ref * rate * dt_ref);
+        wrap_pi(phase_c + 2.0 * PI * (nu_ref - nu_c) * tau + 2.0 * PI * nu_ref * carried(rate));
     let phase_sigma_rad = ((1.0 / snr).powi(2)
         + (2.0 * PI * (nu_ref - nu_c) * mbd_sigma_c).powi(2)
-        + (2.0 * PI * nu_ref * dt_ref * rate_sigma).powi(2))
+        + (2.0 * PI * nu_ref * carried(rate_sigma)).powi(2))
     .sqrt();
-    let mbd_s = tau + rate * dt_ref;
-    let mbd_sigma_s = (mbd_sigma_c.powi(2) + (rate_sigma * dt_ref).powi(2)).sqrt();
+    let mbd_s = tau + carried(rate);
+    let mbd_sigma_s = (mbd_sigma_c.powi(2) + carried(rate_sigma).powi(2)).sqrt();
 
     let extent = stats::SearchExtent::new(
         peak.delay_range_s.1 - peak.delay_range_s.0 + peak.delay_step_s,

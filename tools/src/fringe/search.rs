@@ -153,10 +153,25 @@ pub fn coarse_search(
         return Err(SearchError::EmptyDelayWindow(name, dlo, dhi));
     }
     let (rlo, rhi) = window.rate.unwrap_or((-f64::INFINITY, f64::INFINITY));
-    let p_lo = ((rlo / rate_step).ceil().max(-half_t as f64)) as i64;
-    let p_hi = ((rhi / rate_step).floor().min((half_t - 1) as f64)) as i64;
+    let mut p_lo = ((rlo / rate_step).ceil().max(-half_t as f64)) as i64;
+    let mut p_hi = ((rhi / rate_step).floor().min((half_t - 1) as f64)) as i64;
     if p_lo > p_hi {
         return Err(SearchError::EmptyRateWindow(name, rlo, rhi));
+    }
+    // One occupied period: every rate bin has the same amplitude, so the rate
+    // axis carries no information. Search only the bin nearest zero rate
+    // (rather than let the first, most negative bin win the tie: a rate of
+    // −1/(2Δt·ν_c) would then be carried into the phase).
+    let n_occupied_t = {
+        let mut seen = vec![false; n_t_used];
+        for p in &pts {
+            seen[tbin(p.t_s)] = true;
+        }
+        seen.iter().filter(|&&s| s).count()
+    };
+    if n_occupied_t <= 1 {
+        let p0 = 0i64.clamp(p_lo, p_hi);
+        (p_lo, p_hi) = (p0, p0);
     }
 
     // Stage 1: W·V on the frequency grid, one row per occupied period, FFT.

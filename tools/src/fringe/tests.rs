@@ -446,3 +446,56 @@ fn a_single_period_still_gives_a_delay() {
     assert!(!sol.rate_sigma.is_finite() || sol.rate_sigma > 1e-6);
     assert!((sol.snr / 40.0 - 1.0).abs() < 0.15);
 }
+
+#[test]
+fn a_single_period_gives_the_phase_at_its_centre_with_the_rate_unconstrained() {
+    // One accumulation period with a residual rate in the data: the rate
+    // cannot be measured, so it is held at 0 (σ infinite, JSON null), the
+    // reference epoch is the period's centre (not a whole second away from
+    // it) and the phase is the truth there. Used to come out ~90° off: the
+    // coarse search took the first of its equal rate bins, −1/(2Δt·ν_c), and
+    // carried it half a period to the whole second.
+    for (seed, tau, rate, phase) in [
+        (81, -77e-9, 0.0, 1.2),
+        (82, 40e-9, 2e-12, -2.5),
+        (83, 0.0, -3e-12, 3.0),
+    ] {
+        let mut spec = signal(seed, 0.0, tau, rate, phase);
+        spec.n_periods = 1;
+        // The truth's reference time is not the centre: carry it there.
+        spec.ref_time_s = 0.2;
+        spec.amplitude = rho_for(&spec, 50.0);
+        let (sol, per) = fit_with_subbands(&synthesize(&spec), &FitOptions::default()).unwrap();
+        let t_ref = sol.ref_epoch.seconds_since(spec.epoch);
+        assert!(
+            (t_ref - 0.5).abs() < 1e-6,
+            "ref epoch {t_ref} s after start"
+        );
+        assert_eq!(sol.rate, 0.0);
+        assert!(sol.rate_sigma.is_infinite());
+        let dt = t_ref - spec.ref_time_s;
+        let want_phase = wrap_pi(spec.phase_rad + 2.0 * PI * spec.ref_freq_hz * rate * dt);
+        let dphi = wrap_pi(sol.phase_rad - want_phase);
+        assert!(sol.phase_sigma_rad.is_finite() && sol.phase_sigma_rad < 0.1);
+        assert!(
+            (dphi / sol.phase_sigma_rad).abs() < 4.0,
+            "seed {seed}: phase off by {:.2}° (σ {:.2}°)",
+            dphi.to_degrees(),
+            sol.phase_sigma_rad.to_degrees()
+        );
+        let want_tau = tau + rate * dt;
+        assert!(sol.mbd_sigma_s.is_finite());
+        assert!(((sol.mbd_s - want_tau) / sol.mbd_sigma_s).abs() < 4.0);
+        assert!((sol.snr / 50.0 - 1.0).abs() < 0.15);
+        for s in per.iter().flatten() {
+            assert!((s.ref_epoch.seconds_since(spec.epoch) - 0.5).abs() < 1e-6);
+            assert_eq!(s.rate, 0.0);
+        }
+        // Non-finite values stay valid JSON (null).
+        let row = super::output::FringeRow::new(&sol, 1, None, "X", None);
+        let json = super::output::to_json(&[row]);
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert!(v[0]["rate_sigma"].is_null());
+        assert!(v[0]["phase_deg"].is_f64());
+    }
+}
