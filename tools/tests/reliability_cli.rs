@@ -632,3 +632,19 @@ fn a_100_gb_sparse_input_is_inspected_and_correlated_in_constant_memory() {
         );
     }
 }
+
+#[test]
+fn a_panic_is_exit_1_with_one_line() {
+    let out = emcorr()
+        .args(["inspect", "x"])
+        .env("EMCORR_TEST_PANIC", "1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("emcorr: internal error (a bug, please report it): "),
+        "{err}"
+    );
+}
