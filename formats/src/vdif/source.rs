@@ -19,7 +19,7 @@ use super::header::VdifHeader;
 use super::reader::{FrameRef, VdifFile};
 use super::resync::{classify, Expect, Step};
 use super::stream::{FrameReader, OwnedFrame};
-use super::summary::{frames_per_second, is_stream};
+use super::summary::{is_stream, resolve_sample_rate};
 use crate::time::UtcTime;
 
 /// What a station's recording holds.
@@ -396,20 +396,14 @@ impl FileSource {
         }
         let h0 = first_header.expect("at least one path");
         let spf = h0.samples_per_frame();
-        let (rate, fps, inferred) = match sample_rate_hz {
-            Some(r) => (r, frames_per_second(&paths[0], r, spf)?, false),
-            None => {
-                let fps = u64::from(max_fn) + 1;
-                if !boundary_seen {
-                    warnings.push(format!(
-                        "{}: sample rate inferred as {} Hz from frame numbers 0..{max_fn} without seeing a whole second: a lower bound; give the sample rate",
-                        super::error::show(&paths[0]),
-                        fps * spf as u64
-                    ));
-                }
-                ((fps * spf as u64) as f64, fps, true)
-            }
-        };
+        let (rate, fps, inferred) = resolve_sample_rate(
+            &paths[0],
+            sample_rate_hz,
+            spf,
+            max_fn,
+            boundary_seen,
+            &mut warnings,
+        )?;
         let origin_sec = files
             .iter()
             .flat_map(|(_, g, _, _)| g.iter().map(|x| x.1 .0))
@@ -863,20 +857,14 @@ impl StreamSource {
             }
         }
         let spf = h0.samples_per_frame();
-        let (rate, fps, inferred) = match sample_rate_hz {
-            Some(r) => (r, frames_per_second(&paths[0], r, spf)?, false),
-            None => {
-                let fps = u64::from(max_fn) + 1;
-                if !boundary_seen {
-                    warnings.push(format!(
-                        "{}: sample rate inferred as {} Hz from frame numbers up to {max_fn} without seeing a whole second: a lower bound; give the sample rate",
-                        super::error::show(&paths[0]),
-                        fps * spf as u64
-                    ));
-                }
-                ((fps * spf as u64) as f64, fps, true)
-            }
-        };
+        let (rate, fps, inferred) = resolve_sample_rate(
+            &paths[0],
+            sample_rate_hz,
+            spf,
+            max_fn,
+            boundary_seen,
+            &mut warnings,
+        )?;
         let origin_sec = pending
             .iter()
             .map(|f| f.header.second())

@@ -360,6 +360,32 @@ impl Summariser {
     }
 }
 
+/// The sample rate a source uses: the one given (checked against the frame
+/// size), else inferred from the largest frame number seen within a second —
+/// a lower bound, with a warning, when no second boundary was seen.
+/// Returns (rate in Hz, frames per second, whether inferred).
+pub(crate) fn resolve_sample_rate(
+    path: &Path,
+    sample_rate_hz: Option<f64>,
+    samples_per_frame: usize,
+    max_frame_number: u32,
+    boundary_seen: bool,
+    warnings: &mut Vec<String>,
+) -> Result<(f64, u64, bool), VdifError> {
+    if let Some(r) = sample_rate_hz {
+        return Ok((r, frames_per_second(path, r, samples_per_frame)?, false));
+    }
+    let fps = u64::from(max_frame_number) + 1;
+    let rate = fps * samples_per_frame as u64;
+    if !boundary_seen {
+        warnings.push(format!(
+            "{}: sample rate inferred as {rate} Hz from frame numbers up to {max_frame_number} without seeing a whole second: a lower bound; give the sample rate",
+            super::error::show(path),
+        ));
+    }
+    Ok((rate as f64, fps, true))
+}
+
 /// Frames per second at `rate` with `spf` samples per frame, which must be a
 /// whole number (VDIF frames tile each second, §4 word 1).
 pub fn frames_per_second(path: &Path, rate: f64, spf: usize) -> Result<u64, VdifError> {
