@@ -605,3 +605,17 @@ fn random_damage_never_yields_wrong_data() {
         }
     }
 }
+
+#[test]
+fn damage_in_the_first_frames_does_not_hide_threads() {
+    // Slot 1 (thread 1's first frame) is noise: the threads after it must
+    // still be found, and only that frame is lost.
+    let dir = tempfile::tempdir().unwrap();
+    let (mut bytes, fb) = recording(4, 8);
+    bytes[fb..fb + 32].fill(0x3c);
+    let p = write(dir.path(), "early.vdif", &bytes);
+    let src = FileSource::open(std::slice::from_ref(&p), Some(RATE)).unwrap();
+    assert_eq!(src.info().threads, vec![0, 1, 2, 3]);
+    let (valid, _) = read_both(&p, 4, 8);
+    assert_eq!(valid, all_valid_except(4, 8, &[(1, 0)]));
+}

@@ -358,8 +358,12 @@ impl FileSource {
             for f in file.frames() {
                 let f = match f {
                     Ok(f) => f,
-                    // Damage before the first frame: skipped.
-                    Err(VdifError::Corrupted { .. }) if grid.is_empty() => continue,
+                    // Damage: the grid (a run of regular frames) ends there,
+                    // but the walk goes on to learn threads and the rate.
+                    Err(VdifError::Corrupted { .. }) => {
+                        grid_done |= !grid.is_empty();
+                        continue;
+                    }
                     Err(_) => break,
                 };
                 let h = f.header;
