@@ -648,3 +648,55 @@ fn a_panic_is_exit_1_with_one_line() {
         "{err}"
     );
 }
+
+#[test]
+fn inspect_shows_damage_repeats_and_a_thread_that_stops() {
+    // Two threads × 8 frames; thread 1 stops after frame 4; thread 0's frame
+    // 2 appears twice; 40 stray bytes after frame 5.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = WriterConfig::new(7, 2, false, 256, 2048.0, start());
+    let mut w = VdifWriter::new(Vec::new(), cfg).unwrap();
+    for k in 0..8u64 {
+        for t in 0..2u16 {
+            if t == 1 && k > 4 {
+                continue;
+            }
+            let codes: Vec<u8> = (0..256).map(|i| ((i as u64 * 7 + k) % 4) as u8).collect();
+            w.write_codes(t, &codes, false).unwrap();
+        }
+    }
+    let fb = w.frame_bytes();
+    let good = w.into_inner().unwrap();
+    let mut bytes = good[..6 * fb].to_vec();
+    bytes.extend_from_slice(&good[4 * fb..5 * fb]); // thread 0 frame 2 again
+    bytes.extend_from_slice(&good[6 * fb..11 * fb]);
+    let stray = bytes.len();
+    bytes.extend_from_slice(&[0x77; 40]);
+    bytes.extend_from_slice(&good[11 * fb..]);
+    let p = dir.path().join("messy.vdif");
+    std::fs::write(&p, &bytes).unwrap();
+    let out = emcorr()
+        .args(["inspect", "--json"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = &v["files"][0];
+    assert_eq!(f["corrupted_count"], 2, "{f}");
+    assert_eq!(f["corrupted"][1]["offset"], stray);
+    assert_eq!(f["corrupted"][1]["end"], stray + 40);
+    let t0 = &f["threads"][0];
+    assert_eq!(t0["duplicate_frames"], 1);
+    assert_eq!(t0["overlap_count"], 1);
+    assert_eq!(t0["overlaps"][0]["frames"], 1);
+    assert_eq!(t0["overlaps"][0]["offset"], 6 * fb);
+    let t1 = &f["threads"][1];
+    assert_eq!(t1["frames_missing_at_end"], 3);
+    assert_eq!(t1["frames_missing_at_start"], 0);
+    let text = emcorr().arg("inspect").arg(&p).output().unwrap();
+    let s = String::from_utf8_lossy(&text.stdout);
+    assert!(s.contains("repeated 1 "), "{s}");
+    assert!(s.contains("ends 3 frames before its last"), "{s}");
+    assert!(s.contains(&format!("bytes {stray}..{}", stray + 40)), "{s}");
+}
