@@ -949,3 +949,93 @@ fn a_run_from_integration_k_reproduces_the_tail_bit_for_bit() {
         }
     }
 }
+
+/// Units from a list, in the list's order.
+struct Listed(std::collections::VecDeque<WorkUnit>);
+
+impl Schedule for Listed {
+    fn next_unit(&mut self) -> Result<Option<WorkUnit>, EngineError> {
+        Ok(self.0.pop_front())
+    }
+}
+
+#[test]
+fn band_units_on_separate_engines_in_any_order_reproduce_the_run_bit_for_bit() {
+    // What `emcorr correlate --mpi` relies on: each (integration, band)
+    // unit computed alone, by another engine, in another order, and put
+    // back together by the collector, gives the single-process output.
+    let mut sc = Scenario::basic();
+    sc.duration_s = 0.03;
+    sc.integration_s = 0.01;
+    sc.subbands = vec![
+        (8.4e9, "U", "R", 0),
+        (8.4e9, "U", "L", 1),
+        (8.5e9, "L", "R", 2),
+        (8.5e9, "L", "L", 3),
+    ];
+    let sig = sc.signals();
+    let full = sc.run(sc.sources(&sig), 2);
+    let layout = full.layout.clone().unwrap();
+    assert_eq!((layout.bands.len(), layout.products.len()), (2, 4));
+    let nint = full.integrations.len() as u64;
+    assert_eq!(nint, 3);
+
+    let job = sc.job();
+    let build = |a: UtcTime, b: UtcTime| {
+        model::build_model(&job, a, b).map_err(|e| EngineError::bad(e.to_string()))
+    };
+    let opts = Options {
+        threads: 1,
+        ..Options::default()
+    };
+    // Units shuffled and dealt to two "ranks".
+    let mut units: Vec<WorkUnit> = (0..nint)
+        .flat_map(|i| {
+            (0..2).map(move |b| WorkUnit {
+                integration: i,
+                bands: vec![b],
+            })
+        })
+        .collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    for i in (1..units.len()).rev() {
+        units.swap(i, rng.random_range(0..=i));
+    }
+    let mut results = Vec::new();
+    for rank in 0..2 {
+        let mut e = Engine::prepare(&job, sc.sources(&sig), &build, &opts).unwrap();
+        let mut mine = Listed(units.iter().skip(rank).step_by(2).cloned().collect());
+        e.run(
+            &mut mine,
+            &mut |r| {
+                results.push(r);
+                Ok(Flow::Continue)
+            },
+            &mut |_, _| {},
+        )
+        .unwrap();
+    }
+    assert_eq!(results.len(), units.len());
+    // Each unit holds its own band only.
+    for r in &results {
+        let other = 1 - r.unit.bands[0];
+        let w = layout.weight_index(1, other, 0);
+        assert_eq!(r.integration.weights[w], 0.0);
+        assert!(r.integration.weights[layout.weight_index(1, r.unit.bands[0], 0)] > 0.9);
+    }
+    results.reverse();
+    let mut sink = MemorySink::default();
+    let e = Engine::prepare(&job, sc.sources(&sig), &build, &opts).unwrap();
+    sink.begin(&e.header()).unwrap();
+    let mut c = Collector::new(&mut sink, &layout, 2, true, 0);
+    for r in results {
+        assert_eq!(c.accept(r).unwrap(), Flow::Continue);
+    }
+    assert_eq!(c.written(), nint);
+    let s = c
+        .finish(&job, e.start(), e.total_blocks(), vec![], 1.0)
+        .unwrap();
+    assert_eq!(s.integrations, nint);
+    assert!(sink.finished);
+    assert_eq!(sink.integrations, full.integrations);
+}

@@ -35,6 +35,9 @@ pub struct Chunk {
     pub geoms: Vec<BlockGeom>,
     /// [station][job subband]
     pub bufs: Vec<SampleBuf>,
+    /// Per job subband: whether this chunk's work unit includes it (the
+    /// others are neither read nor transformed).
+    pub active: Vec<bool>,
 }
 
 /// What every worker needs to know, read-only.
@@ -84,6 +87,10 @@ impl Worker {
                 let g = &chunk.geoms[blk * ctx.nstations + s];
                 for (sb, sub) in ctx.subbands.iter().enumerate() {
                     let i = s * nsub + sb;
+                    if !chunk.active[sb] {
+                        self.valid[i] = false;
+                        continue;
+                    }
                     let buf = &chunk.bufs[i];
                     let off = (g.n0 - buf.n_lo) as usize;
                     let ok = all_valid(&buf.valid[off..off + n]);

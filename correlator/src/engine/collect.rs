@@ -1,0 +1,268 @@
+//! Collect: finished work units back into whole integrations, written to the
+//! sink in integration order.
+//!
+//! Units may arrive in any order (under MPI, from whichever rank finished
+//! first); an integration is written once every band of it and every
+//! integration before it are in. The collector also decides where data
+//! end for a job without a duration (the first integration in which some
+//! station has no valid block), and keeps what the run summary reports.
+
+use super::accumulate::Integration;
+use super::error::EngineError;
+use super::plan::Layout;
+use super::schedule::WorkUnit;
+use super::sink::Sink;
+use super::Summary;
+use crate::job::Job;
+use formats::UtcTime;
+use std::collections::BTreeMap;
+
+/// One finished work unit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnitResult {
+    pub unit: WorkUnit,
+    /// Full-size integration; only the unit's bands are filled.
+    pub integration: Integration,
+    /// Per station: whether any of its subbands in the unit had a used block.
+    pub station_has_data: Vec<bool>,
+}
+
+/// Whether the pipeline should go on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    /// The data have ended: later units are not wanted.
+    Stop,
+}
+
+struct Pending {
+    integration: Integration,
+    bands_in: Vec<bool>,
+    station_has_data: Vec<bool>,
+}
+
+/// Assembles units into integrations and writes them in order.
+pub struct Collector<'s> {
+    sink: &'s mut dyn Sink,
+    layout: Layout,
+    nstations: usize,
+    /// Whether the job's duration bounds the run (else data end it).
+    bounded: bool,
+    first_integration: u64,
+    /// Next integration to write.
+    next: u64,
+    pending: BTreeMap<u64, Pending>,
+    stopped: bool,
+    written: u64,
+    /// Per station: integrations with any used block.
+    station_ints: Vec<u64>,
+    /// Per layout baseline: sum over integrations of the mean weight.
+    weight_sums: Vec<f64>,
+}
+
+impl<'s> Collector<'s> {
+    /// A collector for a run whose sink has had `begin`; integrations
+    /// before `first_integration` are already in the output.
+    pub fn new(
+        sink: &'s mut dyn Sink,
+        layout: &Layout,
+        nstations: usize,
+        bounded: bool,
+        first_integration: u64,
+    ) -> Self {
+        Collector {
+            sink,
+            layout: layout.clone(),
+            nstations,
+            bounded,
+            first_integration,
+            next: first_integration,
+            pending: BTreeMap::new(),
+            stopped: false,
+            written: 0,
+            station_ints: vec![0; nstations],
+            weight_sums: vec![0.0; layout.baselines.len()],
+        }
+    }
+
+    /// Integrations written by this run.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// The next integration the output is waiting for.
+    pub fn next_integration(&self) -> u64 {
+        self.next
+    }
+
+    /// Whether the data have ended (nothing more will be written).
+    pub fn stopped(&self) -> bool {
+        self.stopped
+    }
+
+    /// Take one finished unit; write whatever integrations it completes.
+    pub fn accept(&mut self, r: UnitResult) -> Result<Flow, EngineError> {
+        if self.stopped {
+            return Ok(Flow::Stop);
+        }
+        let k = r.unit.integration;
+        if k < self.next {
+            return Err(EngineError::Sink(format!(
+                "integration {k} arrived twice (internal error)"
+            )));
+        }
+        let nb = self.layout.bands.len();
+        match self.pending.get_mut(&k) {
+            None => {
+                let mut bands_in = vec![false; nb];
+                for &b in &r.unit.bands {
+                    bands_in[b] = true;
+                }
+                self.pending.insert(
+                    k,
+                    Pending {
+                        integration: r.integration,
+                        bands_in,
+                        station_has_data: r.station_has_data,
+                    },
+                );
+            }
+            Some(p) => {
+                merge_bands(
+                    &self.layout,
+                    &mut p.integration,
+                    &r.integration,
+                    &r.unit.bands,
+                );
+                for &b in &r.unit.bands {
+                    if std::mem::replace(&mut p.bands_in[b], true) {
+                        return Err(EngineError::Sink(format!(
+                            "integration {k} band {b} arrived twice (internal error)"
+                        )));
+                    }
+                }
+                for (h, x) in p.station_has_data.iter_mut().zip(&r.station_has_data) {
+                    *h |= *x;
+                }
+            }
+        }
+        while let Some(p) = self.pending.get(&self.next) {
+            if !p.bands_in.iter().all(|&b| b) {
+                break;
+            }
+            let p = self.pending.remove(&self.next).expect("present");
+            // Without a duration the data end at the first integration in
+            // which some station has nothing.
+            if !self.bounded && p.station_has_data.iter().any(|&h| !h) {
+                self.stopped = true;
+                self.pending.clear();
+                return Ok(Flow::Stop);
+            }
+            for (s, c) in self.station_ints.iter_mut().enumerate() {
+                if p.station_has_data[s] {
+                    *c += 1;
+                }
+            }
+            let per_bl = nb * self.layout.products.len();
+            for (bl, ws) in self.weight_sums.iter_mut().enumerate() {
+                *ws += p.integration.weights[bl * per_bl..(bl + 1) * per_bl]
+                    .iter()
+                    .map(|&w| w as f64)
+                    .sum::<f64>()
+                    / per_bl as f64;
+            }
+            self.sink.write(&self.layout, &p.integration)?;
+            self.written += 1;
+            self.next += 1;
+        }
+        Ok(Flow::Continue)
+    }
+
+    /// After the last unit: check every station contributed, finish the
+    /// sink and summarise.
+    pub fn finish(
+        self,
+        job: &Job,
+        start: UtcTime,
+        total_blocks: Option<u64>,
+        warnings: Vec<String>,
+        wall_s: f64,
+    ) -> Result<Summary, EngineError> {
+        let layout = &self.layout;
+        if let Some(s) = self
+            .station_ints
+            .iter()
+            .position(|&c| c == 0)
+            .filter(|_| self.first_integration == 0)
+        {
+            return Err(EngineError::bad(format!(
+                "station {}: no valid data in the job span (start {start}{})",
+                job.stations[s].name,
+                match job.duration_s {
+                    Some(d) => format!(", {d} s"),
+                    None => String::new(),
+                }
+            )));
+        }
+        self.sink.finish()?;
+        let written = self.written;
+        let data_s = written as f64 * layout.integration_s;
+        let data_s = match total_blocks {
+            Some(b) => (b as f64 * layout.block_s()).min(data_s),
+            None => data_s,
+        };
+        let names = &layout.stations;
+        let baseline_weights = layout
+            .baselines
+            .iter()
+            .zip(&self.weight_sums)
+            .filter(|((a, b), _)| a != b)
+            .map(|(&(a, b), w)| {
+                (
+                    format!("{}-{}", names[a], names[b]),
+                    w / written.max(1) as f64,
+                )
+            })
+            .collect();
+        let nst = self.nstations;
+        Ok(Summary {
+            stations: names.clone(),
+            baselines: nst * (nst - 1) / 2,
+            bands: layout.bands.len(),
+            products: (0..layout.products.len())
+                .map(|p| layout.product_name(p))
+                .collect(),
+            nchan: layout.nchan,
+            integrations: written,
+            integration_s: layout.integration_s,
+            start,
+            data_s,
+            wall_s,
+            speed_x_realtime: if written == 0 {
+                0.0
+            } else {
+                data_s / wall_s.max(1e-9)
+            },
+            baseline_weights: if written == 0 {
+                Vec::new()
+            } else {
+                baseline_weights
+            },
+            warnings,
+        })
+    }
+}
+
+/// Copy `bands` of `from` into `into` (visibilities and weights).
+pub fn merge_bands(layout: &Layout, into: &mut Integration, from: &Integration, bands: &[usize]) {
+    let npr = layout.products.len();
+    let span = layout.nchan * npr;
+    for bl in 0..layout.baselines.len() {
+        for &b in bands {
+            let v = layout.vis_index(bl, b, 0, 0);
+            into.vis[v..v + span].copy_from_slice(&from.vis[v..v + span]);
+            let w = layout.weight_index(bl, b, 0);
+            into.weights[w..w + npr].copy_from_slice(&from.weights[w..w + npr]);
+        }
+    }
+}

@@ -1,0 +1,327 @@
+//! The pipeline: work units → chunks → read → station and baseline stages
+//! on the workers → one integration per unit, handed on.
+//!
+//! [`Engine::prepare`] does everything before the first block (layout,
+//! quantisers, span, delay model); [`Engine::run`] takes units from a
+//! [`Schedule`] and delivers each finished one. One chunk is processed
+//! while the next is read, so the reader and the workers overlap, across
+//! unit boundaries too.
+
+use super::accumulate::{IntegrationAcc, UnitAcc};
+use super::collect::{Flow, UnitResult};
+use super::error::EngineError;
+use super::input::SampleSource;
+use super::plan::{self, Layout};
+use super::schedule::{chunk_blocks, ChunkCursor, ChunkSpec, Schedule};
+use super::setup::{Setup, Span};
+use super::sink::RunHeader;
+use super::station::SubbandDsp;
+use super::workers::{self, Chunk, Context, SampleBuf, Worker, UNIT_BLOCKS};
+use super::Options;
+use crate::job::{Job, Sideband};
+use crate::model::{DelayTrack, ModelTracks};
+use formats::UtcTime;
+
+/// A job made ready to run: recordings opened and probed, the span and the
+/// delay model fixed.
+pub struct Engine<'j> {
+    job: &'j Job,
+    sources: Vec<Box<dyn SampleSource>>,
+    setup: Setup,
+    span: Span,
+    model: ModelTracks,
+    warnings: Vec<String>,
+    opts: Options,
+}
+
+impl<'j> Engine<'j> {
+    /// Probe the recordings (one per station, in job order), choose the
+    /// span and build the model with `build_model(a, b)` over it.
+    pub fn prepare(
+        job: &'j Job,
+        mut sources: Vec<Box<dyn SampleSource>>,
+        build_model: &dyn Fn(UtcTime, UtcTime) -> Result<ModelTracks, EngineError>,
+        opts: &Options,
+    ) -> Result<Engine<'j>, EngineError> {
+        let setup = Setup::new(job, &mut sources)?;
+        let tracks = |a: UtcTime, b: UtcTime| build_model(a, b).map(|m| m.delays);
+        let span = Span::new(job, &sources, &setup, &tracks)?;
+        // A stream without a duration: a model for a day.
+        let model_end = span
+            .data_end
+            .unwrap_or(span.start.add_seconds(86_400.0))
+            .add_seconds(10.0);
+        let model = build_model(span.start.add_seconds(-10.0), model_end)?;
+        let mut warnings = model.warnings.clone();
+        for (st, src) in job.stations.iter().zip(&sources) {
+            warnings.extend(
+                src.warnings()
+                    .iter()
+                    .map(|w| format!("station {}: {w}", st.name)),
+            );
+        }
+        Ok(Engine {
+            job,
+            sources,
+            setup,
+            span,
+            model,
+            warnings,
+            opts: opts.clone(),
+        })
+    }
+
+    pub fn job(&self) -> &'j Job {
+        self.job
+    }
+
+    pub fn layout(&self) -> &Layout {
+        &self.setup.layout
+    }
+
+    /// Geocentric UTC of the first block's start.
+    pub fn start(&self) -> UtcTime {
+        self.span.start
+    }
+
+    /// Blocks in the job, when its duration is given.
+    pub fn total_blocks(&self) -> Option<u64> {
+        self.span.total_blocks
+    }
+
+    /// Integrations in the job, when its duration is given.
+    pub fn integrations(&self) -> Option<u64> {
+        let m = self.setup.layout.blocks_per_integration as u64;
+        self.span.total_blocks.map(|b| b.div_ceil(m))
+    }
+
+    /// Seconds of data the run spans, when known.
+    pub fn total_s(&self) -> Option<f64> {
+        match self.span.total_blocks {
+            Some(b) => Some(b as f64 * self.setup.layout.block_s()),
+            None => self.span.data_end.map(|e| e.seconds_since(self.span.start)),
+        }
+    }
+
+    /// What the model and the readers noticed while preparing.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// What the sink is told before the first integration.
+    pub fn header(&self) -> RunHeader<'_> {
+        RunHeader {
+            job: self.job,
+            layout: &self.setup.layout,
+            start: self.span.start,
+            tracks: &self.model.delays,
+            positions: &self.model.positions,
+            bits: self.sources.iter().map(|s| s.info().bits).collect(),
+        }
+    }
+
+    /// Give the recordings back (their readers keep warnings found mid-run).
+    pub fn into_sources(self) -> Vec<Box<dyn SampleSource>> {
+        self.sources
+    }
+
+    /// Correlate the units `schedule` gives, handing each finished one to
+    /// `deliver`, until the schedule has no more, the job's duration is
+    /// reached, or `deliver` says stop. `on_chunk(blocks, bands)` is called
+    /// after each chunk.
+    pub fn run(
+        &mut self,
+        schedule: &mut dyn Schedule,
+        deliver: &mut dyn FnMut(UnitResult) -> Result<Flow, EngineError>,
+        on_chunk: &mut dyn FnMut(usize, usize),
+    ) -> Result<(), EngineError> {
+        let job = self.job;
+        let layout = &self.setup.layout;
+        let n = layout.fft_length;
+        let nsub = job.subbands.len();
+        let nst = job.stations.len();
+        let block_s = layout.block_s();
+        let m = layout.blocks_per_integration as u64;
+        let chunk_blocks = chunk_blocks(n);
+        let origins: Vec<UtcTime> = self.sources.iter().map(|s| s.origin()).collect();
+        let ctx = Context {
+            layout,
+            subbands: job
+                .subbands
+                .iter()
+                .map(|sb| SubbandDsp {
+                    lo_hz: sb.sky_freq_hz,
+                    sign: if sb.sideband == Sideband::Upper {
+                        1.0
+                    } else {
+                        -1.0
+                    },
+                })
+                .collect(),
+            nstations: nst,
+        };
+        let threads = self.opts.threads.max(1);
+        let mut workers: Vec<Worker> = (0..threads)
+            .map(|_| Worker::new(&ctx, self.opts.formulation))
+            .collect();
+        let mut units: Vec<UnitAcc> = (0..chunk_blocks.div_ceil(UNIT_BLOCKS))
+            .map(|_| UnitAcc::new(layout, nsub))
+            .collect();
+        let mut iacc = IntegrationAcc::new(layout, nsub);
+        let mut cursor = ChunkCursor::new(schedule, m, chunk_blocks as u64, self.span.total_blocks);
+        let reader = Reader {
+            tracks: &self.model.delays,
+            origins: &origins,
+            job,
+            layout,
+            start: self.span.start,
+            block_s,
+            fs: layout.sample_rate_hz,
+            n,
+            complex: layout.complex,
+            nsub,
+            discard: cursor.in_order(),
+        };
+        let mut cur = Chunk {
+            bufs: vec![SampleBuf::default(); nst * nsub],
+            ..Chunk::default()
+        };
+        let mut next = cur.clone();
+        let Some(mut spec) = cursor.next_chunk()? else {
+            return Ok(());
+        };
+        reader.read(&mut self.sources, &spec, &mut cur)?;
+        loop {
+            // Ask for what comes after this chunk now, so it can be read
+            // while the workers process this one.
+            let next_spec = cursor.next_chunk()?;
+            let srcs = &mut self.sources;
+            let nxt = &mut next;
+            let rd = &reader;
+            let read_result = workers::process_chunk(
+                &ctx,
+                &cur,
+                &mut units,
+                &mut workers,
+                move || match next_spec {
+                    Some(sp) => rd.read(srcs, &sp, nxt).map(|_| Some(sp)),
+                    None => Ok(None),
+                },
+            );
+            let next_spec = read_result?;
+            for (u, unit) in units[..workers::units_in(cur.nblocks)].iter().enumerate() {
+                let b = (cur.nblocks - u * UNIT_BLOCKS).min(UNIT_BLOCKS);
+                iacc.add(unit, b as u64);
+            }
+            on_chunk(cur.nblocks, spec.unit.bands.len());
+            if spec.last_of_integration {
+                let int = spec.unit.integration;
+                let station_has_data = (0..nst).map(|s| iacc.station_has_data(s, nsub)).collect();
+                let first = int * m;
+                let centre = self
+                    .span
+                    .start
+                    .add_seconds((first as f64 + iacc.blocks as f64 / 2.0) * block_s);
+                let integration = iacc.finish(layout, nsub, &self.setup.quant, int, centre);
+                iacc.clear();
+                let flow = deliver(UnitResult {
+                    unit: spec.unit.clone(),
+                    integration,
+                    station_has_data,
+                })?;
+                if flow == Flow::Stop {
+                    return Ok(());
+                }
+            }
+            match next_spec {
+                Some(sp) => {
+                    spec = sp;
+                    std::mem::swap(&mut cur, &mut next);
+                }
+                None => return Ok(()),
+            }
+        }
+    }
+}
+
+/// Places blocks in the streams and reads their samples (only the
+/// subbands of the chunk's bands).
+struct Reader<'a> {
+    tracks: &'a [DelayTrack],
+    origins: &'a [UtcTime],
+    job: &'a Job,
+    layout: &'a Layout,
+    start: UtcTime,
+    block_s: f64,
+    fs: f64,
+    n: usize,
+    complex: bool,
+    nsub: usize,
+    /// Let the streams drop data before each chunk (in-order schedules).
+    discard: bool,
+}
+
+impl Reader<'_> {
+    fn read(
+        &self,
+        sources: &mut [Box<dyn SampleSource>],
+        spec: &ChunkSpec,
+        chunk: &mut Chunk,
+    ) -> Result<(), EngineError> {
+        let nst = sources.len();
+        chunk.first_block = spec.first_block;
+        chunk.nblocks = spec.nblocks;
+        chunk.active.clear();
+        chunk.active.resize(self.nsub, false);
+        for &b in &spec.unit.bands {
+            for &sb in &self.layout.bands[b].subbands {
+                chunk.active[sb] = true;
+            }
+        }
+        chunk.geoms.clear();
+        for b in 0..spec.nblocks as u64 {
+            let g_c = plan::block_centre(self.start, self.block_s, spec.first_block + b);
+            for s in 0..nst {
+                chunk.geoms.push(plan::block_geom(
+                    &self.tracks[s],
+                    self.origins[s],
+                    self.fs,
+                    self.n,
+                    g_c,
+                ));
+            }
+        }
+        let w = if self.complex { 2 } else { 1 };
+        for (s, src) in sources.iter_mut().enumerate() {
+            let n0s = chunk.geoms.iter().skip(s).step_by(nst).map(|g| g.n0);
+            let (lo, hi) = n0s.fold((i64::MAX, i64::MIN), |(l, h), n0| (l.min(n0), h.max(n0)));
+            let len = (hi + self.n as i64 - lo) as usize;
+            for (sb, sub) in self.job.subbands.iter().enumerate() {
+                if !chunk.active[sb] {
+                    continue;
+                }
+                let buf = &mut chunk.bufs[s * self.nsub + sb];
+                buf.n_lo = lo;
+                buf.samples.resize(len * w, 0.0);
+                buf.valid.resize(len, false);
+                src.read(
+                    sub.thread,
+                    sub.channel,
+                    lo,
+                    &mut buf.samples,
+                    &mut buf.valid,
+                )
+                .map_err(|e| {
+                    EngineError::Io(format!(
+                        "station {}: reading thread {} channel {}: {e}",
+                        self.job.stations[s].name, sub.thread, sub.channel
+                    ))
+                })?;
+            }
+            if self.discard {
+                src.discard_before(lo);
+            }
+        }
+        Ok(())
+    }
+}
