@@ -153,6 +153,7 @@ pub fn run_demo(
         json: false,
         resume: false,
         max_memory: None,
+        mpi: false,
     })?;
     eprintln!("emcorr demo: 3/4 fringe-fitting {}", job.output.display());
     let file =

@@ -31,6 +31,17 @@ impl Failure {
         }
     }
 
+    /// The failure a process reported by exit code (another MPI rank's);
+    /// unknown codes are internal errors.
+    pub fn from_code(code: u8, message: String) -> Failure {
+        match code {
+            2 => Failure::BadInput(message),
+            3 => Failure::Io(message),
+            130 => Failure::Interrupted(message),
+            _ => Failure::Internal(message),
+        }
+    }
+
     pub fn message(&self) -> &str {
         match self {
             Failure::Internal(m)

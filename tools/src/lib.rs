@@ -5,6 +5,7 @@
 //! modules beside it so tests and other programs can call it directly.
 
 pub mod cli;
+pub mod cluster;
 pub mod demo;
 pub mod failure;
 pub mod fringe;

@@ -185,8 +185,21 @@ pub fn correlate_with_model(
     sink: &mut dyn Sink,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<Summary, EngineError> {
+    let engine = Engine::prepare(job, sources, build_model, opts)?;
+    run_in_order(engine, sink, opts, progress)
+}
+
+/// Run a prepared engine the way a single process does: every
+/// integration from `opts.first_integration`, all bands, in order, into
+/// `sink` (which this begins and finishes).
+pub fn run_in_order(
+    mut engine: Engine,
+    sink: &mut dyn Sink,
+    opts: &Options,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Summary, EngineError> {
     let wall = Instant::now();
-    let mut engine = Engine::prepare(job, sources, build_model, opts)?;
+    let job = engine.job();
     sink.begin(&engine.header())?;
     let layout = engine.layout().clone();
     let start = engine.start();

@@ -1,15 +1,17 @@
 //! `emcorr correlate JOB.toml`: run the FX engine on a job's recordings and
 //! write FITS-IDI.
 //!
-//! The work is `correlator::engine::correlate`; this layer opens the
-//! recordings, draws the progress bar (stderr, only on a terminal) and prints
-//! the summary.
+//! The work is `correlator::engine`; this layer opens the recordings, keeps
+//! the checkpoint, draws the progress bar (stderr, only on a terminal) and
+//! prints the summary. With `--mpi` the same run is driven across MPI ranks
+//! ([`crate::cluster`]).
 
+use crate::cluster::{ClusterReport, Driver, Local, Stopped};
 use crate::failure::{print_stdout, Failure};
 use crate::reliability::{self, Journal};
 use correlator::engine::{
-    self, EngineError, IdiSink, Integration, Layout, Options, Progress, RunHeader, SampleSource,
-    Sink, StreamInfo, Summary, VdifError,
+    self, Engine, EngineError, IdiSink, Integration, Layout, Options, Progress, RunHeader,
+    SampleSource, Sink, StreamInfo, Summary, VdifError,
 };
 use correlator::Job;
 use formats::UtcTime;
@@ -42,10 +44,44 @@ pub struct CorrelateArgs {
     /// this (e.g. 512M, 8G). Default: half the physical memory.
     #[arg(long, value_name = "BYTES")]
     pub max_memory: Option<String>,
+    /// Run across the ranks of an MPI job (`mpirun -n N emcorr correlate
+    /// JOB --mpi`): rank 0 plans and writes, the others correlate. Needs a
+    /// build with `--features mpi` and the recordings as files every rank
+    /// can read.
+    #[arg(long)]
+    pub mpi: bool,
 }
 
 pub fn run(args: CorrelateArgs) -> Result<(), Failure> {
-    reliability::install_handlers();
+    if args.mpi {
+        return run_mpi(args);
+    }
+    run_with(args, &mut Local)
+}
+
+#[cfg(feature = "mpi")]
+fn run_mpi(args: CorrelateArgs) -> Result<(), Failure> {
+    crate::cluster::run(args)
+}
+
+#[cfg(not(feature = "mpi"))]
+fn run_mpi(_: CorrelateArgs) -> Result<(), Failure> {
+    Err(Failure::BadInput(
+        "--mpi: this emcorr was built without MPI support (build it with `cargo build --release --features mpi`)".into(),
+    ))
+}
+
+/// The job, checked, with what every rank needs before opening recordings.
+pub(crate) struct Loaded {
+    pub job: Job,
+    pub output: PathBuf,
+    pub threads: usize,
+    /// Delay span between stations at the start (for stream read-ahead).
+    pub span_s: f64,
+}
+
+/// Read the job, settle the thread count and check the memory budget.
+pub(crate) fn load(args: &CorrelateArgs) -> Result<Loaded, Failure> {
     let job = Job::from_file(&args.job).map_err(|e| Failure::BadInput(e.to_string()))?;
     let output = args.output.clone().unwrap_or_else(|| job.output.clone());
     if let Some(0) = args.threads {
@@ -54,6 +90,66 @@ pub fn run(args: CorrelateArgs) -> Result<(), Failure> {
     let threads = args.threads.unwrap_or_else(|| Options::default().threads);
     let span_s = delay_span(&job).unwrap_or(2.0);
     check_memory(&job, threads, span_s, args.max_memory.as_deref())?;
+    Ok(Loaded {
+        job,
+        output,
+        threads,
+        span_s,
+    })
+}
+
+/// An engine failure as the process reports it.
+pub(crate) fn engine_failure(e: EngineError) -> Failure {
+    match e {
+        EngineError::BadInput(m) => Failure::BadInput(m),
+        EngineError::Io(m) | EngineError::Sink(m) => Failure::Io(m),
+    }
+}
+
+/// The recordings, each wrapped so that reads stop on a signal and the
+/// readers' late warnings are kept; plus where a streamed station ended.
+pub(crate) struct Opened {
+    pub sources: Vec<Box<dyn SampleSource>>,
+    pub ended: Arc<Mutex<Vec<Option<String>>>>,
+    pub late_warnings: Arc<Mutex<Vec<String>>>,
+}
+
+pub(crate) fn open_guarded(job: &Job, span_s: f64) -> Result<Opened, Failure> {
+    let ended = Arc::new(Mutex::new(vec![None; job.stations.len()]));
+    let late_warnings = Arc::new(Mutex::new(Vec::new()));
+    let sources = open_sources(job, span_s)?
+        .into_iter()
+        .enumerate()
+        .map(|(s, inner)| {
+            Box::new(Guarded {
+                stream: job.stations[s]
+                    .files
+                    .iter()
+                    .any(|f| formats::vdif::summary::is_stream(f)),
+                inner,
+                station: s,
+                name: job.stations[s].name.clone(),
+                ended: ended.clone(),
+                warnings: late_warnings.clone(),
+            }) as Box<dyn SampleSource>
+        })
+        .collect();
+    Ok(Opened {
+        sources,
+        ended,
+        late_warnings,
+    })
+}
+
+/// Correlate with `driver` (this process, or rank 0 of an MPI run).
+pub(crate) fn run_with(args: CorrelateArgs, driver: &mut dyn Driver) -> Result<(), Failure> {
+    reliability::install_handlers();
+    let Loaded {
+        job,
+        output,
+        threads,
+        span_s,
+    } = load(&args)?;
 
     // The checkpoint: a new one, or the one of the run being resumed.
     let job_text = std::fs::read(&args.job)
@@ -82,8 +178,6 @@ pub fn run(args: CorrelateArgs) -> Result<(), Failure> {
 
     let files: Vec<PathBuf> = job.stations.iter().flat_map(|s| s.files.clone()).collect();
     reliability::register_inputs(&files);
-    let ended = Arc::new(Mutex::new(vec![None; job.stations.len()]));
-    let late_warnings = Arc::new(Mutex::new(Vec::new()));
     // A checkpoint this run created goes when the run fails; a resumed one
     // stays (it holds the earlier run's work).
     let drop_checkpoint = |e: Failure| {
@@ -92,24 +186,11 @@ pub fn run(args: CorrelateArgs) -> Result<(), Failure> {
         }
         e
     };
-    let sources = open_sources(&job, span_s)
-        .map_err(drop_checkpoint)?
-        .into_iter()
-        .enumerate()
-        .map(|(s, inner)| {
-            Box::new(Guarded {
-                stream: job.stations[s]
-                    .files
-                    .iter()
-                    .any(|f| formats::vdif::summary::is_stream(f)),
-                inner,
-                station: s,
-                name: job.stations[s].name.clone(),
-                ended: ended.clone(),
-                warnings: late_warnings.clone(),
-            }) as Box<dyn SampleSource>
-        })
-        .collect();
+    let Opened {
+        sources,
+        ended,
+        late_warnings,
+    } = open_guarded(&job, span_s).map_err(drop_checkpoint)?;
     let opts = Options {
         threads,
         first_integration: resumed,
@@ -140,16 +221,45 @@ pub fn run(args: CorrelateArgs) -> Result<(), Failure> {
             ));
         }
     };
-    let result = engine::correlate(&job, sources, &opts, &mut sink, &mut on_progress);
+    let build = |a: UtcTime, b: UtcTime| {
+        correlator::model::build_model(&job, a, b).map_err(|e| EngineError::bad(e.to_string()))
+    };
+    let result = Engine::prepare(&job, sources, &build, &opts)
+        .map_err(Stopped::Engine)
+        .and_then(|e| driver.drive(e, &mut sink, &opts, &mut on_progress));
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    let summary = match result {
+    let (summary, cluster) = match result {
         Ok(s) => {
             let _ = std::fs::remove_file(&ck_path);
             s
         }
-        Err(e) => {
+        Err(Stopped::Rank {
+            rank,
+            host,
+            failure,
+        }) => {
+            // Keep what was done, as for a signal: the other ranks finished
+            // their units and every integration before the failed one is
+            // in the partial output and the checkpoint.
+            sink.inner.keep_partial_on_drop(true);
+            let done = sink.written;
+            drop(sink);
+            let m = format!(
+                "rank {rank} ({host}) failed: {}; kept {} and {} with {done} integration(s): run the same command with --resume to finish",
+                failure.message(),
+                formats::fitsidi::partial_path(&output).display(),
+                ck_path.display()
+            );
+            return Err(match failure {
+                Failure::Internal(_) => Failure::Internal(m),
+                Failure::BadInput(_) => Failure::BadInput(m),
+                Failure::Io(_) => Failure::Io(m),
+                Failure::Interrupted(_) => Failure::Interrupted(m),
+            });
+        }
+        Err(Stopped::Engine(e)) => {
             if let Some(sig) = reliability::interrupted() {
                 // Keep what was done: `<output>.partial` (readable, with the
                 // integrations written so far) and the checkpoint.
@@ -167,10 +277,7 @@ pub fn run(args: CorrelateArgs) -> Result<(), Failure> {
             // removes `<output>.partial`, and a checkpoint this run created
             // goes too: nothing under the output name ever looks complete.
             drop(sink);
-            return Err(drop_checkpoint(match e {
-                EngineError::BadInput(m) => Failure::BadInput(m),
-                EngineError::Io(m) | EngineError::Sink(m) => Failure::Io(m),
-            }));
+            return Err(drop_checkpoint(engine_failure(e)));
         }
     };
     if !args.quiet {
@@ -190,7 +297,10 @@ pub fn run(args: CorrelateArgs) -> Result<(), Failure> {
         eprintln!("emcorr: resumed after {resumed} integration(s) from the checkpoint");
     }
     if args.json {
-        print_stdout(&format!("{}\n", summary_json(&summary, &output)))?;
+        print_stdout(&format!(
+            "{}\n",
+            summary_json(&summary, cluster.as_ref(), &output)
+        ))?;
     } else if !args.quiet {
         eprintln!("{}", summary_line(&summary, &output));
     }
@@ -433,7 +543,7 @@ fn progress_bar() -> indicatif::ProgressBar {
 /// read-ahead buffer sized from the model's delay span between stations (the
 /// lunar station's data lie ~1.3 s away from the Earth stations'), so that no
 /// station's writer is held up while the correlator waits for another's.
-fn open_sources(job: &Job, span_s: f64) -> Result<Vec<Box<dyn SampleSource>>, Failure> {
+pub(crate) fn open_sources(job: &Job, span_s: f64) -> Result<Vec<Box<dyn SampleSource>>, Failure> {
     job.stations
         .iter()
         .map(|st| {
@@ -489,13 +599,13 @@ fn summary_line(s: &Summary, output: &std::path::Path) -> String {
     )
 }
 
-fn summary_json(s: &Summary, output: &std::path::Path) -> String {
+fn summary_json(s: &Summary, cluster: Option<&ClusterReport>, output: &std::path::Path) -> String {
     let weights: serde_json::Map<String, serde_json::Value> = s
         .baseline_weights
         .iter()
         .map(|(b, w)| (b.clone(), serde_json::json!(w)))
         .collect();
-    serde_json::json!({
+    let mut v = serde_json::json!({
         "output": output.display().to_string(),
         "stations": s.stations,
         "baselines": s.baselines,
@@ -509,6 +619,9 @@ fn summary_json(s: &Summary, output: &std::path::Path) -> String {
         "weights": weights,
         "wall_s": s.wall_s,
         "speed_x_realtime": s.speed_x_realtime,
-    })
-    .to_string()
+    });
+    if let Some(c) = cluster {
+        v["mpi"] = c.to_json(s.data_s);
+    }
+    v.to_string()
 }

@@ -1,0 +1,267 @@
+//! Rank 0: plan, hand out units, collect, write.
+//!
+//! Units go out in job order (integration by integration, band by band) to
+//! whichever worker asks, so a slow rank gets fewer; results come back in
+//! any order and the collector writes integrations in order. Rank 0 polls
+//! for messages rather than blocking in a receive, so a signal is seen
+//! within milliseconds.
+
+use super::protocol::{
+    self, RankStats, FAILED, HELLO, RELEASE, REQUEST, RESULT, STATS, STOP, UNIT,
+};
+use super::{plan_fingerprint, worker, ClusterReport, Driver, Local, Stopped};
+use crate::cli::correlate::{self, CorrelateArgs};
+use crate::failure::Failure;
+use crate::reliability;
+use correlator::engine::{
+    Collector, Engine, EngineError, Options, Progress, Sink, Summary, WorkUnit,
+};
+use mpi::point_to_point::MatchedReceiveVec;
+use mpi::topology::SimpleCommunicator;
+use mpi::traits::*;
+use std::time::{Duration, Instant};
+
+/// `emcorr correlate JOB --mpi` on every rank.
+pub fn run(args: CorrelateArgs) -> Result<(), Failure> {
+    let Some(universe) = mpi::initialize() else {
+        return Err(Failure::Internal("MPI was initialised twice".into()));
+    };
+    let world = universe.world();
+    if world.size() == 1 {
+        return correlate::run_with(args, &mut Local);
+    }
+    if world.rank() != 0 {
+        return worker::serve(&world, &args);
+    }
+    let mut coordinator = Coordinator {
+        world: &world,
+        drained: false,
+        failed: Vec::new(),
+    };
+    let result = correlate::run_with(args, &mut coordinator);
+    // Ranks that failed wait for this before they exit (and mpirun ends
+    // the job): the partial output and the checkpoint are safe now.
+    for &r in &coordinator.failed {
+        world
+            .process_at_rank(r as i32)
+            .send_with_tag(&[0u8; 0][..], RELEASE);
+    }
+    match result {
+        // Every worker has finished or reported its failure: MPI can be
+        // finalised normally and the exit code is this failure's.
+        Ok(()) => Ok(()),
+        Err(f) if coordinator.drained => Err(f),
+        // Workers may still be waiting for a unit (rank 0 failed before or
+        // while handing out work, or a signal arrived): end them all.
+        Err(f) => {
+            match &f {
+                Failure::Interrupted(m) => eprintln!(
+                    "emcorr: {m} (under mpirun a SIGTERM can also mean that another rank died: see mpirun's report)"
+                ),
+                _ => eprintln!("emcorr: {}", f.message()),
+            }
+            world.abort(f.exit_code() as i32)
+        }
+    }
+}
+
+struct Coordinator<'w> {
+    world: &'w SimpleCommunicator,
+    /// Whether every worker said it was done (stats or failure).
+    drained: bool,
+    /// Workers that reported a failure (they wait for a release).
+    failed: Vec<usize>,
+}
+
+impl Driver for Coordinator<'_> {
+    fn drive(
+        &mut self,
+        engine: Engine,
+        sink: &mut dyn Sink,
+        opts: &Options,
+        progress: &mut dyn FnMut(&Progress),
+    ) -> Result<(Summary, Option<ClusterReport>), Stopped> {
+        let wall = Instant::now();
+        let world = self.world;
+        let size = world.size() as usize;
+        let job = engine.job();
+        let fingerprint = plan_fingerprint(&engine);
+        sink.begin(&engine.header())?;
+        let layout = engine.layout().clone();
+        let start = engine.start();
+        let total_blocks = engine.total_blocks();
+        let total_s = engine.total_s();
+        let integrations = engine.integrations();
+        let mut warnings = engine.warnings().to_vec();
+        // Rank 0 reads no samples: its recordings were only for planning.
+        drop(engine);
+
+        let nbands = layout.bands.len();
+        let mut collector = Collector::new(
+            sink,
+            &layout,
+            job.stations.len(),
+            total_blocks.is_some(),
+            opts.first_integration,
+        );
+        let mut next = (opts.first_integration, 0usize);
+        let mut hosts = vec![String::new(); size];
+        let mut done = vec![false; size];
+        done[0] = true;
+        let mut stats: Vec<RankStats> = Vec::new();
+        let mut failure: Option<Stopped> = None;
+        let (mut sent, mut received) = (0u64, 0u64);
+        let mut data_s = opts.first_integration as f64 * layout.integration_s;
+        let mut idle = Duration::from_micros(50);
+        while !done.iter().all(|&d| d) {
+            if let Some(sig) = reliability::interrupted() {
+                return Err(Stopped::Engine(EngineError::Io(format!(
+                    "interrupted by {}",
+                    reliability::signal_name(sig)
+                ))));
+            }
+            let Some(probed) = world.any_process().immediate_matched_probe() else {
+                std::thread::sleep(idle);
+                idle = (idle * 2).min(Duration::from_millis(2));
+                continue;
+            };
+            idle = Duration::from_micros(50);
+            let (bytes, status) = probed.matched_receive_vec::<u8>();
+            received += bytes.len() as u64;
+            let rank = status.source_rank() as usize;
+            let fail = |failure: Failure, hosts: &[String]| Stopped::Rank {
+                rank,
+                host: hosts[rank].clone(),
+                failure,
+            };
+            match status.tag() {
+                HELLO => match protocol::decode_hello(&bytes) {
+                    Some((fp, host)) => {
+                        hosts[rank] = host;
+                        if fp != fingerprint && failure.is_none() {
+                            failure = Some(fail(
+                                Failure::BadInput(
+                                    "its plan of the job differs from rank 0's (not the same recordings at the same paths, or another emcorr build?)".into(),
+                                ),
+                                &hosts,
+                            ));
+                        }
+                    }
+                    None => {
+                        failure.get_or_insert(fail(
+                            Failure::Internal("unreadable hello".into()),
+                            &hosts,
+                        ));
+                    }
+                },
+                REQUEST => {
+                    let more = failure.is_none()
+                        && !collector.stopped()
+                        && integrations.is_none_or(|n| next.0 < n);
+                    let dest = world.process_at_rank(rank as i32);
+                    if more {
+                        let b = protocol::encode_unit(&WorkUnit {
+                            integration: next.0,
+                            bands: vec![next.1],
+                        });
+                        dest.send_with_tag(&b[..], UNIT);
+                        sent += b.len() as u64;
+                        next.1 += 1;
+                        if next.1 == nbands {
+                            next = (next.0 + 1, 0);
+                        }
+                    } else {
+                        dest.send_with_tag(&[0u8; 0][..], STOP);
+                    }
+                }
+                RESULT => {
+                    // After another rank's failure, units still in flight
+                    // are kept: each integration they complete is one a
+                    // resumed run need not redo.
+                    if matches!(failure, Some(Stopped::Engine(_))) {
+                        continue;
+                    }
+                    match protocol::decode_result(&layout, &bytes) {
+                        Some(r) => {
+                            data_s +=
+                                r.integration.inttim_s * r.unit.bands.len() as f64 / nbands as f64;
+                            if let Err(e) = collector.accept(r) {
+                                failure = Some(Stopped::Engine(e));
+                            }
+                            progress(&Progress {
+                                data_s,
+                                total_s,
+                                integrations: collector.written(),
+                                wall_s: wall.elapsed().as_secs_f64(),
+                            });
+                        }
+                        None => {
+                            failure.get_or_insert(fail(
+                                Failure::Internal(
+                                    "sent a result that does not fit the layout".into(),
+                                ),
+                                &hosts,
+                            ));
+                        }
+                    }
+                }
+                FAILED => {
+                    let (code, m) = protocol::decode_failure(&bytes);
+                    done[rank] = true;
+                    self.failed.push(rank);
+                    // The first failure is the cause; later ones (ranks
+                    // interrupted by the same signal) are echoes.
+                    if !matches!(failure, Some(Stopped::Rank { .. })) {
+                        failure = Some(fail(Failure::from_code(code, m), &hosts));
+                    }
+                }
+                STATS => {
+                    done[rank] = true;
+                    match protocol::decode_stats(rank, &bytes) {
+                        Some(s) => stats.push(s),
+                        None => {
+                            failure.get_or_insert(fail(
+                                Failure::Internal("unreadable statistics".into()),
+                                &hosts,
+                            ));
+                        }
+                    }
+                }
+                t => {
+                    failure.get_or_insert(fail(
+                        Failure::Internal(format!("unexpected message (tag {t})")),
+                        &hosts,
+                    ));
+                }
+            }
+        }
+        self.drained = true;
+        if let Some(f) = failure {
+            return Err(f);
+        }
+        for s in &stats {
+            for w in &s.warnings {
+                if !warnings.contains(w) {
+                    warnings.push(w.clone());
+                }
+            }
+        }
+        let summary = collector.finish(
+            job,
+            start,
+            total_blocks,
+            warnings,
+            wall.elapsed().as_secs_f64(),
+        )?;
+        stats.sort_by_key(|s| s.rank);
+        Ok((
+            summary,
+            Some(ClusterReport {
+                ranks: size,
+                workers: stats,
+                rank0_sent_bytes: sent,
+                rank0_received_bytes: received,
+            }),
+        ))
+    }
+}

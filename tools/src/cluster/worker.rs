@@ -1,0 +1,192 @@
+//! Worker ranks (1 … N−1): prepare the same engine as rank 0 from the same
+//! files, say hello with the plan's fingerprint, then ask for units, correlate
+//! them and send each back, until rank 0 says stop; finally report what
+//! this rank did. Any failure is sent to rank 0 (code and message) before
+//! this process exits with the same code.
+
+use super::plan_fingerprint;
+use super::protocol::{
+    self, RankStats, FAILED, HELLO, RELEASE, REQUEST, RESULT, STATS, STOP, UNIT,
+};
+use crate::cli::correlate::{self, CorrelateArgs, Loaded, Opened};
+use crate::failure::Failure;
+use crate::reliability;
+use correlator::engine::{Engine, EngineError, Flow, Options, Schedule, WorkUnit};
+use formats::UtcTime;
+use mpi::topology::SimpleCommunicator;
+use mpi::traits::*;
+use std::cell::Cell;
+use std::time::Instant;
+
+pub(super) fn serve(world: &SimpleCommunicator, args: &CorrelateArgs) -> Result<(), Failure> {
+    let host = mpi::environment::processor_name().unwrap_or_default();
+    let result = work(world, &host, args);
+    if let Err(f) = &result {
+        let root = world.process_at_rank(0);
+        let b = protocol::encode_failure(f.exit_code(), f.message());
+        root.send_with_tag(&b[..], FAILED);
+        // Exit only once rank 0 has kept the work done: mpirun ends the
+        // whole job as soon as one process exits non-zero.
+        loop {
+            let (_, status) = root.receive_vec::<u8>();
+            if status.tag() == RELEASE {
+                break;
+            }
+        }
+    }
+    result
+}
+
+/// Test hook (README, MPI): `EMCORR_TEST_MPI_FAIL=RANK:N` makes rank RANK
+/// fail (an I/O error) when about to send its (N+1)-th result;
+/// `RANK:N:abort` makes it die instead (SIGABRT), as a crashed node would.
+fn injected_failure(rank: usize) -> Option<(u64, bool)> {
+    let v = std::env::var("EMCORR_TEST_MPI_FAIL").ok()?;
+    let mut it = v.split(':');
+    let r: usize = it.next()?.parse().ok()?;
+    let n: u64 = it.next()?.parse().ok()?;
+    let abort = it.next() == Some("abort");
+    (r == rank).then_some((n, abort))
+}
+
+/// Units from rank 0, one REQUEST each.
+struct FromRoot<'a> {
+    world: &'a SimpleCommunicator,
+    received: &'a Cell<u64>,
+}
+
+impl Schedule for FromRoot<'_> {
+    fn next_unit(&mut self) -> Result<Option<WorkUnit>, EngineError> {
+        if let Some(sig) = reliability::interrupted() {
+            return Err(EngineError::Io(format!(
+                "interrupted by {}",
+                reliability::signal_name(sig)
+            )));
+        }
+        let root = self.world.process_at_rank(0);
+        root.send_with_tag(&[0u8; 0][..], REQUEST);
+        let (b, status) = root.receive_vec::<u8>();
+        self.received.set(self.received.get() + b.len() as u64);
+        match status.tag() {
+            UNIT => protocol::decode_unit(&b).map(Some).ok_or_else(|| {
+                EngineError::Sink("rank 0 sent a unit this rank cannot read".into())
+            }),
+            STOP => Ok(None),
+            t => Err(EngineError::Sink(format!(
+                "rank 0 sent an unexpected message (tag {t})"
+            ))),
+        }
+    }
+}
+
+fn work(world: &SimpleCommunicator, host: &str, args: &CorrelateArgs) -> Result<(), Failure> {
+    reliability::install_handlers();
+    let rank = world.rank() as usize;
+    let Loaded {
+        job,
+        threads,
+        span_s,
+        ..
+    } = correlate::load(args)?;
+    for st in &job.stations {
+        if let Some(f) = st
+            .files
+            .iter()
+            .find(|f| formats::vdif::summary::is_stream(f))
+        {
+            return Err(Failure::BadInput(format!(
+                "{}: station {}: --mpi needs recordings every rank can read as files, not a stream ({})",
+                job.file.display(),
+                st.name,
+                f.display()
+            )));
+        }
+    }
+    let files: Vec<_> = job.stations.iter().flat_map(|s| s.files.clone()).collect();
+    reliability::register_inputs(&files);
+    let Opened {
+        sources,
+        late_warnings,
+        ..
+    } = correlate::open_guarded(&job, span_s)?;
+    let opts = Options {
+        threads,
+        ..Options::default()
+    };
+    let build = |a: UtcTime, b: UtcTime| {
+        correlator::model::build_model(&job, a, b).map_err(|e| EngineError::bad(e.to_string()))
+    };
+    let mut engine =
+        Engine::prepare(&job, sources, &build, &opts).map_err(correlate::engine_failure)?;
+    let root = world.process_at_rank(0);
+    let hello = protocol::encode_hello(plan_fingerprint(&engine), host);
+    root.send_with_tag(&hello[..], HELLO);
+
+    let layout = engine.layout().clone();
+    let nbands = layout.bands.len() as f64;
+    let bits: Vec<u8> = engine.header().bits;
+    // Bytes of recording per sample of one subband, summed over stations.
+    let bytes_per_sample: f64 = bits
+        .iter()
+        .map(|&b| b as f64 / 8.0 * if layout.complex { 2.0 } else { 1.0 })
+        .sum();
+    let subbands_per_band = layout.pols.len() as f64;
+    let mut stats = RankStats {
+        rank,
+        host: host.to_string(),
+        sent_bytes: hello.len() as u64,
+        ..RankStats::default()
+    };
+    let received = Cell::new(0u64);
+    let fail = injected_failure(rank);
+    let t0 = Instant::now();
+    let mut input_bytes = 0.0f64;
+    let mut schedule = FromRoot {
+        world,
+        received: &received,
+    };
+    let run = engine.run(
+        &mut schedule,
+        &mut |r| {
+            if let Some((n, abort)) = fail {
+                if stats.units == n {
+                    if abort {
+                        eprintln!("emcorr: rank {rank}: EMCORR_TEST_MPI_FAIL: aborting");
+                        std::process::abort();
+                    }
+                    return Err(EngineError::Io(format!(
+                        "injected failure (EMCORR_TEST_MPI_FAIL) after {n} unit(s)"
+                    )));
+                }
+            }
+            let b = protocol::encode_result(&layout, &r);
+            root.send_with_tag(&b[..], RESULT);
+            stats.sent_bytes += b.len() as u64;
+            stats.units += 1;
+            stats.data_s += r.integration.inttim_s * r.unit.bands.len() as f64 / nbands;
+            Ok(Flow::Continue)
+        },
+        &mut |blocks, bands| {
+            input_bytes += (blocks * layout.fft_length) as f64
+                * bands as f64
+                * subbands_per_band
+                * bytes_per_sample;
+        },
+    );
+    stats.busy_s = t0.elapsed().as_secs_f64();
+    // Dropping the recordings hands their late warnings over.
+    drop(engine);
+    run.map_err(|e| match reliability::interrupted() {
+        Some(sig) => Failure::Interrupted(format!(
+            "rank {rank}: interrupted by {}",
+            reliability::signal_name(sig)
+        )),
+        None => correlate::engine_failure(e),
+    })?;
+    stats.input_bytes = input_bytes as u64;
+    stats.received_bytes = received.get();
+    stats.warnings = late_warnings.lock().map(|w| w.clone()).unwrap_or_default();
+    let b = protocol::encode_stats(&stats);
+    root.send_with_tag(&b[..], STATS);
+    Ok(())
+}
