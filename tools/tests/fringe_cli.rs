@@ -147,9 +147,30 @@ fn bad_input_gives_documented_exit_codes() {
         .args(["fringe", p, "--solint", "0"])
         .assert()
         .code(2);
+    // Missing, not FITS, or cut short: bad input, as for VDIF.
     let missing = dir.path().join("missing.fits");
-    emcorr()
+    let a = emcorr()
         .args(["fringe", missing.to_str().unwrap()])
         .assert()
-        .code(3);
+        .code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(err.contains("missing.fits: cannot open"), "{err}");
+    let junk = dir.path().join("junk.fits");
+    std::fs::write(&junk, vec![0x5au8; 5000]).unwrap();
+    emcorr()
+        .args(["fringe", junk.to_str().unwrap()])
+        .assert()
+        .code(2);
+    let cut = dir.path().join("cut.fits");
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let a = emcorr()
+        .args(["fringe", cut.to_str().unwrap()])
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(
+        err.contains("cut.fits") && err.lines().count() == 1,
+        "{err}"
+    );
 }

@@ -88,6 +88,23 @@ pub(crate) fn load(args: &CorrelateArgs) -> Result<Loaded, Failure> {
         return Err(Failure::BadInput("--threads must be at least 1".into()));
     }
     let threads = args.threads.unwrap_or_else(|| Options::default().threads);
+    if args.mpi {
+        // Ranks read their units wherever they lie in the recordings.
+        for st in &job.stations {
+            if let Some(f) = st
+                .files
+                .iter()
+                .find(|f| formats::vdif::summary::is_stream(f))
+            {
+                return Err(Failure::BadInput(format!(
+                    "{}: station {}: --mpi needs recordings every rank can read as files, not a stream ({})",
+                    job.file.display(),
+                    st.name,
+                    f.display()
+                )));
+            }
+        }
+    }
     let span_s = delay_span(&job).unwrap_or(2.0);
     check_memory(&job, threads, span_s, args.max_memory.as_deref())?;
     Ok(Loaded {

@@ -85,13 +85,23 @@ pub(crate) fn parse_range(flag: &str, text: &str) -> Result<(f64, f64), Failure>
     Ok((a, b))
 }
 
+/// Read a correlator output. As for VDIF input, a file that is missing,
+/// not FITS-IDI, damaged or truncated is bad input (exit 2); only a file
+/// the system will not let us read (permissions, a device error on open)
+/// is an I/O failure (exit 3). Once the file opens, whatever cfitsio
+/// refuses is taken as the file's content (cfitsio reports a file cut
+/// short as a read error).
 pub(crate) fn read_file(path: &std::path::Path) -> Result<formats::fitsidi::IdiFile, Failure> {
-    formats::fitsidi::read_idi(path).map_err(|e| {
-        if e.is_io() {
-            Failure::Io(e.to_string())
-        } else {
-            Failure::BadInput(e.to_string())
-        }
+    if let Err(e) = std::fs::File::open(path) {
+        let m = format!("{}: cannot open: {e}", path.display());
+        return Err(match e.kind() {
+            std::io::ErrorKind::NotFound => Failure::BadInput(m),
+            _ => Failure::Io(m),
+        });
+    }
+    formats::fitsidi::read_idi(path).map_err(|e| match e {
+        formats::fitsidi::IdiError::Io { .. } => Failure::Io(e.to_string()),
+        _ => Failure::BadInput(e.to_string()),
     })
 }
 

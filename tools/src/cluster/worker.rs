@@ -88,20 +88,6 @@ fn work(world: &SimpleCommunicator, host: &str, args: &CorrelateArgs) -> Result<
         span_s,
         ..
     } = correlate::load(args)?;
-    for st in &job.stations {
-        if let Some(f) = st
-            .files
-            .iter()
-            .find(|f| formats::vdif::summary::is_stream(f))
-        {
-            return Err(Failure::BadInput(format!(
-                "{}: station {}: --mpi needs recordings every rank can read as files, not a stream ({})",
-                job.file.display(),
-                st.name,
-                f.display()
-            )));
-        }
-    }
     let files: Vec<_> = job.stations.iter().flat_map(|s| s.files.clone()).collect();
     reliability::register_inputs(&files);
     let Opened {
@@ -186,6 +172,8 @@ fn work(world: &SimpleCommunicator, host: &str, args: &CorrelateArgs) -> Result<
     stats.input_bytes = input_bytes as u64;
     stats.received_bytes = received.get();
     stats.warnings = late_warnings.lock().map(|w| w.clone()).unwrap_or_default();
+    // This message counts itself (its length does not depend on the values).
+    stats.sent_bytes += protocol::encode_stats(&stats).len() as u64;
     let b = protocol::encode_stats(&stats);
     root.send_with_tag(&b[..], STATS);
     Ok(())

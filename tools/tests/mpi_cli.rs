@@ -1,0 +1,309 @@
+//! `emcorr correlate --mpi` under `mpirun` (feature `mpi`; CI installs
+//! Debian's OpenMPI). The verdicts are the bytes of the output against a
+//! single-process run of the same job, the exit codes, and what is on disk:
+//! none depends on timing (a failing rank is made to fail at a known unit
+//! by the `EMCORR_TEST_MPI_FAIL` hook, see the README).
+
+#![cfg(feature = "mpi")]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn emcorr() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("emcorr")
+}
+
+/// `mpirun -n N emcorr ARGS`, oversubscribed (CI has 2 cores) and allowed
+/// to run as root (CI's containers are root).
+fn mpirun(n: usize, args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut c = Command::new("mpirun");
+    c.args([
+        "--allow-run-as-root",
+        "--oversubscribe",
+        "-n",
+        &n.to_string(),
+    ]);
+    for (k, v) in envs {
+        // `-x NAME` passes the variable on to every rank.
+        c.env(k, v).args(["-x", k]);
+    }
+    c.arg(emcorr()).args(args);
+    c.output().expect("mpirun runs (install openmpi-bin)")
+}
+
+/// The default Earth–Moon scenario (4 stations, 2 bands), `seconds` long.
+fn simulate(dir: &Path, seconds: u32) -> PathBuf {
+    let out = Command::new(emcorr())
+        .args(["simulate", "--seconds", &seconds.to_string(), "--out"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir.join("job.toml")
+}
+
+fn single(job: &Path, output: &Path) -> Vec<u8> {
+    let out = Command::new(emcorr())
+        .args(["correlate", "--quiet", "--threads", "1", "--output"])
+        .arg(output)
+        .arg(job)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read(output).unwrap()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn three_ranks_write_the_same_bytes_as_one_process_and_report_per_rank() {
+    let dir = tempfile::tempdir().unwrap();
+    let job = simulate(dir.path(), 3);
+    let reference = single(&job, &dir.path().join("single.fits"));
+
+    let out_path = dir.path().join("mpi.fits");
+    let out = mpirun(
+        3,
+        &[
+            "correlate",
+            s(&job),
+            "--mpi",
+            "--json",
+            "--threads",
+            "1",
+            "--output",
+            s(&out_path),
+        ],
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        std::fs::read(&out_path).unwrap() == reference,
+        "MPI output differs"
+    );
+
+    // The summary: 3 integrations × 2 bands = 6 units over 2 worker ranks,
+    // and every byte of visibilities crossed MPI once.
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mpi = &v["mpi"];
+    assert_eq!(mpi["ranks"], 3);
+    let per = mpi["per_rank"].as_array().unwrap();
+    assert_eq!(per.len(), 2);
+    let units: u64 = per.iter().map(|r| r["units"].as_u64().unwrap()).sum();
+    assert_eq!(units, 6);
+    let data_s: f64 = per.iter().map(|r| r["data_s"].as_f64().unwrap()).sum();
+    assert!((data_s - 3.0).abs() < 1e-9, "{data_s}");
+    // Per result: 4·4+… header, then 10 baselines (autocorrelations
+    // included) × 512 channels × 1 product × 8 bytes + 10 weights × 4.
+    let payload = 10 * (512 * 8 + 4);
+    let sent: u64 = per.iter().map(|r| r["sent_bytes"].as_u64().unwrap()).sum();
+    assert!(
+        sent >= 6 * payload && sent < 6 * payload + 6 * 100 + 2 * 100,
+        "{sent}"
+    );
+    assert_eq!(mpi["rank0_received_bytes"].as_u64().unwrap(), sent);
+    let received: u64 = per
+        .iter()
+        .map(|r| r["received_bytes"].as_u64().unwrap())
+        .sum();
+    assert_eq!(mpi["rank0_sent_bytes"].as_u64().unwrap(), received);
+    assert_eq!(received, 6 * 16, "6 units of one band");
+    for r in per {
+        assert!(r["speed_x_realtime"].as_f64().unwrap() > 0.0);
+        // Recordings read: data_s counts all-band seconds; 2 bands (one
+        // subband each) of 4 stations, 2-bit real at 16 MS/s.
+        let want = r["data_s"].as_f64().unwrap() * 2.0 * 4.0 * 16e6 * 2.0 / 8.0;
+        let got = r["input_bytes"].as_f64().unwrap();
+        assert!((got / want - 1.0).abs() < 0.01, "{got} vs {want}");
+    }
+
+    // One rank is the plain command.
+    let one = dir.path().join("one.fits");
+    let out = mpirun(
+        1,
+        &[
+            "correlate",
+            s(&job),
+            "--mpi",
+            "--quiet",
+            "--output",
+            s(&one),
+        ],
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(std::fs::read(&one).unwrap() == reference);
+}
+
+#[test]
+fn a_failed_rank_ends_the_job_and_resume_finishes_it_without_redoing_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let job = simulate(dir.path(), 4);
+    let reference = single(&job, &dir.path().join("single.fits"));
+    let out_path = dir.path().join("mpi.fits");
+    let partial = dir.path().join("mpi.fits.partial");
+    let checkpoint = dir.path().join("mpi.fits.checkpoint");
+
+    // Rank 1 fails (an I/O error) when about to send its 4th result.
+    let args = [
+        "correlate",
+        s(&job),
+        "--mpi",
+        "--threads",
+        "1",
+        "--output",
+        s(&out_path),
+    ];
+    let out = mpirun(3, &args, &[("EMCORR_TEST_MPI_FAIL", "1:3")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("emcorr: rank 1 ("))
+        .unwrap_or_else(|| panic!("no line from rank 0 naming rank 1: {err}"));
+    assert!(
+        line.contains("failed: injected failure") && line.contains("--resume"),
+        "{line}"
+    );
+    assert!(
+        !out_path.exists(),
+        "a failed job left a complete-looking output"
+    );
+    assert!(partial.exists() && checkpoint.exists());
+    // Units go out in order (integration, band); rank 1 finished 3, so the
+    // units lost with it are the 4th handed out or later: integration 0
+    // (units 1 and 2) is complete and kept.
+    let kept: u64 = line
+        .split(" with ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!((1..4).contains(&kept), "{line}");
+
+    let out = mpirun(
+        3,
+        &[
+            "correlate",
+            s(&job),
+            "--mpi",
+            "--json",
+            "--resume",
+            "--threads",
+            "1",
+            "--output",
+            s(&out_path),
+        ],
+        &[],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("resumed after {kept} integration(s)")),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Only the integrations not kept were computed.
+    assert_eq!(v["integrations"].as_u64().unwrap(), 4 - kept);
+    let units: u64 = v["mpi"]["per_rank"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["units"].as_u64().unwrap())
+        .sum();
+    assert_eq!(units, 2 * (4 - kept));
+    assert!(
+        std::fs::read(&out_path).unwrap() == reference,
+        "resumed output differs"
+    );
+    assert!(!partial.exists() && !checkpoint.exists());
+}
+
+#[test]
+fn a_rank_that_dies_stops_the_job_and_leaves_no_complete_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let job = simulate(dir.path(), 3);
+    let reference = single(&job, &dir.path().join("single.fits"));
+    let out_path = dir.path().join("mpi.fits");
+    let args = [
+        "correlate",
+        s(&job),
+        "--mpi",
+        "--threads",
+        "1",
+        "--output",
+        s(&out_path),
+    ];
+    // Rank 2 aborts (SIGABRT) instead of sending its 2nd result; mpirun
+    // then stops every rank.
+    let out = mpirun(3, &args, &[("EMCORR_TEST_MPI_FAIL", "2:1:abort")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        !out_path.exists(),
+        "a killed job left a complete-looking output"
+    );
+    // Whatever rank 0 kept, a resumed run finishes the job exactly.
+    let mut resume: Vec<&str> = args.to_vec();
+    resume.push("--resume");
+    let has_checkpoint = dir.path().join("mpi.fits.checkpoint").exists();
+    if has_checkpoint {
+        let out = mpirun(3, &resume, &[]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    } else {
+        // Killed before it could create the checkpoint: start over.
+        let out = mpirun(3, &args, &[]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(std::fs::read(&out_path).unwrap() == reference);
+}
+
+#[test]
+fn a_streamed_recording_is_refused_under_mpi_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let job = simulate(dir.path(), 1);
+    // Station T6 reads a FIFO instead of its file.
+    let fifo = dir.path().join("T6.fifo");
+    let status = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(status.success());
+    let text = std::fs::read_to_string(&job)
+        .unwrap()
+        .replace("\"T6.vdif\"", "\"T6.fifo\"");
+    assert!(text.contains("T6.fifo"));
+    std::fs::write(&job, text).unwrap();
+    let out = mpirun(2, &["correlate", s(&job), "--mpi"], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("emcorr: ") && l.contains("station T6: --mpi needs recordings")),
+        "{err}"
+    );
+    assert!(!dir.path().join("earth-moon.fits").exists());
+}
