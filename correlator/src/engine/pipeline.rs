@@ -12,7 +12,7 @@ use super::collect::{Flow, UnitResult};
 use super::error::EngineError;
 use super::input::SampleSource;
 use super::plan::{self, Layout};
-use super::schedule::{chunk_blocks, ChunkCursor, ChunkSpec, Schedule};
+use super::schedule::{chunk_blocks, ChunkCursor, ChunkSpec, Schedule, WorkUnit};
 use super::setup::{Setup, Span};
 use super::sink::RunHeader;
 use super::station::SubbandDsp;
@@ -120,6 +120,11 @@ impl<'j> Engine<'j> {
         }
     }
 
+    /// What each station's recording holds (job order).
+    pub fn stream_infos(&self) -> Vec<super::input::StreamInfo> {
+        self.sources.iter().map(|s| s.info().clone()).collect()
+    }
+
     /// Give the recordings back (their readers keep warnings found mid-run).
     pub fn into_sources(self) -> Vec<Box<dyn SampleSource>> {
         self.sources
@@ -127,13 +132,13 @@ impl<'j> Engine<'j> {
 
     /// Correlate the units `schedule` gives, handing each finished one to
     /// `deliver`, until the schedule has no more, the job's duration is
-    /// reached, or `deliver` says stop. `on_chunk(blocks, bands)` is called
+    /// reached, or `deliver` says stop. `on_chunk(blocks, unit)` is called
     /// after each chunk.
     pub fn run(
         &mut self,
         schedule: &mut dyn Schedule,
         deliver: &mut dyn FnMut(UnitResult) -> Result<Flow, EngineError>,
-        on_chunk: &mut dyn FnMut(usize, usize),
+        on_chunk: &mut dyn FnMut(usize, &WorkUnit),
     ) -> Result<(), EngineError> {
         let job = self.job;
         let layout = &self.setup.layout;
@@ -213,7 +218,7 @@ impl<'j> Engine<'j> {
                 let b = (cur.nblocks - u * UNIT_BLOCKS).min(UNIT_BLOCKS);
                 iacc.add(unit, b as u64);
             }
-            on_chunk(cur.nblocks, spec.unit.bands.len());
+            on_chunk(cur.nblocks, &spec.unit);
             if spec.last_of_integration {
                 let int = spec.unit.integration;
                 let station_has_data = (0..nst).map(|s| iacc.station_has_data(s, nsub)).collect();

@@ -1,6 +1,7 @@
 //! Rank 0: plan, hand out units, collect, write.
 //!
-//! Units go out in job order (integration by integration, band by band) to
+//! Units go out in job order (integration by integration, band group by
+//! band group: [`unit_groups`]) to
 //! whichever worker asks, so a slow rank gets fewer; results come back in
 //! any order and the collector writes integrations in order. Rank 0 polls
 //! for messages rather than blocking in a receive, so a signal is seen
@@ -9,7 +10,7 @@
 use super::protocol::{
     self, RankStats, FAILED, HELLO, RELEASE, REQUEST, RESULT, STATS, STOP, UNIT,
 };
-use super::{plan_fingerprint, worker, ClusterReport, Driver, Local, Stopped};
+use super::{plan_fingerprint, unit_groups, worker, ClusterReport, Driver, Local, Stopped};
 use crate::cli::correlate::{self, CorrelateArgs};
 use crate::failure::Failure;
 use crate::reliability;
@@ -97,6 +98,7 @@ impl Driver for Coordinator<'_> {
         drop(engine);
 
         let nbands = layout.bands.len();
+        let groups = unit_groups(job, &layout);
         let mut collector = Collector::new(
             sink,
             &layout,
@@ -162,12 +164,12 @@ impl Driver for Coordinator<'_> {
                     if more {
                         let b = protocol::encode_unit(&WorkUnit {
                             integration: next.0,
-                            bands: vec![next.1],
+                            bands: groups[next.1].clone(),
                         });
                         dest.send_with_tag(&b[..], UNIT);
                         sent += b.len() as u64;
                         next.1 += 1;
-                        if next.1 == nbands {
+                        if next.1 == groups.len() {
                             next = (next.0 + 1, 0);
                         }
                     } else {

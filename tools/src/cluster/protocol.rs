@@ -316,8 +316,13 @@ mod tests {
             station_has_data: vec![true, false, true],
         };
         let b = encode_result(&l, &r);
-        // Header, then 6 baselines × 2 bands × (16 complex + 1 weight).
-        assert_eq!(b.len(), 8 + 4 + 8 + 40 + 3 + 6 * 2 * (16 * 8 + 4));
+        // Unit (integration, count, 2 bands), index, time (2 words),
+        // inttim, station count and flags; then 6 baselines × 2 bands ×
+        // (16 complex + 1 weight).
+        assert_eq!(
+            b.len(),
+            8 + 4 + 2 * 4 + 8 + 16 + 8 + 4 + 3 + 6 * 2 * (16 * 8 + 4)
+        );
         assert_eq!(decode_result(&l, &b), Some(r));
         // Cut short or padded: refused, not misread.
         assert_eq!(decode_result(&l, &b[..b.len() - 1]), None);

@@ -4,10 +4,10 @@
 //! this rank did. Any failure is sent to rank 0 (code and message) before
 //! this process exits with the same code.
 
-use super::plan_fingerprint;
 use super::protocol::{
     self, RankStats, FAILED, HELLO, RELEASE, REQUEST, RESULT, STATS, STOP, UNIT,
 };
+use super::{plan_fingerprint, unit_input_bytes};
 use crate::cli::correlate::{self, CorrelateArgs, Loaded, Opened};
 use crate::failure::Failure;
 use crate::reliability;
@@ -37,16 +37,15 @@ pub(super) fn serve(world: &SimpleCommunicator, args: &CorrelateArgs) -> Result<
     result
 }
 
-/// Test hook (README, MPI): `EMCORR_TEST_MPI_FAIL=RANK:N` makes rank RANK
-/// fail (an I/O error) when about to send its (N+1)-th result;
-/// `RANK:N:abort` makes it die instead (SIGABRT), as a crashed node would.
-fn injected_failure(rank: usize) -> Option<(u64, bool)> {
+/// Test hook (README, MPI): `EMCORR_TEST_MPI_FAIL=K` makes any worker
+/// rank about to send a result of integration K fail (an I/O error) instead;
+/// `K:abort` makes it die (SIGABRT), as a crashed node would. Which rank
+/// that is depends on scheduling, but not what is lost: integration K.
+fn injected_failure() -> Option<(u64, bool)> {
     let v = std::env::var("EMCORR_TEST_MPI_FAIL").ok()?;
     let mut it = v.split(':');
-    let r: usize = it.next()?.parse().ok()?;
-    let n: u64 = it.next()?.parse().ok()?;
-    let abort = it.next() == Some("abort");
-    (r == rank).then_some((n, abort))
+    let k: u64 = it.next()?.parse().ok()?;
+    Some((k, it.next() == Some("abort")))
 }
 
 /// Units from rank 0, one REQUEST each.
@@ -110,13 +109,7 @@ fn work(world: &SimpleCommunicator, host: &str, args: &CorrelateArgs) -> Result<
 
     let layout = engine.layout().clone();
     let nbands = layout.bands.len() as f64;
-    let bits: Vec<u8> = engine.header().bits;
-    // Bytes of recording per sample of one subband, summed over stations.
-    let bytes_per_sample: f64 = bits
-        .iter()
-        .map(|&b| b as f64 / 8.0 * if layout.complex { 2.0 } else { 1.0 })
-        .sum();
-    let subbands_per_band = layout.pols.len() as f64;
+    let infos = engine.stream_infos();
     let mut stats = RankStats {
         rank,
         host: host.to_string(),
@@ -124,7 +117,7 @@ fn work(world: &SimpleCommunicator, host: &str, args: &CorrelateArgs) -> Result<
         ..RankStats::default()
     };
     let received = Cell::new(0u64);
-    let fail = injected_failure(rank);
+    let fail = injected_failure();
     let t0 = Instant::now();
     let mut input_bytes = 0.0f64;
     let mut schedule = FromRoot {
@@ -134,14 +127,14 @@ fn work(world: &SimpleCommunicator, host: &str, args: &CorrelateArgs) -> Result<
     let run = engine.run(
         &mut schedule,
         &mut |r| {
-            if let Some((n, abort)) = fail {
-                if stats.units == n {
+            if let Some((k, abort)) = fail {
+                if r.unit.integration == k {
                     if abort {
                         eprintln!("emcorr: rank {rank}: EMCORR_TEST_MPI_FAIL: aborting");
                         std::process::abort();
                     }
                     return Err(EngineError::Io(format!(
-                        "injected failure (EMCORR_TEST_MPI_FAIL) after {n} unit(s)"
+                        "injected failure (EMCORR_TEST_MPI_FAIL) in integration {k}"
                     )));
                 }
             }
@@ -152,11 +145,8 @@ fn work(world: &SimpleCommunicator, host: &str, args: &CorrelateArgs) -> Result<
             stats.data_s += r.integration.inttim_s * r.unit.bands.len() as f64 / nbands;
             Ok(Flow::Continue)
         },
-        &mut |blocks, bands| {
-            input_bytes += (blocks * layout.fft_length) as f64
-                * bands as f64
-                * subbands_per_band
-                * bytes_per_sample;
+        &mut |blocks, unit| {
+            input_bytes += unit_input_bytes(&job, &layout, &infos, &unit.bands, blocks);
         },
     );
     stats.busy_s = t0.elapsed().as_secs_f64();
