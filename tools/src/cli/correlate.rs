@@ -224,17 +224,38 @@ pub(crate) fn run_with(args: CorrelateArgs, driver: &mut dyn Driver) -> Result<(
         pause: test_pause(),
     };
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(progress_bar);
-    let mut on_progress = |p: &Progress| {
+    // Under mpirun or srun stderr is a pipe to a log: a line every 10 s
+    // instead of a bar.
+    let mut log_lines = (!args.quiet && args.mpi && bar.is_none())
+        .then(|| std::time::Instant::now() + std::time::Duration::from_secs(10));
+    let mut on_progress = |p: &Progress, detail: Option<&str>| {
+        if let Some(next) = log_lines
+            .as_mut()
+            .filter(|n| std::time::Instant::now() >= **n)
+        {
+            *next += std::time::Duration::from_secs(10);
+            eprintln!(
+                "emcorr: progress: {:.3} s{} of data, {:.2}× real time, {} integrations{}",
+                p.data_s,
+                p.total_s
+                    .map(|t| format!(" of {t:.3} s"))
+                    .unwrap_or_default(),
+                p.data_s / p.wall_s.max(1e-9),
+                p.integrations,
+                detail.map(|d| format!("; {d}")).unwrap_or_default()
+            );
+        }
         if let Some(bar) = &bar {
             if let Some(t) = p.total_s {
                 bar.set_length((t * 1000.0) as u64);
             }
             bar.set_position((p.data_s * 1000.0) as u64);
             bar.set_message(format!(
-                "{:.3} s of data, {:.2}× real time, {} integrations",
+                "{:.3} s of data, {:.2}× real time, {} integrations{}",
                 p.data_s,
                 p.data_s / p.wall_s.max(1e-9),
-                p.integrations
+                p.integrations,
+                detail.map(|d| format!("; {d}")).unwrap_or_default()
             ));
         }
     };

@@ -80,7 +80,7 @@ impl Driver for Coordinator<'_> {
         engine: Engine,
         sink: &mut dyn Sink,
         opts: &Options,
-        progress: &mut dyn FnMut(&Progress),
+        progress: &mut dyn FnMut(&Progress, Option<&str>),
     ) -> Result<(Summary, Option<ClusterReport>), Stopped> {
         let wall = Instant::now();
         let world = self.world;
@@ -115,6 +115,9 @@ impl Driver for Coordinator<'_> {
         let (mut sent, mut received) = (0u64, 0u64);
         let mut data_s = opts.first_integration as f64 * layout.integration_s;
         let mut idle = Duration::from_micros(50);
+        // Per rank, as results arrive: all-band data seconds and when its
+        // hello came (for the progress line).
+        let mut live: Vec<(f64, Option<Instant>)> = vec![(0.0, None); size];
         while !done.iter().all(|&d| d) {
             if let Some(sig) = reliability::interrupted() {
                 return Err(Stopped::Engine(EngineError::Io(format!(
@@ -140,6 +143,7 @@ impl Driver for Coordinator<'_> {
                 HELLO => match protocol::decode_hello(&bytes) {
                     Some((fp, host)) => {
                         hosts[rank] = host;
+                        live[rank].1 = Some(Instant::now());
                         if fp != fingerprint && failure.is_none() {
                             failure = Some(fail(
                                 Failure::BadInput(
@@ -190,12 +194,28 @@ impl Driver for Coordinator<'_> {
                             if let Err(e) = collector.accept(r) {
                                 failure = Some(Stopped::Engine(e));
                             }
-                            progress(&Progress {
-                                data_s,
-                                total_s,
-                                integrations: collector.written(),
-                                wall_s: wall.elapsed().as_secs_f64(),
-                            });
+                            let ranks: Vec<String> = live
+                                .iter()
+                                .enumerate()
+                                .filter_map(|(r, (d, t0))| {
+                                    let t = (*t0)?.elapsed().as_secs_f64();
+                                    Some(format!("{r}: {:.2}×", d / t.max(1e-9)))
+                                })
+                                .collect();
+                            let detail = format!(
+                                "ranks {}; MPI {:.1} MB",
+                                ranks.join(", "),
+                                (sent + received) as f64 / 1e6
+                            );
+                            progress(
+                                &Progress {
+                                    data_s,
+                                    total_s,
+                                    integrations: collector.written(),
+                                    wall_s: wall.elapsed().as_secs_f64(),
+                                },
+                                Some(&detail),
+                            );
                         }
                         None => {
                             failure.get_or_insert(fail(

@@ -101,13 +101,15 @@ impl ClusterReport {
 
 /// Runs a prepared engine into a sink: a single process in order
 /// ([`correlator::engine::run_in_order`]) or rank 0 of an MPI run.
+/// `progress` gets the engine's progress and, from an MPI run, a line on
+/// the ranks (throughput so far, MPI bytes).
 pub trait Driver {
     fn drive(
         &mut self,
         engine: Engine,
         sink: &mut dyn Sink,
         opts: &Options,
-        progress: &mut dyn FnMut(&Progress),
+        progress: &mut dyn FnMut(&Progress, Option<&str>),
     ) -> Result<(Summary, Option<ClusterReport>), Stopped>;
 }
 
@@ -120,9 +122,9 @@ impl Driver for Local {
         engine: Engine,
         sink: &mut dyn Sink,
         opts: &Options,
-        progress: &mut dyn FnMut(&Progress),
+        progress: &mut dyn FnMut(&Progress, Option<&str>),
     ) -> Result<(Summary, Option<ClusterReport>), Stopped> {
-        let s = correlator::engine::run_in_order(engine, sink, opts, progress)?;
+        let s = correlator::engine::run_in_order(engine, sink, opts, &mut |p| progress(p, None))?;
         Ok((s, None))
     }
 }
