@@ -105,10 +105,19 @@ impl FringeRow {
     }
 
     /// One CSV line (no newline). Floats in Rust's shortest round-trip form,
-    /// absent values empty; text fields never contain commas (station and
-    /// source names are FITS strings without them; any are replaced by ';').
+    /// absent or unconstrained values (a rate σ from a single integration
+    /// is infinite) empty, as JSON has null; text fields never contain
+    /// commas (station and source names are FITS strings without them; any
+    /// are replaced by ';').
     pub fn to_csv(&self) -> String {
-        let opt = |x: Option<f64>| x.map_or(String::new(), |v| v.to_string());
+        let num = |v: f64| {
+            if v.is_finite() {
+                v.to_string()
+            } else {
+                String::new()
+            }
+        };
+        let opt = |x: Option<f64>| x.map_or(String::new(), num);
         let text = |s: &str| s.replace(',', ";");
         [
             text(&self.baseline),
@@ -118,26 +127,26 @@ impl FringeRow {
             self.ref_epoch_utc.clone(),
             text(&self.ref_station),
             self.geocentre_epoch_utc.clone(),
-            self.ref_freq_hz.to_string(),
-            self.mbd_s.to_string(),
-            self.mbd_sigma_s.to_string(),
-            self.sbd_s.to_string(),
-            self.sbd_sigma_s.to_string(),
-            self.rate_s_per_s.to_string(),
-            self.rate_sigma.to_string(),
-            self.phase_deg.to_string(),
-            self.phase_sigma_deg.to_string(),
-            self.amplitude.to_string(),
-            self.smearing_loss.to_string(),
-            self.snr.to_string(),
-            self.noise_ratio.to_string(),
-            self.pfd.to_string(),
-            self.snr_threshold.to_string(),
+            num(self.ref_freq_hz),
+            num(self.mbd_s),
+            num(self.mbd_sigma_s),
+            num(self.sbd_s),
+            num(self.sbd_sigma_s),
+            num(self.rate_s_per_s),
+            num(self.rate_sigma),
+            num(self.phase_deg),
+            num(self.phase_sigma_deg),
+            num(self.amplitude),
+            num(self.smearing_loss),
+            num(self.snr),
+            num(self.noise_ratio),
+            num(self.pfd),
+            num(self.snr_threshold),
             self.detected.to_string(),
             opt(self.total_delay_s),
             opt(self.total_rate_s_per_s),
             self.n_periods.to_string(),
-            self.duration_s.to_string(),
+            num(self.duration_s),
         ]
         .join(",")
     }

@@ -493,9 +493,17 @@ fn a_single_period_gives_the_phase_at_its_centre_with_the_rate_unconstrained() {
         }
         // Non-finite values stay valid JSON (null).
         let row = super::output::FringeRow::new(&sol, 1, None, "X", None);
-        let json = super::output::to_json(&[row]);
+        let json = super::output::to_json(std::slice::from_ref(&row));
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert!(v[0]["rate_sigma"].is_null());
         assert!(v[0]["phase_deg"].is_f64());
+        // … and CSV leaves them empty, never "inf".
+        let csv = super::output::to_csv(&[row]);
+        let header: Vec<&str> = super::output::CSV_HEADER.split(',').collect();
+        let line: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
+        let col = |name: &str| line[header.iter().position(|h| *h == name).unwrap()];
+        assert_eq!(col("rate_sigma"), "");
+        assert!(col("phase_deg").parse::<f64>().unwrap().is_finite());
+        assert!(!csv.contains("inf") && !csv.contains("NaN"), "{csv}");
     }
 }
