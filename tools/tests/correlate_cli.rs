@@ -167,3 +167,39 @@ fn bad_inputs_exit_2_with_one_line_and_leave_no_output() {
     );
     expect_exit_2(d, &job, "no valid data");
 }
+
+#[test]
+fn a_job_without_duration_has_model_rows_for_its_data_only() {
+    // The data end where the shortest recording ends; the model (and the
+    // INTERFEROMETER_MODEL table) covers that span, not an hour of 1-ms
+    // rows past the model's end (which once took a minute to write).
+    let dir = tempfile::tempdir().unwrap();
+    let sim = emcorr()
+        .args(["simulate", "--seconds", "2", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(sim.status.success());
+    let job = dir.path().join("job.toml");
+    let text = std::fs::read_to_string(&job).unwrap();
+    assert!(text.contains("duration_s = 2.0"));
+    std::fs::write(&job, text.replace("duration_s = 2.0\n", "")).unwrap();
+    let out = emcorr()
+        .args(["correlate", "--quiet", "--threads", "2"])
+        .arg(&job)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let f = formats::fitsidi::read_idi(&dir.path().join("earth-moon.fits")).unwrap();
+    // 4 stations, model pieces of 60 s: one row each covers the 2 s.
+    assert_eq!(f.models.len(), 4, "{} model rows", f.models.len());
+    // They start with the data (the first integration's centre is 0.5 s in).
+    let first = f.rows[0].time;
+    for m in &f.models {
+        assert!((m.time.seconds_since(first) + 0.5).abs() < 0.01);
+    }
+}

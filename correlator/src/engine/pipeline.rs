@@ -114,6 +114,7 @@ impl<'j> Engine<'j> {
             job: self.job,
             layout: &self.setup.layout,
             start: self.span.start,
+            data_end: self.span.data_end,
             tracks: &self.model.delays,
             positions: &self.model.positions,
             bits: self.sources.iter().map(|s| s.info().bits).collect(),

@@ -15,6 +15,9 @@ pub struct RunHeader<'a> {
     pub layout: &'a Layout,
     /// Geocentric UTC of the first block's start.
     pub start: UtcTime,
+    /// Where the data end, when known (the job's duration, or the
+    /// shortest recording when every one is a file).
+    pub data_end: Option<UtcTime>,
     /// The delay model used, per station (for FITS-IDI model tables).
     pub tracks: &'a [DelayTrack],
     /// Geocentric position tracks (stations with a position), for UVW.
@@ -153,6 +156,11 @@ fn model_rows(header: &RunHeader, span_s: f64, n_band: usize) -> Vec<ModelRow> {
             } else {
                 t.add_seconds(120.0)
             };
+            if piece_end <= t {
+                // Past the end of the model (it covers the data, and a
+                // stream's span is not known): no rows to write there.
+                break;
+            }
             let interval = piece_end.seconds_since(t).clamp(1e-3, 120.0);
             let mut c = shift_poly(&piece.coeffs_s, t.seconds_since(piece.epoch));
             c.resize(npoly, 0.0);
@@ -268,7 +276,10 @@ impl Sink for IdiSink {
             array_xyz_m: [0.0; 3],
             eop: IdiEop::default(),
         };
-        let span = job.duration_s.unwrap_or(self.model_span_s);
+        let span = job
+            .duration_s
+            .or(h.data_end.map(|e| e.seconds_since(h.start)))
+            .unwrap_or(self.model_span_s);
         let models = model_rows(h, span, l.bands.len());
         self.positions = h.positions.to_vec();
         self.n_chan = l.nchan;

@@ -1,12 +1,13 @@
 //! Rank 0: plan, hand out units, collect, write.
 //!
-//! Units go out in job order (integration by integration, band group by
-//! band group: [`unit_groups`]) to
-//! whichever worker asks, so a slow rank gets fewer; results come back in
+//! Units go out in job order, band group by band group ([`unit_groups`]),
+//! to whichever worker asks ([`super::dispatch`]), so a slow rank gets
+//! fewer; results come back in
 //! any order and the collector writes integrations in order. Rank 0 polls
 //! for messages rather than blocking in a receive, so a signal is seen
 //! within milliseconds.
 
+use super::dispatch::{Dispatcher, Reply};
 use super::protocol::{
     self, RankStats, FAILED, HELLO, RELEASE, REQUEST, RESULT, STATS, STOP, UNIT,
 };
@@ -14,9 +15,7 @@ use super::{plan_fingerprint, unit_groups, worker, ClusterReport, Driver, Local,
 use crate::cli::correlate::{self, CorrelateArgs};
 use crate::failure::Failure;
 use crate::reliability;
-use correlator::engine::{
-    Collector, Engine, EngineError, Options, Progress, Sink, Summary, WorkUnit,
-};
+use correlator::engine::{Collector, Engine, EngineError, Options, Progress, Sink, Summary};
 use mpi::point_to_point::MatchedReceiveVec;
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
@@ -66,6 +65,23 @@ pub fn run(args: CorrelateArgs) -> Result<(), Failure> {
     }
 }
 
+/// Send a dispatcher's answer (nothing for `Wait`); the payload bytes sent.
+fn send_reply(world: &SimpleCommunicator, rank: usize, reply: &Reply) -> u64 {
+    let dest = world.process_at_rank(rank as i32);
+    match reply {
+        Reply::Unit(u) => {
+            let b = protocol::encode_unit(u);
+            dest.send_with_tag(&b[..], UNIT);
+            b.len() as u64
+        }
+        Reply::Stop => {
+            dest.send_with_tag(&[0u8; 0][..], STOP);
+            0
+        }
+        Reply::Wait => 0,
+    }
+}
+
 struct Coordinator<'w> {
     world: &'w SimpleCommunicator,
     /// Whether every worker said it was done (stats or failure).
@@ -106,7 +122,17 @@ impl Driver for Coordinator<'_> {
             total_blocks.is_some(),
             opts.first_integration,
         );
-        let mut next = (opts.first_integration, 0usize);
+        // A window of twice the workers' integrations (each works on one
+        // and reads the next) plus slack: rank 0 holds at most that many
+        // integrations plus one per worker.
+        let workers = size - 1;
+        let mut dispatch = Dispatcher::new(
+            groups,
+            opts.first_integration,
+            integrations,
+            size,
+            2 * workers as u64 + 2,
+        );
         let mut hosts = vec![String::new(); size];
         let mut done = vec![false; size];
         done[0] = true;
@@ -161,24 +187,8 @@ impl Driver for Coordinator<'_> {
                     }
                 },
                 REQUEST => {
-                    let more = failure.is_none()
-                        && !collector.stopped()
-                        && integrations.is_none_or(|n| next.0 < n);
-                    let dest = world.process_at_rank(rank as i32);
-                    if more {
-                        let b = protocol::encode_unit(&WorkUnit {
-                            integration: next.0,
-                            bands: groups[next.1].clone(),
-                        });
-                        dest.send_with_tag(&b[..], UNIT);
-                        sent += b.len() as u64;
-                        next.1 += 1;
-                        if next.1 == groups.len() {
-                            next = (next.0 + 1, 0);
-                        }
-                    } else {
-                        dest.send_with_tag(&[0u8; 0][..], STOP);
-                    }
+                    let reply = dispatch.request(rank, collector.next_integration());
+                    sent += send_reply(world, rank, &reply);
                 }
                 RESULT => {
                     // After another rank's failure, units still in flight
@@ -255,6 +265,14 @@ impl Driver for Coordinator<'_> {
                         &hosts,
                     ));
                 }
+            }
+            // After a failure or the end of the data no more units go out;
+            // a written integration may let waiting workers go on.
+            if failure.is_some() || collector.stopped() {
+                dispatch.close();
+            }
+            for (r, reply) in dispatch.ready(collector.next_integration()) {
+                sent += send_reply(world, r, &reply);
             }
         }
         self.drained = true;

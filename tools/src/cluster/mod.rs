@@ -20,6 +20,7 @@
 //! makes mpirun stop the job; rank 0 keeps the partial output and the
 //! checkpoint the same way. [`protocol`] is what ranks say to each other.
 
+pub mod dispatch;
 pub mod protocol;
 
 #[cfg(feature = "mpi")]
