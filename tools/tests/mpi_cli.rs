@@ -143,6 +143,41 @@ fn three_ranks_write_the_same_bytes_as_one_process_and_report_per_rank() {
         assert!(got >= want && got < 1.02 * want, "{got} vs {want}");
     }
 
+    // Many short integrations (15, more than rank 0's window of 6 ahead of
+    // the output): ranks wait for the output to catch up, same bytes.
+    let short = dir.path().join("short.toml");
+    let text = std::fs::read_to_string(&job).unwrap();
+    assert!(text.contains("integration_s = 1.0"));
+    std::fs::write(
+        &short,
+        text.replace("integration_s = 1.0", "integration_s = 0.2"),
+    )
+    .unwrap();
+    let short_ref = single(&short, &dir.path().join("short1.fits"));
+    let short_out = dir.path().join("short3.fits");
+    let out = mpirun(
+        3,
+        &[
+            "correlate",
+            s(&short),
+            "--mpi",
+            "--json",
+            "--threads",
+            "1",
+            "--output",
+            s(&short_out),
+        ],
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(std::fs::read(&short_out).unwrap() == short_ref);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["integrations"], 15);
+
     // One rank is the plain command.
     let one = dir.path().join("one.fits");
     let out = mpirun(

@@ -141,6 +141,8 @@ impl Driver for Coordinator<'_> {
         let (mut sent, mut received) = (0u64, 0u64);
         let mut data_s = opts.first_integration as f64 * layout.integration_s;
         let mut idle = Duration::from_micros(50);
+        // Seconds rank 0 spent assembling and writing integrations.
+        let mut write_s = 0.0f64;
         // Per rank, as results arrive: all-band data seconds and when its
         // hello came (for the progress line).
         let mut live: Vec<(f64, Option<Instant>)> = vec![(0.0, None); size];
@@ -194,16 +196,21 @@ impl Driver for Coordinator<'_> {
                     // After another rank's failure, units still in flight
                     // are kept: each integration they complete is one a
                     // resumed run need not redo.
+                    dispatch.returned(rank);
                     if matches!(failure, Some(Stopped::Engine(_))) {
                         continue;
                     }
                     match protocol::decode_result(&layout, &bytes) {
                         Some(r) => {
-                            data_s +=
+                            let d =
                                 r.integration.inttim_s * r.unit.bands.len() as f64 / nbands as f64;
+                            data_s += d;
+                            live[rank].0 += d;
+                            let t = Instant::now();
                             if let Err(e) = collector.accept(r) {
                                 failure = Some(Stopped::Engine(e));
                             }
+                            write_s += t.elapsed().as_secs_f64();
                             let ranks: Vec<String> = live
                                 .iter()
                                 .enumerate()
@@ -286,6 +293,7 @@ impl Driver for Coordinator<'_> {
                 }
             }
         }
+        let t = Instant::now();
         let summary = collector.finish(
             job,
             start,
@@ -301,6 +309,7 @@ impl Driver for Coordinator<'_> {
                 workers: stats,
                 rank0_sent_bytes: sent,
                 rank0_received_bytes: received,
+                rank0_write_s: write_s + t.elapsed().as_secs_f64(),
             }),
         ))
     }

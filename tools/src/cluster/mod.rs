@@ -63,6 +63,9 @@ pub struct ClusterReport {
     /// Message bytes rank 0 sent and received.
     pub rank0_sent_bytes: u64,
     pub rank0_received_bytes: u64,
+    /// Seconds rank 0 spent putting integrations together and writing them
+    /// (what limits it once the workers are many).
+    pub rank0_write_s: f64,
 }
 
 impl ClusterReport {
@@ -94,6 +97,7 @@ impl ClusterReport {
             "per_rank": per_rank,
             "rank0_sent_bytes": self.rank0_sent_bytes,
             "rank0_received_bytes": self.rank0_received_bytes,
+            "rank0_write_s": self.rank0_write_s,
             "bytes_total": self.total_bytes(),
             "bytes_per_data_s": if data_s > 0.0 { self.total_bytes() as f64 / data_s } else { 0.0 },
         })
