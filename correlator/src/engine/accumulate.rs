@@ -98,6 +98,51 @@ pub struct UnitAcc {
     /// Σx² and samples counted per [station][job subband] (used blocks).
     pub power: Vec<f64>,
     pub power_samples: Vec<u64>,
+    /// Products per (baseline, band) and channels: the length of one
+    /// (baseline, band) span of `used` and, × channels, of `re`/`im`.
+    span: BandSpan,
+}
+
+/// Where one band of one baseline lies in the accumulators: a work unit
+/// touches only its own bands, so clearing and adding go band by band (a
+/// unit of one band of eight would otherwise spend most of its time
+/// clearing and adding the seven others' zeros).
+#[derive(Debug, Clone, Copy)]
+struct BandSpan {
+    nbands: usize,
+    products: usize,
+    nchan: usize,
+}
+
+impl BandSpan {
+    fn new(layout: &Layout) -> Self {
+        BandSpan {
+            nbands: layout.bands.len(),
+            products: layout.products.len(),
+            nchan: layout.nchan,
+        }
+    }
+
+    /// Index ranges in `used` of the (baseline, band) pairs of the active
+    /// bands (`re`/`im`: the same × nchan).
+    fn ranges<'a>(
+        &self,
+        len: usize,
+        bands: &'a [bool],
+    ) -> impl Iterator<Item = std::ops::Range<usize>> + 'a {
+        let (nb, p) = (self.nbands, self.products);
+        let per_bl = nb * p;
+        (0..len / per_bl.max(1)).flat_map(move |bl| {
+            bands
+                .iter()
+                .enumerate()
+                .filter(|(_, &on)| on)
+                .map(move |(b, _)| {
+                    let k = (bl * nb + b) * p;
+                    k..k + p
+                })
+        })
+    }
 }
 
 impl UnitAcc {
@@ -110,13 +155,19 @@ impl UnitAcc {
             used: vec![0; np],
             power: vec![0.0; ns],
             power_samples: vec![0; ns],
+            span: BandSpan::new(layout),
         }
     }
 
-    pub fn clear(&mut self) {
-        self.re.fill(0.0);
-        self.im.fill(0.0);
-        self.used.fill(0);
+    /// Zero the sums of the active `bands` (per layout band) and all the
+    /// power sums; the other bands' sums are left as they are (not read).
+    pub fn clear(&mut self, bands: &[bool]) {
+        let nch = self.span.nchan;
+        for r in self.span.ranges(self.used.len(), bands) {
+            self.used[r.clone()].fill(0);
+            self.re[r.start * nch..r.end * nch].fill(0.0);
+            self.im[r.start * nch..r.end * nch].fill(0.0);
+        }
         self.power.fill(0.0);
         self.power_samples.fill(0);
     }
@@ -132,6 +183,7 @@ pub struct IntegrationAcc {
     power_samples: Vec<u64>,
     /// Blocks of the integration processed so far.
     pub blocks: u64,
+    span: BandSpan,
 }
 
 /// One integration of correlator output.
@@ -161,28 +213,38 @@ impl IntegrationAcc {
             power: vec![0.0; ns],
             power_samples: vec![0; ns],
             blocks: 0,
+            span: BandSpan::new(layout),
         }
     }
 
-    pub fn clear(&mut self) {
-        self.re.fill(0.0);
-        self.im.fill(0.0);
-        self.used.fill(0);
+    /// Zero the sums of the active `bands` and all power sums; bands that
+    /// were not active since the last clear still hold zeros.
+    pub fn clear(&mut self, bands: &[bool]) {
+        let nch = self.span.nchan;
+        for r in self.span.ranges(self.used.len(), bands) {
+            self.used[r.clone()].fill(0);
+            self.re[r.start * nch..r.end * nch].fill(0.0);
+            self.im[r.start * nch..r.end * nch].fill(0.0);
+        }
         self.power.fill(0.0);
         self.power_samples.fill(0);
         self.blocks = 0;
     }
 
-    /// Add one unit of `blocks` blocks.
-    pub fn add(&mut self, u: &UnitAcc, blocks: u64) {
-        for (s, x) in self.re.iter_mut().zip(&u.re) {
-            *s += *x as f64;
-        }
-        for (s, x) in self.im.iter_mut().zip(&u.im) {
-            *s += *x as f64;
-        }
-        for (s, x) in self.used.iter_mut().zip(&u.used) {
-            *s += *x as u64;
+    /// Add one unit of `blocks` blocks, its active `bands` only.
+    pub fn add(&mut self, u: &UnitAcc, blocks: u64, bands: &[bool]) {
+        let nch = self.span.nchan;
+        for r in self.span.ranges(self.used.len(), bands) {
+            let c = r.start * nch..r.end * nch;
+            for (s, x) in self.re[c.clone()].iter_mut().zip(&u.re[c.clone()]) {
+                *s += *x as f64;
+            }
+            for (s, x) in self.im[c.clone()].iter_mut().zip(&u.im[c]) {
+                *s += *x as f64;
+            }
+            for (s, x) in self.used[r.clone()].iter_mut().zip(&u.used[r]) {
+                *s += *x as u64;
+            }
         }
         for (s, x) in self.power.iter_mut().zip(&u.power) {
             *s += *x;

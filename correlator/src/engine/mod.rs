@@ -214,18 +214,25 @@ pub fn run_in_order(
         total_blocks.is_some(),
         opts.first_integration,
     ));
-    let mut schedule = InOrder {
-        next: opts.first_integration,
-        bands: (0..layout.bands.len()).collect(),
+    // Files: band group by band group (a unit's working set is smaller and
+    // stays in cache: ~20% faster with eight one-channel threads); streams
+    // must move forward in time, all bands at once.
+    let all: Vec<usize> = (0..layout.bands.len()).collect();
+    let groups = if engine.random_access() {
+        schedule::band_groups(job, &layout)
+    } else {
+        vec![all]
     };
-    let mut blocks_done = opts.first_integration * layout.blocks_per_integration as u64;
+    let mut schedule = InOrder::new(opts.first_integration, groups);
+    let nbands = layout.bands.len() as f64;
+    let mut data_s = opts.first_integration as f64 * layout.integration_s;
     engine.run(
         &mut schedule,
         &mut |r| collector.borrow_mut().accept(r),
-        &mut |blocks, _| {
-            blocks_done += blocks as u64;
+        &mut |blocks, unit| {
+            data_s += blocks as f64 * block_s * unit.bands.len() as f64 / nbands;
             progress(&Progress {
-                data_s: blocks_done as f64 * block_s,
+                data_s,
                 total_s,
                 integrations: collector.borrow().written(),
                 wall_s: wall.elapsed().as_secs_f64(),

@@ -121,6 +121,11 @@ impl<'j> Engine<'j> {
         }
     }
 
+    /// Whether every recording can be read at any time in any order (files).
+    pub fn random_access(&self) -> bool {
+        self.sources.iter().all(|s| s.random_access())
+    }
+
     /// What each station's recording holds (job order).
     pub fn stream_infos(&self) -> Vec<super::input::StreamInfo> {
         self.sources.iter().map(|s| s.info().clone()).collect()
@@ -217,7 +222,7 @@ impl<'j> Engine<'j> {
             let next_spec = read_result?;
             for (u, unit) in units[..workers::units_in(cur.nblocks)].iter().enumerate() {
                 let b = (cur.nblocks - u * UNIT_BLOCKS).min(UNIT_BLOCKS);
-                iacc.add(unit, b as u64);
+                iacc.add(unit, b as u64, &cur.bands);
             }
             on_chunk(cur.nblocks, &spec.unit);
             if spec.last_of_integration {
@@ -229,7 +234,7 @@ impl<'j> Engine<'j> {
                     .start
                     .add_seconds((first as f64 + iacc.blocks as f64 / 2.0) * block_s);
                 let integration = iacc.finish(layout, nsub, &self.setup.quant, int, centre);
-                iacc.clear();
+                iacc.clear(&cur.bands);
                 let flow = deliver(UnitResult {
                     unit: spec.unit.clone(),
                     integration,
@@ -279,7 +284,10 @@ impl Reader<'_> {
         chunk.nblocks = spec.nblocks;
         chunk.active.clear();
         chunk.active.resize(self.nsub, false);
+        chunk.bands.clear();
+        chunk.bands.resize(self.layout.bands.len(), false);
         for &b in &spec.unit.bands {
+            chunk.bands[b] = true;
             for &sb in &self.layout.bands[b].subbands {
                 chunk.active[sb] = true;
             }

@@ -12,7 +12,9 @@
 //! unit; [`ChunkCursor`] cuts units into chunks.
 
 use super::error::EngineError;
+use super::plan::Layout;
 use super::workers::UNIT_BLOCKS;
+use crate::job::Job;
 
 /// One integration of some bands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,28 +40,90 @@ pub trait Schedule {
     }
 }
 
-/// Every integration from `first`, all bands at once: a single process.
-/// Endless; the pipeline stops at the job's duration (or when the
-/// collector says the data have ended).
+/// Every integration from `next` in turn, and in each the band groups in
+/// turn: a single process. Endless; the pipeline stops at the job's
+/// duration (or when the collector says the data have ended). With one
+/// group (all bands, as streams need) time only moves forward; with
+/// several, each integration is read once per group, which needs files.
 #[derive(Debug, Clone)]
 pub struct InOrder {
     pub next: u64,
-    pub bands: Vec<usize>,
+    pub groups: Vec<Vec<usize>>,
+    pub group: usize,
+}
+
+impl InOrder {
+    pub fn new(first_integration: u64, groups: Vec<Vec<usize>>) -> Self {
+        InOrder {
+            next: first_integration,
+            groups,
+            group: 0,
+        }
+    }
 }
 
 impl Schedule for InOrder {
     fn in_order(&self) -> bool {
-        true
+        self.groups.len() == 1
     }
 
     fn next_unit(&mut self) -> Result<Option<WorkUnit>, EngineError> {
         let u = WorkUnit {
             integration: self.next,
-            bands: self.bands.clone(),
+            bands: self.groups[self.group].clone(),
         };
-        self.next += 1;
+        self.group += 1;
+        if self.group == self.groups.len() {
+            self.group = 0;
+            self.next += 1;
+        }
         Ok(Some(u))
     }
+}
+
+/// The bands of a work unit, in groups: bands whose subbands lie in the
+/// same VDIF threads go together. A thread's frames interleave all its
+/// channels, so a rank reading one channel of a frame reads the whole frame;
+/// splitting a thread's channels over ranks would make every rank read (and
+/// pull over the network) all of it. Bands in different threads (the usual
+/// DiFX/SFXC layout of one channel per thread) are separate units.
+/// Groups are in order of their first band; bands ascending in each.
+pub fn band_groups(job: &Job, layout: &Layout) -> Vec<Vec<usize>> {
+    let threads_of = |b: usize| -> Vec<u16> {
+        layout.bands[b]
+            .subbands
+            .iter()
+            .map(|&sb| job.subbands[sb].thread)
+            .collect()
+    };
+    // Merge until no two groups share a thread (few bands: quadratic is fine).
+    let mut groups: Vec<(Vec<usize>, Vec<u16>)> = (0..layout.bands.len())
+        .map(|b| (vec![b], threads_of(b)))
+        .collect();
+    let mut merged = true;
+    while merged {
+        merged = false;
+        'outer: for i in 0..groups.len() {
+            for j in i + 1..groups.len() {
+                if groups[i].1.iter().any(|t| groups[j].1.contains(t)) {
+                    let (bands, threads) = groups.remove(j);
+                    groups[i].0.extend(bands);
+                    groups[i].1.extend(threads);
+                    merged = true;
+                    break 'outer;
+                }
+            }
+        }
+    }
+    let mut out: Vec<Vec<usize>> = groups
+        .into_iter()
+        .map(|(mut b, _)| {
+            b.sort_unstable();
+            b
+        })
+        .collect();
+    out.sort_by_key(|g| g[0]);
+    out
 }
 
 /// Blocks per chunk: ~64 k samples per station and subband (so a chunk
@@ -139,5 +203,84 @@ impl<'s> ChunkCursor<'s> {
             self.unit = Some(unit);
         }
         Ok(Some(spec))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn job(subbands: &[(f64, &str, u16, usize)]) -> (Job, Layout) {
+        let mut t = String::from(
+            "[job]\nname = \"t\"\n[correlation]\nfft_length = 64\nintegration_s = 1.0\n\
+             [source]\nname = \"S\"\nra_deg = 1.0\ndec_deg = 2.0\n\
+             [[station]]\nname = \"A\"\nfile = \"a.vdif\"\ndelay_poly = { epoch = \"2026-01-01T00:00:00Z\", coeffs_s = [0.0] }\n\
+             [[station]]\nname = \"B\"\nfile = \"b.vdif\"\ndelay_poly = { epoch = \"2026-01-01T00:00:00Z\", coeffs_s = [0.0] }\n",
+        );
+        for (f, pol, th, ch) in subbands {
+            t += &format!(
+                "[[subband]]\nsky_freq_hz = {f:?}\nbandwidth_hz = 8e6\nsideband = \"U\"\npol = \"{pol}\"\nthread = {th}\nchannel = {ch}\n"
+            );
+        }
+        let job = Job::from_toml_str(&t, Path::new("/tmp/j.toml")).unwrap();
+        // The layout's bands as the engine groups them: by frequency.
+        let mut freqs: Vec<f64> = Vec::new();
+        let mut bands: Vec<crate::engine::Band> = Vec::new();
+        for (i, (f, _, _, _)) in subbands.iter().enumerate() {
+            match freqs.iter().position(|x| x == f) {
+                Some(k) => bands[k].subbands.push(i),
+                None => {
+                    freqs.push(*f);
+                    bands.push(crate::engine::Band {
+                        sky_freq_hz: *f,
+                        bandwidth_hz: 8e6,
+                        sideband: crate::job::Sideband::Upper,
+                        subbands: vec![i],
+                    });
+                }
+            }
+        }
+        let layout = Layout {
+            stations: vec!["A".into(), "B".into()],
+            baselines: vec![(0, 0), (0, 1), (1, 1)],
+            bands,
+            pols: vec![crate::job::Pol::R],
+            products: vec![crate::engine::Product { pol_a: 0, pol_b: 0 }],
+            nchan: 32,
+            chan_width_hz: 0.25e6,
+            complex: false,
+            sample_rate_hz: 16e6,
+            fft_length: 64,
+            blocks_per_integration: 10,
+            integration_s: 1.0,
+        };
+        (job, layout)
+    }
+
+    #[test]
+    fn bands_sharing_a_thread_form_one_unit_and_separate_threads_separate_units() {
+        // One channel per thread: every band its own unit.
+        let (j, l) = job(&[(8.4e9, "R", 0, 0), (8.5e9, "R", 1, 0), (8.6e9, "R", 2, 0)]);
+        assert_eq!(band_groups(&j, &l), vec![vec![0], vec![1], vec![2]]);
+        // Four channels in one thread: one unit.
+        let (j, l) = job(&[
+            (8.4e9, "R", 0, 0),
+            (8.5e9, "R", 0, 1),
+            (8.6e9, "R", 0, 2),
+            (8.7e9, "R", 0, 3),
+        ]);
+        assert_eq!(band_groups(&j, &l), vec![vec![0, 1, 2, 3]]);
+        // Threads {0: bands 0, 2}, {1: band 1, and band 3 whose L pol is in
+        // thread 1 too}: a band spanning two threads joins them.
+        let (j, l) = job(&[
+            (8.4e9, "R", 0, 0),
+            (8.5e9, "R", 1, 0),
+            (8.6e9, "R", 0, 1),
+            (8.7e9, "R", 2, 0),
+            (8.7e9, "L", 1, 1),
+            (8.8e9, "R", 3, 0),
+        ]);
+        assert_eq!(band_groups(&j, &l), vec![vec![0, 2], vec![1, 3], vec![4]]);
     }
 }

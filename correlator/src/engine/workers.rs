@@ -38,6 +38,8 @@ pub struct Chunk {
     /// Per job subband: whether this chunk's work unit includes it (the
     /// others are neither read nor transformed).
     pub active: Vec<bool>,
+    /// Per layout band: whether the work unit includes it.
+    pub bands: Vec<bool>,
 }
 
 /// What every worker needs to know, read-only.
@@ -78,7 +80,7 @@ impl Worker {
 
     /// Sum blocks [b0, b1) of `chunk` into `unit` (cleared first).
     fn unit(&mut self, ctx: &Context, chunk: &Chunk, b0: usize, b1: usize, unit: &mut UnitAcc) {
-        unit.clear();
+        unit.clear(&chunk.bands);
         let l = ctx.layout;
         let (n, nch, nsub) = (l.fft_length, l.nchan, ctx.nsub());
         let w = if l.complex { 2 } else { 1 };

@@ -69,6 +69,11 @@ pub trait SampleSource: Send {
     fn first_sample(&self) -> i64 {
         0
     }
+    /// Whether reads may jump back and forth in time (a file), rather than
+    /// move forward only (a stream that lets go of what it has passed).
+    fn random_access(&self) -> bool {
+        false
+    }
     /// Sample index just past the recording's last frame, once known (a file
     /// source knows it at once; a stream when it has reached its end).
     fn end_sample(&self) -> Option<i64> {
@@ -693,6 +698,10 @@ impl SampleSource for FileSource {
     }
 
     fn discard_before(&mut self, _first: i64) {}
+
+    fn random_access(&self) -> bool {
+        true
+    }
 
     fn first_sample(&self) -> i64 {
         self.first_sample

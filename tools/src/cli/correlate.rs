@@ -469,6 +469,9 @@ impl SampleSource for Guarded {
     fn first_sample(&self) -> i64 {
         self.inner.first_sample()
     }
+    fn random_access(&self) -> bool {
+        self.inner.random_access()
+    }
     fn end_sample(&self) -> Option<i64> {
         self.inner.end_sample()
     }

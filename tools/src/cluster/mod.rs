@@ -31,6 +31,7 @@ mod worker;
 pub use coordinator::run;
 
 use crate::failure::Failure;
+pub use correlator::engine::schedule::band_groups as unit_groups;
 use correlator::engine::{Engine, EngineError, Layout, Options, Progress, Sink, Summary};
 use correlator::Job;
 use protocol::RankStats;
@@ -162,51 +163,6 @@ pub fn plan_fingerprint(engine: &Engine) -> u64 {
     crate::reliability::fnv64(&[text.as_bytes()])
 }
 
-/// The bands of one work unit, in groups: bands whose subbands lie in the
-/// same VDIF threads go together. A thread's frames interleave all its
-/// channels, so a rank reading one channel of a frame reads the whole frame;
-/// splitting a thread's channels over ranks would make every rank read (and
-/// pull over the network) all of it. Bands in different threads (the usual
-/// DiFX/SFXC layout of one channel per thread) are separate units.
-/// Groups are in order of their first band; bands ascending in each.
-pub fn unit_groups(job: &Job, layout: &Layout) -> Vec<Vec<usize>> {
-    let threads_of = |b: usize| -> Vec<u16> {
-        layout.bands[b]
-            .subbands
-            .iter()
-            .map(|&sb| job.subbands[sb].thread)
-            .collect()
-    };
-    // Merge until no two groups share a thread (few bands: quadratic is fine).
-    let mut groups: Vec<(Vec<usize>, Vec<u16>)> = (0..layout.bands.len())
-        .map(|b| (vec![b], threads_of(b)))
-        .collect();
-    let mut merged = true;
-    while merged {
-        merged = false;
-        'outer: for i in 0..groups.len() {
-            for j in i + 1..groups.len() {
-                if groups[i].1.iter().any(|t| groups[j].1.contains(t)) {
-                    let (bands, threads) = groups.remove(j);
-                    groups[i].0.extend(bands);
-                    groups[i].1.extend(threads);
-                    merged = true;
-                    break 'outer;
-                }
-            }
-        }
-    }
-    let mut out: Vec<Vec<usize>> = groups
-        .into_iter()
-        .map(|(mut b, _)| {
-            b.sort_unstable();
-            b
-        })
-        .collect();
-    out.sort_by_key(|g| g[0]);
-    out
-}
-
 /// Bytes of recording a unit's chunk of `blocks` FFT blocks spans: whole
 /// frames of every thread it reads, at every station (`infos` in job
 /// order).
@@ -229,83 +185,4 @@ pub fn unit_input_bytes(
         .iter()
         .map(|i| samples * threads.len() as f64 * i.frame_bytes as f64 / i.samples_per_frame as f64)
         .sum()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::path::Path;
-
-    fn job(subbands: &[(f64, &str, u16, usize)]) -> (Job, Layout) {
-        let mut t = String::from(
-            "[job]\nname = \"t\"\n[correlation]\nfft_length = 64\nintegration_s = 1.0\n\
-             [source]\nname = \"S\"\nra_deg = 1.0\ndec_deg = 2.0\n\
-             [[station]]\nname = \"A\"\nfile = \"a.vdif\"\ndelay_poly = { epoch = \"2026-01-01T00:00:00Z\", coeffs_s = [0.0] }\n\
-             [[station]]\nname = \"B\"\nfile = \"b.vdif\"\ndelay_poly = { epoch = \"2026-01-01T00:00:00Z\", coeffs_s = [0.0] }\n",
-        );
-        for (f, pol, th, ch) in subbands {
-            t += &format!(
-                "[[subband]]\nsky_freq_hz = {f:?}\nbandwidth_hz = 8e6\nsideband = \"U\"\npol = \"{pol}\"\nthread = {th}\nchannel = {ch}\n"
-            );
-        }
-        let job = Job::from_toml_str(&t, Path::new("/tmp/j.toml")).unwrap();
-        // The layout's bands as the engine groups them: by frequency.
-        let mut freqs: Vec<f64> = Vec::new();
-        let mut bands: Vec<correlator::engine::Band> = Vec::new();
-        for (i, (f, _, _, _)) in subbands.iter().enumerate() {
-            match freqs.iter().position(|x| x == f) {
-                Some(k) => bands[k].subbands.push(i),
-                None => {
-                    freqs.push(*f);
-                    bands.push(correlator::engine::Band {
-                        sky_freq_hz: *f,
-                        bandwidth_hz: 8e6,
-                        sideband: correlator::job::Sideband::Upper,
-                        subbands: vec![i],
-                    });
-                }
-            }
-        }
-        let layout = Layout {
-            stations: vec!["A".into(), "B".into()],
-            baselines: vec![(0, 0), (0, 1), (1, 1)],
-            bands,
-            pols: vec![correlator::job::Pol::R],
-            products: vec![correlator::engine::Product { pol_a: 0, pol_b: 0 }],
-            nchan: 32,
-            chan_width_hz: 0.25e6,
-            complex: false,
-            sample_rate_hz: 16e6,
-            fft_length: 64,
-            blocks_per_integration: 10,
-            integration_s: 1.0,
-        };
-        (job, layout)
-    }
-
-    #[test]
-    fn bands_sharing_a_thread_form_one_unit_and_separate_threads_separate_units() {
-        // One channel per thread: every band its own unit.
-        let (j, l) = job(&[(8.4e9, "R", 0, 0), (8.5e9, "R", 1, 0), (8.6e9, "R", 2, 0)]);
-        assert_eq!(unit_groups(&j, &l), vec![vec![0], vec![1], vec![2]]);
-        // Four channels in one thread: one unit.
-        let (j, l) = job(&[
-            (8.4e9, "R", 0, 0),
-            (8.5e9, "R", 0, 1),
-            (8.6e9, "R", 0, 2),
-            (8.7e9, "R", 0, 3),
-        ]);
-        assert_eq!(unit_groups(&j, &l), vec![vec![0, 1, 2, 3]]);
-        // Threads {0: bands 0, 2}, {1: band 1, and band 3 whose L pol is in
-        // thread 1 too}: a band spanning two threads joins them.
-        let (j, l) = job(&[
-            (8.4e9, "R", 0, 0),
-            (8.5e9, "R", 1, 0),
-            (8.6e9, "R", 0, 1),
-            (8.7e9, "R", 2, 0),
-            (8.7e9, "L", 1, 1),
-            (8.8e9, "R", 3, 0),
-        ]);
-        assert_eq!(unit_groups(&j, &l), vec![vec![0, 2], vec![1, 3], vec![4]]);
-    }
 }
