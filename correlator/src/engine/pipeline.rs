@@ -172,10 +172,10 @@ impl<'j> Engine<'j> {
             nstations: nst,
         };
         let threads = self.opts.threads.max(1);
-        let mut workers: Vec<Worker> = (0..threads)
+        let workers: Vec<Worker> = (0..threads)
             .map(|_| Worker::new(&ctx, self.opts.formulation))
             .collect();
-        let mut units: Vec<UnitAcc> = (0..chunk_blocks.div_ceil(UNIT_BLOCKS))
+        let units: Vec<UnitAcc> = (0..chunk_blocks.div_ceil(UNIT_BLOCKS))
             .map(|_| UnitAcc::new(layout, nsub))
             .collect();
         let mut iacc = IntegrationAcc::new(layout, nsub);
@@ -193,65 +193,64 @@ impl<'j> Engine<'j> {
             nsub,
             discard: cursor.in_order(),
         };
-        let mut cur = Chunk {
+        let empty = Chunk {
             bufs: vec![SampleBuf::default(); nst * nsub],
             ..Chunk::default()
         };
-        let mut next = cur.clone();
         let Some(mut spec) = cursor.next_chunk()? else {
             return Ok(());
         };
-        reader.read(&mut self.sources, &spec, &mut cur)?;
-        loop {
-            // Ask for what comes after this chunk now, so it can be read
-            // while the workers process this one.
-            let next_spec = cursor.next_chunk()?;
-            let srcs = &mut self.sources;
-            let nxt = &mut next;
-            let rd = &reader;
-            let read_result = workers::process_chunk(
-                &ctx,
-                &cur,
-                &mut units,
-                &mut workers,
-                move || match next_spec {
-                    Some(sp) => rd.read(srcs, &sp, nxt).map(|_| Some(sp)),
+        let sources = &mut self.sources;
+        let (span, quant) = (&self.span, &self.setup.quant);
+        workers::with_crew(&ctx, workers, units, [empty.clone(), empty], |crew| {
+            // `cur` is the buffer the workers process; the reader fills the other.
+            let mut cur = 0;
+            reader.read(sources, &spec, &mut crew.chunk_mut(cur))?;
+            loop {
+                // Ask for what comes after this chunk now, so it can be read
+                // while the workers process this one.
+                let next_spec = cursor.next_chunk()?;
+                let srcs = &mut *sources;
+                let rd = &reader;
+                let next_spec = crew.process(cur, move |other| match next_spec {
+                    Some(sp) => rd.read(srcs, &sp, other).map(|_| Some(sp)),
                     None => Ok(None),
-                },
-            );
-            let next_spec = read_result?;
-            for (u, unit) in units[..workers::units_in(cur.nblocks)].iter().enumerate() {
-                let b = (cur.nblocks - u * UNIT_BLOCKS).min(UNIT_BLOCKS);
-                iacc.add(unit, b as u64, &cur.bands);
-            }
-            on_chunk(cur.nblocks, &spec.unit);
-            if spec.last_of_integration {
-                let int = spec.unit.integration;
-                let station_has_data = (0..nst).map(|s| iacc.station_has_data(s, nsub)).collect();
-                let first = int * m;
-                let centre = self
-                    .span
-                    .start
-                    .add_seconds((first as f64 + iacc.blocks as f64 / 2.0) * block_s);
-                let integration = iacc.finish(layout, nsub, &self.setup.quant, int, centre);
-                iacc.clear(&cur.bands);
-                let flow = deliver(UnitResult {
-                    unit: spec.unit.clone(),
-                    integration,
-                    station_has_data,
                 })?;
-                if flow == Flow::Stop {
-                    return Ok(());
+                let chunk = crew.chunk(cur);
+                for u in 0..workers::units_in(chunk.nblocks) {
+                    let b = (chunk.nblocks - u * UNIT_BLOCKS).min(UNIT_BLOCKS);
+                    iacc.add(&crew.unit(u), b as u64, &chunk.bands);
+                }
+                on_chunk(chunk.nblocks, &spec.unit);
+                if spec.last_of_integration {
+                    let int = spec.unit.integration;
+                    let station_has_data =
+                        (0..nst).map(|s| iacc.station_has_data(s, nsub)).collect();
+                    let first = int * m;
+                    let centre = span
+                        .start
+                        .add_seconds((first as f64 + iacc.blocks as f64 / 2.0) * block_s);
+                    let integration = iacc.finish(layout, nsub, quant, int, centre);
+                    iacc.clear(&chunk.bands);
+                    let flow = deliver(UnitResult {
+                        unit: spec.unit.clone(),
+                        integration,
+                        station_has_data,
+                    })?;
+                    if flow == Flow::Stop {
+                        return Ok(());
+                    }
+                }
+                drop(chunk);
+                match next_spec {
+                    Some(sp) => {
+                        spec = sp;
+                        cur = 1 - cur;
+                    }
+                    None => return Ok(()),
                 }
             }
-            match next_spec {
-                Some(sp) => {
-                    spec = sp;
-                    std::mem::swap(&mut cur, &mut next);
-                }
-                None => return Ok(()),
-            }
-        }
+        })
     }
 }
 
