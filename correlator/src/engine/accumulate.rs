@@ -86,22 +86,25 @@ fn threshold_for_outer_fraction(p: f64) -> f64 {
     0.5 * (lo + hi)
 }
 
-/// Sums of one work unit (a few consecutive blocks), in f32; identical
-/// whichever thread computed it.
+/// Correlation sums over some blocks: per product the cross-power and the
+/// blocks used, per station and subband the power. In f32 for one work
+/// unit ([`UnitAcc`], identical whichever thread computed it), in f64 for
+/// an integration ([`IntegrationAcc`]).
 #[derive(Debug, Clone)]
-pub struct UnitAcc {
+pub struct Sums<T, N> {
     /// [baseline][band][product][chan]
-    pub re: Vec<f32>,
-    pub im: Vec<f32>,
+    pub re: Vec<T>,
+    pub im: Vec<T>,
     /// Blocks used per [baseline][band][product].
-    pub used: Vec<u32>,
+    pub used: Vec<N>,
     /// Σx² and samples counted per [station][job subband] (used blocks).
     pub power: Vec<f64>,
     pub power_samples: Vec<u64>,
-    /// Products per (baseline, band) and channels: the length of one
-    /// (baseline, band) span of `used` and, × channels, of `re`/`im`.
     span: BandSpan,
 }
+
+/// Sums of one work unit (a few consecutive blocks).
+pub type UnitAcc = Sums<f32, u32>;
 
 /// Where one band of one baseline lies in the accumulators: a work unit
 /// touches only its own bands, so clearing and adding go band by band (a
@@ -145,14 +148,14 @@ impl BandSpan {
     }
 }
 
-impl UnitAcc {
+impl<T: Copy + Default, N: Copy + Default> Sums<T, N> {
     pub fn new(layout: &Layout, nsub: usize) -> Self {
         let np = layout.baselines.len() * layout.bands.len() * layout.products.len();
         let ns = layout.stations.len() * nsub;
-        UnitAcc {
-            re: vec![0.0; np * layout.nchan],
-            im: vec![0.0; np * layout.nchan],
-            used: vec![0; np],
+        Sums {
+            re: vec![T::default(); np * layout.nchan],
+            im: vec![T::default(); np * layout.nchan],
+            used: vec![N::default(); np],
             power: vec![0.0; ns],
             power_samples: vec![0; ns],
             span: BandSpan::new(layout),
@@ -160,13 +163,14 @@ impl UnitAcc {
     }
 
     /// Zero the sums of the active `bands` (per layout band) and all the
-    /// power sums; the other bands' sums are left as they are (not read).
+    /// power sums; the other bands' sums are left as they are (a unit does
+    /// not read them; an integration's stay zero until a unit adds them).
     pub fn clear(&mut self, bands: &[bool]) {
         let nch = self.span.nchan;
         for r in self.span.ranges(self.used.len(), bands) {
-            self.used[r.clone()].fill(0);
-            self.re[r.start * nch..r.end * nch].fill(0.0);
-            self.im[r.start * nch..r.end * nch].fill(0.0);
+            self.used[r.clone()].fill(N::default());
+            self.re[r.start * nch..r.end * nch].fill(T::default());
+            self.im[r.start * nch..r.end * nch].fill(T::default());
         }
         self.power.fill(0.0);
         self.power_samples.fill(0);
@@ -176,14 +180,9 @@ impl UnitAcc {
 /// One integration's sums in f64, units added in a fixed order.
 #[derive(Debug, Clone)]
 pub struct IntegrationAcc {
-    re: Vec<f64>,
-    im: Vec<f64>,
-    used: Vec<u64>,
-    power: Vec<f64>,
-    power_samples: Vec<u64>,
+    sums: Sums<f64, u64>,
     /// Blocks of the integration processed so far.
     pub blocks: u64,
-    span: BandSpan,
 }
 
 /// One integration of correlator output.
@@ -204,52 +203,37 @@ pub struct Integration {
 
 impl IntegrationAcc {
     pub fn new(layout: &Layout, nsub: usize) -> Self {
-        let np = layout.baselines.len() * layout.bands.len() * layout.products.len();
-        let ns = layout.stations.len() * nsub;
         IntegrationAcc {
-            re: vec![0.0; np * layout.nchan],
-            im: vec![0.0; np * layout.nchan],
-            used: vec![0; np],
-            power: vec![0.0; ns],
-            power_samples: vec![0; ns],
+            sums: Sums::new(layout, nsub),
             blocks: 0,
-            span: BandSpan::new(layout),
         }
     }
 
-    /// Zero the sums of the active `bands` and all power sums; bands that
-    /// were not active since the last clear still hold zeros.
+    /// Zero the active `bands` and the power sums, for the next integration.
     pub fn clear(&mut self, bands: &[bool]) {
-        let nch = self.span.nchan;
-        for r in self.span.ranges(self.used.len(), bands) {
-            self.used[r.clone()].fill(0);
-            self.re[r.start * nch..r.end * nch].fill(0.0);
-            self.im[r.start * nch..r.end * nch].fill(0.0);
-        }
-        self.power.fill(0.0);
-        self.power_samples.fill(0);
+        self.sums.clear(bands);
         self.blocks = 0;
     }
 
     /// Add one unit of `blocks` blocks, its active `bands` only.
     pub fn add(&mut self, u: &UnitAcc, blocks: u64, bands: &[bool]) {
-        let nch = self.span.nchan;
-        for r in self.span.ranges(self.used.len(), bands) {
+        let nch = self.sums.span.nchan;
+        for r in self.sums.span.ranges(self.sums.used.len(), bands) {
             let c = r.start * nch..r.end * nch;
-            for (s, x) in self.re[c.clone()].iter_mut().zip(&u.re[c.clone()]) {
+            for (s, x) in self.sums.re[c.clone()].iter_mut().zip(&u.re[c.clone()]) {
                 *s += *x as f64;
             }
-            for (s, x) in self.im[c.clone()].iter_mut().zip(&u.im[c]) {
+            for (s, x) in self.sums.im[c.clone()].iter_mut().zip(&u.im[c]) {
                 *s += *x as f64;
             }
-            for (s, x) in self.used[r.clone()].iter_mut().zip(&u.used[r]) {
+            for (s, x) in self.sums.used[r.clone()].iter_mut().zip(&u.used[r]) {
                 *s += *x as u64;
             }
         }
-        for (s, x) in self.power.iter_mut().zip(&u.power) {
+        for (s, x) in self.sums.power.iter_mut().zip(&u.power) {
             *s += *x;
         }
-        for (s, x) in self.power_samples.iter_mut().zip(&u.power_samples) {
+        for (s, x) in self.sums.power_samples.iter_mut().zip(&u.power_samples) {
             *s += *x;
         }
         self.blocks += blocks;
@@ -257,7 +241,7 @@ impl IntegrationAcc {
 
     /// Whether station `s` had any used block in any subband.
     pub fn station_has_data(&self, s: usize, nsub: usize) -> bool {
-        self.power_samples[s * nsub..(s + 1) * nsub]
+        self.sums.power_samples[s * nsub..(s + 1) * nsub]
             .iter()
             .any(|&n| n > 0)
     }
@@ -291,27 +275,27 @@ impl IntegrationAcc {
                 .position(|p| p.pol_a == pol && p.pol_b == pol)
                 .expect("parallel hands are in the layout");
             let k = acc_index(bl, band, prod);
-            let n = self.used[k];
+            let n = self.sums.used[k];
             if n == 0 {
                 return 0.0;
             }
-            let sum: f64 = self.re[k * nch..(k + 1) * nch].iter().sum();
+            let sum: f64 = self.sums.re[k * nch..(k + 1) * nch].iter().sum();
             sum / (n as f64 * nch as f64)
         };
         let gain = |s: usize, sub: usize| -> f64 {
             let i = s * nsub + sub;
-            let n = self.power_samples[i];
+            let n = self.sums.power_samples[i];
             if n == 0 {
                 1.0
             } else {
-                quant[s].gain(self.power[i] / n as f64)
+                quant[s].gain(self.sums.power[i] / n as f64)
             }
         };
         for (bl, &(a, b)) in layout.baselines.iter().enumerate() {
             for (band_i, band) in layout.bands.iter().enumerate() {
                 for (pi, prod) in layout.products.iter().enumerate() {
                     let k = acc_index(bl, band_i, pi);
-                    let n = self.used[k];
+                    let n = self.sums.used[k];
                     let pa = auto_power(a, band_i, prod.pol_a);
                     let pb = auto_power(b, band_i, prod.pol_b);
                     if n == 0 || pa <= 0.0 || pb <= 0.0 {
@@ -330,8 +314,8 @@ impl IntegrationAcc {
                     };
                     for j in 0..nch {
                         let v = Complex32::new(
-                            (self.re[k * nch + j] * scale) as f32,
-                            (conj * self.im[k * nch + j] * scale) as f32,
+                            (self.sums.re[k * nch + j] * scale) as f32,
+                            (conj * self.sums.im[k * nch + j] * scale) as f32,
                         );
                         vis[layout.vis_index(bl, band_i, j, pi)] = v;
                     }
