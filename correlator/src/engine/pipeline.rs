@@ -131,10 +131,6 @@ impl<'j> Engine<'j> {
         self.sources.iter().map(|s| s.info().clone()).collect()
     }
 
-    /// Give the recordings back (their readers keep warnings found mid-run).
-    pub fn into_sources(self) -> Vec<Box<dyn SampleSource>> {
-        self.sources
-    }
 
     /// Correlate the units `schedule` gives, handing each finished one to
     /// `deliver`, until the schedule has no more, the job's duration is
