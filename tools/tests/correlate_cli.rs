@@ -203,3 +203,24 @@ fn a_job_without_duration_has_model_rows_for_its_data_only() {
         assert!((m.time.seconds_since(first) + 0.5).abs() < 0.01);
     }
 }
+
+/// Without the `mpi` feature, `--mpi` is refused up front (exit 2) and says
+/// how to get it; with it, tools/tests/mpi_cli.rs tests the real thing.
+#[cfg(not(feature = "mpi"))]
+#[test]
+fn mpi_without_the_feature_is_bad_input_naming_the_build_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    write_pair(dir.path(), 0.1, 0.2, 3, FS);
+    let job = write_job(dir.path(), "", 0, 3, FS);
+    let out = emcorr()
+        .args(["correlate", job.to_str().unwrap(), "--mpi"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--features mpi") && err.lines().count() == 1,
+        "{err}"
+    );
+    assert!(!dir.path().join("out.fits").exists());
+}

@@ -131,7 +131,6 @@ impl<'j> Engine<'j> {
         self.sources.iter().map(|s| s.info().clone()).collect()
     }
 
-
     /// Correlate the units `schedule` gives, handing each finished one to
     /// `deliver`, until the schedule has no more, the job's duration is
     /// reached, or `deliver` says stop. `on_chunk(blocks, unit)` is called
