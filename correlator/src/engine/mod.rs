@@ -140,7 +140,7 @@ pub fn buffer_bytes(job: &Job, threads: usize) -> u64 {
     let baselines = nst * (nst + 1) / 2;
     let np = baselines * nsub * 4;
     let integration = np * nchan * 16 + np * 8 + nst * nsub * 16;
-    let blocks = chunk_blocks(job.correlation.fft_length) as u64;
+    let blocks = chunk_blocks(job.correlation.fft_length, threads) as u64;
     let units = blocks.div_ceil(UNIT_BLOCKS as u64);
     let unit = np * nchan * 8 + np * 4 + nst * nsub * 16;
     let chunk = nst * nsub * (blocks + 2) * n * (8 + 1) + blocks * nst * 64;

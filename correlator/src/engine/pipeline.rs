@@ -148,7 +148,7 @@ impl<'j> Engine<'j> {
         let nst = job.stations.len();
         let block_s = layout.block_s();
         let m = layout.blocks_per_integration as u64;
-        let chunk_blocks = chunk_blocks(n);
+        let chunk_blocks = chunk_blocks(n, self.opts.threads);
         let origins: Vec<UtcTime> = self.sources.iter().map(|s| s.origin()).collect();
         let ctx = Context {
             layout,
