@@ -31,6 +31,27 @@ fn mpirun(n: usize, args: &[&str], envs: &[(&str, &str)]) -> Output {
     c.output().expect("mpirun runs (install openmpi-bin)")
 }
 
+/// `mpirun -n N emcorr correlate JOB --mpi --threads 1 --output OUT EXTRA…`.
+fn correlate_mpi(
+    n: usize,
+    job: &Path,
+    output: &Path,
+    extra: &[&str],
+    envs: &[(&str, &str)],
+) -> Output {
+    let mut args = vec![
+        "correlate",
+        s(job),
+        "--mpi",
+        "--threads",
+        "1",
+        "--output",
+        s(output),
+    ];
+    args.extend_from_slice(extra);
+    mpirun(n, &args, envs)
+}
+
 /// A simulated job: `scenario` (None: the default Earth–Moon scenario, 4
 /// stations, 2 bands in the channels of one VDIF thread), `seconds` long.
 fn simulate(dir: &Path, scenario: Option<&str>, seconds: f64) -> PathBuf {
@@ -82,20 +103,7 @@ fn three_ranks_write_the_same_bytes_as_one_process_and_report_per_rank() {
     let reference = single(&job, &dir.path().join("single.fits"));
 
     let out_path = dir.path().join("mpi.fits");
-    let out = mpirun(
-        3,
-        &[
-            "correlate",
-            s(&job),
-            "--mpi",
-            "--json",
-            "--threads",
-            "1",
-            "--output",
-            s(&out_path),
-        ],
-        &[],
-    );
+    let out = correlate_mpi(3, &job, &out_path, &["--json"], &[]);
     assert!(
         out.status.success(),
         "{}",
@@ -155,20 +163,7 @@ fn three_ranks_write_the_same_bytes_as_one_process_and_report_per_rank() {
     .unwrap();
     let short_ref = single(&short, &dir.path().join("short1.fits"));
     let short_out = dir.path().join("short3.fits");
-    let out = mpirun(
-        3,
-        &[
-            "correlate",
-            s(&short),
-            "--mpi",
-            "--json",
-            "--threads",
-            "1",
-            "--output",
-            s(&short_out),
-        ],
-        &[],
-    );
+    let out = correlate_mpi(3, &short, &short_out, &["--json"], &[]);
     assert!(
         out.status.success(),
         "{}",
@@ -180,18 +175,7 @@ fn three_ranks_write_the_same_bytes_as_one_process_and_report_per_rank() {
 
     // One rank is the plain command.
     let one = dir.path().join("one.fits");
-    let out = mpirun(
-        1,
-        &[
-            "correlate",
-            s(&job),
-            "--mpi",
-            "--quiet",
-            "--output",
-            s(&one),
-        ],
-        &[],
-    );
+    let out = correlate_mpi(1, &job, &one, &["--quiet"], &[]);
     assert!(
         out.status.success(),
         "{}",
@@ -223,16 +207,7 @@ fn a_failed_rank_ends_the_job_and_resume_finishes_it_without_redoing_work() {
     // Whichever rank is about to send a result of integration 2 fails (an
     // I/O error): integrations 0 and 1 are complete (the other ranks finish
     // the units in hand), integration 2 is not.
-    let args = [
-        "correlate",
-        s(&job),
-        "--mpi",
-        "--threads",
-        "1",
-        "--output",
-        s(&out_path),
-    ];
-    let out = mpirun(3, &args, &[("EMCORR_TEST_MPI_FAIL", "2")]);
+    let out = correlate_mpi(3, &job, &out_path, &[], &[("EMCORR_TEST_MPI_FAIL", "2")]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{err}");
     let line = err
@@ -253,21 +228,7 @@ fn a_failed_rank_ends_the_job_and_resume_finishes_it_without_redoing_work() {
     // The partial output is readable and holds the 2 integrations kept.
     assert_eq!(integrations(&partial), 2);
 
-    let out = mpirun(
-        3,
-        &[
-            "correlate",
-            s(&job),
-            "--mpi",
-            "--json",
-            "--resume",
-            "--threads",
-            "1",
-            "--output",
-            s(&out_path),
-        ],
-        &[],
-    );
+    let out = correlate_mpi(3, &job, &out_path, &["--json", "--resume"], &[]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(err.contains("resumed after 2 integration(s)"), "{err}");
@@ -294,44 +255,34 @@ fn a_rank_that_dies_stops_the_job_and_leaves_no_complete_output() {
     let job = simulate(dir.path(), None, 3.0);
     let reference = single(&job, &dir.path().join("single.fits"));
     let out_path = dir.path().join("mpi.fits");
-    let args = [
-        "correlate",
-        s(&job),
-        "--mpi",
-        "--threads",
-        "1",
-        "--output",
-        s(&out_path),
-    ];
     // The rank about to send integration 1 aborts (SIGABRT); mpirun then
     // stops every rank.
-    let out = mpirun(3, &args, &[("EMCORR_TEST_MPI_FAIL", "1:abort")]);
+    let out = correlate_mpi(
+        3,
+        &job,
+        &out_path,
+        &[],
+        &[("EMCORR_TEST_MPI_FAIL", "1:abort")],
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{err}");
     assert!(
         !out_path.exists(),
         "a killed job left a complete-looking output"
     );
-    // Whatever rank 0 kept, a resumed run finishes the job exactly.
-    let mut resume: Vec<&str> = args.to_vec();
-    resume.push("--resume");
-    let has_checkpoint = dir.path().join("mpi.fits.checkpoint").exists();
-    if has_checkpoint {
-        let out = mpirun(3, &resume, &[]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+    // Whatever rank 0 kept, a resumed run finishes the job exactly (if it
+    // was killed before it created the checkpoint, a fresh run).
+    let again: &[&str] = if dir.path().join("mpi.fits.checkpoint").exists() {
+        &["--resume"]
     } else {
-        // Killed before it could create the checkpoint: start over.
-        let out = mpirun(3, &args, &[]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+        &[]
+    };
+    let out = correlate_mpi(3, &job, &out_path, again, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(std::fs::read(&out_path).unwrap() == reference);
 }
 
