@@ -69,8 +69,20 @@ pub struct FringeArgs {
     pub out: Option<PathBuf>,
 }
 
+/// The search window of `--delay-window` and `--rate-window` (each
+/// "MIN,MAX", or absent for the whole range).
+pub(crate) fn search_window(
+    delay: Option<&str>,
+    rate: Option<&str>,
+) -> Result<SearchWindow, Failure> {
+    Ok(SearchWindow {
+        delay_s: delay.map(|t| parse_range("delay-window", t)).transpose()?,
+        rate: rate.map(|t| parse_range("rate-window", t)).transpose()?,
+    })
+}
+
 /// "MIN,MAX" → (min, max), min < max.
-pub(crate) fn parse_range(flag: &str, text: &str) -> Result<(f64, f64), Failure> {
+fn parse_range(flag: &str, text: &str) -> Result<(f64, f64), Failure> {
     let bad = || {
         Failure::BadInput(format!(
             "--{flag} {text:?}: expected MIN,MAX (two numbers, MIN < MAX)"
@@ -119,18 +131,7 @@ pub fn run(args: FringeArgs) -> Result<(), Failure> {
             "--pfd-threshold must lie in (0, 1)".into(),
         ));
     }
-    let window = SearchWindow {
-        delay_s: args
-            .delay_window
-            .as_deref()
-            .map(|t| parse_range("delay-window", t))
-            .transpose()?,
-        rate: args
-            .rate_window
-            .as_deref()
-            .map(|t| parse_range("rate-window", t))
-            .transpose()?,
-    };
+    let window = search_window(args.delay_window.as_deref(), args.rate_window.as_deref())?;
     let file = read_file(&args.file)?;
     let opts = RunOptions {
         fit: fringe::FitOptions {

@@ -1,9 +1,9 @@
 //! `emcorr plot`: fringe plot of a baseline, or autocorrelation spectra, as
 //! PNG (library: `tools::plot`).
 
-use crate::cli::fringe::{parse_range, read_file};
+use crate::cli::fringe::{read_file, search_window};
 use crate::failure::Failure;
-use crate::fringe::{scans_from_idi, FitOptions, SearchWindow};
+use crate::fringe::{scans_from_idi, FitOptions};
 use crate::plot;
 use std::path::{Path, PathBuf};
 
@@ -91,18 +91,7 @@ pub fn run(args: PlotArgs) -> Result<(), Failure> {
             ))
         })?;
     let opts = FitOptions {
-        window: SearchWindow {
-            delay_s: args
-                .delay_window
-                .as_deref()
-                .map(|t| parse_range("delay-window", t))
-                .transpose()?,
-            rate: args
-                .rate_window
-                .as_deref()
-                .map(|t| parse_range("rate-window", t))
-                .transpose()?,
-        },
+        window: search_window(args.delay_window.as_deref(), args.rate_window.as_deref())?,
         ..FitOptions::default()
     };
     let title = format!(
