@@ -31,6 +31,15 @@ fn mpirun(n: usize, args: &[&str], envs: &[(&str, &str)]) -> Output {
     c.output().expect("mpirun runs (install openmpi-bin)")
 }
 
+/// Assert a run succeeded, showing its stderr if not.
+fn succeeded(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// `mpirun -n N emcorr correlate JOB --mpi --threads 1 --output OUT EXTRA…`.
 fn correlate_mpi(
     n: usize,
@@ -69,11 +78,7 @@ fn simulate(dir: &Path, scenario: Option<&str>, seconds: f64) -> PathBuf {
         .arg(dir)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     dir.join("job.toml")
 }
 
@@ -84,11 +89,7 @@ fn single(job: &Path, output: &Path) -> Vec<u8> {
         .arg(job)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     std::fs::read(output).unwrap()
 }
 
@@ -104,11 +105,7 @@ fn three_ranks_write_the_same_bytes_as_one_process_and_report_per_rank() {
 
     let out_path = dir.path().join("mpi.fits");
     let out = correlate_mpi(3, &job, &out_path, &["--json"], &[]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     assert!(
         std::fs::read(&out_path).unwrap() == reference,
         "MPI output differs"
@@ -164,11 +161,7 @@ fn three_ranks_write_the_same_bytes_as_one_process_and_report_per_rank() {
     let short_ref = single(&short, &dir.path().join("short1.fits"));
     let short_out = dir.path().join("short3.fits");
     let out = correlate_mpi(3, &short, &short_out, &["--json"], &[]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     assert!(std::fs::read(&short_out).unwrap() == short_ref);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["integrations"], 15);
@@ -176,11 +169,7 @@ fn three_ranks_write_the_same_bytes_as_one_process_and_report_per_rank() {
     // One rank is the plain command.
     let one = dir.path().join("one.fits");
     let out = correlate_mpi(1, &job, &one, &["--quiet"], &[]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     assert!(std::fs::read(&one).unwrap() == reference);
 }
 
@@ -278,11 +267,7 @@ fn a_rank_that_dies_stops_the_job_and_leaves_no_complete_output() {
         &[]
     };
     let out = correlate_mpi(3, &job, &out_path, again, &[]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     assert!(std::fs::read(&out_path).unwrap() == reference);
 }
 
