@@ -3,8 +3,10 @@
 //! Knows bytes and files, nothing about delays. Data flows out of here as decoded
 //! samples with validity (VDIF) and into here as visibilities (FITS-IDI).
 
+pub mod cancel;
 pub mod fitsidi;
 pub mod time;
 pub mod vdif;
 
+pub use cancel::Cancel;
 pub use time::UtcTime;

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::OnceLock;
 
 use correlator::engine::Integration;
-use formats::UtcTime;
+use formats::{Cancel, UtcTime};
 use num_complex::Complex32;
 
 // ---------------------------------------------------------------------------
@@ -20,11 +20,21 @@ use num_complex::Complex32;
 /// The signal that asked us to stop (0: none yet).
 static INTERRUPTED: AtomicI32 = AtomicI32::new(0);
 
+/// Set with [`INTERRUPTED`]: wakes every wait on a stream (see
+/// `formats::cancel`), so a signal ends a run that is blocked on a FIFO
+/// without writer or a stalled stream as well as one that is computing.
+static CANCEL: OnceLock<Cancel> = OnceLock::new();
+
 /// Input files and their sizes when opened, for the SIGBUS report.
 static INPUTS: OnceLock<Vec<(CString, u64)>> = OnceLock::new();
 
 extern "C" fn on_stop(sig: libc::c_int) {
     INTERRUPTED.store(sig, Ordering::SeqCst);
+    // Initialised before the handler is installed, so `get` only loads;
+    // `cancel` is an atomic store.
+    if let Some(c) = CANCEL.get() {
+        c.cancel();
+    }
     // A second signal ends the process at once (the default action).
     // SAFETY: signal() is async-signal-safe.
     unsafe {
@@ -88,6 +98,7 @@ extern "C" fn on_sigbus(_sig: libc::c_int) {
 
 /// Install the SIGINT/SIGTERM and SIGBUS handlers (once per process).
 pub fn install_handlers() {
+    CANCEL.get_or_init(Cancel::new);
     // SAFETY: the handlers only touch an atomic and async-signal-safe calls.
     unsafe {
         libc::signal(libc::SIGINT, on_stop as *const () as libc::sighandler_t);
@@ -107,6 +118,12 @@ pub fn register_inputs(paths: &[PathBuf]) {
         })
         .collect();
     let _ = INPUTS.set(list);
+}
+
+/// The process's stop request, set by SIGINT/SIGTERM once
+/// [`install_handlers`] ran: hand it to whatever may block.
+pub fn cancel_token() -> Cancel {
+    CANCEL.get_or_init(Cancel::new).clone()
 }
 
 /// The signal that interrupted the run, if one did.

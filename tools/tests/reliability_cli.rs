@@ -700,3 +700,109 @@ fn inspect_shows_damage_repeats_and_a_thread_that_stops() {
     assert!(s.contains("ends 3 frames before its last"), "{s}");
     assert!(s.contains(&format!("bytes {stray}..{}", stray + 40)), "{s}");
 }
+
+/// Make a FIFO at `path`; false (test skipped) where mkfifo is refused.
+fn mkfifo(path: &Path) -> bool {
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    let ok = unsafe { libc::mkfifo(c.as_ptr(), 0o644) } == 0;
+    if !ok {
+        eprintln!("mkfifo failed: skipped");
+    }
+    ok
+}
+
+/// Start `emcorr correlate JOB`, SIGTERM it after `after`, and return its
+/// exit code, last stderr line, and how long it took to exit after the
+/// signal.
+fn terminate_after(job: &Path, after: std::time::Duration) -> (Option<i32>, String, f64) {
+    let mut child = StdCommand::new(emcorr_path())
+        .arg("correlate")
+        .arg(job)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(after);
+    // Still running: it is blocked (the verdict below does not depend on
+    // how far it got, only on how it ends).
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "ended before the signal"
+    );
+    let t0 = std::time::Instant::now();
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if t0.elapsed() > std::time::Duration::from_secs(10) {
+            child.kill().unwrap();
+            panic!("still running 10 s after SIGTERM");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    let waited = t0.elapsed().as_secs_f64();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(!err.contains("panicked"), "{err}");
+    (
+        status.code(),
+        err.lines().last().unwrap_or("").to_string(),
+        waited,
+    )
+}
+
+#[test]
+fn sigterm_ends_a_run_blocked_on_a_fifo_nobody_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let job = setup(dir.path(), 1.5, 256);
+    let fifo = dir.path().join("B.fifo");
+    if !mkfifo(&fifo) {
+        return;
+    }
+    let text = std::fs::read_to_string(&job)
+        .unwrap()
+        .replace("file = \"B.vdif\"", "file = \"B.fifo\"");
+    std::fs::write(&job, text).unwrap();
+    // No writer ever opens B.fifo: the correlator waits in open() for ever.
+    let (code, last, waited) = terminate_after(&job, std::time::Duration::from_millis(500));
+    assert_eq!(code, Some(130), "{last}");
+    assert!(waited < 2.0, "exited {waited} s after SIGTERM");
+    assert!(last.contains("interrupted by SIGTERM"), "{last}");
+    // Nothing was computed: nothing under the output name, no checkpoint.
+    assert!(names(dir.path()).is_empty(), "{:?}", names(dir.path()));
+}
+
+#[test]
+fn sigterm_ends_a_run_blocked_on_a_stalled_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let job = setup(dir.path(), 1.5, 256);
+    let fifo = dir.path().join("B.fifo");
+    if !mkfifo(&fifo) {
+        return;
+    }
+    let text = std::fs::read_to_string(&job)
+        .unwrap()
+        .replace("file = \"B.vdif\"", "file = \"B.fifo\"");
+    std::fs::write(&job, text).unwrap();
+    // The writer sends a quarter of its 2 s and then stalls with the FIFO
+    // still open (no end of stream): the correlator waits for the next frame.
+    let bytes = station_bytes(1);
+    let part = bytes.len() / 8;
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let writer = std::thread::spawn(move || {
+        let mut w = std::fs::OpenOptions::new().write(true).open(fifo).unwrap();
+        let _ = w.write_all(&bytes[..part]);
+        let _ = done_rx.recv();
+    });
+    let (code, last, waited) = terminate_after(&job, std::time::Duration::from_millis(1500));
+    done_tx.send(()).unwrap();
+    writer.join().unwrap();
+    assert_eq!(code, Some(130), "{last}");
+    assert!(waited < 2.0, "exited {waited} s after SIGTERM");
+    assert!(last.contains("interrupted by SIGTERM"), "{last}");
+    // Never the final name; what was finished is kept for --resume.
+    let left = names(dir.path());
+    assert!(!left.contains(&"out.fits".to_string()), "{left:?}");
+}

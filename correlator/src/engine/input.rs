@@ -2,7 +2,9 @@
 //! (memory-mapped files, or FIFOs/stdin through a bounded read-ahead), and
 //! [`MemorySource`], an in-memory recording for tests and benchmarks.
 
-pub use formats::vdif::{open_source, SampleSource, StreamInfo, VdifError};
+pub use formats::vdif::{
+    open_source, open_sources, OpenOptions, SampleSource, StreamInfo, VdifError,
+};
 use formats::UtcTime;
 
 fn refused(what: String) -> VdifError {

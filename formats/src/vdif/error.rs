@@ -84,6 +84,10 @@ pub enum VdifError {
         sample: i64,
         oldest: i64,
     },
+    /// A wait for a stream (its writer to appear, its next frame) given up
+    /// because the run was cancelled (a signal).
+    #[error("{}: interrupted while waiting for the stream", show(path))]
+    Interrupted { path: PathBuf },
     /// A request the reader or writer cannot honour (bad thread, channel,
     /// sample rate or writer settings).
     #[error("{context}: {what}")]
@@ -97,7 +101,10 @@ impl VdifError {
     pub fn is_bad_input(&self) -> bool {
         !matches!(
             self,
-            VdifError::Io { .. } | VdifError::Write { .. } | VdifError::Discarded { .. }
+            VdifError::Io { .. }
+                | VdifError::Write { .. }
+                | VdifError::Discarded { .. }
+                | VdifError::Interrupted { .. }
         )
     }
 

@@ -27,7 +27,10 @@ pub use encode::Encoder;
 pub use error::VdifError;
 pub use header::{ref_epoch_for, ref_epoch_start, SampleFormat, VdifHeader};
 pub use reader::{FrameRef, Frames, VdifFile};
-pub use source::{open_source, FileSource, SampleSource, StreamInfo, StreamSource};
+pub use source::{
+    open_source, open_sources, FileSource, OpenOptions, PendingStream, SampleSource, StreamInfo,
+    StreamSource,
+};
 pub use stream::{FrameReader, OwnedFrame};
 pub use summary::{scan, FileSummary, Gap, ThreadSummary};
 pub use writer::{VdifWriter, WriterConfig};

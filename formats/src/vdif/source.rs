@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crossbeam::channel::{bounded, Receiver};
+use crossbeam::channel::{bounded, Receiver, Sender};
 
 use super::decode::{Decoder, Levels};
 use super::error::VdifError;
@@ -20,6 +20,7 @@ use super::reader::{FrameRef, VdifFile};
 use super::resync::{classify, Expect, Step};
 use super::stream::{FrameReader, OwnedFrame};
 use super::summary::{is_stream, resolve_sample_rate};
+use crate::cancel::{self, Cancel, Woken};
 use crate::time::UtcTime;
 
 /// What a station's recording holds.
@@ -87,31 +88,99 @@ pub trait SampleSource: Send {
     }
 }
 
+/// How to open a station's recording.
+#[derive(Clone, Debug, Default)]
+pub struct OpenOptions {
+    /// From the job or command line; `None` infers it from the largest frame
+    /// number seen within one second (`sample_rate_inferred`), which means
+    /// reading up to a second of a stream before it is open.
+    pub sample_rate_hz: Option<f64>,
+    /// The VDIF threads that will be read (a job's subbands name them).
+    /// Given, a stream is open after its first frame; `None` learns them
+    /// from the frames (files: the first frames; streams: up to a few
+    /// hundred frames of read-ahead).
+    pub threads: Option<Vec<u16>>,
+    /// Bytes a stream reads ahead (bounded channel of frames).
+    pub readahead_bytes: usize,
+    /// Stops waits on a stream (a FIFO without writer, a stalled pipe).
+    pub cancel: Cancel,
+}
+
+impl OpenOptions {
+    pub fn new(sample_rate_hz: Option<f64>, readahead_bytes: usize) -> Self {
+        OpenOptions {
+            sample_rate_hz,
+            readahead_bytes,
+            ..OpenOptions::default()
+        }
+    }
+}
+
 /// Open a station's recording. `paths` in time order (one or several files of
 /// one station); `-` is stdin. Regular files are memory-mapped; if any path is
 /// a FIFO, pipe or stdin, all are read in turn as one stream by a background
-/// thread that reads ahead up to `readahead_bytes` into a bounded channel, so
-/// the writers of other stations' FIFOs are never held up by this one.
+/// thread that reads ahead up to `readahead_bytes` into a bounded channel.
 ///
 /// `sample_rate_hz`: from the job or command line; `None` infers it from the
 /// largest frame number seen within one second (`sample_rate_inferred`).
+/// To open several stations' streams, use [`open_sources`]: opened one at a
+/// time, a stream whose writer waits for another stream's reader would
+/// never start.
 pub fn open_source(
     paths: &[PathBuf],
     sample_rate_hz: Option<f64>,
     readahead_bytes: usize,
 ) -> Result<Box<dyn SampleSource>, VdifError> {
-    if paths.is_empty() {
-        return Err(VdifError::invalid("open_source", "no VDIF file given"));
+    let opts = OpenOptions::new(sample_rate_hz, readahead_bytes);
+    let mut v = open_sources(&[(paths.to_vec(), opts)]).map_err(|(_, e)| e)?;
+    v.pop()
+        .ok_or_else(|| VdifError::invalid("open_source", "no VDIF file given"))
+}
+
+/// Open several stations' recordings (paths, options), in the order given,
+/// so that no writer can wait for a reader that waits for it: every stream
+/// is started first — its own thread opens it (a FIFO's `open` blocks until
+/// its writer opens the other end) and reads ahead from then on — and only
+/// then is any of them waited for, each only for what its [`OpenOptions`]
+/// leave unknown (with the sample rate and threads given: its first frame).
+///
+/// Writers that feed N FIFOs in lock-step (none more than some frames ahead
+/// of the slowest) therefore never block on this reader for longer than the
+/// read-ahead takes to drain: every FIFO has a reader from the start, and
+/// the reader's wait for one stream's first frame needs only the frames its
+/// writer sends before any other.
+///
+/// On failure: the index of the recording and its error.
+pub fn open_sources(
+    recordings: &[(Vec<PathBuf>, OpenOptions)],
+) -> Result<Vec<Box<dyn SampleSource>>, (usize, VdifError)> {
+    enum Opening {
+        Stream(PendingStream),
+        File,
     }
-    if paths.iter().any(|p| is_stream(p)) {
-        Ok(Box::new(StreamSource::open(
-            paths,
-            sample_rate_hz,
-            readahead_bytes,
-        )?))
-    } else {
-        Ok(Box::new(FileSource::open(paths, sample_rate_hz)?))
+    let mut opening = Vec::with_capacity(recordings.len());
+    for (i, (paths, opts)) in recordings.iter().enumerate() {
+        if paths.is_empty() {
+            return Err((i, VdifError::invalid("open_source", "no VDIF file given")));
+        }
+        if paths.iter().any(|p| is_stream(p)) {
+            opening.push(Opening::Stream(
+                StreamSource::start(paths, opts.clone()).map_err(|e| (i, e))?,
+            ));
+        } else {
+            opening.push(Opening::File);
+        }
     }
+    let mut out: Vec<Box<dyn SampleSource>> = Vec::with_capacity(recordings.len());
+    for (i, (o, (paths, opts))) in opening.into_iter().zip(recordings).enumerate() {
+        out.push(match o {
+            Opening::Stream(p) => Box::new(p.ready().map_err(|e| (i, e))?),
+            Opening::File => {
+                Box::new(FileSource::open(paths, opts.sample_rate_hz).map_err(|e| (i, e))?)
+            }
+        });
+    }
+    Ok(out)
 }
 
 /// Where frame positions are counted from.
@@ -685,14 +754,34 @@ impl SampleSource for FileSource {
             }
             loc.push(found);
         }
-        let parts = &self.parts;
-        let hb = |p: usize, off: usize| -> &[u8] {
-            let bytes = &parts[p].file.bytes()[off..off + self.info.frame_bytes];
-            let h = VdifHeader::parse(bytes).expect("checked when located");
-            &bytes[h.header_bytes()..]
-        };
+        // Each located frame's payload. Its header was checked when located,
+        // but the mapping shows the file as it is now: one rewritten in
+        // between is an I/O failure, not a reason to decode other bytes.
+        let fb = self.info.frame_bytes;
+        let mut payloads: Vec<Option<&[u8]>> = Vec::with_capacity(loc.len());
+        for l in &loc {
+            payloads.push(match *l {
+                None => None,
+                Some((p, off)) => {
+                    let file = &self.parts[p].file;
+                    let bytes = file.bytes().get(off..off + fb);
+                    match bytes.and_then(|b| VdifHeader::parse(b).map(|h| (b, h))) {
+                        Some((b, h)) if h.frame_bytes() == fb => Some(&b[h.header_bytes()..]),
+                        _ => {
+                            return Err(VdifError::Io {
+                                path: file.path().to_path_buf(),
+                                offset: off as u64,
+                                source: std::io::Error::other(
+                                    "the frame header changed while being read (file rewritten?)",
+                                ),
+                            })
+                        }
+                    }
+                }
+            });
+        }
         fill(&self.info, &self.decoder, channel, first, out, valid, |k| {
-            loc[(k - lo) as usize].map(|(p, off)| hb(p, off))
+            payloads[(k - lo) as usize]
         });
         Ok(())
     }
@@ -722,25 +811,43 @@ impl SampleSource for FileSource {
 
 type FrameMsg = Result<OwnedFrame, VdifError>;
 
+/// What the read-ahead thread sends once it has the stream's first frame:
+/// the damage it skipped before it, the frame, and the channel the rest
+/// arrives on (sized in frames, which needs the frame size).
+type Hello = Result<(Vec<String>, OwnedFrame, Receiver<FrameMsg>), VdifError>;
+
 /// A recording read from a pipe, FIFO or stdin (several in turn, in time
-/// order). A background thread reads frames ahead into a bounded channel; the
-/// source keeps frames from the last [`SampleSource::discard_before`] on.
+/// order). A background thread opens and reads it ahead into a bounded
+/// channel; the source keeps frames from the last
+/// [`SampleSource::discard_before`] on. Every wait for the thread gives up
+/// when the [`OpenOptions::cancel`] is set ([`VdifError::Interrupted`]).
 pub struct StreamSource {
     path: PathBuf,
     info: StreamInfo,
     tl: Timeline,
     decoder: Decoder,
     rx: Receiver<FrameMsg>,
+    cancel: Cancel,
     window: HashMap<(u16, i64), Vec<u8>>,
     newest_k: i64,
     floor_sample: i64,
     eof: bool,
     first_sample: i64,
     warnings: Vec<String>,
+    /// Threads a frame was seen of (to report the expected ones that never came).
+    seen: Vec<u16>,
     /// Frames dropped because their thread and time were already held.
     duplicates: u64,
     /// Frames dropped because their time was already let go of.
     late: u64,
+}
+
+/// A stream whose read-ahead thread is running (opening it, then reading);
+/// [`PendingStream::ready`] waits for what is needed to know its format.
+pub struct PendingStream {
+    path: PathBuf,
+    opts: OpenOptions,
+    hello: Receiver<Hello>,
 }
 
 /// Does this reader result end the stream? (Damage is skipped over.)
@@ -760,85 +867,184 @@ fn open_read(path: &Path) -> Result<Box<dyn std::io::Read + Send>, VdifError> {
     }
 }
 
+/// The read-ahead thread: open each path in turn (a FIFO's open waits for
+/// its writer), read its frames, and send them on. Ends when the streams
+/// end, at a fatal error, or when the receiving side is dropped.
+fn read_ahead(paths: Vec<PathBuf>, readahead_bytes: usize, hello: Sender<Hello>) {
+    let mut pre: Vec<String> = Vec::new();
+    let mut tx: Option<Sender<FrameMsg>> = None;
+    let mut h0: Option<VdifHeader> = None;
+    for (i, path) in paths.iter().enumerate() {
+        let r = match open_read(path) {
+            Ok(r) => r,
+            Err(e) => {
+                match &tx {
+                    Some(tx) => drop(tx.send(Err(e))),
+                    None => drop(hello.send(Err(e))),
+                }
+                return;
+            }
+        };
+        for f in FrameReader::new(path, r) {
+            let stop = is_fatal(&f);
+            if let (Ok(fr), Some(h0)) = (&f, &h0) {
+                if i > 0 {
+                    if let Err(e) = check_same(path, fr.offset, h0, &fr.header) {
+                        if let Some(tx) = &tx {
+                            let _ = tx.send(Err(e));
+                        }
+                        return;
+                    }
+                }
+            }
+            let Some(tx) = &tx else {
+                // Before the first frame: damage is noted, anything else ends it.
+                match f {
+                    Ok(f0) => {
+                        h0 = Some(f0.header);
+                        let capacity = (readahead_bytes / f0.header.frame_bytes()).max(2);
+                        let (t, rx) = bounded::<FrameMsg>(capacity);
+                        if hello.send(Ok((std::mem::take(&mut pre), f0, rx))).is_err() {
+                            return;
+                        }
+                        tx = Some(t);
+                    }
+                    Err(e @ VdifError::Corrupted { .. }) => pre.push(e.to_string() + UNUSED_NOTE),
+                    Err(e) => {
+                        let _ = hello.send(Err(e));
+                        return;
+                    }
+                }
+                continue;
+            };
+            // Each send blocks only while the channel is full; a dropped
+            // receiver ends the thread.
+            if tx.send(f).is_err() || stop {
+                return;
+            }
+        }
+        if tx.is_none() {
+            // The first stream ended without a frame.
+            let _ = hello.send(Err(VdifError::Empty { path: path.clone() }));
+            return;
+        }
+    }
+}
+
 impl StreamSource {
+    /// Open and probe a stream: [`StreamSource::start`] then
+    /// [`PendingStream::ready`].
     pub fn open(
         paths: &[PathBuf],
         sample_rate_hz: Option<f64>,
         readahead_bytes: usize,
     ) -> Result<StreamSource, VdifError> {
-        let mut first_reader = FrameReader::new(&paths[0], open_read(&paths[0])?);
-        let mut warnings = Vec::new();
-        let f0 = loop {
-            match first_reader.next() {
-                Some(Ok(f)) => break f,
-                Some(Err(e @ VdifError::Corrupted { .. })) => {
-                    warnings.push(e.to_string() + UNUSED_NOTE)
-                }
-                Some(Err(e)) => return Err(e),
-                None => {
-                    return Err(VdifError::Empty {
-                        path: paths[0].clone(),
-                    })
-                }
-            }
-        };
-        let h0 = f0.header;
-        let capacity = (readahead_bytes / h0.frame_bytes()).max(2);
-        let (tx, rx) = bounded::<FrameMsg>(capacity);
-        let rest: Vec<PathBuf> = paths[1..].to_vec();
+        Self::start(paths, OpenOptions::new(sample_rate_hz, readahead_bytes))?.ready()
+    }
+
+    /// Start the read-ahead thread, which opens the stream(s) itself: this
+    /// returns at once, even for a FIFO that has no writer yet.
+    pub fn start(paths: &[PathBuf], opts: OpenOptions) -> Result<PendingStream, VdifError> {
+        let path = paths
+            .first()
+            .cloned()
+            .ok_or_else(|| VdifError::invalid("VDIF stream", "no stream given"))?;
+        let (hello_tx, hello) = bounded::<Hello>(1);
+        let list = paths.to_vec();
+        let readahead = opts.readahead_bytes;
         std::thread::Builder::new()
             .name("vdif-readahead".into())
-            .spawn(move || {
-                // Each send blocks only while the channel is full; a dropped
-                // receiver ends the thread.
-                for f in first_reader {
-                    let stop = is_fatal(&f);
-                    if tx.send(f).is_err() || stop {
-                        return;
-                    }
-                }
-                for path in rest {
-                    let r = match open_read(&path) {
-                        Ok(r) => r,
-                        Err(e) => {
-                            let _ = tx.send(Err(e));
-                            return;
-                        }
-                    };
-                    for f in FrameReader::new(&path, r) {
-                        let stop = is_fatal(&f);
-                        if let Ok(fr) = &f {
-                            if let Err(e) = check_same(&path, fr.offset, &h0, &fr.header) {
-                                let _ = tx.send(Err(e));
-                                return;
-                            }
-                        }
-                        if tx.send(f).is_err() || stop {
-                            return;
-                        }
-                    }
-                }
-            })
+            .spawn(move || read_ahead(list, readahead, hello_tx))
             .map_err(|e| {
                 VdifError::invalid("VDIF stream", format!("cannot start reader thread: {e}"))
             })?;
+        Ok(PendingStream { path, opts, hello })
+    }
 
-        // Peek: learn the threads (until the first one repeats) and, unless
-        // given, the sample rate (frame numbers up to a second boundary),
-        // within the read-ahead budget.
+    fn accept(&mut self, f: OwnedFrame) {
+        let k = self.tl.k(&f.header);
+        self.newest_k = self.newest_k.max(k);
+        self.first_sample = self
+            .first_sample
+            .min(k * self.info.samples_per_frame as i64);
+        if !self.seen.contains(&f.header.thread_id) {
+            self.seen.push(f.header.thread_id);
+        }
+        let floor_k = self
+            .floor_sample
+            .div_euclid(self.info.samples_per_frame as i64);
+        if k < floor_k {
+            self.late += 1;
+            return;
+        }
+        let key = (f.header.thread_id, k);
+        if self.window.contains_key(&key) {
+            // The first frame to claim a thread and time is kept.
+            self.duplicates += 1;
+            return;
+        }
+        if usable(&f.header, &self.info) {
+            let hb = f.header.header_bytes();
+            let mut bytes = f.bytes;
+            bytes.drain(..hb);
+            self.window.insert(key, bytes);
+        }
+    }
+
+    /// The next message of the read-ahead thread; `None` once it has ended.
+    fn next_msg(&self) -> Result<Option<FrameMsg>, VdifError> {
+        match cancel::recv(&self.rx, &self.cancel) {
+            Ok(m) => Ok(Some(m)),
+            Err(Woken::Disconnected) => Ok(None),
+            Err(Woken::Cancelled) => Err(VdifError::Interrupted {
+                path: self.path.clone(),
+            }),
+        }
+    }
+
+    /// Frames held in memory now.
+    pub fn window_frames(&self) -> usize {
+        self.window.len()
+    }
+}
+
+impl PendingStream {
+    /// Wait for the stream's first frame and, only for what the options
+    /// leave unknown, read on: the threads (until the first one repeats)
+    /// and the sample rate (frame numbers up to a second boundary), within
+    /// the read-ahead budget. Every wait gives up on cancel.
+    pub fn ready(self) -> Result<StreamSource, VdifError> {
+        let PendingStream { path, opts, hello } = self;
+        let interrupted = || VdifError::Interrupted { path: path.clone() };
+        let (mut warnings, f0, rx) = match cancel::recv(&hello, &opts.cancel) {
+            Ok(h) => h?,
+            Err(Woken::Cancelled) => return Err(interrupted()),
+            Err(Woken::Disconnected) => {
+                return Err(VdifError::invalid(
+                    super::error::show(&path),
+                    "the reader thread ended before the first frame",
+                ))
+            }
+        };
+        let h0 = f0.header;
         let mut pending = vec![f0];
         let mut threads = vec![h0.thread_id];
-        let mut threads_done = false;
+        let learn_threads = opts.threads.is_none();
+        let mut threads_done = !learn_threads;
         let mut boundary_seen = false;
         let mut max_fn = h0.frame_number;
         let mut eof = false;
         let mut peeked = h0.frame_bytes();
-        while !(threads_done
-            && (boundary_seen || sample_rate_hz.is_some())
-            && pending.len() >= THREAD_PEEK_FRAMES)
-            && peeked < readahead_bytes.max(1)
+        let wanted = |threads_done: bool, boundary_seen: bool, n: usize| {
+            let rate_known = boundary_seen || opts.sample_rate_hz.is_some();
+            // Learning threads: also read far enough that a thread starting
+            // a little after the others is still found.
+            !(threads_done && rate_known && (!learn_threads || n >= THREAD_PEEK_FRAMES))
+        };
+        while wanted(threads_done, boundary_seen, pending.len())
+            && peeked < opts.readahead_bytes.max(1)
         {
-            match rx.recv() {
+            match cancel::recv(&rx, &opts.cancel) {
                 Ok(Ok(f)) => {
                     let h = f.header;
                     if threads.contains(&h.thread_id) {
@@ -863,16 +1069,17 @@ impl StreamSource {
                     eof = true;
                     break;
                 }
-                Err(_) => {
+                Err(Woken::Disconnected) => {
                     eof = true;
                     break;
                 }
+                Err(Woken::Cancelled) => return Err(interrupted()),
             }
         }
         let spf = h0.samples_per_frame();
         let (rate, fps, inferred) = resolve_sample_rate(
-            &paths[0],
-            sample_rate_hz,
+            &path,
+            opts.sample_rate_hz,
             spf,
             max_fn,
             boundary_seen,
@@ -887,19 +1094,23 @@ impl StreamSource {
             origin_sec,
             frames_per_second: fps as i64,
         };
+        let mut threads = opts.threads.clone().unwrap_or(threads);
         threads.sort_unstable();
+        threads.dedup();
         let info = info_from(&h0, threads, rate, inferred);
         let mut s = StreamSource {
-            path: paths[0].clone(),
+            path,
             tl,
             decoder: Decoder::new(h0.sample_format(), &Levels::standard()),
             rx,
+            cancel: opts.cancel,
             window: HashMap::new(),
             newest_k: i64::MIN,
             floor_sample: i64::MIN,
             eof,
             first_sample: i64::MAX,
             warnings,
+            seen: Vec::new(),
             duplicates: 0,
             late: 0,
             info,
@@ -908,38 +1119,6 @@ impl StreamSource {
             s.accept(f);
         }
         Ok(s)
-    }
-
-    fn accept(&mut self, f: OwnedFrame) {
-        let k = self.tl.k(&f.header);
-        self.newest_k = self.newest_k.max(k);
-        self.first_sample = self
-            .first_sample
-            .min(k * self.info.samples_per_frame as i64);
-        let floor_k = self
-            .floor_sample
-            .div_euclid(self.info.samples_per_frame as i64);
-        if k < floor_k {
-            self.late += 1;
-            return;
-        }
-        let key = (f.header.thread_id, k);
-        if self.window.contains_key(&key) {
-            // The first frame to claim a thread and time is kept.
-            self.duplicates += 1;
-            return;
-        }
-        if usable(&f.header, &self.info) {
-            let hb = f.header.header_bytes();
-            let mut bytes = f.bytes;
-            bytes.drain(..hb);
-            self.window.insert(key, bytes);
-        }
-    }
-
-    /// Frames held in memory now.
-    pub fn window_frames(&self) -> usize {
-        self.window.len()
     }
 }
 
@@ -976,16 +1155,16 @@ impl SampleSource for StreamSource {
         // Pull until a later frame has arrived (all threads of frame `hi` are
         // then in, for interleaved threads) or the stream ends.
         while !self.eof && self.newest_k <= hi {
-            match self.rx.recv() {
-                Ok(Ok(f)) => self.accept(f),
-                Ok(Err(e @ VdifError::Corrupted { .. })) => {
+            match self.next_msg()? {
+                Some(Ok(f)) => self.accept(f),
+                Some(Err(e @ VdifError::Corrupted { .. })) => {
                     self.warnings.push(e.to_string() + UNUSED_NOTE);
                 }
-                Ok(Err(e)) => {
+                Some(Err(e)) => {
                     self.warnings.push(e.to_string());
                     self.eof = true;
                 }
-                Err(_) => self.eof = true,
+                None => self.eof = true,
             }
         }
         let window = &self.window;
@@ -1019,6 +1198,23 @@ impl SampleSource for StreamSource {
             w.push(format!(
                 "{name}: {} frame(s) repeat the thread and time of an earlier one (duplicates or a clock that went back) and were dropped",
                 self.duplicates
+            ));
+        }
+        // Definite only once the stream ended or a second of it went by
+        // (a thread may start a little after the others).
+        let spf = self.info.samples_per_frame as i64;
+        let span_k = self
+            .newest_k
+            .saturating_sub(self.first_sample.div_euclid(spf));
+        let settled = self.eof || span_k >= self.tl.frames_per_second;
+        for t in self
+            .info
+            .threads
+            .iter()
+            .filter(|t| settled && !self.seen.contains(t))
+        {
+            w.push(format!(
+                "{name}: thread {t}: no frame of it arrived (read as missing data)"
             ));
         }
         if self.late > 0 {

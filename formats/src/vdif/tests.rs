@@ -784,3 +784,126 @@ fn corrupted_bytes_never_panic() {
         }
     }
 }
+
+fn mkfifo_at(path: &Path) -> bool {
+    std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+#[test]
+fn streams_fed_in_lock_step_open_together_without_deadlock() {
+    // One writer thread feeds four FIFOs the way a recorder or the
+    // simulator does: it opens them in turn (each open waits for a reader)
+    // and then writes frame i of every station before frame i + 1 of any.
+    // A reader that opened them one at a time, waiting for frames of the
+    // first before opening the second, would wait for ever; the threads
+    // are learnt from the frames here (no hint), so stream 0 is read far
+    // ahead of the others before it counts as open.
+    let dir = tempfile::tempdir().unwrap();
+    let spf = 64;
+    let rate = 64.0 * 512.0;
+    let frames = 600u64; // more than the 256 a thread-learning peek reads
+    let mut fifos = Vec::new();
+    for s in 0..4 {
+        let f = dir.path().join(format!("st{s}"));
+        if !mkfifo_at(&f) {
+            eprintln!("mkfifo unavailable: skipped");
+            return;
+        }
+        fifos.push(f);
+    }
+    let paths = fifos.clone();
+    let writer = std::thread::spawn(move || {
+        let mut outs: Vec<_> = paths
+            .iter()
+            .enumerate()
+            .map(|(s, p)| {
+                let f = std::fs::OpenOptions::new().write(true).open(p).unwrap();
+                let cfg = WriterConfig::new(s as u16 + 1, 2, false, spf, rate, start());
+                VdifWriter::new(f, cfg).unwrap()
+            })
+            .collect();
+        for i in 0..frames {
+            for (s, w) in outs.iter_mut().enumerate() {
+                w.write_codes(0, &codes(1000 * s as u64 + i, spf, 2), false)
+                    .unwrap();
+            }
+        }
+        for w in outs {
+            w.into_inner().unwrap();
+        }
+    });
+    // Read-ahead of a few frames only: what keeps the writer going is that
+    // every stream is drained from the start, not a large buffer.
+    let recs: Vec<_> = fifos
+        .iter()
+        .map(|f| (vec![f.clone()], OpenOptions::new(Some(rate), 8 * 1024)))
+        .collect();
+    let mut srcs = open_sources(&recs).map_err(|(_, e)| e).unwrap();
+    // Each stream holds its own station's samples, side by side.
+    let n = frames as usize * spf;
+    for (s, src) in srcs.iter_mut().enumerate() {
+        assert_eq!(src.info().station_id, s as u16 + 1);
+        let (mut o, mut v) = (vec![0f32; spf], vec![false; spf]);
+        src.read(0, 0, 0, &mut o, &mut v).unwrap();
+        assert!(v.iter().all(|&x| x));
+        assert_eq!(o[5], level(2, codes(1000 * s as u64, spf, 2)[5]));
+    }
+    // Then all of it, in steps, every stream in turn.
+    let mut first = 0i64;
+    while first < n as i64 {
+        for (s, src) in srcs.iter_mut().enumerate() {
+            let (mut o, mut v) = (vec![0f32; spf], vec![false; spf]);
+            src.read(0, 0, first, &mut o, &mut v).unwrap();
+            let i = first as u64 / spf as u64;
+            assert_eq!(o[7], level(2, codes(1000 * s as u64 + i, spf, 2)[7]));
+            src.discard_before(first);
+        }
+        first += spf as i64;
+    }
+    writer.join().unwrap();
+}
+
+#[test]
+fn a_fifo_without_writer_can_be_waited_for_and_cancelled() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("nobody");
+    if !mkfifo_at(&fifo) {
+        eprintln!("mkfifo unavailable: skipped");
+        return;
+    }
+    let cancel = crate::Cancel::new();
+    let opts = OpenOptions {
+        sample_rate_hz: Some(1024.0),
+        threads: Some(vec![0]),
+        readahead_bytes: 1 << 16,
+        cancel: cancel.clone(),
+    };
+    // Starting does not block, though open(2) on this FIFO never returns.
+    let t0 = std::time::Instant::now();
+    let pending = StreamSource::start(std::slice::from_ref(&fifo), opts).unwrap();
+    assert!(t0.elapsed() < std::time::Duration::from_millis(500));
+    let c = cancel.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        c.cancel();
+    });
+    let t1 = std::time::Instant::now();
+    let r = pending.ready();
+    assert!(
+        matches!(r, Err(VdifError::Interrupted { .. })),
+        "{:?}",
+        r.err()
+    );
+    let waited = t1.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_millis(200),
+        "{waited:?}"
+    );
+    assert!(waited < std::time::Duration::from_millis(800), "{waited:?}");
+    // Release the reader thread still blocked in open(2).
+    drop(std::fs::OpenOptions::new().write(true).open(&fifo));
+}

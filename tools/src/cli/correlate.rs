@@ -14,6 +14,7 @@ use correlator::engine::{
     SampleSource, Sink, StreamInfo, Summary, VdifError,
 };
 use correlator::Job;
+use formats::vdif::OpenOptions;
 use formats::UtcTime;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -299,10 +300,19 @@ pub(crate) fn run_with(args: CorrelateArgs, driver: &mut dyn Driver) -> Result<(
         }
         Err(Stopped::Engine(e)) => {
             if let Some(sig) = reliability::interrupted() {
+                let done = sink.written;
+                if done == 0 {
+                    // Stopped before the first integration (waiting for a
+                    // stream, say): nothing to resume from, nothing kept.
+                    drop(sink);
+                    return Err(drop_checkpoint(Failure::Interrupted(format!(
+                        "interrupted by {} before the first integration; nothing was written",
+                        reliability::signal_name(sig)
+                    ))));
+                }
                 // Keep what was done: `<output>.partial` (readable, with the
                 // integrations written so far) and the checkpoint.
                 sink.inner.keep_partial_on_drop(true);
-                let done = sink.written;
                 drop(sink);
                 return Err(Failure::Interrupted(format!(
                     "interrupted by {} after {done} integration(s); kept {} and {}: run the same command with --resume to finish",
@@ -580,33 +590,50 @@ fn progress_bar() -> indicatif::ProgressBar {
     bar
 }
 
-/// One recording per station, in job order. Streams (FIFOs, stdin) get a
-/// read-ahead buffer sized from the model's delay span between stations (the
-/// lunar station's data lie ~1.3 s away from the Earth stations'), so that no
-/// station's writer is held up while the correlator waits for another's.
+/// One recording per station, in job order, opened together
+/// (`formats::vdif::open_sources`: every stream has its reader before any is
+/// waited for, so writers that feed the FIFOs in lock-step cannot deadlock
+/// against us). A stream is open after its first frame: the job gives the
+/// sample rate and, through its subbands, the threads to read. Streams
+/// (FIFOs, stdin) get a read-ahead buffer sized from the model's delay span
+/// between stations (the lunar station's data lie ~1.3 s away from the
+/// Earth stations'), so that no station's writer is held up while the
+/// correlator waits for another's. A signal ends every wait.
 pub(crate) fn open_sources(job: &Job, span_s: f64) -> Result<Vec<Box<dyn SampleSource>>, Failure> {
-    job.stations
-        .iter()
-        .map(|st| {
-            if st.files.is_empty() {
-                return Err(Failure::BadInput(format!(
-                    "{}: station {}: no recording (give file or files)",
-                    job.file.display(),
-                    st.name
-                )));
-            }
-            let rate = st.sample_rate_hz.unwrap_or(64e6);
-            let readahead = engine::readahead_bytes(job, span_s, rate);
-            engine::input::open_source(&st.files, st.sample_rate_hz, readahead).map_err(|e| {
-                let m = format!("station {}: {e}", st.name);
-                if e.is_bad_input() {
-                    Failure::BadInput(m)
-                } else {
-                    Failure::Io(m)
-                }
-            })
-        })
-        .collect()
+    let mut threads: Vec<u16> = job.subbands.iter().map(|sb| sb.thread).collect();
+    threads.sort_unstable();
+    threads.dedup();
+    let mut recordings = Vec::with_capacity(job.stations.len());
+    for st in &job.stations {
+        if st.files.is_empty() {
+            return Err(Failure::BadInput(format!(
+                "{}: station {}: no recording (give file or files)",
+                job.file.display(),
+                st.name
+            )));
+        }
+        let rate = st.sample_rate_hz.unwrap_or(64e6);
+        let opts = OpenOptions {
+            sample_rate_hz: st.sample_rate_hz,
+            threads: Some(threads.clone()),
+            readahead_bytes: engine::readahead_bytes(job, span_s, rate),
+            cancel: reliability::cancel_token(),
+        };
+        recordings.push((st.files.clone(), opts));
+    }
+    engine::input::open_sources(&recordings).map_err(|(s, e)| {
+        let m = format!("station {}: {e}", job.stations[s].name);
+        if let Some(sig) = reliability::interrupted() {
+            Failure::Interrupted(format!(
+                "interrupted by {} while opening the recordings ({m}); nothing was written",
+                reliability::signal_name(sig)
+            ))
+        } else if e.is_bad_input() {
+            Failure::BadInput(m)
+        } else {
+            Failure::Io(m)
+        }
+    })
 }
 
 /// Largest minus smallest model delay at the job's start (when it has one).

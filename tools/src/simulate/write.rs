@@ -237,9 +237,20 @@ impl<W: Write> Write for Truncate<W> {
     }
 }
 
-/// Create a named pipe at `path` (replacing an old file or pipe there).
+/// Create a named pipe at `path` (replacing an old file there; an existing
+/// pipe is used as it is).
 pub fn make_fifo(path: &Path) -> io::Result<()> {
     use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::FileTypeExt;
+    // A FIFO already there is kept: its reader (a correlator started
+    // first) may be waiting in open() on it, and a new one would leave it
+    // waiting for ever.
+    if path
+        .symlink_metadata()
+        .is_ok_and(|m| m.file_type().is_fifo())
+    {
+        return Ok(());
+    }
     if path.exists() || path.symlink_metadata().is_ok() {
         std::fs::remove_file(path)?;
     }
