@@ -185,7 +185,12 @@ fn reference(case: &str, time: &str) -> std::collections::BTreeMap<String, (f64,
         .skip(1)
         .map(|l| l.split(',').collect::<Vec<_>>())
         .filter(|f| f[0] == case && f[1] == time)
-        .map(|f| (f[2].to_string(), (f[3].parse().unwrap(), f[4].parse().unwrap())))
+        .map(|f| {
+            (
+                f[2].to_string(),
+                (f[3].parse().unwrap(), f[4].parse().unwrap()),
+            )
+        })
         .collect()
 }
 
@@ -216,7 +221,12 @@ fn a_job_without_frequency_setup_gives_its_model_and_cannot_be_correlated() {
         .skip(1)
         .map(|l| l.split(',').collect::<Vec<_>>())
         .filter(|f| f[0] == "2026-03-14T23:45:00.000000000Z")
-        .map(|f| (f[1].to_string(), (f[2].parse().unwrap(), f[3].parse().unwrap())))
+        .map(|f| {
+            (
+                f[1].to_string(),
+                (f[2].parse().unwrap(), f[3].parse().unwrap()),
+            )
+        })
         .collect();
     let want = reference("far", "2026-03-14T23:45:00.000000000Z");
     assert_eq!(at.keys().collect::<Vec<_>>(), ["LS", "T6"]);
