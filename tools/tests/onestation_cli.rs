@@ -360,3 +360,65 @@ fn autocorrelations_match_numpy_spectra_of_basebands_decoding() {
     assert!(out.status.success(), "check_fitsidi.py: {text}");
     assert!(text.contains("check_fitsidi: OK"), "{text}");
 }
+
+/// `emcorr simulate` with one station (the shipped complex scenario without
+/// B and LS), then `correlate`: white noise gives a flat autocorrelation
+/// whose channels scatter about 1 as the radiometer equation says. |X_j|² of
+/// complex Gaussian noise is exponentially distributed, so the mean of M
+/// blocks has relative σ = 1/√M (quantisation leaves white noise white).
+#[test]
+fn a_one_station_simulation_correlates_to_a_flat_spectrum() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(testdata("scenarios/complex.toml")).unwrap();
+    let (b, sb) = (
+        text.find("[[station]]\nname = \"B\"").unwrap(),
+        text.find("[[subband]]").unwrap(),
+    );
+    let scenario = dir.path().join("one.toml");
+    std::fs::write(&scenario, format!("{}{}", &text[..b], &text[sb..])).unwrap();
+    let sim = dir.path().join("sim");
+    emcorr()
+        .args(["simulate", scenario.to_str().unwrap(), "--out"])
+        .arg(&sim)
+        .assert()
+        .success();
+    let out = emcorr()
+        .arg("correlate")
+        .arg(sim.join("job.toml"))
+        .args(["--json", "--threads", "2"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(s["stations"], serde_json::json!(["A"]));
+    assert_eq!(s["weights"]["A-A"], 1.0);
+    let file =
+        formats::fitsidi::read_idi(std::path::Path::new(s["output"].as_str().unwrap())).unwrap();
+    let h = &file.header;
+    // Complex sampling at 4 MHz, 256-point FFTs, 0.5 s integrations.
+    let blocks = (s["integration_s"].as_f64().unwrap() * 4e6 / 256.0).round();
+    let sigma = 1.0 / blocks.sqrt();
+    assert_eq!(file.rows.len(), 2);
+    for r in &file.rows {
+        assert_eq!(r.baseline, (1, 1));
+        for b in 0..h.bands.len() {
+            let x: Vec<f64> = (0..h.n_chan)
+                .map(|k| r.vis[b * h.n_chan + k][0] as f64)
+                .collect();
+            let mean = x.iter().sum::<f64>() / x.len() as f64;
+            let sd =
+                (x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (x.len() - 1) as f64).sqrt();
+            assert!((mean - 1.0).abs() < 1e-5, "band {b}: mean {mean}");
+            // The σ of 256 channels scatters by 1/√510 = 4.4% (seeded: one draw).
+            assert!(
+                (sd / sigma - 1.0).abs() < 0.15,
+                "band {b}: σ {sd} vs {sigma}"
+            );
+            assert!(x.iter().all(|v| (v - 1.0).abs() < 5.0 * sigma), "band {b}");
+        }
+    }
+}
