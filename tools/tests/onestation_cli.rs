@@ -297,7 +297,7 @@ fn autocorrelations_match_numpy_spectra_of_basebands_decoding() {
     let used = used_blocks();
     // Per thread: Σ_k w_k P_k and Σ_k w_k, for the plot's weighted mean.
     let mut plot_sum = vec![vec![0.0f64; N / 2]; THREADS];
-    let mut plot_w = vec![0.0f64; THREADS];
+    let mut plot_w = [0.0f64; THREADS];
     for (k, row) in rows.iter().enumerate() {
         assert_eq!(row["baseline"], 256 + 1);
         for t in 0..THREADS {
@@ -338,9 +338,9 @@ fn autocorrelations_match_numpy_spectra_of_basebands_decoding() {
     assert_eq!(spectra.len(), 1);
     assert_eq!(spectra[0].station, "VLBA");
     assert_eq!(spectra[0].pols, ["RR"]);
-    for t in 0..THREADS {
-        for j in 0..N / 2 {
-            let want = plot_sum[t][j] / plot_w[t];
+    for (t, (sum, w)) in plot_sum.iter().zip(plot_w).enumerate() {
+        for (j, s) in sum.iter().enumerate() {
+            let want = s / w;
             let got = spectra[0].power[0][t][j];
             assert!(
                 (got - want).abs() / want < TOL,
