@@ -176,3 +176,94 @@ fn bad_input_exits_2_naming_the_key_or_file() {
         "job.start",
     );
 }
+
+/// The reference rows (station → (delay s, rate)) of testdata/model_reference.csv
+/// (skyfield + jplephem, independent of emcorr) for `case` at `time`.
+fn reference(case: &str, time: &str) -> std::collections::BTreeMap<String, (f64, f64)> {
+    let text = std::fs::read_to_string(testdata("model_reference.csv")).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|f| f[0] == case && f[1] == time)
+        .map(|f| {
+            (
+                f[2].to_string(),
+                (f[3].parse().unwrap(), f[4].parse().unwrap()),
+            )
+        })
+        .collect()
+}
+
+/// Issue 12.3: a delay model needs no frequencies. A job with [model],
+/// [source] and two stations — no [[subband]], no [correlation], no
+/// recordings — gives the delays, and they are skyfield's; `correlate`
+/// refuses the same job naming the missing key.
+#[test]
+fn a_job_without_frequency_setup_gives_its_model_and_cannot_be_correlated() {
+    let t = "2026-03-14T23:45:00Z";
+    let text = job_text(PKS, t, &kernels(), true, LS)
+        .replace("[[subband]]\nsky_freq_hz = 8.4e9\nbandwidth_hz = 8e6\n", "");
+    assert!(!text.contains("subband") && !text.contains("[correlation]"));
+    let dir = tempfile::tempdir().unwrap();
+    let job = write(dir.path(), &text);
+    let out = emcorr()
+        .args(["model", job.to_str().unwrap(), "--step", "10"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let at: std::collections::BTreeMap<String, (f64, f64)> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|f| f[0] == "2026-03-14T23:45:00.000000000Z")
+        .map(|f| {
+            (
+                f[1].to_string(),
+                (f[2].parse().unwrap(), f[3].parse().unwrap()),
+            )
+        })
+        .collect();
+    let want = reference("far", "2026-03-14T23:45:00.000000000Z");
+    assert_eq!(at.keys().collect::<Vec<_>>(), ["LS", "T6"]);
+    // Tolerances of correlator/src/model/tests.rs: stations 0.5 ns (the
+    // Earth's gravitational term is normalised differently), rates 1 ps/s;
+    // the Earth–Moon baseline to 50 ps (README: agreement to 25 ps).
+    for (st, (d, r)) in &at {
+        let (wd, wr) = want[st];
+        assert!((d - wd).abs() < 0.5e-9, "{st}: delay {d} vs skyfield {wd}");
+        assert!((r - wr).abs() < 1e-12, "{st}: rate {r} vs skyfield {wr}");
+    }
+    let bl = (at["LS"].0 - at["T6"].0) - (want["LS"].0 - want["T6"].0);
+    assert!(bl.abs() < 50e-12, "LS−T6 differs from skyfield by {bl:e} s");
+
+    // Correlating needs the frequency setup: exit 2, one line, the key.
+    let out = emcorr()
+        .args(["correlate", job.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    assert!(err.contains("key `subband`"), "{err:?}");
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err:?}");
+    // With a frequency setup but no recordings: the station's `file` key.
+    let job = write(dir.path(), &job_text(PKS, t, &kernels(), true, LS));
+    let out = emcorr()
+        .args(["correlate", job.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    assert!(err.contains("key `station[0] (T6).file`"), "{err:?}");
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err:?}");
+    // Nothing was left behind by the refused runs.
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["job.toml"]);
+}

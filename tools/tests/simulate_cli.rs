@@ -64,23 +64,9 @@ fn default_and_shipped_scenarios_run() {
 #[test]
 fn bad_scenarios_exit_2_naming_file_and_key() {
     let dir = tempfile::tempdir().unwrap();
-    let text = std::fs::read_to_string(scenario("complex.toml")).unwrap();
-    for (from, to, key) in [
-        ("bits = 2", "bits = 3", "simulation.bits"),
-        (
-            "correlated_fraction = 0.5",
-            "correlated_fraction = 1.5",
-            "correlated_fraction",
-        ),
-        ("seed = 11", "seed = 11\ncolour = 1", "simulation"),
-        (
-            "inject_clock_rate = 2e-11",
-            "inject_clock_rate = \"fast\"",
-            "inject_clock_rate",
-        ),
-    ] {
+    let expect_bad = |bad_text: &str, key: &str| {
         let bad = dir.path().join("bad.toml");
-        std::fs::write(&bad, text.replacen(from, to, 1)).unwrap();
+        std::fs::write(&bad, bad_text).unwrap();
         let out = emcorr()
             .args(["simulate"])
             .arg(&bad)
@@ -97,7 +83,27 @@ fn bad_scenarios_exit_2_naming_file_and_key() {
             "{key}: {msg}"
         );
         assert_eq!(msg.trim_end().lines().count(), 1, "{msg}");
+    };
+    let text = std::fs::read_to_string(scenario("complex.toml")).unwrap();
+    for (from, to, key) in [
+        ("bits = 2", "bits = 3", "simulation.bits"),
+        (
+            "correlated_fraction = 0.5",
+            "correlated_fraction = 1.5",
+            "correlated_fraction",
+        ),
+        ("seed = 11", "seed = 11\ncolour = 1", "simulation"),
+        (
+            "inject_clock_rate = 2e-11",
+            "inject_clock_rate = \"fast\"",
+            "inject_clock_rate",
+        ),
+    ] {
+        expect_bad(&text.replacen(from, to, 1), key);
     }
+    // A job may omit its frequency setup (`emcorr model` needs none); a
+    // scenario may not.
+    expect_bad(&text[..text.find("[[subband]]").unwrap()], "key `subband`");
     emcorr()
         .args(["simulate", "--out"])
         .arg(dir.path().join("o"))

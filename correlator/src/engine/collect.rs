@@ -212,11 +212,15 @@ impl<'s> Collector<'s> {
             None => data_s,
         };
         let names = &layout.stations;
+        // A one-station job has no cross baselines: report its
+        // autocorrelation's weight instead, so the summary shows how much
+        // data was used.
+        let one_station = self.nstations == 1;
         let baseline_weights = layout
             .baselines
             .iter()
             .zip(&self.weight_sums)
-            .filter(|((a, b), _)| a != b)
+            .filter(|((a, b), _)| a != b || one_station)
             .map(|(&(a, b), w)| {
                 (
                     format!("{}-{}", names[a], names[b]),

@@ -110,7 +110,8 @@ pub struct Summary {
     /// data_s / wall_s.
     pub speed_x_realtime: f64,
     /// Mean weight per cross baseline ("A-B", weight), over integrations,
-    /// bands and products.
+    /// bands and products; for a one-station job, of its autocorrelation
+    /// ("A-A").
     pub baseline_weights: Vec<(String, f64)>,
     /// What the model and the readers noticed but worked around, one line each.
     pub warnings: Vec<String>,

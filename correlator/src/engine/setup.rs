@@ -125,16 +125,15 @@ fn pol_rank(p: Pol) -> usize {
 impl Setup {
     pub fn new(job: &Job, sources: &mut [Box<dyn SampleSource>]) -> Result<Setup, EngineError> {
         let file = job.file.display();
+        // The frequency setup is optional in a job (the delay model needs
+        // none) but the layout is built from it.
+        job.require_subbands()
+            .map_err(|e| EngineError::bad(e.to_string()))?;
         if sources.len() != job.stations.len() {
             return Err(EngineError::bad(format!(
                 "{file}: {} stations but {} recordings",
                 job.stations.len(),
                 sources.len()
-            )));
-        }
-        if job.stations.len() < 2 {
-            return Err(EngineError::bad(format!(
-                "{file}: a correlation needs at least two stations"
             )));
         }
         // One sample rate and one sampling type for the whole job.

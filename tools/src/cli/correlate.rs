@@ -84,6 +84,8 @@ pub(crate) struct Loaded {
 /// Read the job, settle the thread count and check the memory budget.
 pub(crate) fn load(args: &CorrelateArgs) -> Result<Loaded, Failure> {
     let job = Job::from_file(&args.job).map_err(|e| Failure::BadInput(e.to_string()))?;
+    job.require_correlation()
+        .map_err(|e| Failure::BadInput(e.to_string()))?;
     let output = args.output.clone().unwrap_or_else(|| job.output.clone());
     if let Some(0) = args.threads {
         return Err(Failure::BadInput("--threads must be at least 1".into()));
@@ -499,8 +501,8 @@ struct CheckedSink<'a> {
     replay: Vec<Integration>,
     /// Integrations in the output so far (replayed ones included).
     written: u64,
-    /// Per station: the largest weight of its cross baselines in the last
-    /// integration.
+    /// Per station: the largest weight of its baselines (its
+    /// autocorrelation included) in the last integration.
     last_weight: Vec<f32>,
     ended: Arc<Mutex<Vec<Option<String>>>>,
     job: &'a Job,
@@ -540,14 +542,13 @@ impl Sink for CheckedSink<'_> {
         self.written += 1;
         self.last_weight.fill(0.0);
         let k = layout.bands.len() * layout.products.len();
+        // Autocorrelations count too: a one-station job has nothing else.
         for (bl, &(a, b)) in layout.baselines.iter().enumerate() {
-            if a != b {
-                let w = integ.weights[bl * k..(bl + 1) * k]
-                    .iter()
-                    .fold(0.0f32, |m, &x| m.max(x));
-                self.last_weight[a] = self.last_weight[a].max(w);
-                self.last_weight[b] = self.last_weight[b].max(w);
-            }
+            let w = integ.weights[bl * k..(bl + 1) * k]
+                .iter()
+                .fold(0.0f32, |m, &x| m.max(x));
+            self.last_weight[a] = self.last_weight[a].max(w);
+            self.last_weight[b] = self.last_weight[b].max(w);
         }
         if let Some((n, file)) = &self.pause {
             if self.written == *n {

@@ -55,6 +55,10 @@ pub enum RunError {
     Data(#[from] DataError),
     #[error("reference station {0:?} is not in the file's ANTENNA table")]
     UnknownRefStation(String),
+    /// No UV_DATA row between two antennas: autocorrelations only (a
+    /// one-station job), or no rows at all.
+    #[error("the file has no cross-correlations ({antennas} antenna(s), {rows} UV_DATA row(s), autocorrelations only): there is nothing to fringe-fit (`emcorr plot --spectra` draws the autocorrelations)")]
+    NoCrossCorrelations { antennas: usize, rows: usize },
 }
 
 /// Fringe-fit every baseline × scan (× solution interval) of a FITS-IDI file
@@ -71,6 +75,14 @@ pub fn fringe_file(file: &IdiFile, opts: &RunOptions) -> Result<Vec<FringeRow>, 
         ),
         None => None,
     };
+    // A file of autocorrelations only (a one-station job): an empty table
+    // would look like a fit that found nothing.
+    if file.rows.iter().all(|r| r.baseline.0 == r.baseline.1) {
+        return Err(RunError::NoCrossCorrelations {
+            antennas: file.header.antennas.len(),
+            rows: file.rows.len(),
+        });
+    }
     let pieces = scans_from_idi(file, opts.stokes)?;
     // Solution intervals are numbered in time order within the whole file.
     let mut intervals: Vec<(usize, &ScanBaseline, BaselineData)> = Vec::new();

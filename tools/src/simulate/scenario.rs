@@ -251,6 +251,7 @@ impl Scenario {
         }
 
         let job = Job::from_toml_table(table.clone(), path)?;
+        job.require_subbands()?;
         if job.start.is_none() {
             return Err(key_err("job.start", "a scenario needs a start time".into()));
         }

@@ -1,0 +1,153 @@
+//! Job parsing against hand-written truth: paths, units, angles (closed
+//! forms) and one-line errors naming the file and the key.
+
+use super::*;
+
+const GOOD: &str = r#"
+[job]
+name = "t"
+output = "out/t.fits"
+start = "2026-03-14T23:45:00Z"
+duration_s = 10.0
+[correlation]
+fft_length = 256
+integration_s = 0.5
+[model]
+kernels = ["k/a.bsp"]
+[source]
+name = "3C273"
+ra = "12h29m06.6997s"
+dec = "+02d03m08.598s"
+[[station]]
+name = "T6"
+itrf_m = [-2826708.8081, 4679236.9722, 3274667.4495]
+file = "T6.vdif"
+[[station]]
+name = "LS"
+moon = { lat_deg = -89.5, lon_deg = 0.0 }
+files = ["a.vdif", "b.vdif"]
+clock_offset_s = 1e-6
+lunar_proper_time = true
+[[subband]]
+sky_freq_hz = 8.4e9
+bandwidth_hz = 8e6
+"#;
+
+fn parse(text: &str) -> Result<Job, JobError> {
+    Job::from_toml_str(text, Path::new("/data/jobs/j.toml"))
+}
+
+#[test]
+fn a_good_job_is_typed_and_paths_are_relative_to_it() {
+    let j = parse(GOOD).unwrap();
+    assert_eq!(j.output, PathBuf::from("/data/jobs/out/t.fits"));
+    assert_eq!(
+        j.model.as_ref().unwrap().kernels,
+        vec![PathBuf::from("/data/jobs/k/a.bsp")]
+    );
+    assert_eq!(j.model.as_ref().unwrap().order, 5);
+    assert_eq!(j.stations[1].files.len(), 2);
+    assert_eq!(j.stations[1].files[1], PathBuf::from("/data/jobs/b.vdif"));
+    assert_eq!(j.subbands[0].sideband, Sideband::Upper);
+    assert_eq!(j.correlation.fft_length, 256);
+    // 12h29m06.6997s = 187.2779154° (closed form: (12 + 29/60 + 6.6997/3600) * 15)
+    match j.source.position {
+        SourcePosition::RaDec { ra_rad, dec_rad } => {
+            assert!((ra_rad.to_degrees() - 187.277_915_416_666_7).abs() < 1e-12);
+            assert!((dec_rad.to_degrees() - 2.052_388_333_333_3).abs() < 1e-12);
+        }
+        _ => panic!("far-field source expected"),
+    }
+}
+
+fn expect_key(text: &str, key: &str) {
+    let e = parse(text).unwrap_err().to_string();
+    assert!(e.contains(key), "error {e:?} does not name {key}");
+    assert!(
+        e.starts_with("/data/jobs/j.toml"),
+        "error {e:?} does not name the file"
+    );
+    assert!(!e.contains('\n'), "error is not one line: {e:?}");
+}
+
+#[test]
+fn errors_name_the_file_and_the_key() {
+    expect_key(&GOOD.replace("+02d03m08.598s", "+02d63m08s"), "source.dec");
+    expect_key(
+        &GOOD.replace("fft_length = 256", "fft_length = 255"),
+        "correlation.fft_length",
+    );
+    expect_key(
+        &GOOD.replace(
+            "moon = { lat_deg = -89.5, lon_deg = 0.0 }",
+            "moon = { lat_deg = -89.5, lon_deg = 0.0 }\nitrf_m = [1.0, 2.0, 3.0]",
+        ),
+        "station[1] (LS).itrf_m",
+    );
+    expect_key(
+        &GOOD.replace("lat_deg = -89.5", "lat_deg = -91.5"),
+        "lat_deg",
+    );
+    expect_key(
+        &GOOD.replace("duration_s = 10.0", "duration_s = 10.0\ncolour = 1"),
+        "colour",
+    );
+    expect_key(
+        &GOOD.replace("2026-03-14T23:45:00Z", "2026-03-14T25:45:00Z"),
+        "job.start",
+    );
+    expect_key(
+        &GOOD.replace("[model]\nkernels = [\"k/a.bsp\"]", ""),
+        "model",
+    );
+}
+
+#[test]
+fn angles_in_several_spellings() {
+    let a = parse_ra("12h29m06.6997s").unwrap();
+    assert_eq!(parse_ra("12:29:06.6997").unwrap(), a);
+    assert_eq!(parse_ra("12 29 06.6997").unwrap(), a);
+    let d = parse_dec("-29d33m15.0s").unwrap();
+    assert_eq!(parse_dec("−29°33′15.0″").unwrap(), d);
+    assert!((d.to_degrees() + (29.0 + 33.0 / 60.0 + 15.0 / 3600.0)).abs() < 1e-12);
+    assert!(parse_ra("25h00m00s").is_err());
+    assert!(parse_dec("+91d00m00s").is_err());
+    assert!(parse_dec("12d").is_err());
+}
+
+/// A delay-model job: no [correlation], no [[subband]], no recordings.
+fn model_only() -> String {
+    let cut = GOOD.find("[[subband]]").unwrap();
+    GOOD[..cut]
+        .replace("[correlation]\nfft_length = 256\nintegration_s = 0.5\n", "")
+        .replace("file = \"T6.vdif\"\n", "")
+}
+
+#[test]
+fn a_job_without_frequency_setup_parses_and_correlating_names_what_is_missing() {
+    let text = model_only();
+    assert!(!text.contains("[[subband]]") && !text.contains("[correlation]"));
+    let j = parse(&text).unwrap();
+    assert!(j.subbands.is_empty());
+    assert_eq!(j.stations.len(), 2);
+    // What correlating needs is asked for by the command, with a key error.
+    for e in [
+        j.require_subbands().unwrap_err().to_string(),
+        j.require_correlation().unwrap_err().to_string(),
+    ] {
+        assert!(e.starts_with("/data/jobs/j.toml: key `subband`:"), "{e:?}");
+        assert!(!e.contains('\n'), "{e:?}");
+    }
+}
+
+#[test]
+fn correlating_needs_a_recording_per_station() {
+    let j = parse(&GOOD.replace("file = \"T6.vdif\"\n", "")).unwrap();
+    assert_eq!(j.require_subbands().unwrap().len(), 1);
+    let e = j.require_correlation().unwrap_err().to_string();
+    assert!(
+        e.starts_with("/data/jobs/j.toml: key `station[0] (T6).file`:"),
+        "{e:?}"
+    );
+    assert!(parse(GOOD).unwrap().require_correlation().is_ok());
+}

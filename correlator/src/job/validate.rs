@@ -1,0 +1,387 @@
+//! Raw TOML → typed [`Job`]: every key that is present is checked (range,
+//! spelling, combinations), and paths are resolved against the job file's
+//! directory. What a command additionally *needs* (subbands to correlate,
+//! recordings) is not checked here but by that command (`needs`), so that a
+//! job without a frequency setup still gives its delay model.
+
+use super::raw::{RawCorrelation, RawJob, RawSource};
+use super::{
+    base_dir, parse_dec, parse_ra, ClockModel, Correlation, DelayPolySpec, Job, JobError,
+    ModelConfig, MoonSite, Pol, Sideband, Source, SourcePosition, Station, StationPosition,
+    Subband,
+};
+use formats::UtcTime;
+use std::path::{Path, PathBuf};
+
+pub(super) fn validate(raw: RawJob, path: &Path) -> Result<Job, JobError> {
+    let dir = base_dir(path);
+    let key_err = |key: &str, why: String| JobError::Key {
+        file: path.to_path_buf(),
+        key: key.to_string(),
+        why,
+    };
+    let resolve = |p: &str| -> PathBuf {
+        if p == "-" {
+            PathBuf::from("-")
+        } else {
+            dir.join(p)
+        }
+    };
+    let time =
+        |key: &str, s: &str| UtcTime::parse_iso8601(s).map_err(|e| key_err(key, e.to_string()));
+
+    let name = raw.job.name.unwrap_or_else(|| {
+        path.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "job".into())
+    });
+    let output = resolve(raw.job.output.as_deref().unwrap_or(&format!("{name}.fits")));
+    let start = raw
+        .job
+        .start
+        .as_deref()
+        .map(|s| time("job.start", s))
+        .transpose()?;
+    if let Some(d) = raw.job.duration_s {
+        if !(d.is_finite() && d > 0.0) {
+            return Err(key_err(
+                "job.duration_s",
+                format!("must be a positive number of seconds, got {d}"),
+            ));
+        }
+    }
+
+    let corr = raw.correlation.unwrap_or(RawCorrelation {
+        fft_length: None,
+        integration_s: None,
+    });
+    let fft_length = corr.fft_length.unwrap_or(1024);
+    if !(4..=1 << 24).contains(&fft_length) || fft_length % 2 != 0 {
+        return Err(key_err(
+            "correlation.fft_length",
+            format!("must be an even number of samples from 4 to 16777216, got {fft_length}"),
+        ));
+    }
+    let integration_s = corr.integration_s.unwrap_or(1.0);
+    if !(integration_s.is_finite() && integration_s > 0.0) {
+        return Err(key_err(
+            "correlation.integration_s",
+            format!("must be a positive number of seconds, got {integration_s}"),
+        ));
+    }
+
+    let model = match raw.model {
+        None => None,
+        Some(m) => {
+            let interval_s = m.interval_s.unwrap_or(120.0);
+            if !(interval_s.is_finite() && interval_s > 0.0) {
+                return Err(key_err(
+                    "model.interval_s",
+                    format!("must be positive, got {interval_s}"),
+                ));
+            }
+            let order = m.order.unwrap_or(5);
+            if !(1..=15).contains(&order) {
+                return Err(key_err(
+                    "model.order",
+                    format!("must be from 1 to 15, got {order}"),
+                ));
+            }
+            Some(ModelConfig {
+                kernels: m.kernels.iter().map(|k| resolve(k)).collect(),
+                eop: m.eop.as_deref().map(resolve),
+                interval_s,
+                order: order as usize,
+            })
+        }
+    };
+
+    let source = validate_source(raw.source, &key_err, &resolve)?;
+
+    if raw.station.is_empty() {
+        return Err(key_err("station", "the job has no [[station]]".into()));
+    }
+    let mut stations = Vec::with_capacity(raw.station.len());
+    for (i, s) in raw.station.into_iter().enumerate() {
+        let k = |field: &str| format!("station[{i}] ({}).{field}", s.name);
+        if s.name.is_empty()
+            || s.name.len() > 8
+            || !s
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(key_err(
+                &format!("station[{i}].name"),
+                format!("{:?}: use 1 to 8 letters, digits or '_'", s.name),
+            ));
+        }
+        if stations.iter().any(|o: &Station| o.name == s.name) {
+            return Err(key_err(&k("name"), "two stations have this name".into()));
+        }
+        let given = [s.itrf_m.is_some(), s.moon.is_some(), s.moon_xyz_m.is_some()];
+        let position = match (s.itrf_m, s.moon, s.moon_xyz_m) {
+            _ if given.iter().filter(|g| **g).count() > 1 => {
+                return Err(key_err(
+                    &k("itrf_m"),
+                    "give only one of itrf_m, moon and moon_xyz_m".into(),
+                ))
+            }
+            (Some(x), _, _) => StationPosition::Itrf(x),
+            (_, Some(m), _) => StationPosition::Moon(check_moon_site(m, &k("moon"), &key_err)?),
+            (_, _, Some(x)) => StationPosition::MoonXyz(x),
+            _ => StationPosition::None,
+        };
+        let delay_poly = match s.delay_poly {
+            None => None,
+            Some(p) => {
+                if p.coeffs_s.is_empty() || p.coeffs_s.iter().any(|c| !c.is_finite()) {
+                    return Err(key_err(
+                        &k("delay_poly.coeffs_s"),
+                        "needs at least one finite coefficient".into(),
+                    ));
+                }
+                Some(DelayPolySpec {
+                    epoch: time(&k("delay_poly.epoch"), &p.epoch)?,
+                    coeffs_s: p.coeffs_s,
+                })
+            }
+        };
+        if position == StationPosition::None && delay_poly.is_none() {
+            return Err(key_err(
+                &k("itrf_m"),
+                "the station needs a position (itrf_m, moon or moon_xyz_m) or a delay_poly".into(),
+            ));
+        }
+        if delay_poly.is_none() && model.is_none() {
+            return Err(key_err(
+                "model",
+                format!(
+                    "station {} gives a position but the job has no [model] section",
+                    s.name
+                ),
+            ));
+        }
+        let files: Vec<PathBuf> = match (s.file, s.files) {
+            (Some(_), Some(_)) => {
+                return Err(key_err(
+                    &k("file"),
+                    "give either file or files, not both".into(),
+                ))
+            }
+            (Some(f), None) => vec![resolve(&f)],
+            (None, Some(fs)) => fs.iter().map(|f| resolve(f)).collect(),
+            (None, None) => Vec::new(),
+        };
+        if let Some(r) = s.sample_rate_hz {
+            if !(r.is_finite() && r > 0.0) {
+                return Err(key_err(
+                    &k("sample_rate_hz"),
+                    format!("must be positive, got {r}"),
+                ));
+            }
+        }
+        let clock = ClockModel {
+            offset_s: s.clock_offset_s.unwrap_or(0.0),
+            rate: s.clock_rate.unwrap_or(0.0),
+            epoch: s
+                .clock_epoch
+                .as_deref()
+                .map(|e| time(&k("clock_epoch"), e))
+                .transpose()?,
+            lunar_proper_time: s.lunar_proper_time,
+        };
+        if s.lunar_proper_time
+            && !matches!(
+                position,
+                StationPosition::Moon(_) | StationPosition::MoonXyz(_)
+            )
+        {
+            return Err(key_err(
+                &k("lunar_proper_time"),
+                "only a station on the Moon has a lunar clock".into(),
+            ));
+        }
+        stations.push(Station {
+            name: s.name,
+            position,
+            files,
+            sample_rate_hz: s.sample_rate_hz,
+            clock,
+            delay_poly,
+        });
+    }
+
+    let mut subbands = Vec::with_capacity(raw.subband.len());
+    for (i, b) in raw.subband.into_iter().enumerate() {
+        let k = |field: &str| format!("subband[{i}].{field}");
+        if !(b.sky_freq_hz.is_finite() && b.sky_freq_hz > 0.0) {
+            return Err(key_err(
+                &k("sky_freq_hz"),
+                format!("must be positive, got {}", b.sky_freq_hz),
+            ));
+        }
+        if !(b.bandwidth_hz.is_finite() && b.bandwidth_hz > 0.0) {
+            return Err(key_err(
+                &k("bandwidth_hz"),
+                format!("must be positive, got {}", b.bandwidth_hz),
+            ));
+        }
+        let sideband = match b.sideband.as_deref().unwrap_or("U") {
+            "U" | "u" | "USB" => Sideband::Upper,
+            "L" | "l" | "LSB" => Sideband::Lower,
+            other => {
+                return Err(key_err(
+                    &k("sideband"),
+                    format!("{other:?}: expected \"U\" or \"L\""),
+                ))
+            }
+        };
+        let pol = match b.pol.as_deref().unwrap_or("R") {
+            "R" | "r" => Pol::R,
+            "L" | "l" => Pol::L,
+            "X" | "x" => Pol::X,
+            "Y" | "y" => Pol::Y,
+            other => {
+                return Err(key_err(
+                    &k("pol"),
+                    format!("{other:?}: expected R, L, X or Y"),
+                ))
+            }
+        };
+        let thread = b.thread.unwrap_or(0);
+        if !(0..1024).contains(&thread) {
+            return Err(key_err(
+                &k("thread"),
+                format!("VDIF thread IDs are 0 to 1023, got {thread}"),
+            ));
+        }
+        let channel = b.channel.unwrap_or(0);
+        if !(0..=65536).contains(&channel) {
+            return Err(key_err(
+                &k("channel"),
+                format!("must be from 0 to 65536, got {channel}"),
+            ));
+        }
+        let sb = Subband {
+            sky_freq_hz: b.sky_freq_hz,
+            bandwidth_hz: b.bandwidth_hz,
+            sideband,
+            pol,
+            thread: thread as u16,
+            channel: channel as usize,
+        };
+        if subbands
+            .iter()
+            .any(|o: &Subband| o.thread == sb.thread && o.channel == sb.channel)
+        {
+            return Err(key_err(
+                &k("thread"),
+                format!("thread {thread} channel {channel} is used by two subbands"),
+            ));
+        }
+        subbands.push(sb);
+    }
+
+    Ok(Job {
+        file: path.to_path_buf(),
+        name,
+        output,
+        start,
+        duration_s: raw.job.duration_s,
+        correlation: Correlation {
+            fft_length: fft_length as usize,
+            integration_s,
+        },
+        model,
+        source,
+        stations,
+        subbands,
+    })
+}
+
+fn check_moon_site(
+    m: MoonSite,
+    key: &str,
+    key_err: &dyn Fn(&str, String) -> JobError,
+) -> Result<MoonSite, JobError> {
+    if !(-90.0..=90.0).contains(&m.lat_deg) {
+        return Err(key_err(
+            &format!("{key}.lat_deg"),
+            format!("must be within ±90, got {}", m.lat_deg),
+        ));
+    }
+    if !(-360.0..=360.0).contains(&m.lon_deg) {
+        return Err(key_err(
+            &format!("{key}.lon_deg"),
+            format!("must be within ±360, got {}", m.lon_deg),
+        ));
+    }
+    if !(-20_000.0..=1e6).contains(&m.height_m) {
+        return Err(key_err(
+            &format!("{key}.height_m"),
+            format!("implausible height {}", m.height_m),
+        ));
+    }
+    Ok(m)
+}
+
+fn validate_source(
+    s: RawSource,
+    key_err: &dyn Fn(&str, String) -> JobError,
+    resolve: &dyn Fn(&str) -> PathBuf,
+) -> Result<Source, JobError> {
+    let far = s.ra.is_some() || s.dec.is_some() || s.ra_deg.is_some() || s.dec_deg.is_some();
+    let kinds = [far, s.moon.is_some(), s.spk_body.is_some(), s.oem.is_some()];
+    if kinds.iter().filter(|k| **k).count() != 1 {
+        return Err(key_err(
+            "source",
+            "give exactly one of ra/dec (or ra_deg/dec_deg), moon, spk_body or oem".into(),
+        ));
+    }
+    let position = if far {
+        let ra_rad = match (s.ra.as_deref(), s.ra_deg) {
+            (Some(t), None) => parse_ra(t).map_err(|why| key_err("source.ra", why))?,
+            (None, Some(d)) if (0.0..360.0).contains(&d) => d.to_radians(),
+            (None, Some(d)) => {
+                return Err(key_err(
+                    "source.ra_deg",
+                    format!("must be in [0, 360), got {d}"),
+                ))
+            }
+            _ => {
+                return Err(key_err(
+                    "source.ra",
+                    "give exactly one of ra and ra_deg".into(),
+                ))
+            }
+        };
+        let dec_rad = match (s.dec.as_deref(), s.dec_deg) {
+            (Some(t), None) => parse_dec(t).map_err(|why| key_err("source.dec", why))?,
+            (None, Some(d)) if (-90.0..=90.0).contains(&d) => d.to_radians(),
+            (None, Some(d)) => {
+                return Err(key_err(
+                    "source.dec_deg",
+                    format!("must be within ±90, got {d}"),
+                ))
+            }
+            _ => {
+                return Err(key_err(
+                    "source.dec",
+                    "give exactly one of dec and dec_deg".into(),
+                ))
+            }
+        };
+        SourcePosition::RaDec { ra_rad, dec_rad }
+    } else if let Some(m) = s.moon {
+        SourcePosition::Moon(check_moon_site(m, "source.moon", key_err)?)
+    } else if let Some(id) = s.spk_body {
+        SourcePosition::SpkBody(id)
+    } else {
+        SourcePosition::Oem(resolve(s.oem.as_deref().unwrap_or_default()))
+    };
+    Ok(Source {
+        name: s.name,
+        position,
+    })
+}
