@@ -122,6 +122,31 @@ fn idi_err(e: impl std::fmt::Display) -> EngineError {
     EngineError::Sink(e.to_string())
 }
 
+/// The SOURCE table: every source of the job, SOURCE_ID 1, 2, … in job
+/// order. A near-field source has no fixed direction: RA/Dec 0 (its
+/// geometry is in the model table and UVW).
+fn idi_sources(job: &Job) -> Vec<IdiSource> {
+    job.sources
+        .iter()
+        .enumerate()
+        .map(|(i, src)| {
+            let (ra_deg, dec_deg) = match src.position {
+                SourcePosition::RaDec { ra_rad, dec_rad } => {
+                    (ra_rad.to_degrees(), dec_rad.to_degrees())
+                }
+                _ => (0.0, 0.0),
+            };
+            IdiSource {
+                id: i as u32 + 1,
+                name: src.name.chars().take(16).collect(),
+                calcode: String::new(),
+                ra_deg,
+                dec_deg,
+            }
+        })
+        .collect()
+}
+
 /// Coefficients of Σ c_m (t0 + x)^m as a polynomial in x (Taylor shift).
 fn shift_poly(c: &[f64], t0: f64) -> Vec<f64> {
     let n = c.len();
@@ -234,12 +259,6 @@ impl Sink for IdiSink {
                 }
             })
             .collect();
-        let (ra_deg, dec_deg) = match job.source.position {
-            SourcePosition::RaDec { ra_rad, dec_rad } => {
-                (ra_rad.to_degrees(), dec_rad.to_degrees())
-            }
-            _ => (0.0, 0.0),
-        };
         let header = IdiHeader {
             obscode: job.name.chars().take(16).collect(),
             telescope: "VLBA".into(),
@@ -266,13 +285,7 @@ impl Sink for IdiSink {
                 .collect(),
             stokes: (0..l.products.len()).map(|p| l.stokes_code(p)).collect(),
             antennas,
-            sources: vec![IdiSource {
-                id: 1,
-                name: job.source.name.chars().take(16).collect(),
-                calcode: String::new(),
-                ra_deg,
-                dec_deg,
-            }],
+            sources: idi_sources(job),
             array_xyz_m: [0.0; 3],
             eop: IdiEop::default(),
         };

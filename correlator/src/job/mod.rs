@@ -28,8 +28,8 @@
 //! interval_s = 120.0
 //! order = 5
 //!
-//! [source]
-//! name = "3C273"
+//! [source]                         # or [[source]] tables: several phase
+//! name = "3C273"                   # centres, or a session's catalogue
 //! ra = "12h29m06.6997s"
 //! dec = "+02d03m08.598s"
 //!
@@ -77,7 +77,20 @@ pub struct Job {
     pub duration_s: Option<f64>,
     pub correlation: Correlation,
     pub model: Option<ModelConfig>,
-    pub source: Source,
+    /// `[source]` or `[[source]]`. A job without scans correlates all of
+    /// them over its one span, as phase centres of the same samples; a
+    /// session's scans pick theirs by name. May be empty only when `vex`
+    /// gives them.
+    pub sources: Vec<Source>,
+    /// `[[scan]]` tables: a session written in TOML (see
+    /// [`crate::session`]). Empty for a single-span job.
+    pub scans: Vec<ScanSpec>,
+    /// `[job] vex`: the VEX schedule the session comes from (resolved path).
+    pub vex: Option<PathBuf>,
+    /// `[job] scans`: correlate only these scans of the schedule.
+    pub select_scans: Option<Vec<String>>,
+    /// `[job] stations`: correlate only these stations of the schedule.
+    pub select_stations: Option<Vec<String>>,
     pub stations: Vec<Station>,
     /// The frequency setup; empty when the job gives no `[[subband]]` (the
     /// delay model needs none). Commands that correlate ask
@@ -128,6 +141,19 @@ pub enum SourcePosition {
     SpkBody(i32),
     /// Near field: a CCSDS OEM text file of state vectors (resolved path).
     Oem(PathBuf),
+}
+
+/// A `[[scan]]` table: one scan of a session written in TOML.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanSpec {
+    pub name: String,
+    /// Geocentric UTC: the wavefront at the geocentre (the correlator's clock).
+    pub start: UtcTime,
+    pub duration_s: f64,
+    /// Names of `[[source]]` entries: the scan's phase centres.
+    pub sources: Vec<String>,
+    /// Names of `[[station]]` entries; `None` = every station of the job.
+    pub stations: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -11,7 +11,10 @@ pub(super) struct RawJob {
     #[serde(default)]
     pub(super) correlation: Option<RawCorrelation>,
     pub(super) model: Option<RawModel>,
-    pub(super) source: RawSource,
+    /// `[source]` (one table) or `[[source]]` (a list): see `validate`.
+    pub(super) source: Option<toml::Value>,
+    #[serde(default)]
+    pub(super) scan: Vec<RawScan>,
     #[serde(default)]
     pub(super) station: Vec<RawStation>,
     #[serde(default)]
@@ -25,6 +28,19 @@ pub(super) struct RawJobSection {
     pub(super) output: Option<String>,
     pub(super) start: Option<String>,
     pub(super) duration_s: Option<f64>,
+    pub(super) vex: Option<String>,
+    pub(super) scans: Option<Vec<String>>,
+    pub(super) stations: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawScan {
+    pub(super) name: String,
+    pub(super) start: String,
+    pub(super) duration_s: f64,
+    pub(super) sources: Vec<String>,
+    pub(super) stations: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]

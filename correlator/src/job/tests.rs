@@ -51,7 +51,7 @@ fn a_good_job_is_typed_and_paths_are_relative_to_it() {
     assert_eq!(j.subbands[0].sideband, Sideband::Upper);
     assert_eq!(j.correlation.fft_length, 256);
     // 12h29m06.6997s = 187.2779154° (closed form: (12 + 29/60 + 6.6997/3600) * 15)
-    match j.source.position {
+    match j.sources[0].position {
         SourcePosition::RaDec { ra_rad, dec_rad } => {
             assert!((ra_rad.to_degrees() - 187.277_915_416_666_7).abs() < 1e-12);
             assert!((dec_rad.to_degrees() - 2.052_388_333_333_3).abs() < 1e-12);
@@ -150,4 +150,93 @@ fn correlating_needs_a_recording_per_station() {
         "{e:?}"
     );
     assert!(parse(GOOD).unwrap().require_correlation().is_ok());
+}
+
+/// GOOD with its `[source]` replaced by `sources_and_scans`.
+fn session(sources_and_scans: &str) -> String {
+    let i = GOOD.find("[source]").unwrap();
+    let j = GOOD.find("[[station]]").unwrap();
+    format!("{}{}\n{}", &GOOD[..i], sources_and_scans, &GOOD[j..])
+}
+
+const SESSION: &str = r#"
+[[source]]
+name = "Q1"
+ra_deg = 10.0
+dec_deg = -20.0
+[[source]]
+name = "LANDER"
+moon = { lat_deg = -89.45, lon_deg = 20.0 }
+[[scan]]
+name = "No0001"
+start = "2026-03-14T23:45:00Z"
+duration_s = 60.0
+sources = ["Q1"]
+[[scan]]
+name = "No0002"
+start = "2026-03-14T23:47:00Z"
+duration_s = 30.0
+sources = ["LANDER", "Q1"]
+stations = ["LS"]
+"#;
+
+#[test]
+fn a_session_in_toml_gives_sources_and_scans() {
+    let j = parse(&session(SESSION)).unwrap();
+    assert_eq!(j.sources.len(), 2);
+    assert_eq!(j.sources[1].name, "LANDER");
+    assert!(matches!(j.sources[1].position, SourcePosition::Moon(m) if m.lat_deg == -89.45));
+    assert_eq!(j.scans.len(), 2);
+    assert_eq!(j.scans[1].sources, vec!["LANDER", "Q1"]);
+    assert_eq!(j.scans[1].stations, Some(vec!["LS".to_string()]));
+    // 23:47:00 is 120 s after 23:45:00.
+    assert_eq!(j.scans[1].start.seconds_since(j.scans[0].start), 120.0);
+    assert!(j.vex.is_none());
+}
+
+#[test]
+fn session_mistakes_name_the_scan_or_source_key() {
+    let cases = [
+        (
+            SESSION.replace("sources = [\"Q1\"]", "sources = [\"Q9\"]"),
+            "scan[0] (No0001).sources",
+            "\"Q9\" is not a [[source]]",
+        ),
+        (
+            SESSION.replace("stations = [\"LS\"]", "stations = [\"XX\"]"),
+            "scan (No0002).stations",
+            "\"XX\" is not a [[station]]",
+        ),
+        (
+            SESSION.replace("23:47:00Z", "23:45:30Z"),
+            "scan (No0002)",
+            "before scan No0001 ends",
+        ),
+        (
+            SESSION.replace("name = \"LANDER\"", "name = \"Q1\""),
+            "source[1].name",
+            "two sources have this name",
+        ),
+        (
+            SESSION.replace("ra_deg = 10.0", "ra_deg = 400.0"),
+            "source[0].ra_deg",
+            "must be in [0, 360)",
+        ),
+        (
+            SESSION.replace("duration_s = 30.0", "duration_s = -3.0"),
+            "scan[1] (No0002).duration_s",
+            "positive",
+        ),
+    ];
+    for (text, key, why) in cases {
+        let e = parse(&session(&text)).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("key `{key}`")) && e.contains(why),
+            "{key}: {e}"
+        );
+        assert_eq!(e.lines().count(), 1, "{e}");
+    }
+    // No source at all, and a VEX-less job: refused naming `source`.
+    let e = parse(&session("")).unwrap_err().to_string();
+    assert!(e.contains("key `source`"), "{e}");
 }

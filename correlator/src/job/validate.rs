@@ -4,13 +4,14 @@
 //! recordings) is not checked here but by that command (`needs`), so that a
 //! job without a frequency setup still gives its delay model.
 
-use super::raw::{RawCorrelation, RawJob, RawSource};
+use super::raw::{RawCorrelation, RawJob, RawScan, RawSource};
 use super::{
     base_dir, parse_dec, parse_ra, ClockModel, Correlation, DelayPolySpec, Job, JobError,
-    ModelConfig, MoonSite, Pol, Sideband, Source, SourcePosition, Station, StationPosition,
-    Subband,
+    ModelConfig, MoonSite, Pol, ScanSpec, Sideband, Source, SourcePosition, Station,
+    StationPosition, Subband,
 };
 use formats::UtcTime;
+use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 pub(super) fn validate(raw: RawJob, path: &Path) -> Result<Job, JobError> {
@@ -96,7 +97,15 @@ pub(super) fn validate(raw: RawJob, path: &Path) -> Result<Job, JobError> {
         }
     };
 
-    let source = validate_source(raw.source, &key_err, &resolve)?;
+    let vex = raw.job.vex.as_deref().map(resolve);
+    let sources = validate_sources(raw.source, vex.is_some(), &key_err, &resolve)?;
+    let scans = validate_scans(raw.scan, &sources, &key_err, &time)?;
+    if vex.is_some() && !scans.is_empty() {
+        return Err(key_err(
+            "scan",
+            "give the scans either in the VEX ([job] vex) or as [[scan]] tables, not both".into(),
+        ));
+    }
 
     if raw.station.is_empty() {
         return Err(key_err("station", "the job has no [[station]]".into()));
@@ -283,6 +292,17 @@ pub(super) fn validate(raw: RawJob, path: &Path) -> Result<Job, JobError> {
         subbands.push(sb);
     }
 
+    for sc in &scans {
+        for name in sc.stations.iter().flatten() {
+            if !stations.iter().any(|s| &s.name == name) {
+                return Err(key_err(
+                    &format!("scan ({}).stations", sc.name),
+                    format!("{name:?} is not a [[station]] of the job"),
+                ));
+            }
+        }
+    }
+
     Ok(Job {
         file: path.to_path_buf(),
         name,
@@ -294,7 +314,11 @@ pub(super) fn validate(raw: RawJob, path: &Path) -> Result<Job, JobError> {
             integration_s,
         },
         model,
-        source,
+        sources,
+        scans,
+        vex,
+        select_scans: raw.job.scans,
+        select_stations: raw.job.stations,
         stations,
         subbands,
     })
@@ -326,8 +350,117 @@ fn check_moon_site(
     Ok(m)
 }
 
+/// `[source]` (one table) or `[[source]]` (a list, names unique). Keys in
+/// messages are `source.KEY` or `source[i].KEY`. Absent: an error unless a
+/// VEX gives the sources.
+fn validate_sources(
+    value: Option<toml::Value>,
+    vex: bool,
+    key_err: &dyn Fn(&str, String) -> JobError,
+    resolve: &dyn Fn(&str) -> PathBuf,
+) -> Result<Vec<Source>, JobError> {
+    let one = |v: toml::Value, key: &str| -> Result<Source, JobError> {
+        let raw = RawSource::deserialize(v).map_err(|e| key_err(key, e.message().to_string()))?;
+        let k = |field: &str| format!("{key}.{field}");
+        validate_source(raw, &k, key_err, resolve)
+    };
+    let sources = match value {
+        None if vex => Vec::new(),
+        None => return Err(key_err("source", "the job has no [source]".into())),
+        Some(v @ toml::Value::Table(_)) => vec![one(v, "source")?],
+        Some(toml::Value::Array(list)) => {
+            if list.is_empty() && !vex {
+                return Err(key_err("source", "the [[source]] list is empty".into()));
+            }
+            let mut out: Vec<Source> = Vec::with_capacity(list.len());
+            for (i, v) in list.into_iter().enumerate() {
+                let s = one(v, &format!("source[{i}]"))?;
+                if out.iter().any(|o| o.name == s.name) {
+                    return Err(key_err(
+                        &format!("source[{i}].name"),
+                        format!("{:?}: two sources have this name", s.name),
+                    ));
+                }
+                out.push(s);
+            }
+            out
+        }
+        Some(_) => {
+            return Err(key_err(
+                "source",
+                "must be a table ([source]) or a list of tables ([[source]])".into(),
+            ))
+        }
+    };
+    Ok(sources)
+}
+
+/// `[[scan]]` tables: names unique, start a time, duration positive, the
+/// sources among the job's. Stations are checked against the job's once
+/// those are known (`validate` after the stations).
+fn validate_scans(
+    raw: Vec<RawScan>,
+    sources: &[Source],
+    key_err: &dyn Fn(&str, String) -> JobError,
+    time: &dyn Fn(&str, &str) -> Result<UtcTime, JobError>,
+) -> Result<Vec<ScanSpec>, JobError> {
+    let mut out: Vec<ScanSpec> = Vec::with_capacity(raw.len());
+    for (i, r) in raw.into_iter().enumerate() {
+        let k = |f: &str| format!("scan[{i}] ({}).{f}", r.name);
+        if r.name.is_empty() {
+            return Err(key_err(&format!("scan[{i}].name"), "is empty".into()));
+        }
+        if out.iter().any(|o| o.name == r.name) {
+            return Err(key_err(&k("name"), "two scans have this name".into()));
+        }
+        let start = time(&k("start"), &r.start)?;
+        if !(r.duration_s.is_finite() && r.duration_s > 0.0) {
+            return Err(key_err(
+                &k("duration_s"),
+                format!("must be a positive number of seconds, got {}", r.duration_s),
+            ));
+        }
+        if r.sources.is_empty() {
+            return Err(key_err(&k("sources"), "names no source".into()));
+        }
+        for (j, name) in r.sources.iter().enumerate() {
+            if !sources.iter().any(|s| &s.name == name) {
+                return Err(key_err(
+                    &k("sources"),
+                    format!("{name:?} is not a [[source]] of the job"),
+                ));
+            }
+            if r.sources[..j].contains(name) {
+                return Err(key_err(&k("sources"), format!("{name:?} is named twice")));
+            }
+        }
+        out.push(ScanSpec {
+            name: r.name,
+            start,
+            duration_s: r.duration_s,
+            sources: r.sources,
+            stations: r.stations,
+        });
+    }
+    // In time order, without overlap: a station records one scan at a time.
+    for w in out.windows(2) {
+        if w[1].start.seconds_since(w[0].start) < w[0].duration_s - 1e-9 {
+            return Err(key_err(
+                &format!("scan ({})", w[1].name),
+                format!(
+                    "starts at {} before scan {} ends (scans must be in time order and not overlap)",
+                    w[1].start.to_iso8601(),
+                    w[0].name
+                ),
+            ));
+        }
+    }
+    Ok(out)
+}
+
 fn validate_source(
     s: RawSource,
+    k: &dyn Fn(&str) -> String,
     key_err: &dyn Fn(&str, String) -> JobError,
     resolve: &dyn Fn(&str) -> PathBuf,
 ) -> Result<Source, JobError> {
@@ -335,46 +468,46 @@ fn validate_source(
     let kinds = [far, s.moon.is_some(), s.spk_body.is_some(), s.oem.is_some()];
     if kinds.iter().filter(|k| **k).count() != 1 {
         return Err(key_err(
-            "source",
+            &k("name").replace(".name", ""),
             "give exactly one of ra/dec (or ra_deg/dec_deg), moon, spk_body or oem".into(),
         ));
     }
     let position = if far {
         let ra_rad = match (s.ra.as_deref(), s.ra_deg) {
-            (Some(t), None) => parse_ra(t).map_err(|why| key_err("source.ra", why))?,
+            (Some(t), None) => parse_ra(t).map_err(|why| key_err(&k("ra"), why))?,
             (None, Some(d)) if (0.0..360.0).contains(&d) => d.to_radians(),
             (None, Some(d)) => {
                 return Err(key_err(
-                    "source.ra_deg",
+                    &k("ra_deg"),
                     format!("must be in [0, 360), got {d}"),
                 ))
             }
             _ => {
                 return Err(key_err(
-                    "source.ra",
+                    &k("ra"),
                     "give exactly one of ra and ra_deg".into(),
                 ))
             }
         };
         let dec_rad = match (s.dec.as_deref(), s.dec_deg) {
-            (Some(t), None) => parse_dec(t).map_err(|why| key_err("source.dec", why))?,
+            (Some(t), None) => parse_dec(t).map_err(|why| key_err(&k("dec"), why))?,
             (None, Some(d)) if (-90.0..=90.0).contains(&d) => d.to_radians(),
             (None, Some(d)) => {
                 return Err(key_err(
-                    "source.dec_deg",
+                    &k("dec_deg"),
                     format!("must be within ±90, got {d}"),
                 ))
             }
             _ => {
                 return Err(key_err(
-                    "source.dec",
+                    &k("dec"),
                     "give exactly one of dec and dec_deg".into(),
                 ))
             }
         };
         SourcePosition::RaDec { ra_rad, dec_rad }
     } else if let Some(m) = s.moon {
-        SourcePosition::Moon(check_moon_site(m, "source.moon", key_err)?)
+        SourcePosition::Moon(check_moon_site(m, &k("moon"), key_err)?)
     } else if let Some(id) = s.spk_body {
         SourcePosition::SpkBody(id)
     } else {

@@ -19,7 +19,7 @@ use super::relativity::{Body, C, GM_EARTH, GM_JUPITER_SYSTEM, GM_MOON, GM_SUN, L
 use super::sites::{Site, SiteFrames};
 use super::time_scales::{tai_minus_utc_s, tdb_minus_tt_s, utc_to_tt, Instant};
 use super::vector::{add, dot, norm, scale, sub, unit, V3};
-use crate::job::{Job, SourcePosition};
+use crate::job::{Job, Source, SourcePosition};
 use formats::UtcTime;
 
 /// Where the source is, for the model.
@@ -66,7 +66,12 @@ pub struct StationGeometry {
 
 impl DelayModel {
     /// Load kernels and EOP for `job` and check that they cover [start, end].
-    pub fn new(job: &Job, start: UtcTime, end: UtcTime) -> Result<DelayModel, ModelError> {
+    pub fn new(
+        job: &Job,
+        source: &Source,
+        start: UtcTime,
+        end: UtcTime,
+    ) -> Result<DelayModel, ModelError> {
         let cfg = job.model.as_ref().ok_or_else(|| {
             ModelError::Input(format!(
                 "{}: key `model`: the geometric model needs a [model] section with kernels",
@@ -110,11 +115,11 @@ impl DelayModel {
             })
             .collect();
         let any_moon = sites.iter().flatten().any(|s| s.on_moon())
-            || matches!(job.source.position, SourcePosition::Moon(_));
+            || matches!(source.position, SourcePosition::Moon(_));
         if let (Some(w), true) = (w, any_moon) {
             warnings.push(w);
         }
-        let source = match &job.source.position {
+        let source = match &source.position {
             SourcePosition::RaDec { ra_rad, dec_rad } => {
                 let (sr, cr) = ra_rad.sin_cos();
                 let (sd, cd) = dec_rad.sin_cos();

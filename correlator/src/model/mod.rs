@@ -33,7 +33,7 @@ pub use geometric::DelayModel;
 pub use poly::{ClockTerm, Delay, DelayPoly, DelayTrack};
 pub use uvw::{uvw_m, PositionPoly, PositionTrack};
 
-use crate::job::{Job, Station};
+use crate::job::{Job, Source, Station};
 use formats::UtcTime;
 
 /// The clock term of a station as the job gives it (epoch defaults to `start`).
@@ -83,7 +83,21 @@ pub fn build_tracks(
 /// with a position get the geometric model, sampled at Chebyshev–Lobatto
 /// nodes of each `[model] interval_s` from `start` and interpolated with a
 /// polynomial of `[model] order` (pieces join continuously).
+///
+/// The source is the job's first (`job.sources[0]`); [`build_model_for`]
+/// builds the same for another of its sources (a second phase centre, a
+/// session's next scan).
 pub fn build_model(job: &Job, start: UtcTime, end: UtcTime) -> Result<ModelTracks, ModelError> {
+    build_model_for(job, &job.sources[0], start, end)
+}
+
+/// As [`build_model`], for `source`.
+pub fn build_model_for(
+    job: &Job,
+    source: &Source,
+    start: UtcTime,
+    end: UtcTime,
+) -> Result<ModelTracks, ModelError> {
     let span = end.seconds_since(start);
     if span.is_nan() || span < 0.0 {
         return Err(ModelError::Input(format!(
@@ -100,7 +114,7 @@ pub fn build_model(job: &Job, start: UtcTime, end: UtcTime) -> Result<ModelTrack
         .unwrap_or((DEFAULT_INTERVAL_S, DEFAULT_ORDER));
     let geometric = job.stations.iter().any(|s| s.delay_poly.is_none());
     let model = if geometric {
-        Some(DelayModel::new(job, start, end)?)
+        Some(DelayModel::new(job, source, start, end)?)
     } else {
         None
     };

@@ -161,7 +161,7 @@ fn earth_baselines_agree_with_the_consensus_formula() {
     for day in [1, 6, 11, 16, 21, 26] {
         let start = formats::UtcTime::from_calendar(2026, 3, day, 5, 0, 0, 0.0);
         let j = job(PKS1921, &start.to_iso8601(), 60.0, "");
-        let model = DelayModel::new(&j, start, start.add_seconds(60.0)).unwrap();
+        let model = DelayModel::new(&j, &j.sources[0], start, start.add_seconds(60.0)).unwrap();
         let ctx = model.epoch(start).unwrap();
         let t6 = model.station(&ctx, 0).unwrap();
         let km = model.station(&ctx, 1).unwrap();
@@ -239,7 +239,8 @@ fn polynomials_fit_the_model_across_the_month_and_join_continuously() {
                 .add_seconds(k as f64 * 26.0 * 3600.0 + 1.0e4 * (k % 3) as f64);
             let j = job(src, &start.to_iso8601(), 240.0, "");
             let m = build_model(&j, start, start.add_seconds(240.0)).unwrap();
-            let model = DelayModel::new(&j, start, start.add_seconds(240.0)).unwrap();
+            let model =
+                DelayModel::new(&j, &j.sources[0], start, start.add_seconds(240.0)).unwrap();
             for step in 0..=16 {
                 let g = start.add_seconds(step as f64 * 15.0 + 3.7);
                 let want = direct(&model, g);
@@ -348,7 +349,7 @@ fn a_lunar_clock_runs_fast_by_56_microseconds_a_day() {
         - 1022.0_f64.powi(2) / (2.0 * c2);
     let start = formats::UtcTime::from_calendar(2026, 3, 1, 0, 0, 0, 0.0);
     let j = job(PKS1921, &start.to_iso8601(), 60.0, "");
-    let model = DelayModel::new(&j, start, start.add_seconds(60.0)).unwrap();
+    let model = DelayModel::new(&j, &j.sources[0], start, start.add_seconds(60.0)).unwrap();
     let rates: Vec<f64> = (0..56)
         .map(|k| {
             let ctx = model

@@ -230,10 +230,18 @@ fn job_toml(sc: &Scenario, layout: &FrameLayout, duration: f64) -> Result<String
             mt.insert("eop".into(), abs(e)?.into());
         }
     }
-    if let (correlator::job::SourcePosition::Oem(p), Some(toml::Value::Table(src))) =
-        (&job.source.position, t.get_mut("source"))
-    {
-        src.insert("oem".into(), abs(p)?.into());
+    // `[source]` is one table, `[[source]]` a list: OEM paths made absolute.
+    let tables: Vec<&mut toml::Table> = match t.get_mut("source") {
+        Some(toml::Value::Table(src)) => vec![src],
+        Some(toml::Value::Array(list)) => {
+            list.iter_mut().filter_map(|v| v.as_table_mut()).collect()
+        }
+        _ => Vec::new(),
+    };
+    for (src, s) in tables.into_iter().zip(&job.sources) {
+        if let correlator::job::SourcePosition::Oem(p) = &s.position {
+            src.insert("oem".into(), abs(p)?.into());
+        }
     }
     if let Some(toml::Value::Array(sts)) = t.get_mut("station") {
         for (st, s) in sts.iter_mut().zip(&job.stations) {
