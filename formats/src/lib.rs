@@ -4,6 +4,7 @@
 //! samples with validity (VDIF) and into here as visibilities (FITS-IDI).
 
 pub mod fitsidi;
+pub mod output;
 pub mod time;
 pub mod vdif;
 
