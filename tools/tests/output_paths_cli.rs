@@ -174,7 +174,11 @@ fn assert_is_reference(p: &Path) {
 const JOB_FILES: [&str; 4] = ["A.vdif", "B.vdif", "job.toml", "tmp"];
 
 fn with_job_files(extra: &[&str]) -> Vec<String> {
-    let mut v: Vec<String> = JOB_FILES.iter().chain(extra).map(|s| s.to_string()).collect();
+    let mut v: Vec<String> = JOB_FILES
+        .iter()
+        .chain(extra)
+        .map(|s| s.to_string())
+        .collect();
     v.sort();
     v
 }
@@ -185,10 +189,7 @@ fn a_new_file_is_written_readable_with_nothing_beside_it() {
     let out = c.path("new.fits");
     let (code, err) = c.run(&["--output", out.to_str().unwrap()]);
     assert_eq!(code, Some(0), "{err}");
-    assert_eq!(
-        formats::fitsidi::read_idi(&out).unwrap().rows.len(),
-        ROWS
-    );
+    assert_eq!(formats::fitsidi::read_idi(&out).unwrap().rows.len(), ROWS);
     assert_is_reference(&out);
     assert_eq!(c.names(), with_job_files(&["new.fits"]));
     assert!(c.tmp_is_empty());
@@ -220,7 +221,11 @@ fn an_existing_file_is_refused_without_overwrite_and_replaced_with_it() {
 
 /// Start the correlator held by its test hook after `after` integrations;
 /// returns once it says it is there, with the rest of its stderr.
-fn start_paused(c: &Case, after: u64, args: &[&str]) -> (std::process::Child, BufReader<std::process::ChildStderr>) {
+fn start_paused(
+    c: &Case,
+    after: u64,
+    args: &[&str],
+) -> (std::process::Child, BufReader<std::process::ChildStderr>) {
     let hold = c.path("hold");
     std::fs::write(&hold, b"").unwrap();
     let mut child = c
@@ -234,7 +239,10 @@ fn start_paused(c: &Case, after: u64, args: &[&str]) -> (std::process::Child, Bu
     let mut line = String::new();
     loop {
         line.clear();
-        assert!(err.read_line(&mut line).unwrap() > 0, "ended before the pause");
+        assert!(
+            err.read_line(&mut line).unwrap() > 0,
+            "ended before the pause"
+        );
         if line.contains("test pause after") {
             return (child, err);
         }
@@ -256,12 +264,20 @@ fn with_overwrite_the_old_file_stays_whole_until_the_run_finishes() {
     assert_eq!(std::fs::read(&out).unwrap(), b"last night's correlation");
     assert_eq!(
         c.names(),
-        with_job_files(&["hold", "out.fits", "out.fits.checkpoint", "out.fits.partial"])
+        with_job_files(&[
+            "hold",
+            "out.fits",
+            "out.fits.checkpoint",
+            "out.fits.partial"
+        ])
     );
     // Resuming must not replace it either unless told to.
     let (code, msg) = c.run(&["--resume"]);
     assert_eq!(code, Some(2), "{msg}");
-    assert!(msg.ends_with("exists; give --overwrite to replace it"), "{msg}");
+    assert!(
+        msg.ends_with("exists; give --overwrite to replace it"),
+        "{msg}"
+    );
     assert_eq!(std::fs::read(&out).unwrap(), b"last night's correlation");
     let (code, msg) = c.run(&["--resume", "--overwrite"]);
     assert_eq!(code, Some(0), "{msg}");
@@ -311,7 +327,10 @@ fn a_symlink_is_followed_its_target_replaced_and_it_stays_a_link() {
     let (code, err) = c.run(&["--output", lost.to_str().unwrap()]);
     assert_eq!(code, Some(3), "{err}");
     assert!(
-        err.contains(&format!("{}: cannot write the output there", c.path("nodir").display())),
+        err.contains(&format!(
+            "{}: cannot write the output there",
+            c.path("nodir").display()
+        )),
         "{err}"
     );
     assert_eq!(c.names(), before);
@@ -382,7 +401,11 @@ fn a_fifo_gets_exactly_the_bytes_a_file_gets() {
     let (code, err) = c.run(&["--output", pipe.to_str().unwrap()]);
     assert_eq!(code, Some(0), "{err}");
     let got = reader.join().unwrap();
-    assert!(got == reference(), "the FIFO got {} bytes that differ", got.len());
+    assert!(
+        got == reference(),
+        "the FIFO got {} bytes that differ",
+        got.len()
+    );
     assert!(is_fifo(&pipe));
     assert!(c.tmp_is_empty());
     assert_eq!(c.names(), with_job_files(&["pipe"]));
@@ -432,7 +455,12 @@ fn a_fifo_nobody_reads_does_not_hold_a_signal_off() {
     let status = child.wait().unwrap();
     assert!(t0.elapsed() < Duration::from_secs(5));
     let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(status.code(), Some(130), "{err}");
     assert!(
@@ -487,4 +515,77 @@ fn resume_onto_a_device_or_fifo_is_refused() {
     }
     assert!(is_char_device(&null) && is_fifo(&pipe));
     assert_eq!(c.names(), before);
+}
+
+/// `emcorr fringe --out`, `plot --out` and `simulate --fifo --out DIR` write
+/// *into* whatever their paths name (fringe and plot outputs are derived
+/// files, cheap to make again, so an existing one is replaced as before);
+/// none of them may remove or rename over a device node or FIFO.
+#[test]
+fn fringe_plot_and_simulate_never_replace_a_device_or_fifo() {
+    let c = Case::new();
+    let input = c.path("in.fits");
+    std::fs::write(&input, reference()).unwrap();
+    let null = c.device("null").unwrap();
+    let emcorr = |args: &[&str]| {
+        let out = Command::new(emcorr_path()).args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(!err.contains("panicked"), "{err}");
+        (out.status.code(), out.stdout, err.trim_end().to_string())
+    };
+    let inp = input.to_str().unwrap();
+
+    // fringe: into the device, and into a FIFO the same text as on stdout.
+    let (code, table, err) = emcorr(&["fringe", inp]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, _, err) = emcorr(&["fringe", inp, "--out", null.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(is_char_device(&null));
+    let pipe = c.path("pipe");
+    mkfifo(&pipe);
+    let reader = {
+        let pipe = pipe.clone();
+        std::thread::spawn(move || std::fs::read(&pipe).unwrap())
+    };
+    let (code, _, err) = emcorr(&["fringe", inp, "--out", pipe.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(reader.join().unwrap(), table);
+    assert!(is_fifo(&pipe));
+
+    // plot: the format comes from the name, so a device is refused up front.
+    let (code, _, err) = emcorr(&["plot", inp, "--spectra", "--out", null.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.ends_with("plots are PNG files: give a name ending in .png"),
+        "{err}"
+    );
+    assert!(is_char_device(&null));
+
+    // simulate --fifo replaces a station's file with a pipe, but never a
+    // device node.
+    let sim = c.path("sim");
+    std::fs::create_dir(&sim).unwrap();
+    // Only with a private device node (as root): the system's are not moved.
+    let Some(dev) = c.device("full").filter(|d| d.starts_with(c.dir.path())) else {
+        return;
+    };
+    let t6 = sim.join("T6.vdif");
+    std::fs::rename(&dev, &t6).unwrap();
+    let (code, _, err) = emcorr(&[
+        "simulate",
+        "--fifo",
+        "--seconds",
+        "1",
+        "--out",
+        sim.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.ends_with(&format!(
+            "{}: is a character device; --fifo replaces only a regular file, FIFO or symbolic link there",
+            t6.display()
+        )),
+        "{err}"
+    );
+    assert!(is_char_device(&t6));
 }

@@ -66,8 +66,7 @@ impl Sink for MemorySink {
 
 use crate::job::{SourcePosition, StationPosition};
 use formats::fitsidi::{
-    IdiAntenna, IdiBand, IdiEop, IdiError, IdiHeader, IdiSource, IdiWriter, ModelRow, Mount,
-    UvRow,
+    IdiAntenna, IdiBand, IdiEop, IdiError, IdiHeader, IdiSource, IdiWriter, ModelRow, Mount, UvRow,
 };
 use formats::output::OutputTarget;
 use std::path::{Path, PathBuf};

@@ -349,7 +349,10 @@ fn a_fifo_receives_the_bytes_a_file_gets_and_a_directory_is_refused() {
         .is_fifo());
 
     let e = IdiWriter::create(dir.path(), &h, &[]).err().unwrap();
-    assert!(!e.is_io() && e.to_string().contains("is a directory"), "{e}");
+    assert!(
+        !e.is_io() && e.to_string().contains("is a directory"),
+        "{e}"
+    );
     // A full device is a failure of the system, naming the device.
     if Path::new("/dev/full").exists() {
         let mut w = IdiWriter::create(Path::new("/dev/full"), &h, &models).unwrap();
