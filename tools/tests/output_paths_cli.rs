@@ -235,14 +235,18 @@ fn start_paused(
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let Some(stderr) = child.stderr.take() else {
+        let _ = child.wait();
+        panic!("no stderr pipe");
+    };
+    let mut err = BufReader::new(stderr);
     let mut line = String::new();
     loop {
         line.clear();
-        assert!(
-            err.read_line(&mut line).unwrap() > 0,
-            "ended before the pause"
-        );
+        if err.read_line(&mut line).unwrap_or(0) == 0 {
+            let _ = child.wait();
+            panic!("the correlator ended before the pause");
+        }
         if line.contains("test pause after") {
             return (child, err);
         }
