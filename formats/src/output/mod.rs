@@ -11,8 +11,8 @@
 //! |-------------|--------------|-------------------------|
 //! | nothing yet | `<path>.partial` | renamed to `<path>` (never over a file that appeared meanwhile) |
 //! | a regular file | refused ([`TargetError::Exists`]) unless replacing was asked for; then `<path>.partial` | renamed over it: the old file stays whole until then |
-//! | a symbolic link | whatever its target is, as above, beside the *target* | the target is replaced; the link stays a link |
-//! | a character device (`/dev/null`) or a FIFO | a temporary file in the system's temporary directory, unlinked as soon as it is open (nothing is left there whatever ends the process) | copied into the device or FIFO, opened for writing without creating or truncating anything |
+//! | a symbolic link to a file or to nothing | as above, beside the link's *target* | the target is made or replaced; the link stays a link |
+//! | a character device (`/dev/null`) or a FIFO, or a link to one (`/dev/stdout` onto a pipe or terminal) | a temporary file in the system's temporary directory, unlinked as soon as it is open (nothing is left there whatever ends the process) | copied into the device or FIFO, opened for writing without creating or truncating anything |
 //! | a directory, block device or socket | refused ([`TargetError::NotAFile`]) | |
 //!
 //! Renaming over a path replaces whatever the path held, device nodes
@@ -78,10 +78,55 @@ impl OutputTarget {
             dest,
             cancelled: never,
         };
+        let refuse = |what| TargetError::NotAFile {
+            given: given.to_path_buf(),
+            path: given.to_path_buf(),
+            what,
+        };
+        // What the path finally names, as the kernel follows it: this also
+        // sees through links that name no path, such as /dev/stdout onto a
+        // pipe (/proc/self/fd/1 -> "pipe:[…]"), which are opened as given.
+        match fs::metadata(given) {
+            Ok(m) => {
+                let ft = m.file_type();
+                if ft.is_char_device() {
+                    return Ok(target(Destination::Stream {
+                        path: given.to_path_buf(),
+                        fifo: false,
+                    }));
+                } else if ft.is_fifo() {
+                    return Ok(target(Destination::Stream {
+                        path: given.to_path_buf(),
+                        fifo: true,
+                    }));
+                } else if !ft.is_file() {
+                    return Err(refuse(file_kind(&ft)));
+                }
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                return Err(TargetError::LinkLoop {
+                    given: given.to_path_buf(),
+                })
+            }
+            // Nothing there (perhaps a dangling link), or a directory
+            // problem: found below, or where the first file is made.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                ) => {}
+            Err(e) => return Err(TargetError::io(given, "cannot examine the output path", e)),
+        }
+        // A regular file or nothing: follow the links one by one to the
+        // path that is (or will be) the file, beside which the partial file
+        // goes and onto which it is renamed.
         let mut path = given.to_path_buf();
         for _ in 0..=MAX_LINKS {
             let meta = match fs::symlink_metadata(&path) {
                 Ok(m) => m,
+                // Nothing there yet (or a parent that is missing or not a
+                // directory: found, with its own message, where the first
+                // file is created beside it).
                 Err(e)
                     if matches!(
                         e.kind(),
@@ -93,11 +138,6 @@ impl OutputTarget {
                 Err(e) => return Err(TargetError::io(&path, "cannot examine the output path", e)),
             };
             let ft = meta.file_type();
-            let refuse = |what| TargetError::NotAFile {
-                given: given.to_path_buf(),
-                path: path.clone(),
-                what,
-            };
             if ft.is_symlink() {
                 let to = fs::read_link(&path)
                     .map_err(|e| TargetError::io(&path, "cannot read the symbolic link", e))?;
@@ -114,18 +154,13 @@ impl OutputTarget {
                     });
                 }
                 return Ok(target(Destination::File { path, replace }));
-            } else if ft.is_char_device() {
-                return Ok(target(Destination::Stream { path, fifo: false }));
-            } else if ft.is_fifo() {
-                return Ok(target(Destination::Stream { path, fifo: true }));
-            } else if ft.is_dir() {
-                return Err(refuse("a directory"));
-            } else if ft.is_block_device() {
-                return Err(refuse("a block device"));
-            } else if ft.is_socket() {
-                return Err(refuse("a socket"));
             } else {
-                return Err(refuse("not a regular file"));
+                // Changed between the two looks.
+                return Err(TargetError::NotAFile {
+                    given: given.to_path_buf(),
+                    path,
+                    what: file_kind(&ft),
+                });
             }
         }
         Err(TargetError::LinkLoop {

@@ -315,3 +315,35 @@ fn a_stale_partial_is_replaced_but_a_fifo_there_is_refused() {
         .file_type()
         .is_fifo());
 }
+
+#[test]
+fn a_link_that_names_no_path_such_as_dev_stdout_onto_a_pipe_is_written_into() {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    // SAFETY: a two-element array for pipe(2).
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: fresh descriptors, each owned once.
+    let (mut r, w) = unsafe { (fs::File::from_raw_fd(fds[0]), fs::File::from_raw_fd(fds[1])) };
+    // What /dev/stdout leads to when stdout is this pipe.
+    let link = PathBuf::from(format!("/proc/self/fd/{}", fds[1]));
+    assert!(fs::read_link(&link)
+        .unwrap()
+        .to_string_lossy()
+        .starts_with("pipe:["));
+    let t = OutputTarget::resolve(&link, false).unwrap();
+    assert_eq!(
+        t.destination(),
+        &Destination::Stream {
+            path: link.clone(),
+            fifo: true
+        }
+    );
+    let reader = std::thread::spawn(move || {
+        let mut got = Vec::new();
+        r.read_to_end(&mut got).unwrap();
+        got
+    });
+    put(&t, b"through stdout").unwrap();
+    drop(w);
+    assert_eq!(reader.join().unwrap(), b"through stdout");
+}
