@@ -5,6 +5,7 @@
 
 pub mod cancel;
 pub mod fitsidi;
+pub mod output;
 pub mod time;
 pub mod vdif;
 

@@ -148,6 +148,8 @@ pub fn run_demo(
     cli::correlate::run(cli::correlate::CorrelateArgs {
         job: job_path.clone(),
         output: None,
+        // The demo's own directory: each run replaces the last one's output.
+        overwrite: true,
         threads,
         quiet: false,
         json: false,

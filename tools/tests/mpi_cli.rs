@@ -294,3 +294,33 @@ fn a_streamed_recording_is_refused_under_mpi_with_exit_2() {
     );
     assert!(!dir.path().join("earth-moon.fits").exists());
 }
+
+#[test]
+fn an_existing_output_is_refused_under_mpi_unless_overwrite_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let job = simulate(dir.path(), None, 1.0);
+    let reference = single(&job, &dir.path().join("single.fits"));
+    let out_path = dir.path().join("mpi.fits");
+    std::fs::write(&out_path, b"last night's correlation").unwrap();
+    // Rank 0 decides, as a single process would, before anything is made.
+    let out = correlate_mpi(2, &job, &out_path, &[], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.lines().any(|l| l
+            == format!(
+                "emcorr: {}: exists; give --overwrite to replace it",
+                out_path.display()
+            )),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(&out_path).unwrap(),
+        b"last night's correlation"
+    );
+    assert!(!dir.path().join("mpi.fits.checkpoint").exists());
+    assert!(!dir.path().join("mpi.fits.partial").exists());
+    let out = correlate_mpi(2, &job, &out_path, &["--overwrite"], &[]);
+    succeeded(&out);
+    assert!(std::fs::read(&out_path).unwrap() == reference);
+}

@@ -581,7 +581,8 @@ fn a_100_gb_sparse_input_is_inspected_and_correlated_in_constant_memory() {
             StdCommand::new(emcorr_path())
                 .arg("correlate")
                 .arg(&job)
-                .args(["--threads", "2"]),
+                // Run twice (small, then 100 GB input): the second replaces the first.
+                .args(["--threads", "2", "--overwrite"]),
         );
         (c1, inspect, c2, correlate)
     };

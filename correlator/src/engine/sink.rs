@@ -66,14 +66,16 @@ impl Sink for MemorySink {
 
 use crate::job::{SourcePosition, StationPosition};
 use formats::fitsidi::{
-    IdiAntenna, IdiBand, IdiEop, IdiHeader, IdiSource, IdiWriter, ModelRow, Mount, UvRow,
+    IdiAntenna, IdiBand, IdiEop, IdiError, IdiHeader, IdiSource, IdiWriter, ModelRow, Mount, UvRow,
 };
+use formats::output::OutputTarget;
 use std::path::{Path, PathBuf};
 
 /// Writes FITS-IDI through `formats::fitsidi`: one UV_DATA row per
 /// integration and baseline (autocorrelations included), the delay model
 /// applied in INTERFEROMETER_MODEL. The file is `<path>.partial` until
-/// [`Sink::finish`]; dropping the sink before that removes it.
+/// [`Sink::finish`] (or, for a device or FIFO, a temporary copied into it
+/// then: [`formats::output`]); dropping the sink before that removes it.
 ///
 /// Frequencies: BANDFREQ of a band is its LO (channel 1, REF_PIXL 1); an LSB
 /// band has SIDEBAND −1 and its channels run down from the LO (channel
@@ -85,6 +87,8 @@ use std::path::{Path, PathBuf};
 /// (their exact geometry is in the model table and UVW).
 pub struct IdiSink {
     path: PathBuf,
+    /// Where the file goes; `None`: `path`, replacing a regular file there.
+    target: Option<OutputTarget>,
     positions: Vec<Option<PositionTrack>>,
     writer: Option<IdiWriter>,
     n_chan: usize,
@@ -96,15 +100,27 @@ pub struct IdiSink {
 }
 
 impl IdiSink {
+    /// Write to `path`, replacing a regular file there at the end (a device
+    /// or FIFO is written into, a directory refused).
     pub fn new(path: &Path) -> Self {
         IdiSink {
             path: path.to_path_buf(),
+            target: None,
             positions: Vec::new(),
             writer: None,
             n_chan: 0,
             n_stokes: 0,
             n_band: 0,
             model_span_s: 3600.0,
+        }
+    }
+
+    /// Write where `target` says (resolved by the caller, who decided
+    /// whether an existing file may be replaced).
+    pub fn to_target(target: OutputTarget) -> Self {
+        IdiSink {
+            target: Some(target.clone()),
+            ..IdiSink::new(target.given())
         }
     }
 
@@ -118,8 +134,13 @@ impl IdiSink {
     }
 }
 
-fn idi_err(e: impl std::fmt::Display) -> EngineError {
-    EngineError::Sink(e.to_string())
+fn idi_err(e: IdiError) -> EngineError {
+    match e {
+        // The output path was wrong (a directory, a file that appeared
+        // under the name): the user's to fix, as at the start.
+        IdiError::Target(t) if !t.is_io() => EngineError::BadInput(t.to_string()),
+        e => EngineError::Sink(e.to_string()),
+    }
 }
 
 /// The SOURCE table: every source of the job, SOURCE_ID 1, 2, … in job
@@ -298,7 +319,11 @@ impl Sink for IdiSink {
         self.n_chan = l.nchan;
         self.n_stokes = l.products.len();
         self.n_band = l.bands.len();
-        self.writer = Some(IdiWriter::create(&self.path, &header, &models).map_err(idi_err)?);
+        let writer = match &self.target {
+            Some(t) => IdiWriter::create_in(t, &header, &models),
+            None => IdiWriter::create(&self.path, &header, &models),
+        };
+        self.writer = Some(writer.map_err(idi_err)?);
         Ok(())
     }
 

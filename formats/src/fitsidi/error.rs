@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use super::cfits::CfError;
+use crate::output::TargetError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IdiError {
@@ -53,6 +54,11 @@ pub enum IdiError {
         error: FitsFailure,
     },
 
+    /// Where the output goes was refused or could not be written (see
+    /// [`crate::output`]).
+    #[error(transparent)]
+    Target(#[from] TargetError),
+
     #[error("{}: {context}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -89,6 +95,7 @@ impl IdiError {
     pub fn is_io(&self) -> bool {
         match self {
             IdiError::Io { .. } => true,
+            IdiError::Target(e) => e.is_io(),
             // cfitsio's I/O-class codes: 104-114 (open, read, write, seek, ...).
             IdiError::Fits { error, .. } => (101..=114).contains(&error.status),
             _ => false,

@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! IdiWriter::create(path: &Path, header: &IdiHeader, models: &[ModelRow]) -> Result<IdiWriter, IdiError>
+//! IdiWriter::create_in(target: &OutputTarget, header, models)   // crate::output: what the path is
 //! IdiWriter::write_row(&mut self, row: &UvRow) -> Result<(), IdiError>
 //! IdiWriter::finish(self) -> Result<PathBuf, IdiError>
 //! IdiWriter::keep_partial_on_drop(&mut self, keep: bool)

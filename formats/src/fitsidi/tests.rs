@@ -313,6 +313,60 @@ fn unfinished_writer_leaves_no_file_at_the_final_path() {
 }
 
 #[test]
+fn a_fifo_receives_the_bytes_a_file_gets_and_a_directory_is_refused() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let h = sample_header(2, 8, &[-1, -2]);
+    let rows = sample_rows(&h, 5);
+    let models = sample_models(&h);
+    let file = dir.path().join("file.fits");
+    write_file(&file, &h, &rows, &models);
+
+    let fifo = dir.path().join("pipe.fits");
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    }
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            let mut got = Vec::new();
+            std::fs::File::open(&fifo)
+                .unwrap()
+                .read_to_end(&mut got)
+                .unwrap();
+            got
+        })
+    };
+    assert_eq!(write_file(&fifo, &h, &rows, &models), fifo);
+    assert!(reader.join().unwrap() == std::fs::read(&file).unwrap());
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::symlink_metadata(&fifo)
+        .unwrap()
+        .file_type()
+        .is_fifo());
+
+    let e = IdiWriter::create(dir.path(), &h, &[]).err().unwrap();
+    assert!(
+        !e.is_io() && e.to_string().contains("is a directory"),
+        "{e}"
+    );
+    // A full device is a failure of the system, naming the device.
+    if Path::new("/dev/full").exists() {
+        let mut w = IdiWriter::create(Path::new("/dev/full"), &h, &models).unwrap();
+        w.write_row(&rows[0]).unwrap();
+        let e = w.finish().unwrap_err();
+        assert!(e.is_io() && e.to_string().starts_with("/dev/full: "), "{e}");
+        assert!(std::fs::symlink_metadata("/dev/full")
+            .unwrap()
+            .file_type()
+            .is_char_device());
+    }
+}
+
+#[test]
 fn bad_rows_are_refused_with_a_reason() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.fits");

@@ -6,11 +6,12 @@
 //! UV_DATA is last so that each `write_row` only appends at the end of the
 //! file: cfitsio buffers a few blocks, and memory does not grow with length.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::cfits::{CfError, Fits};
 use super::error::IdiError;
+use crate::output::{OutputTarget, Stage};
+
 use super::model::{fits_date, jd0_and_day_fraction, IdiHeader, ModelRow, UvRow, DAY_S};
 
 /// Table revisions written (Memo 114): UV_DATA and INTERFEROMETER_MODEL are at
@@ -38,16 +39,21 @@ struct UvCols {
 /// Writes one FITS-IDI file: header tables and the delay model at `create`,
 /// then visibility rows one at a time, then `finish`.
 ///
-/// The file is written as `<path>.partial` and renamed to `path` only by
-/// [`IdiWriter::finish`], so a crash or an error never leaves a truncated file
-/// under the final name. Dropping a writer that was not finished closes and
-/// removes the `.partial` file, unless [`IdiWriter::keep_partial_on_drop`] was
-/// asked for (useful to inspect what was written before a failure).
+/// Where the file goes is an [`OutputTarget`]: a regular file is written as
+/// `<path>.partial` and renamed to `path` only by [`IdiWriter::finish`], so a
+/// crash or an error never leaves a truncated file under the final name; a
+/// character device or FIFO gets the finished file copied into it by
+/// `finish`. Dropping a writer that was not finished closes and removes what
+/// it wrote, unless [`IdiWriter::keep_partial_on_drop`] was asked for (a
+/// `.partial` file then stays, e.g. to resume an interrupted run).
 pub struct IdiWriter {
     fits: Option<Fits>,
+    /// `None` once finished.
+    stage: Option<Stage>,
+    /// The file being written, as messages name it.
+    label: PathBuf,
+    /// For messages about content: the output as the caller named it.
     final_path: PathBuf,
-    partial_path: PathBuf,
-    keep_partial: bool,
     n_band: usize,
     n_chan: usize,
     n_stokes: usize,
@@ -68,9 +74,22 @@ pub fn partial_path(path: &Path) -> PathBuf {
 }
 
 impl IdiWriter {
-    /// Validate `header` and `models`, create `<path>.partial` and write every
-    /// table but the visibilities. An existing `.partial` is replaced.
+    /// [`IdiWriter::create_in`] for `path`, replacing a regular file there
+    /// at `finish` (a device or FIFO is written into; a directory is
+    /// refused). A stale `<path>.partial` is replaced.
     pub fn create(path: &Path, header: &IdiHeader, models: &[ModelRow]) -> Result<Self, IdiError> {
+        let target = OutputTarget::resolve(path, true)?;
+        Self::create_in(&target, header, models)
+    }
+
+    /// Validate `header` and `models`, create the file where `target` is
+    /// assembled and write every table but the visibilities.
+    pub fn create_in(
+        target: &OutputTarget,
+        header: &IdiHeader,
+        models: &[ModelRow],
+    ) -> Result<Self, IdiError> {
+        let path = target.given();
         let invalid = |why: String| IdiError::Invalid {
             path: path.to_path_buf(),
             why,
@@ -78,20 +97,12 @@ impl IdiWriter {
         validate_header(header).map_err(invalid)?;
         validate_models(header, models).map_err(invalid)?;
 
-        let partial = partial_path(path);
-        match fs::remove_file(&partial) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                return Err(IdiError::Io {
-                    path: partial,
-                    context: "removing a stale partial file".into(),
-                    source: e,
-                })
-            }
-        }
-        let fits =
-            Fits::create(&partial).map_err(|e| fits_err(&partial, "creating the file", e))?;
+        let mut stage = target.stage()?;
+        let label = stage.label();
+        // On error the stage is dropped, which removes what it made.
+        let fits = Fits::create(stage.work_path())
+            .map_err(|e| fits_err(&label, "creating the file", e))?;
+        stage.created()?;
 
         let mut antenna_known = [false; 256];
         for a in &header.antennas {
@@ -101,9 +112,9 @@ impl IdiWriter {
         let n_stokes = header.stokes.len();
         let mut w = IdiWriter {
             fits: Some(fits),
+            stage: Some(stage),
+            label,
             final_path: path.to_path_buf(),
-            partial_path: partial,
-            keep_partial: false,
             n_band,
             n_chan: header.n_chan,
             n_stokes,
@@ -135,14 +146,17 @@ impl IdiWriter {
     }
 
     /// Keep (`true`) or remove (`false`, the default) the `.partial` file when
-    /// the writer is dropped without `finish`.
+    /// the writer is dropped without `finish`. No effect for a device or
+    /// FIFO, whose temporary never stays.
     pub fn keep_partial_on_drop(&mut self, keep: bool) {
-        self.keep_partial = keep;
+        if let Some(s) = &mut self.stage {
+            s.keep_on_drop(keep);
+        }
     }
 
-    /// The temporary path being written.
-    pub fn partial_path(&self) -> &Path {
-        &self.partial_path
+    /// The `.partial` file being written (`None` for a device or FIFO).
+    pub fn partial_path(&self) -> Option<PathBuf> {
+        self.stage.as_ref().and_then(|s| s.target().partial_path())
     }
 
     /// Number of UV_DATA rows written so far.
@@ -220,31 +234,24 @@ impl IdiWriter {
             fits.write_i32(c.gateid, r, &[0])?;
             fits.write_f32(c.flux, r, &self.flux_buf)
         })();
-        res.map_err(|e| fits_err(&self.partial_path, &format!("writing UV_DATA row {r}"), e))?;
+        res.map_err(|e| fits_err(&self.label, &format!("writing UV_DATA row {r}"), e))?;
         self.next_row += 1;
         Ok(())
     }
 
-    /// Close the file, make it durable and rename it to the final path.
+    /// Close the file and put it in place (rename a `.partial`, or copy
+    /// into a device or FIFO); returns where it went.
     pub fn finish(mut self) -> Result<PathBuf, IdiError> {
         let fits = self.fits.take().expect("writer finished twice");
+        // On error the stage is dropped with the writer: the partial goes.
         fits.close()
-            .map_err(|e| fits_err(&self.partial_path, "closing the file", e))?;
-        let io = |context: &str, source: std::io::Error, path: &Path| IdiError::Io {
-            path: path.to_path_buf(),
-            context: context.to_string(),
-            source,
-        };
-        fs::File::open(&self.partial_path)
-            .and_then(|f| f.sync_all())
-            .map_err(|e| io("syncing to disk", e, &self.partial_path))?;
-        fs::rename(&self.partial_path, &self.final_path)
-            .map_err(|e| io("renaming the finished .partial file", e, &self.final_path))?;
-        Ok(self.final_path.clone())
+            .map_err(|e| fits_err(&self.label, "closing the file", e))?;
+        let stage = self.stage.take().expect("writer finished twice");
+        Ok(stage.commit()?)
     }
 
     fn write_header_tables(&mut self, h: &IdiHeader, models: &[ModelRow]) -> Result<(), IdiError> {
-        let path = self.partial_path.clone();
+        let path = self.label.clone();
         let fits = self.fits.as_mut().expect("fresh writer");
         write_primary(fits, h).map_err(|e| fits_err(&path, "writing the primary header", e))?;
         write_array_geometry(fits, h)
@@ -263,12 +270,9 @@ impl IdiWriter {
 
 impl Drop for IdiWriter {
     fn drop(&mut self) {
-        if let Some(fits) = self.fits.take() {
-            drop(fits);
-            if !self.keep_partial {
-                let _ = fs::remove_file(&self.partial_path);
-            }
-        }
+        // Closed before the stage (a field, dropped after this) removes or
+        // keeps the file.
+        drop(self.fits.take());
     }
 }
 

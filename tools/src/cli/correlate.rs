@@ -6,6 +6,8 @@
 //! prints the summary. With `--mpi` the same run is driven across MPI ranks
 //! ([`crate::cluster`]).
 
+mod output;
+
 use crate::cluster::{ClusterReport, Driver, Local, Stopped};
 use crate::failure::{print_stdout, Failure};
 use crate::reliability::{self, Journal};
@@ -25,8 +27,15 @@ pub struct CorrelateArgs {
     /// The job file (TOML).
     pub job: PathBuf,
     /// FITS-IDI output (default: the job's `output`, relative to the job file).
+    /// A new file, or with --overwrite an existing one (replaced only when
+    /// the run finishes); a character device or FIFO gets the file when the
+    /// run finishes; a directory is refused.
     #[arg(long)]
     pub output: Option<PathBuf>,
+    /// Replace an existing output file (without it, one is refused with
+    /// exit code 2).
+    #[arg(long)]
+    pub overwrite: bool,
     /// Worker threads (default: the available cores).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -171,29 +180,13 @@ pub(crate) fn run_with(args: CorrelateArgs, driver: &mut dyn Driver) -> Result<(
         span_s,
     } = load(&args)?;
 
-    // The checkpoint: a new one, or the one of the run being resumed.
+    // What the output path is (refused ones before anything is created),
+    // then the checkpoint: a new one, or the one of the run being resumed.
+    let out = output::Output::resolve(&output, args.overwrite, args.resume)?;
     let job_text = std::fs::read(&args.job)
         .map_err(|e| Failure::Io(format!("{}: cannot read: {e}", args.job.display())))?;
     let fingerprint = reliability::fnv64(&[&job_text, env!("CARGO_PKG_VERSION").as_bytes()]);
-    let ck_path = reliability::checkpoint_path(&output);
-    let (journal, replay) = if args.resume {
-        Journal::resume(&ck_path, fingerprint).map_err(Failure::BadInput)?
-    } else {
-        // Also the first write into the output directory: an unwritable or
-        // missing directory is found here, before any work.
-        let j = Journal::create(&ck_path, fingerprint).map_err(|e| {
-            Failure::Io(format!(
-                "{}: cannot write the output there (creating {}: {e})",
-                ck_path
-                    .parent()
-                    .filter(|p| !p.as_os_str().is_empty())
-                    .unwrap_or(std::path::Path::new("."))
-                    .display(),
-                ck_path.display()
-            ))
-        })?;
-        (j, Vec::new())
-    };
+    let (journal, replay) = out.open_journal(fingerprint, args.resume)?;
     let resumed = replay.len() as u64;
 
     let files: Vec<PathBuf> = job.stations.iter().flat_map(|s| s.files.clone()).collect();
@@ -202,7 +195,7 @@ pub(crate) fn run_with(args: CorrelateArgs, driver: &mut dyn Driver) -> Result<(
     // stays (it holds the earlier run's work).
     let drop_checkpoint = |e: Failure| {
         if !args.resume {
-            let _ = std::fs::remove_file(&ck_path);
+            out.remove_checkpoint();
         }
         e
     };
@@ -217,7 +210,7 @@ pub(crate) fn run_with(args: CorrelateArgs, driver: &mut dyn Driver) -> Result<(
         ..Options::default()
     };
     let mut sink = CheckedSink {
-        inner: IdiSink::new(&output),
+        inner: IdiSink::to_target(out.target.clone()),
         journal,
         replay,
         written: resumed,
@@ -273,7 +266,7 @@ pub(crate) fn run_with(args: CorrelateArgs, driver: &mut dyn Driver) -> Result<(
     }
     let (summary, cluster) = match result {
         Ok(s) => {
-            let _ = std::fs::remove_file(&ck_path);
+            out.remove_checkpoint();
             s
         }
         Err(Stopped::Rank {
@@ -288,10 +281,9 @@ pub(crate) fn run_with(args: CorrelateArgs, driver: &mut dyn Driver) -> Result<(
             let done = sink.written;
             drop(sink);
             let m = format!(
-                "rank {rank} ({host}) failed: {}; kept {} and {} with {done} integration(s): run the same command with --resume to finish",
+                "rank {rank} ({host}) failed: {}; {}",
                 failure.message(),
-                formats::fitsidi::partial_path(&output).display(),
-                ck_path.display()
+                out.left_behind(&format!(" with {done} integration(s)"))
             );
             return Err(match failure {
                 Failure::Internal(_) => Failure::Internal(m),
@@ -317,10 +309,9 @@ pub(crate) fn run_with(args: CorrelateArgs, driver: &mut dyn Driver) -> Result<(
                 sink.inner.keep_partial_on_drop(true);
                 drop(sink);
                 return Err(Failure::Interrupted(format!(
-                    "interrupted by {} after {done} integration(s); kept {} and {}: run the same command with --resume to finish",
+                    "interrupted by {} after {done} integration(s); {}",
                     reliability::signal_name(sig),
-                    formats::fitsidi::partial_path(&output).display(),
-                    ck_path.display()
+                    out.left_behind("")
                 )));
             }
             // Any other failure: the sink is dropped unfinished, which
@@ -497,7 +488,8 @@ impl SampleSource for Guarded {
 /// finish when a streamed station stopped before the job's end.
 struct CheckedSink<'a> {
     inner: IdiSink,
-    journal: Journal,
+    /// `None` for a device or FIFO output (nothing to resume into).
+    journal: Option<Journal>,
     replay: Vec<Integration>,
     /// Integrations in the output so far (replayed ones included).
     written: u64,
@@ -533,12 +525,14 @@ impl Sink for CheckedSink<'_> {
     fn write(&mut self, layout: &Layout, integ: &Integration) -> Result<(), EngineError> {
         self.stop_if_interrupted()?;
         self.inner.write(layout, integ)?;
-        self.journal.append(integ).map_err(|e| {
-            EngineError::Io(format!(
-                "{}: writing the checkpoint: {e}",
-                self.journal.path().display()
-            ))
-        })?;
+        if let Some(j) = &mut self.journal {
+            j.append(integ).map_err(|e| {
+                EngineError::Io(format!(
+                    "{}: writing the checkpoint: {e}",
+                    j.path().display()
+                ))
+            })?;
+        }
         self.written += 1;
         self.last_weight.fill(0.0);
         let k = layout.bands.len() * layout.products.len();

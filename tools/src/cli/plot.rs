@@ -57,6 +57,19 @@ pub fn run(args: PlotArgs) -> Result<(), Failure> {
     if args.stokes == 0 {
         return Err(Failure::BadInput("--stokes is 1-based".into()));
     }
+    if let Some(out) = &args.out {
+        // The image encoder picks the format from the name's extension; say
+        // so up front rather than after the work, as an unsupported format.
+        let png = out
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("png"));
+        if !png {
+            return Err(Failure::BadInput(format!(
+                "--out {}: plots are PNG files: give a name ending in .png",
+                out.display()
+            )));
+        }
+    }
     let file = read_file(&args.file)?;
     let name = args.file.display().to_string();
     if args.spectra {

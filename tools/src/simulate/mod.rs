@@ -290,6 +290,14 @@ pub fn simulate(sc: &Scenario, out_dir: &Path, opts: Options) -> Result<Summary,
 
     for st in &plan.stations {
         if opts.fifo {
+            // A FIFO replaces what is there: only a file of ours (a
+            // recording, an earlier pipe, a link), never a device node.
+            if let Some(what) = not_replaceable(&st.path) {
+                return Err(SimError::BadInput(format!(
+                    "{}: is {what}; --fifo replaces only a regular file, FIFO or symbolic link there",
+                    st.path.display()
+                )));
+            }
             write::make_fifo(&st.path).map_err(io_err(&st.path))?;
         } else if is_fifo(&st.path) {
             // A pipe left by an earlier --fifo run would block the file write.
@@ -347,6 +355,23 @@ pub fn simulate(sc: &Scenario, out_dir: &Path, opts: Options) -> Result<Summary,
             .map(|s| (s.name.clone(), s.path.clone(), s.first_sample, s.frames))
             .collect(),
     })
+}
+
+/// What `path` is when it is something `--fifo` must not remove.
+fn not_replaceable(path: &Path) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    let ft = std::fs::symlink_metadata(path).ok()?.file_type();
+    if ft.is_file() || ft.is_fifo() || ft.is_symlink() {
+        None
+    } else if ft.is_char_device() {
+        Some("a character device")
+    } else if ft.is_block_device() {
+        Some("a block device")
+    } else if ft.is_dir() {
+        Some("a directory")
+    } else {
+        Some("a socket")
+    }
 }
 
 fn is_fifo(path: &Path) -> bool {

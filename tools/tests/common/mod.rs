@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+pub mod small_job;
+
 use formats::fitsidi::{
     IdiAntenna, IdiBand, IdiEop, IdiHeader, IdiSource, IdiWriter, ModelRow, Mount, UvRow,
 };
