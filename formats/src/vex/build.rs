@@ -305,12 +305,11 @@ impl<'a> Builder<'a> {
     }
 
     fn err(&self, loc: &Loc, kind: VexErrorKind, msg: impl Into<String>) -> VexError {
-        VexError {
-            block: Some(loc.block.to_string()),
-            def: loc.def.map(str::to_string),
-            statement: Some(loc.st.keyword()),
-            ..VexError::new(&self.t.file, loc.st.line, kind, msg)
-        }
+        VexError::new(&self.t.file, loc.st.line, kind, msg).at(
+            Some(loc.block.to_string()),
+            loc.def.map(str::to_string),
+            Some(loc.st.keyword()),
+        )
     }
 
     fn def_err(
@@ -320,11 +319,11 @@ impl<'a> Builder<'a> {
         kind: VexErrorKind,
         msg: impl Into<String>,
     ) -> VexError {
-        VexError {
-            block: Some(block.to_string()),
-            def: Some(def.name.clone()),
-            ..VexError::new(&self.t.file, def.line, kind, msg)
-        }
+        VexError::new(&self.t.file, def.line, kind, msg).at(
+            Some(block.to_string()),
+            Some(def.name.clone()),
+            None,
+        )
     }
 
     /// A required field, converted by `f`.

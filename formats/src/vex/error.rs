@@ -30,10 +30,16 @@ pub enum VexErrorKind {
 
 /// One VEX failure. `Display` is one line:
 /// `FILE:LINE: $BLOCK def NAME: statement: message` (the parts that are not
-/// known are left out; `LINE` is absent for I/O errors).
+/// known are left out; `LINE` is absent for I/O errors). The details are
+/// behind a box (the error stays one pointer wide on the `Ok` path) and read
+/// through `Deref`: `e.line`, `e.kind`, `e.message`, ...
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{}", self.render())]
-pub struct VexError {
+pub struct VexError(Box<VexErrorDetail>);
+
+/// What a [`VexError`] says, field by field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VexErrorDetail {
     /// The file name as given to the parser.
     pub file: String,
     /// 1-based line; 0 when there is none (I/O).
@@ -49,6 +55,13 @@ pub struct VexError {
     pub message: String,
 }
 
+impl std::ops::Deref for VexError {
+    type Target = VexErrorDetail;
+    fn deref(&self) -> &VexErrorDetail {
+        &self.0
+    }
+}
+
 impl VexError {
     pub(crate) fn new(
         file: &str,
@@ -56,7 +69,7 @@ impl VexError {
         kind: VexErrorKind,
         message: impl Into<String>,
     ) -> Self {
-        VexError {
+        VexError(Box::new(VexErrorDetail {
             file: file.to_string(),
             line,
             block: None,
@@ -64,7 +77,24 @@ impl VexError {
             statement: None,
             kind,
             message: message.into(),
-        }
+        }))
+    }
+
+    /// The same error placed in a block, def and statement.
+    pub(crate) fn at(
+        mut self,
+        block: Option<String>,
+        def: Option<String>,
+        statement: Option<String>,
+    ) -> Self {
+        self.0.block = block;
+        self.0.def = def;
+        self.0.statement = statement;
+        self
+    }
+
+    pub(crate) fn detail_mut(&mut self) -> &mut VexErrorDetail {
+        &mut self.0
     }
 
     pub(crate) fn io(file: &str, err: &std::io::Error) -> Self {
@@ -81,15 +111,17 @@ impl VexError {
         statement: Option<&str>,
         what: impl fmt::Display,
     ) -> Self {
-        VexError {
-            file: file.to_string(),
-            line: at.line,
-            block: (!at.block.is_empty()).then(|| at.block.clone()),
-            def: at.def.clone(),
-            statement: statement.map(str::to_string),
-            kind: VexErrorKind::Missing,
-            message: format!("the VEX lacks {what}"),
-        }
+        VexError::new(
+            file,
+            at.line,
+            VexErrorKind::Missing,
+            format!("the VEX lacks {what}"),
+        )
+        .at(
+            (!at.block.is_empty()).then(|| at.block.clone()),
+            at.def.clone(),
+            statement.map(str::to_string),
+        )
     }
 
     /// True when the file could not be read (exit code 3), false for bad

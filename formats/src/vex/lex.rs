@@ -481,10 +481,9 @@ pub fn parse_text(text: &str, file: &str) -> Result<VexText, VexError> {
         line: 1,
     };
     let mut ctx = Context::default();
-    let with_ctx = |e: VexError, ctx: &Context| VexError {
-        block: ctx.block.clone(),
-        def: ctx.def.clone(),
-        ..e
+    let with_ctx = |e: VexError, ctx: &Context| {
+        let st = e.statement.clone();
+        e.at(ctx.block.clone(), ctx.def.clone(), st)
     };
 
     // VEX_rev first.
@@ -518,16 +517,13 @@ pub fn parse_text(text: &str, file: &str) -> Result<VexText, VexError> {
     let close_missing = |d: &Def, why: &str, ctx: &Context| {
         let end = if d.scan { "endscan" } else { "enddef" };
         let kw = if d.scan { "scan" } else { "def" };
-        VexError {
-            block: ctx.block.clone(),
-            def: Some(d.name.clone()),
-            ..VexError::new(
-                file,
-                d.line,
-                VexErrorKind::Syntax,
-                format!("{kw} {} has no {end} ({why})", d.name),
-            )
-        }
+        VexError::new(
+            file,
+            d.line,
+            VexErrorKind::Syntax,
+            format!("{kw} {} has no {end} ({why})", d.name),
+        )
+        .at(ctx.block.clone(), Some(d.name.clone()), None)
     };
 
     loop {
@@ -613,7 +609,8 @@ pub fn parse_text(text: &str, file: &str) -> Result<VexText, VexError> {
                     format!("{first_word} {name} is defined twice (first on line {prev})"),
                     &ctx,
                 );
-                e.kind = VexErrorKind::Value;
+                e.detail_mut().kind = VexErrorKind::Value;
+                e.detail_mut().def = Some(name.clone());
                 return Err(e);
             }
             seen.insert(key, line);
@@ -656,7 +653,7 @@ pub fn parse_text(text: &str, file: &str) -> Result<VexText, VexError> {
             }
             let fields = split_fields(&raw.toks[2..]).map_err(|m| {
                 let mut e = err(m, &ctx);
-                e.statement = Some(first_word.clone());
+                e.detail_mut().statement = Some(first_word.clone());
                 e
             })?;
             Body::Param {

@@ -27,7 +27,7 @@
 //! Scan { name, start: UtcTime, mode, sources: Vec<ScanSource>, stations: Vec<ScanStation>, origin }
 //!   .station(code) .data_good(&st) .data_stop(&st)
 //! Eop { def, tai_utc_s, ref_epoch, interval_s, ut1_utc_s, x_wobble_rad, y_wobble_rad }
-//! VexError { file, line, block, def, statement, kind, message }   one line when displayed
+//! VexError (Deref to VexErrorDetail { file, line, block, def, statement, kind, message }), one line displayed
 //! ```
 //!
 //! # What is read
@@ -65,7 +65,7 @@ mod tests;
 
 use std::path::Path;
 
-pub use error::{Note, Origin, VexError, VexErrorKind};
+pub use error::{Note, Origin, VexError, VexErrorDetail, VexErrorKind};
 pub use model::*;
 pub use units::{dec_rad_from_dms, ra_rad_from_hms};
 pub use write::write_vex2;

@@ -369,36 +369,31 @@ pub(crate) fn epoch(text: &str) -> Result<UtcTime, String> {
             if rest.is_empty() {
                 return Ok(None);
             }
-            let end = rest
-                .find(letter)
-                .ok_or_else(|| format!("{t:?}: {expect}"))?;
+            let end = rest.find(letter).ok_or_else(|| expect.to_string())?;
             let num = &rest[..end];
             rest = &rest[end + letter.len_utf8()..];
             let (int, frac) = match num.split_once('.') {
                 Some((i, f)) if allow_frac => (i, Some(f)),
-                Some(_) => return Err(format!("{t:?}: only the seconds may have a fraction")),
+                Some(_) => return Err("only the seconds may have a fraction".into()),
                 None => (num, None),
             };
             if int.is_empty() || int.len() > 4 || !int.bytes().all(|c| c.is_ascii_digit()) {
-                return Err(format!("{t:?}: {expect}"));
+                return Err(expect.to_string());
             }
             if let Some(f) = frac {
                 if !f.bytes().all(|c| c.is_ascii_digit()) {
-                    return Err(format!("{t:?}: {expect}"));
+                    return Err(expect.to_string());
                 }
             }
-            Ok(Some((
-                int.parse().map_err(|_| format!("{t:?}: {expect}"))?,
-                frac,
-            )))
+            Ok(Some((int.parse().map_err(|_| expect.to_string())?, frac)))
         };
-    let (y, _) = take('y', false)?.ok_or_else(|| format!("{t:?}: {expect}"))?;
+    let (y, _) = take('y', false)?.ok_or_else(|| expect.to_string())?;
     let doy = take('d', false)?.map_or(1, |v| v.0);
     let h = take('h', false)?.map_or(0, |v| v.0);
     let m = take('m', false)?.map_or(0, |v| v.0);
     let (s, frac) = take('s', true)?.unwrap_or((0, None));
     if !rest.is_empty() {
-        return Err(format!("{t:?}: unexpected {rest:?} at the end ({expect})"));
+        return Err(format!("unexpected {rest:?} at the end ({expect})"));
     }
     let year = match (y, t.find('y')) {
         (y, Some(2)) if y < 50 => 2000 + y as i64,
@@ -406,16 +401,16 @@ pub(crate) fn epoch(text: &str) -> Result<UtcTime, String> {
         (y, _) => y as i64,
     };
     if doy < 1 || doy > u64::from(days_in_year(year)) {
-        return Err(format!("{t:?}: day of year {doy} out of range for {year}"));
+        return Err(format!("day of year {doy} out of range for {year}"));
     }
     if h > 23 || m > 59 || s > 59 {
-        return Err(format!("{t:?}: hour, minute or second out of range"));
+        return Err("hour, minute or second out of range".into());
     }
     let frac = match frac {
         None | Some("") => 0.0,
         Some(f) => format!("0.{f}")
             .parse::<f64>()
-            .map_err(|_| format!("{t:?}: {expect}"))?,
+            .map_err(|_| expect.to_string())?,
     };
     let jan1 = UtcTime::from_calendar(year as i32, 1, 1, h as u32, m as u32, s as u32, 0.0);
     Ok(UtcTime::new(jan1.sec() + (doy as i64 - 1) * 86_400, frac))
@@ -425,7 +420,7 @@ pub(crate) fn epoch(text: &str) -> Result<UtcTime, String> {
 /// (h·3600 + m·60 + s)·π/43200.
 pub(crate) fn ra(text: &str) -> Result<f64, String> {
     let t = text.trim();
-    let bad = || format!("{t:?}: expected a right ascension like 19h24m51.0559s");
+    let bad = || "expected a right ascension like 19h24m51.0559s".to_string();
     let (h, rest) = t.split_once('h').ok_or_else(bad)?;
     let (m, rest) = rest.split_once('m').ok_or_else(bad)?;
     let s = rest.strip_suffix('s').ok_or_else(bad)?;
@@ -436,7 +431,7 @@ pub(crate) fn ra(text: &str) -> Result<f64, String> {
         .ok_or_else(bad)?;
     let s = sd.to_f64(0);
     if h > 23 || m > 59 || !(0.0..60.0).contains(&s) {
-        return Err(format!("{t:?}: hours, minutes or seconds out of range"));
+        return Err("hours, minutes or seconds out of range".into());
     }
     Ok(ra_rad_from_hms(h, m, s))
 }
@@ -445,7 +440,7 @@ pub(crate) fn ra(text: &str) -> Result<f64, String> {
 /// sign taken from the text (so `-00d30'00"` is negative).
 pub(crate) fn dec(text: &str) -> Result<f64, String> {
     let t = text.trim();
-    let bad = || format!("{t:?}: expected a declination like -29d14'30.121\"");
+    let bad = || "expected a declination like -29d14'30.121\"".to_string();
     let (neg, body) = match t.as_bytes().first() {
         Some(b'-') => (true, &t[1..]),
         Some(b'+') => (false, &t[1..]),
@@ -461,7 +456,7 @@ pub(crate) fn dec(text: &str) -> Result<f64, String> {
         .ok_or_else(bad)?;
     let s = sd.to_f64(0);
     if m > 59 || !(0.0..60.0).contains(&s) || (d > 90) || (d == 90 && (m > 0 || s > 0.0)) {
-        return Err(format!("{t:?}: degrees, minutes or seconds out of range"));
+        return Err("degrees, minutes or seconds out of range".into());
     }
     Ok(dec_rad_from_dms(neg, d, m, s))
 }
@@ -540,7 +535,17 @@ pub(crate) fn fmt_quantity(v: f64, dim: Dim, unit: &str) -> String {
     match unit_factor(dim, unit) {
         Some(Factor::Pow10(k)) => return format!("{} {unit}", shifted(v, k)),
         Some(Factor::Mul(m)) => {
+            // The fewest significant digits of v / m that read back to v.
             let q = v / m;
+            for prec in 0..17 {
+                let s = format!(
+                    "{} {unit}",
+                    shifted(format!("{q:.prec$e}").parse().unwrap_or(q), 0)
+                );
+                if quantity(&s, dim).is_ok_and(|back| back.to_bits() == v.to_bits()) {
+                    return s;
+                }
+            }
             for cand in [
                 q,
                 next_toward(q, f64::INFINITY),
@@ -654,7 +659,7 @@ fn sexagesimal(
 /// came from VEX text or [`ra_rad_from_hms`]); otherwise to within an ulp.
 pub(crate) fn fmt_ra(ra_rad: f64) -> String {
     let x = ra_rad.rem_euclid(2.0 * PI);
-    let (h, m, s) = sexagesimal(x, |h, m, s| ra_rad_from_hms(h, m, s), 43_200.0 / PI);
+    let (h, m, s) = sexagesimal(x, ra_rad_from_hms, 43_200.0 / PI);
     format!("{h:02}h{m:02}m{s}s")
 }
 

@@ -81,12 +81,34 @@ fn stmt(out: &mut String, keyword: &str, fields: &[String]) {
         .iter()
         .rposition(|f| !f.is_empty())
         .map_or(0, |i| i + 1);
-    let _ = writeln!(out, "    {keyword} = {};", fields[..n].join(" : "));
+    stmt_all(out, keyword, &fields[..n]);
 }
 
-/// `stmt` without dropping trailing empty fields.
+/// `stmt` without dropping trailing empty fields (an empty field is written
+/// as nothing between its colons).
 fn stmt_all(out: &mut String, keyword: &str, fields: &[String]) {
-    let _ = writeln!(out, "    {keyword} = {};", fields.join(" : "));
+    let mut s = format!("    {keyword} =");
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            s.push_str(" :");
+        }
+        if !f.is_empty() {
+            s.push(' ');
+            s.push_str(f);
+        }
+    }
+    s.push_str(";\n");
+    out.push_str(&s);
+}
+
+/// Like [`text`], but a number and its unit (`0.000 GB`) stay unquoted.
+fn value_text(s: &str) -> String {
+    let words: Vec<&str> = s.split(' ').collect();
+    if words.len() == 2 && words.iter().all(|w| text(w) == *w) {
+        s.to_string()
+    } else {
+        text(s)
+    }
 }
 
 fn opt<T>(v: &Option<T>, f: impl Fn(&T) -> String) -> String {
@@ -409,7 +431,7 @@ pub fn write_vex2(v: &Vex) -> String {
                     text(&st.station),
                     units::fmt_quantity(st.data_good_s, Dim::Time, "sec"),
                     units::fmt_quantity(st.data_stop_s, Dim::Time, "sec"),
-                    opt(&st.goto_foot, |s| text(s)),
+                    opt(&st.goto_foot, |s| value_text(s)),
                     opt(&st.pass, |s| text(s)),
                     opt(&st.pointing_sector, |s| link(s)),
                 ];
