@@ -590,6 +590,12 @@ pub fn parse_text(text: &str, file: &str) -> Result<VexText, VexError> {
                     ))
                 }
             };
+            if name.contains(['"', '$', '&']) {
+                return Err(err(
+                    format!("{first_word} {name}: '$', '&' and '\"' are not allowed in names"),
+                    &ctx,
+                ));
+            }
             let Some(block) = blocks.last() else {
                 return Err(err(
                     format!("{first_word} {name} before the first $BLOCK"),

@@ -604,18 +604,19 @@ pub(crate) fn fmt_epoch(t: UtcTime) -> String {
     format!("{y:04}y{doy:03}d{h:02}h{mi:02}m{s:02}{frac_text}s")
 }
 
-/// Sexagesimal text for an angle of `unit_per_rad` units per radian
-/// (hours: 43200/π, arc-seconds: 648000/π) as (whole units, minutes,
-/// seconds-text). Tries 0–12 decimals of the seconds and keeps the first
-/// whose parse gives `x` back exactly; if none does (the text cannot reach
-/// every `f64`), the closest.
+/// Sexagesimal text for an angle `x` (rad): `render(whole units, minutes,
+/// seconds text)` for `secs_per_rad` seconds of those units per radian
+/// (hours: 43200/π, degrees: 648000/π). Tries 0–12 decimals of the seconds
+/// and keeps the first text that `read` gives back as exactly `x`; if none
+/// does (the text cannot reach every `f64`), the closest one `read` accepts.
 fn sexagesimal(
     x: f64,
-    parse: impl Fn(u32, u32, f64) -> f64,
     secs_per_rad: f64,
-) -> (u32, u32, String) {
+    render: impl Fn(u32, u32, &str) -> String,
+    read: impl Fn(&str) -> Result<f64, String>,
+) -> String {
     let total = x.abs() * secs_per_rad;
-    let mut best: Option<(f64, (u32, u32, String))> = None;
+    let mut best: Option<(f64, String)> = None;
     for digits in 0..=12usize {
         // Round the total seconds to `digits` decimals, then split, so that a
         // carry (59.99995 → 60.0000) moves into the minutes.
@@ -634,24 +635,22 @@ fn sexagesimal(
             u += 1.0;
         }
         let s = s.max(0.0);
-        let text = format!(
+        let secs = format!(
             "{s:0w$.digits$}",
             w = if digits == 0 { 2 } else { digits + 3 }
         );
-        let Ok(sv) = text.parse::<f64>() else {
-            continue;
-        };
-        let back = parse(u as u32, m as u32, sv);
-        let err = (back - x.abs()).abs();
-        let cand = (u as u32, m as u32, text);
-        if err == 0.0 {
-            return cand;
+        let text = render(u as u32, m as u32, &secs);
+        // Out of range (24h, 60 s after rounding, beyond a pole): not a candidate.
+        let Ok(back) = read(&text) else { continue };
+        if back.to_bits() == x.to_bits() {
+            return text;
         }
+        let err = (back - x).abs();
         if best.as_ref().is_none_or(|b| err < b.0) {
-            best = Some((err, cand));
+            best = Some((err, text));
         }
     }
-    best.map(|b| b.1).unwrap_or((0, 0, "00".into()))
+    best.map_or_else(|| render(0, 0, "00"), |b| b.1)
 }
 
 /// Right ascension in the VEX form `19h24m51.0559s`. Reads back to `ra_rad`
@@ -659,17 +658,25 @@ fn sexagesimal(
 /// came from VEX text or [`ra_rad_from_hms`]); otherwise to within an ulp.
 pub(crate) fn fmt_ra(ra_rad: f64) -> String {
     let x = ra_rad.rem_euclid(2.0 * PI);
-    let (h, m, s) = sexagesimal(x, ra_rad_from_hms, 43_200.0 / PI);
-    format!("{h:02}h{m:02}m{s}s")
+    sexagesimal(
+        x,
+        43_200.0 / PI,
+        |h, m, s| format!("{h:02}h{m:02}m{s}s"),
+        ra,
+    )
 }
 
 /// Declination in the VEX form `-29d14'30.121"`; exactness as [`fmt_ra`].
 pub(crate) fn fmt_dec(dec_rad: f64) -> String {
-    let neg = dec_rad.is_sign_negative() && dec_rad != 0.0;
-    let (d, m, s) = sexagesimal(
+    let sign = if dec_rad.is_sign_negative() && dec_rad != 0.0 {
+        "-"
+    } else {
+        "+"
+    };
+    sexagesimal(
         dec_rad,
-        |d, m, s| dec_rad_from_dms(false, d, m, s),
         648_000.0 / PI,
-    );
-    format!("{}{d:02}d{m:02}'{s}\"", if neg { "-" } else { "+" })
+        |d, m, s| format!("{sign}{d:02}d{m:02}'{s}\""),
+        dec,
+    )
 }

@@ -631,10 +631,34 @@ fn write_datastreams(o: &mut String, s: &Setup) {
             written.push(ds.clone());
         }
     }
+    // Links of threads that have none (VEX 1.5 $THREADS): `thread<ID>`, made
+    // unique against the links the others have.
+    let mut links: Vec<String> = Vec::new();
+    for t in &s.threads {
+        let l = match &t.link {
+            Some(l) => l.clone(),
+            None => {
+                let mut l = format!("thread{}", t.thread_id);
+                while s
+                    .threads
+                    .iter()
+                    .any(|o| o.link.as_deref() == Some(l.as_str()))
+                    || links.contains(&l)
+                {
+                    l.push('_');
+                }
+                l
+            }
+        };
+        links.push(l);
+    }
     let thread_link = |t: &VdifThread| {
-        t.link
-            .clone()
-            .unwrap_or_else(|| format!("thread{}", t.thread_id))
+        let i = s
+            .threads
+            .iter()
+            .position(|o| std::ptr::eq(o, t))
+            .unwrap_or(0);
+        links.get(i).cloned().unwrap_or_default()
     };
     for t in &s.threads {
         let rate = t.sample_rate_hz.or(s.sample_rate_hz).unwrap_or_else(|| {
