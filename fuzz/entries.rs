@@ -188,8 +188,10 @@ pub fn vex(data: &[u8]) {
         return;
     };
     let w1 = write_vex2(&v);
-    let v2 = parse_vex(&w1, "fuzz.vex").unwrap_or_else(|e| panic!("writer output refused: {e}\n{w1}"));
+    let v2 =
+        parse_vex(&w1, "fuzz.vex").unwrap_or_else(|e| panic!("writer output refused: {e}\n{w1}"));
     let w2 = write_vex2(&v2);
-    let v3 = parse_vex(&w2, "fuzz.vex").unwrap_or_else(|e| panic!("writer output refused: {e}\n{w2}"));
+    let v3 =
+        parse_vex(&w2, "fuzz.vex").unwrap_or_else(|e| panic!("writer output refused: {e}\n{w2}"));
     assert!(v3 == v2, "not a fixed point:\n{w1}\n----\n{w2}");
 }
