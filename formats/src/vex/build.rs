@@ -642,7 +642,6 @@ impl<'a> Builder<'a> {
 
     fn site(&mut self, defs: &[&'a Def]) -> R<Site> {
         let locs = self.locs("SITE", defs, SITE_KW);
-        let first = defs[0];
         let mut s = Site {
             site_type: self
                 .one(&locs, "site_type")
@@ -656,7 +655,7 @@ impl<'a> Builder<'a> {
             position_m: None,
             position_epoch: None,
             velocity_m_per_yr: None,
-            origin: Origin::new(first.line, "SITE", Some(&first.name)),
+            origin: first_origin(defs, "SITE"),
         };
         if let Some(l) = self.one(&locs, "site_position") {
             let mut p = [0.0; 3];
@@ -680,12 +679,11 @@ impl<'a> Builder<'a> {
 
     fn antenna(&mut self, defs: &[&'a Def]) -> R<Antenna> {
         let locs = self.locs("ANTENNA", defs, ANTENNA_KW);
-        let first = defs[0];
         let mut a = Antenna {
             axis_type: None,
             axis_offset_m: None,
             diameter_m: None,
-            origin: Origin::new(first.line, "ANTENNA", Some(&first.name)),
+            origin: first_origin(defs, "ANTENNA"),
         };
         if let Some(l) = self.one(&locs, "axis_type") {
             let f: Vec<&str> = l.fields().iter().map(|f| f.text.as_str()).collect();
@@ -712,7 +710,6 @@ impl<'a> Builder<'a> {
 
     fn das(&mut self, defs: &[&'a Def]) -> Das {
         let locs = self.locs("DAS", defs, DAS_KW);
-        let first = defs[0];
         let equipment = Self::all(&locs, "equip")
             .filter_map(|l| {
                 Some(Equipment {
@@ -734,7 +731,7 @@ impl<'a> Builder<'a> {
                 .one(&locs, "recording_system_ID")
                 .and_then(|l| Self::opt_text(&l, 0)),
             equipment,
-            origin: Origin::new(first.line, "DAS", Some(&first.name)),
+            origin: first_origin(defs, "DAS"),
         }
     }
 
@@ -1447,6 +1444,13 @@ impl<'a> Builder<'a> {
         }
         Ok(e)
     }
+}
+
+/// Where a value read from `defs` (concatenated) comes from: the first def.
+fn first_origin(defs: &[&Def], block: &str) -> Origin {
+    defs.first().map_or_else(Origin::default, |d| {
+        Origin::new(d.line, block, Some(&d.name))
+    })
 }
 
 fn names(defs: &[&Def]) -> String {
