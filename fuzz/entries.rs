@@ -176,3 +176,22 @@ pub fn fitsidi(data: &[u8]) {
     }
     let _ = std::fs::remove_file(&p);
 }
+
+/// The VEX reader (`formats::vex::parse_vex`) on arbitrary text. What it
+/// accepts goes through the VEX 2.0 writer: the writer's text must be read
+/// back, and a model read from the writer's text must be a fixed point
+/// (written and read again, it is unchanged).
+pub fn vex(data: &[u8]) {
+    use formats::vex::{parse_vex, write_vex2};
+    let text = String::from_utf8_lossy(data);
+    let Ok(v) = parse_vex(&text, "fuzz.vex") else {
+        return;
+    };
+    let w1 = write_vex2(&v);
+    let v2 =
+        parse_vex(&w1, "fuzz.vex").unwrap_or_else(|e| panic!("writer output refused: {e}\n{w1}"));
+    let w2 = write_vex2(&v2);
+    let v3 =
+        parse_vex(&w2, "fuzz.vex").unwrap_or_else(|e| panic!("writer output refused: {e}\n{w2}"));
+    assert!(v3 == v2, "not a fixed point:\n{w1}\n----\n{w2}");
+}

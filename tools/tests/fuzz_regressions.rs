@@ -66,6 +66,11 @@ fn fitsidi_inputs_replay() {
     replay("fitsidi", entries::fitsidi);
 }
 
+#[test]
+fn vex_inputs_replay() {
+    replay("vex", entries::vex);
+}
+
 /// Writes the FITS-IDI corpus seed (a tiny but complete file: 2 antennas,
 /// 1 band of 4 channels, 1 Stokes, 3 rows). Run by hand:
 /// `cargo test -p tools --test fuzz_regressions -- --ignored write_fitsidi_seed`.
