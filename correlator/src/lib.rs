@@ -5,6 +5,7 @@
 
 pub mod job;
 pub mod model;
+pub mod session;
 
 pub use job::Job;
 pub mod engine;

@@ -206,7 +206,26 @@ pub struct Station {
     /// Samples per second per channel; `None` = from the recording.
     pub sample_rate_hz: Option<f64>,
     pub clock: ClockModel,
+    /// Whether the job file gave the clock (any `clock_*` key); if not, a
+    /// VEX `$CLOCK` may.
+    pub clock_given: bool,
     pub delay_poly: Option<DelayPolySpec>,
+    /// Where this station records each job subband, when it differs from
+    /// the subband's own `thread`/`channel` (a VEX gives every station its
+    /// own mapping): `slots[sb]` = (VDIF thread, channel), or `None` where
+    /// the station does not record that subband. `None` = the subbands'.
+    pub slots: Option<Vec<Option<(u16, usize)>>>,
+}
+
+impl Station {
+    /// Where this station records job subband `sb` (`subband` is its
+    /// definition): (VDIF thread, channel), or `None` if it does not.
+    pub fn slot(&self, sb: usize, subband: &Subband) -> Option<(u16, usize)> {
+        match &self.slots {
+            None => Some((subband.thread, subband.channel)),
+            Some(v) => v.get(sb).copied().flatten(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

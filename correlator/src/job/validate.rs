@@ -107,7 +107,10 @@ pub(super) fn validate(raw: RawJob, path: &Path) -> Result<Job, JobError> {
         ));
     }
 
-    if raw.station.is_empty() {
+    // A VEX gives the stations (positions, clocks): the job file then only
+    // completes them (recordings, lunar sites), and what a command needs is
+    // checked when the session is built.
+    if raw.station.is_empty() && vex.is_none() {
         return Err(key_err("station", "the job has no [[station]]".into()));
     }
     let mut stations = Vec::with_capacity(raw.station.len());
@@ -156,13 +159,13 @@ pub(super) fn validate(raw: RawJob, path: &Path) -> Result<Job, JobError> {
                 })
             }
         };
-        if position == StationPosition::None && delay_poly.is_none() {
+        if position == StationPosition::None && delay_poly.is_none() && vex.is_none() {
             return Err(key_err(
                 &k("itrf_m"),
                 "the station needs a position (itrf_m, moon or moon_xyz_m) or a delay_poly".into(),
             ));
         }
-        if delay_poly.is_none() && model.is_none() {
+        if delay_poly.is_none() && model.is_none() && vex.is_none() {
             return Err(key_err(
                 "model",
                 format!(
@@ -190,6 +193,8 @@ pub(super) fn validate(raw: RawJob, path: &Path) -> Result<Job, JobError> {
                 ));
             }
         }
+        let clock_given =
+            s.clock_offset_s.is_some() || s.clock_rate.is_some() || s.clock_epoch.is_some();
         let clock = ClockModel {
             offset_s: s.clock_offset_s.unwrap_or(0.0),
             rate: s.clock_rate.unwrap_or(0.0),
@@ -217,7 +222,9 @@ pub(super) fn validate(raw: RawJob, path: &Path) -> Result<Job, JobError> {
             files,
             sample_rate_hz: s.sample_rate_hz,
             clock,
+            clock_given,
             delay_poly,
+            slots: None,
         });
     }
 
