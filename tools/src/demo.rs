@@ -156,6 +156,7 @@ pub fn run_demo(
         resume: false,
         max_memory: None,
         mpi: false,
+        dry_run: false,
     })?;
     eprintln!("emcorr demo: 3/4 fringe-fitting {}", job.output.display());
     let file =

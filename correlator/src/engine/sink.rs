@@ -97,6 +97,37 @@ pub struct IdiSink {
     /// Model rows cover this many seconds after the start when the job has
     /// no duration.
     pub model_span_s: f64,
+    /// A session's file: written by one engine run per scan.
+    session: Option<SessionOutput>,
+}
+
+/// What a session's FITS-IDI file holds beyond one scan's run: every
+/// station and source of the session, and every scan's model (the file's
+/// INTERFEROMETER_MODEL is written when it is created, before the first
+/// scan is correlated). Each scan's engine run then writes its rows, mapped
+/// to the file's antennas and sources by the scan its time lies in.
+#[derive(Debug, Clone)]
+pub struct SessionOutput {
+    /// The session's effective job: ANTENNA and SOURCE tables.
+    pub job: Job,
+    /// Bits per sample of each station's recordings (NO_LEVELS).
+    pub bits: Vec<u8>,
+    /// The correlated scans, in time order.
+    pub scans: Vec<ScanOutput>,
+}
+
+/// One correlated scan in a [`SessionOutput`].
+#[derive(Debug, Clone)]
+pub struct ScanOutput {
+    pub name: String,
+    pub start: UtcTime,
+    pub stop: UtcTime,
+    /// Session station index of each of the scan run's stations.
+    pub stations: Vec<usize>,
+    /// Session source index of each of its phase centres.
+    pub sources: Vec<usize>,
+    /// Per phase centre: the model the scan's engine run uses.
+    pub models: Vec<crate::model::ModelTracks>,
 }
 
 impl IdiSink {
@@ -112,7 +143,15 @@ impl IdiSink {
             n_stokes: 0,
             n_band: 0,
             model_span_s: 3600.0,
+            session: None,
         }
+    }
+
+    /// Write a session: one file for every scan's engine run (see
+    /// [`SessionOutput`]). `finish` is then called once, after the last scan.
+    pub fn with_session(mut self, session: SessionOutput) -> Self {
+        self.session = Some(session);
+        self
     }
 
     /// Write where `target` says (resolved by the caller, who decided
@@ -181,20 +220,33 @@ fn shift_poly(c: &[f64], t0: f64) -> Vec<f64> {
     out
 }
 
+/// Who a set of model rows is for: the ANTENNA_NO of each track's station
+/// and the SOURCE_ID.
+struct RowIds<'a> {
+    antennas: &'a [u32],
+    source_id: u32,
+}
+
 /// INTERFEROMETER_MODEL rows: per station, intervals of the track's pieces
 /// (or of 120 s for a piece without end) over [start, start + span_s].
-fn model_rows(header: &RunHeader, span_s: f64, n_band: usize) -> Vec<ModelRow> {
-    let end = header.start.add_seconds(span_s);
-    let npoly = header
-        .tracks
+fn model_rows(
+    tracks: &[DelayTrack],
+    start: UtcTime,
+    span_s: f64,
+    layout: &Layout,
+    ids: RowIds,
+) -> Vec<ModelRow> {
+    let n_band = layout.bands.len();
+    let end = start.add_seconds(span_s);
+    let npoly = tracks
         .iter()
         .flat_map(|t| t.pieces.iter().map(|p| p.coeffs_s.len()))
         .max()
         .unwrap_or(1)
         .max(2);
     let mut rows = Vec::new();
-    for (s, track) in header.tracks.iter().enumerate() {
-        let mut t = header.start;
+    for (s, track) in tracks.iter().enumerate() {
+        let mut t = start;
         while t < end {
             let piece = track.piece(t);
             let piece_end = if piece.span_s.is_finite() {
@@ -228,12 +280,12 @@ fn model_rows(header: &RunHeader, span_s: f64, n_band: usize) -> Vec<ModelRow> {
                     .map(|b| p.iter().map(|x| x * scale(b)).collect())
                     .collect()
             };
-            let lo = |b: usize| header.layout.bands[b].sky_freq_hz;
+            let lo = |b: usize| layout.bands[b].sky_freq_hz;
             rows.push(ModelRow {
                 time: t,
                 interval_s: interval,
-                antenna: s as u32 + 1,
-                source_id: 1,
+                antenna: ids.antennas[s],
+                source_id: ids.source_id,
                 freq_id: 1,
                 pdelay_turns: per_band(&lo, &c),
                 gdelay_s: per_band(&|_| 1.0, &c),
@@ -250,81 +302,167 @@ fn model_rows(header: &RunHeader, span_s: f64, n_band: usize) -> Vec<ModelRow> {
     rows
 }
 
+/// The ANTENNA / ARRAY_GEOMETRY entries of `job`'s stations (ANTENNA_NO
+/// 1, 2, … in job order); `bits` per station give NO_LEVELS.
+fn idi_antennas(job: &Job, bits: &[u8]) -> Vec<IdiAntenna> {
+    job.stations
+        .iter()
+        .enumerate()
+        .map(|(i, st)| {
+            let (xyz_m, mount) = match st.position {
+                StationPosition::Itrf(x) => (x, Mount::AltAz),
+                StationPosition::Moon(_) | StationPosition::MoonXyz(_) => {
+                    ([0.0; 3], Mount::Orbiting)
+                }
+                StationPosition::None => ([0.0; 3], Mount::AltAz),
+            };
+            IdiAntenna {
+                name: st.name.chars().take(8).collect(),
+                id: i as u32 + 1,
+                xyz_m,
+                vel_m_s: [0.0; 3],
+                mount,
+                axis_offset_m: 0.0,
+                diameter_m: 0.0,
+                n_levels: 1 << bits.get(i).copied().unwrap_or(2).min(16),
+            }
+        })
+        .collect()
+}
+
+/// The file's header tables for `job` (its stations and sources) with the
+/// frequency setup of `l`, reference day that of `start`.
+fn idi_header(job: &Job, l: &Layout, bits: &[u8], start: UtcTime) -> IdiHeader {
+    let ref_freq = l.bands[0].sky_freq_hz;
+    let (mjd, _) = start.mjd();
+    IdiHeader {
+        obscode: job.name.chars().take(16).collect(),
+        telescope: "VLBA".into(),
+        correlator: "EMCORR".into(),
+        correlator_version: env!("CARGO_PKG_VERSION").into(),
+        ref_date: UtcTime::from_mjd(mjd, 0.0),
+        ref_freq_hz: ref_freq,
+        n_chan: l.nchan,
+        chan_bw_hz: l.chan_width_hz,
+        ref_pixel: 1.0,
+        bands: l
+            .bands
+            .iter()
+            .map(|b| IdiBand {
+                freq_offset_hz: b.sky_freq_hz - ref_freq,
+                sideband: if b.sideband == crate::job::Sideband::Upper {
+                    1
+                } else {
+                    -1
+                },
+                total_bw_hz: b.bandwidth_hz,
+                chan_bw_hz: l.chan_width_hz,
+            })
+            .collect(),
+        stokes: (0..l.products.len()).map(|p| l.stokes_code(p)).collect(),
+        antennas: idi_antennas(job, bits),
+        sources: idi_sources(job),
+        array_xyz_m: [0.0; 3],
+        eop: IdiEop::default(),
+    }
+}
+
+impl IdiSink {
+    fn create(&mut self, header: &IdiHeader, models: &[ModelRow]) -> Result<(), EngineError> {
+        let writer = match &self.target {
+            Some(t) => IdiWriter::create_in(t, header, models),
+            None => IdiWriter::create(&self.path, header, models),
+        };
+        self.writer = Some(writer.map_err(idi_err)?);
+        Ok(())
+    }
+
+    /// Session mode, at a scan's `begin`: the file is created at the first
+    /// (every scan's model rows, the whole session's stations and sources);
+    /// later scans must have the same frequency setup.
+    fn begin_session(&mut self, h: &RunHeader) -> Result<(), EngineError> {
+        let l = h.layout;
+        if self.writer.is_some() {
+            if l.nchan != self.n_chan
+                || l.bands.len() != self.n_band
+                || l.products.len() != self.n_stokes
+            {
+                return Err(EngineError::bad(format!(
+                    "{}: scan starting {}: its frequency setup ({} bands × {} channels × {} products) differs from the session's ({} × {} × {})",
+                    h.job.file.display(),
+                    h.start,
+                    l.bands.len(),
+                    l.nchan,
+                    l.products.len(),
+                    self.n_band,
+                    self.n_chan,
+                    self.n_stokes
+                )));
+            }
+            return Ok(());
+        }
+        let Some(sess) = &self.session else {
+            return Ok(());
+        };
+        let first = sess.scans.first().map_or(h.start, |s| s.start);
+        let header = idi_header(&sess.job, l, &sess.bits, first);
+        let mut models = Vec::new();
+        for sc in &sess.scans {
+            let antennas: Vec<u32> = sc.stations.iter().map(|&s| s as u32 + 1).collect();
+            for (c, m) in sc.models.iter().enumerate() {
+                models.extend(model_rows(
+                    &m.delays,
+                    sc.start,
+                    sc.stop.seconds_since(sc.start),
+                    l,
+                    RowIds {
+                        antennas: &antennas,
+                        source_id: sc.sources[c] as u32 + 1,
+                    },
+                ));
+            }
+        }
+        // The table is read in time order (per antenna) by AIPS and PIMA.
+        models.sort_by(|a, b| {
+            (a.time, a.antenna, a.source_id)
+                .partial_cmp(&(b.time, b.antenna, b.source_id))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        self.n_chan = l.nchan;
+        self.n_stokes = l.products.len();
+        self.n_band = l.bands.len();
+        self.create(&header, &models)
+    }
+}
+
 impl Sink for IdiSink {
     fn begin(&mut self, h: &RunHeader) -> Result<(), EngineError> {
+        if self.session.is_some() {
+            return self.begin_session(h);
+        }
         let l = h.layout;
         let job = h.job;
-        let ref_freq = l.bands[0].sky_freq_hz;
-        let (mjd, _) = h.start.mjd();
-        let antennas = job
-            .stations
-            .iter()
-            .enumerate()
-            .map(|(i, st)| {
-                let (xyz_m, mount) = match st.position {
-                    StationPosition::Itrf(x) => (x, Mount::AltAz),
-                    StationPosition::Moon(_) | StationPosition::MoonXyz(_) => {
-                        ([0.0; 3], Mount::Orbiting)
-                    }
-                    StationPosition::None => ([0.0; 3], Mount::AltAz),
-                };
-                IdiAntenna {
-                    name: st.name.chars().take(8).collect(),
-                    id: i as u32 + 1,
-                    xyz_m,
-                    vel_m_s: [0.0; 3],
-                    mount,
-                    axis_offset_m: 0.0,
-                    diameter_m: 0.0,
-                    n_levels: 1 << h.bits.get(i).copied().unwrap_or(2).min(16),
-                }
-            })
-            .collect();
-        let header = IdiHeader {
-            obscode: job.name.chars().take(16).collect(),
-            telescope: "VLBA".into(),
-            correlator: "EMCORR".into(),
-            correlator_version: env!("CARGO_PKG_VERSION").into(),
-            ref_date: UtcTime::from_mjd(mjd, 0.0),
-            ref_freq_hz: ref_freq,
-            n_chan: l.nchan,
-            chan_bw_hz: l.chan_width_hz,
-            ref_pixel: 1.0,
-            bands: l
-                .bands
-                .iter()
-                .map(|b| IdiBand {
-                    freq_offset_hz: b.sky_freq_hz - ref_freq,
-                    sideband: if b.sideband == crate::job::Sideband::Upper {
-                        1
-                    } else {
-                        -1
-                    },
-                    total_bw_hz: b.bandwidth_hz,
-                    chan_bw_hz: l.chan_width_hz,
-                })
-                .collect(),
-            stokes: (0..l.products.len()).map(|p| l.stokes_code(p)).collect(),
-            antennas,
-            sources: idi_sources(job),
-            array_xyz_m: [0.0; 3],
-            eop: IdiEop::default(),
-        };
+        let header = idi_header(job, l, &h.bits, h.start);
         let span = job
             .duration_s
             .or(h.data_end.map(|e| e.seconds_since(h.start)))
             .unwrap_or(self.model_span_s);
-        let models = model_rows(h, span, l.bands.len());
+        let antennas: Vec<u32> = (1..=job.stations.len() as u32).collect();
+        let models = model_rows(
+            h.tracks,
+            h.start,
+            span,
+            l,
+            RowIds {
+                antennas: &antennas,
+                source_id: 1,
+            },
+        );
         self.positions = h.positions.to_vec();
         self.n_chan = l.nchan;
         self.n_stokes = l.products.len();
         self.n_band = l.bands.len();
-        let writer = match &self.target {
-            Some(t) => IdiWriter::create_in(t, &header, &models),
-            None => IdiWriter::create(&self.path, &header, &models),
-        };
-        self.writer = Some(writer.map_err(idi_err)?);
-        Ok(())
+        self.create(&header, &models)
     }
 
     fn write(&mut self, layout: &Layout, integ: &Integration) -> Result<(), EngineError> {
@@ -333,6 +471,34 @@ impl Sink for IdiSink {
             .as_mut()
             .ok_or_else(|| EngineError::Sink("FITS-IDI sink written before begin".into()))?;
         let per_bl = self.n_band * self.n_chan * self.n_stokes;
+        // Session: the scan this integration lies in (by its time) maps
+        // the run's stations and centres to the file's antennas and sources.
+        let scan = self.session.as_ref().map(|sess| {
+            sess.scans
+                .iter()
+                .find(|sc| integ.time >= sc.start && integ.time <= sc.stop)
+        });
+        let scan = match scan {
+            None => None,
+            Some(Some(sc)) => Some(sc),
+            Some(None) => {
+                return Err(EngineError::Sink(format!(
+                    "integration at {} lies in no scan of the session",
+                    integ.time
+                )))
+            }
+        };
+        let antenna = |s: usize| -> u32 {
+            match scan {
+                Some(sc) => sc.stations[s] as u32 + 1,
+                None => s as u32 + 1,
+            }
+        };
+        let source_id = scan.map_or(1, |sc| sc.sources[0] as u32 + 1);
+        let positions: &[Option<PositionTrack>] = match scan {
+            Some(sc) => &sc.models[0].positions,
+            None => &self.positions,
+        };
         for (bl, &(a, b)) in layout.baselines.iter().enumerate() {
             let vis = (0..per_bl)
                 .map(|i| {
@@ -348,11 +514,11 @@ impl Sink for IdiSink {
                 .collect();
             w.write_row(&UvRow {
                 time: integ.time,
-                baseline: (a as u32 + 1, b as u32 + 1),
-                source_id: 1,
+                baseline: (antenna(a), antenna(b)),
+                source_id,
                 freq_id: 1,
                 inttim_s: integ.inttim_s,
-                uvw_s: match (self.positions.get(a), self.positions.get(b)) {
+                uvw_s: match (positions.get(a), positions.get(b)) {
                     (Some(Some(pa)), Some(Some(pb))) if a != b => {
                         uvw_m(pa, pb, integ.time).map(|x| x / crate::model::relativity::C)
                     }

@@ -23,6 +23,7 @@
 
 mod error;
 pub mod plan;
+mod run;
 mod vex;
 
 #[cfg(test)]
@@ -30,6 +31,7 @@ mod tests;
 
 pub use error::SessionError;
 pub use plan::{FileSpan, Plan, ScanPlan, ScanStatus};
+pub use run::ScanResult;
 
 use crate::job::Job;
 use formats::UtcTime;

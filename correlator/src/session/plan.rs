@@ -39,6 +39,8 @@ pub struct FileSpan {
     /// Station time just after the last frame.
     pub end: UtcTime,
     pub bytes: u64,
+    /// Bits per sample of its frames.
+    pub bits: u8,
 }
 
 /// What happens to a scan.
@@ -67,6 +69,8 @@ pub struct Plan {
     pub scans: Vec<ScanPlan>,
     /// Recordings that could not be read or placed in time, one line each.
     pub problems: Vec<String>,
+    /// Per job station: bits per sample of its first readable recording.
+    pub bits: Vec<Option<u8>>,
 }
 
 impl Plan {
@@ -95,7 +99,12 @@ impl Plan {
             .iter()
             .map(|sc| plan_scan(job, sc, &spans))
             .collect();
-        Plan { scans, problems }
+        let bits = spans.iter().map(|v| v.first().map(|f| f.bits)).collect();
+        Plan {
+            scans,
+            problems,
+            bits,
+        }
     }
 
     /// Scans to correlate.
@@ -228,5 +237,6 @@ pub fn file_span(path: &std::path::Path, sample_rate_hz: Option<f64>) -> Result<
         first: time(&h0),
         end: last_t.add_seconds(frame_s),
         bytes: file.len(),
+        bits: h0.bits_per_sample,
     })
 }

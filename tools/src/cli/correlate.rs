@@ -7,6 +7,7 @@
 //! ([`crate::cluster`]).
 
 mod output;
+mod session;
 
 use crate::cluster::{ClusterReport, Driver, Local, Stopped};
 use crate::failure::{print_stdout, Failure};
@@ -60,9 +61,18 @@ pub struct CorrelateArgs {
     /// can read.
     #[arg(long)]
     pub mpi: bool,
+    /// Print what would be done and stop: for a session, every scan of the
+    /// schedule with its stations, the recordings found for it, bytes and a
+    /// CPU-time estimate, or why it is skipped. Needs only the job file and
+    /// the VEX (no recordings, kernels or EOP).
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 pub fn run(args: CorrelateArgs) -> Result<(), Failure> {
+    if args.dry_run {
+        return dry_run(&args);
+    }
     if args.mpi {
         return run_mpi(args);
     }
@@ -81,9 +91,56 @@ fn run_mpi(_: CorrelateArgs) -> Result<(), Failure> {
     ))
 }
 
+/// `--dry-run`: the plan of a session; for a one-span job, its stations and
+/// recordings.
+fn dry_run(args: &CorrelateArgs) -> Result<(), Failure> {
+    let job = Job::from_file(&args.job).map_err(|e| Failure::BadInput(e.to_string()))?;
+    let output = args.output.clone().unwrap_or_else(|| job.output.clone());
+    if correlator::session::Session::is_session(&job) {
+        let (s, p) = session::load(&job)?;
+        return session::print_plan(&s, &p, &output, args.json);
+    }
+    let mut stations = serde_json::Map::new();
+    let mut lines = Vec::new();
+    for st in &job.stations {
+        let files: Vec<serde_json::Value> = st
+            .files
+            .iter()
+            .map(|f| {
+                let bytes = std::fs::metadata(f).map(|m| m.len()).ok();
+                lines.push(format!(
+                    "{}: {} ({})",
+                    st.name,
+                    f.display(),
+                    bytes.map_or("not found".to_string(), |b| format!(
+                        "{:.1} MB",
+                        b as f64 / 1e6
+                    ))
+                ));
+                serde_json::json!({"file": f.display().to_string(), "bytes": bytes})
+            })
+            .collect();
+        stations.insert(st.name.clone(), files.into());
+    }
+    if args.json {
+        print_stdout(&format!(
+            "{}\n",
+            serde_json::json!({"job": job.name, "output": output.display().to_string(), "stations": stations})
+        ))
+    } else {
+        for l in lines {
+            print_stdout(&format!("{l}\n"))?;
+        }
+        print_stdout(&format!("one span → {}\n", output.display()))
+    }
+}
+
 /// The job, checked, with what every rank needs before opening recordings.
 pub(crate) struct Loaded {
+    /// For a session: its effective job (every station, source, subband).
     pub job: Job,
+    /// A session and its plan, when the job is one.
+    pub session: Option<(correlator::session::Session, correlator::session::Plan)>,
     pub output: PathBuf,
     pub threads: usize,
     /// Delay span between stations at the start (for stream read-ahead).
@@ -92,9 +149,23 @@ pub(crate) struct Loaded {
 
 /// Read the job, settle the thread count and check the memory budget.
 pub(crate) fn load(args: &CorrelateArgs) -> Result<Loaded, Failure> {
-    let job = Job::from_file(&args.job).map_err(|e| Failure::BadInput(e.to_string()))?;
-    job.require_correlation()
-        .map_err(|e| Failure::BadInput(e.to_string()))?;
+    let mut job = Job::from_file(&args.job).map_err(|e| Failure::BadInput(e.to_string()))?;
+    let session = if correlator::session::Session::is_session(&job) {
+        let (s, p) = session::load(&job)?;
+        session::check_correlatable(&s)?;
+        if args.mpi {
+            return Err(Failure::BadInput(format!(
+                "{}: --mpi does not run sessions yet: correlate them in one process",
+                job.file.display()
+            )));
+        }
+        job = s.job.clone();
+        Some((s, p))
+    } else {
+        job.require_correlation()
+            .map_err(|e| Failure::BadInput(e.to_string()))?;
+        None
+    };
     let output = args.output.clone().unwrap_or_else(|| job.output.clone());
     if let Some(0) = args.threads {
         return Err(Failure::BadInput("--threads must be at least 1".into()));
@@ -121,6 +192,7 @@ pub(crate) fn load(args: &CorrelateArgs) -> Result<Loaded, Failure> {
     check_memory(&job, threads, span_s, args.max_memory.as_deref())?;
     Ok(Loaded {
         job,
+        session,
         output,
         threads,
         span_s,
@@ -175,6 +247,7 @@ pub(crate) fn run_with(args: CorrelateArgs, driver: &mut dyn Driver) -> Result<(
     reliability::install_handlers();
     let Loaded {
         job,
+        session,
         output,
         threads,
         span_s,
@@ -185,7 +258,14 @@ pub(crate) fn run_with(args: CorrelateArgs, driver: &mut dyn Driver) -> Result<(
     let out = output::Output::resolve(&output, args.overwrite, args.resume)?;
     let job_text = std::fs::read(&args.job)
         .map_err(|e| Failure::Io(format!("{}: cannot read: {e}", args.job.display())))?;
-    let fingerprint = reliability::fnv64(&[&job_text, env!("CARGO_PKG_VERSION").as_bytes()]);
+    // A session's checkpoint also belongs to its schedule.
+    let vex_text = match &job.vex {
+        Some(v) => std::fs::read(v)
+            .map_err(|e| Failure::Io(format!("{}: cannot read: {e}", v.display())))?,
+        None => Vec::new(),
+    };
+    let fingerprint =
+        reliability::fnv64(&[&job_text, &vex_text, env!("CARGO_PKG_VERSION").as_bytes()]);
     let (journal, replay) = out.open_journal(fingerprint, args.resume)?;
     let resumed = replay.len() as u64;
 
@@ -199,18 +279,36 @@ pub(crate) fn run_with(args: CorrelateArgs, driver: &mut dyn Driver) -> Result<(
         }
         e
     };
-    let Opened {
-        sources,
-        ended,
-        late_warnings,
-    } = open_guarded(&job, span_s).map_err(drop_checkpoint)?;
+    // A session opens each scan's recordings when it comes to it.
+    let (sources, ended, late_warnings) = match &session {
+        None => {
+            let o = open_guarded(&job, span_s).map_err(drop_checkpoint)?;
+            (o.sources, o.ended, o.late_warnings)
+        }
+        Some(_) => (
+            Vec::new(),
+            Arc::new(Mutex::new(vec![None; job.stations.len()])),
+            Arc::new(Mutex::new(Vec::new())),
+        ),
+    };
+    let session_output = match &session {
+        Some((s, p)) => Some(
+            s.output(p)
+                .map_err(|e| drop_checkpoint(engine_failure(e)))?,
+        ),
+        None => None,
+    };
+    let mut inner = IdiSink::to_target(out.target.clone());
+    if let Some(o) = &session_output {
+        inner = inner.with_session(o.clone());
+    }
     let opts = Options {
         threads,
         first_integration: resumed,
         ..Options::default()
     };
     let mut sink = CheckedSink {
-        inner: IdiSink::to_target(out.target.clone()),
+        inner,
         journal,
         replay,
         written: resumed,
@@ -258,13 +356,45 @@ pub(crate) fn run_with(args: CorrelateArgs, driver: &mut dyn Driver) -> Result<(
     let build = |a: UtcTime, b: UtcTime| {
         correlator::model::build_model(&job, a, b).map_err(|e| EngineError::bad(e.to_string()))
     };
-    let result = Engine::prepare(&job, sources, &build, &opts)
-        .map_err(Stopped::Engine)
-        .and_then(|e| driver.drive(e, &mut sink, &opts, &mut on_progress));
+    let result = match (&session, &session_output) {
+        (Some((s, p)), Some(o)) => {
+            // One engine run per scan; each scan's recordings opened (and
+            // guarded) when it comes.
+            let mut open = |j: &Job| {
+                let opened = open_guarded(j, span_s).map_err(|f| match f {
+                    Failure::BadInput(m) => EngineError::BadInput(m),
+                    f => EngineError::Io(f.message().to_string()),
+                })?;
+                late_warnings
+                    .lock()
+                    .unwrap()
+                    .extend(opened.late_warnings.lock().unwrap().drain(..));
+                Ok(opened.sources)
+            };
+            let mut drive = |e: Engine, sk: &mut dyn Sink, o: &Options| {
+                driver
+                    .drive(e, sk, o, &mut on_progress)
+                    .map(|(summary, _)| summary)
+                    .map_err(|st| match st {
+                        Stopped::Engine(e) => e,
+                        Stopped::Rank { failure, .. } => {
+                            EngineError::Io(failure.message().to_string())
+                        }
+                    })
+            };
+            s.run(p, o, &mut open, &mut drive, &mut sink, &opts)
+                .map(Outcome::Session)
+                .map_err(Stopped::Engine)
+        }
+        _ => Engine::prepare(&job, sources, &build, &opts)
+            .map_err(Stopped::Engine)
+            .and_then(|e| driver.drive(e, &mut sink, &opts, &mut on_progress))
+            .map(|(s, c)| Outcome::Job(s, c)),
+    };
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    let (summary, cluster) = match result {
+    let outcome = match result {
         Ok(s) => {
             out.remove_checkpoint();
             s
@@ -321,6 +451,50 @@ pub(crate) fn run_with(args: CorrelateArgs, driver: &mut dyn Driver) -> Result<(
             return Err(drop_checkpoint(engine_failure(e)));
         }
     };
+    let (summary, cluster) = match outcome {
+        Outcome::Job(s, c) => (s, c),
+        Outcome::Session(results) => {
+            let (s, p) = session.as_ref().expect("a session outcome has a session");
+            if !args.quiet {
+                let mut all: Vec<String> = Vec::new();
+                for r in &results {
+                    for w in &r.summary.warnings {
+                        if !all.contains(w) {
+                            all.push(w.clone());
+                        }
+                    }
+                }
+                for w in late_warnings.lock().unwrap().iter() {
+                    if !all.contains(w) {
+                        all.push(w.clone());
+                    }
+                }
+                for w in &all {
+                    eprintln!("emcorr: warning: {w}");
+                }
+            }
+            if resumed > 0 && !args.quiet {
+                eprintln!("emcorr: resumed after {resumed} integration(s) from the checkpoint");
+            }
+            if args.json {
+                print_stdout(&format!(
+                    "{}\n",
+                    session::json(s, p, Some(&results), &output)
+                ))?;
+            } else if !args.quiet {
+                for l in session::text(s, p, Some(&results)) {
+                    eprintln!("{l}");
+                }
+                eprintln!(
+                    "correlated {} of {} scans → {}",
+                    results.len(),
+                    s.scans.len(),
+                    output.display()
+                );
+            }
+            return Ok(());
+        }
+    };
     if !args.quiet {
         // What the readers noticed before the run, then what they found
         // while reading (damage met mid-run).
@@ -346,6 +520,13 @@ pub(crate) fn run_with(args: CorrelateArgs, driver: &mut dyn Driver) -> Result<(
         eprintln!("{}", summary_line(&summary, &output));
     }
     Ok(())
+}
+
+/// What a run gave: one job's summary (and the MPI report), or a session's
+/// scans.
+enum Outcome {
+    Job(Summary, Option<ClusterReport>),
+    Session(Vec<correlator::session::ScanResult>),
 }
 
 /// Refuse a job whose buffers would not fit in the memory budget.
