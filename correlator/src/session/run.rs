@@ -24,6 +24,12 @@ use crate::job::Job;
 use crate::model::{self, ModelTracks};
 use formats::UtcTime;
 
+/// Opens a scan job's recordings, one per station in its order.
+pub type OpenScan<'a> = dyn FnMut(&Job) -> Result<Vec<Box<dyn SampleSource>>, EngineError> + 'a;
+/// Runs a prepared engine into a sink (like [`engine::run_in_order`]).
+pub type DriveScan<'a> =
+    dyn FnMut(Engine, &mut dyn Sink, &Options) -> Result<Summary, EngineError> + 'a;
+
 /// What one correlated scan gave.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScanResult {
@@ -131,8 +137,8 @@ impl Session {
         &self,
         plan: &Plan,
         output: &SessionOutput,
-        open: &mut dyn FnMut(&Job) -> Result<Vec<Box<dyn SampleSource>>, EngineError>,
-        drive: &mut dyn FnMut(Engine, &mut dyn Sink, &Options) -> Result<Summary, EngineError>,
+        open: &mut OpenScan,
+        drive: &mut DriveScan,
         sink: &mut dyn Sink,
         opts: &Options,
     ) -> Result<Vec<ScanResult>, EngineError> {

@@ -389,7 +389,7 @@ pub(crate) fn run_with(args: CorrelateArgs, driver: &mut dyn Driver) -> Result<(
         _ => Engine::prepare(&job, sources, &build, &opts)
             .map_err(Stopped::Engine)
             .and_then(|e| driver.drive(e, &mut sink, &opts, &mut on_progress))
-            .map(|(s, c)| Outcome::Job(s, c)),
+            .map(|sc| Outcome::Job(Box::new(sc))),
     };
     if let Some(bar) = &bar {
         bar.finish_and_clear();
@@ -452,7 +452,7 @@ pub(crate) fn run_with(args: CorrelateArgs, driver: &mut dyn Driver) -> Result<(
         }
     };
     let (summary, cluster) = match outcome {
-        Outcome::Job(s, c) => (s, c),
+        Outcome::Job(sc) => *sc,
         Outcome::Session(results) => {
             let (s, p) = session.as_ref().expect("a session outcome has a session");
             if !args.quiet {
@@ -525,7 +525,7 @@ pub(crate) fn run_with(args: CorrelateArgs, driver: &mut dyn Driver) -> Result<(
 /// What a run gave: one job's summary (and the MPI report), or a session's
 /// scans.
 enum Outcome {
-    Job(Summary, Option<ClusterReport>),
+    Job(Box<(Summary, Option<ClusterReport>)>),
     Session(Vec<correlator::session::ScanResult>),
 }
 
