@@ -32,7 +32,11 @@ fn main() -> ExitCode {
     match tools::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("emcorr: {}", failure.message());
+            // One write(2) for the whole line: under mpirun several ranks
+            // share stderr, and eprintln! may write the prefix and the
+            // message separately, letting another rank's line in between.
+            let line = format!("emcorr: {}\n", failure.message());
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
             ExitCode::from(failure.exit_code())
         }
     }
