@@ -259,3 +259,53 @@ fn a_vex_job_with_only_name_and_vex_is_a_valid_dry_run() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("key `model`"), "{err}");
 }
+
+#[test]
+fn an_interrupted_session_resumes_to_the_same_bytes() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let job = session_job(dir.path(), "session.toml", SCANS);
+    let whole = dir.path().join("whole.fits");
+    ok(&correlate(&job, &whole, &[]));
+
+    // Held after 3 integrations: S1 (2 integrations) is done, S2 has begun.
+    let out = dir.path().join("cut.fits");
+    let hold = dir.path().join("hold");
+    std::fs::write(&hold, b"").unwrap();
+    let mut child = emcorr()
+        .arg("correlate")
+        .arg(&job)
+        .arg("--output")
+        .arg(&out)
+        .args(["--threads", "2"])
+        .env("EMCORR_TEST_PAUSE_AFTER", "3")
+        .env("EMCORR_TEST_PAUSE_FILE", &hold)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("test pause after") {
+        line.clear();
+        assert!(
+            err.read_line(&mut line).unwrap() > 0,
+            "ended before the pause"
+        );
+    }
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    assert_eq!(status.code(), Some(130), "{rest}");
+    assert!(rest.contains("after 3 integration(s)"), "{rest}");
+    assert!(!out.exists());
+
+    let resumed = correlate(&job, &out, &["--resume"]);
+    ok(&resumed);
+    let err = String::from_utf8_lossy(&resumed.stderr);
+    assert!(err.contains("resumed after 3 integration(s)"), "{err}");
+    // Compared as bytes (not printed: megabytes).
+    let (a, b) = (std::fs::read(&out).unwrap(), std::fs::read(&whole).unwrap());
+    assert!(a == b, "resumed output differs from the uninterrupted one");
+}

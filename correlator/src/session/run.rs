@@ -159,7 +159,14 @@ impl Session {
             let engine = Engine::prepare(&job, sources, &build, opts)?;
             let n = engine.integrations().unwrap_or(0);
             if done >= offset + n {
-                // A resumed run already has this whole scan.
+                // A resumed run already has this whole scan: the sink is
+                // told of it (it replays the scan's integrations from the
+                // checkpoint with this scan's layout), nothing is computed.
+                ScanSink {
+                    inner: &mut *sink,
+                    offset,
+                }
+                .begin(&engine.header())?;
                 results.push(ScanResult {
                     scan: k,
                     summary: skipped_summary(&job, engine.layout(), sc.start),

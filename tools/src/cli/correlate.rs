@@ -697,7 +697,13 @@ impl CheckedSink<'_> {
 impl Sink for CheckedSink<'_> {
     fn begin(&mut self, h: &RunHeader) -> Result<(), EngineError> {
         self.inner.begin(h)?;
-        for i in std::mem::take(&mut self.replay) {
+        // The checkpoint's integrations of this run's span, with its
+        // layout (a session begins once per scan, each with its stations).
+        let (mine, later): (Vec<Integration>, Vec<Integration>) = std::mem::take(&mut self.replay)
+            .into_iter()
+            .partition(|i| i.time >= h.start && h.data_end.is_none_or(|e| i.time <= e));
+        self.replay = later;
+        for i in mine {
             self.inner.write(h.layout, &i)?;
         }
         Ok(())

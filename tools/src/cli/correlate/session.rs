@@ -35,8 +35,21 @@ pub(crate) fn check_correlatable(session: &Session) -> Result<(), Failure> {
             job.file.display()
         )));
     }
-    for (k, sc) in session.scans.iter().enumerate() {
-        let _ = k;
+    for st in &job.stations {
+        if let Some(f) = st
+            .files
+            .iter()
+            .find(|f| formats::vdif::summary::is_stream(f))
+        {
+            return Err(Failure::BadInput(format!(
+                "{}: station {}: a session reads its recordings as files (found by time for each scan), not a stream ({})",
+                job.file.display(),
+                st.name,
+                f.display()
+            )));
+        }
+    }
+    for sc in &session.scans {
         for ss in &sc.stations {
             if let Some(s) = ss.station {
                 let st = &job.stations[s];
@@ -193,8 +206,13 @@ pub(crate) fn text(session: &Session, plan: &Plan, results: Option<&[ScanResult]
                     } else {
                         w.iter().map(|x| x.1).sum::<f64>() / w.len() as f64
                     };
+                    let from = if w.is_empty() {
+                        ", from the checkpoint".to_string()
+                    } else {
+                        format!(", mean weight {mean:.3}")
+                    };
                     format!(
-                        "{head}: correlated {} ({} integrations, mean weight {mean:.3}){}",
+                        "{head}: correlated {} ({} integrations{from}){}",
                         stations.join(" "),
                         r.integrations,
                         if p.notes.is_empty() {
