@@ -309,6 +309,9 @@ impl Sink for IdiSink {
             sources: idi_sources(job),
             array_xyz_m: [0.0; 3],
             eop: IdiEop::default(),
+            // The session's scans (EMCORR_SCAN) are not filled yet: a file without
+            // them is segmented by `emcorr fringe` at source changes and gaps.
+            scans: Vec::new(),
         };
         let span = job
             .duration_s

@@ -128,6 +128,7 @@ pub fn write_file(path: &Path) {
         ],
         array_xyz_m: [0.0; 3],
         eop: IdiEop::default(),
+        scans: Vec::new(),
     };
     let models: Vec<ModelRow> = (0..3)
         .map(|s| ModelRow {
