@@ -439,7 +439,7 @@ fn validate_scans(h: &IdiHeader) -> Result<(), String> {
             return Err(format!("{}: scan name used twice", at()));
         }
         let days = s.start.seconds_since(h.ref_date) / DAY_S;
-        if !(days.abs() <= MAX_SCAN_DAYS) {
+        if !(days.is_finite() && days.abs() <= MAX_SCAN_DAYS) {
             return Err(format!("{}: start {} is not near RDATE", at(), s.start));
         }
         if !(s.duration_s.is_finite() && s.duration_s > 0.0) {

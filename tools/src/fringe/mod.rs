@@ -139,8 +139,8 @@ pub fn differential_file(
     }
     let solved = solve_file(file, opts)?;
     // (scan, baseline, subband) → index of A's and of B's piece.
-    type Pair = (Option<usize>, Option<usize>);
-    let mut pairs: BTreeMap<(usize, (u32, u32), Option<usize>), Pair> = BTreeMap::new();
+    type Key = (usize, (u32, u32), Option<usize>);
+    let mut pairs: BTreeMap<Key, (Option<usize>, Option<usize>)> = BTreeMap::new();
     for (i, p) in solved.iter().enumerate() {
         let slot = pairs.entry((p.scan, p.antennas, p.subband)).or_default();
         if p.source == a {

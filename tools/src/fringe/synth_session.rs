@@ -177,9 +177,8 @@ pub fn header(scan_table: bool) -> IdiHeader {
 /// INTERFEROMETER_MODEL rows: one per source and station over the session.
 pub fn models() -> Vec<ModelRow> {
     let mut out = Vec::new();
-    for k in 0..SOURCES.len() {
-        for s in 0..STATIONS.len() {
-            let m = MODEL[k][s];
+    for (k, per_station) in MODEL.iter().enumerate() {
+        for (s, &m) in per_station.iter().enumerate() {
             out.push(ModelRow {
                 time: t0(),
                 interval_s: 300.0,
