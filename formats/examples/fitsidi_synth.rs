@@ -138,7 +138,7 @@ fn main() {
         .flat_map(|&src| header.antennas.iter().map(move |a| (src, a.id)))
         .map(|(src, ant)| ModelRow {
             time: t0,
-            interval_s: 240.0,
+            interval_s: if session { 240.0 } else { 120.0 },
             antenna: ant,
             source_id: src,
             freq_id: 1,

@@ -167,11 +167,11 @@ pub fn differential_file(
 ///
 /// Errors add in quadrature: the noise of the two fits is taken as
 /// independent. Both phase centres are correlated from the same samples,
-/// so their thermal noise is the same station noise rotated by the two
-/// centres' fringe phases; it stays correlated only where their phase
-/// difference changes by much less than a turn over an accumulation
-/// period and a channel (centres a fraction of the fringe spacing apart),
-/// see README.
+/// so their thermal noise is the same station noise turned by the two
+/// centres' models; the fits' errors stay correlated only where the
+/// difference of the applied phases winds by less than a turn across the
+/// band and over the scan (centres closer than ~c/(baseline × span)), see
+/// README, "Differential".
 fn difference(a: &Solved, b: &Solved) -> DifferentialRow {
     let (sa, sb) = (&a.sol, &b.sol);
     let dt = sa.ref_epoch.seconds_since(sb.ref_epoch);

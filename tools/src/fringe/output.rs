@@ -212,7 +212,7 @@ pub fn to_json<R: Serialize>(rows: &[R]) -> String {
 /// first (`epoch_offset_s`; 0 when the two have the same data times and
 /// weights, as same-beam scans do). Errors are
 /// σ_diff = sqrt(σ_A² + σ_B²): the two fits' noise is taken as independent
-/// (see README, "Differential").
+/// (see README, "Differential", for when that holds).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DifferentialRow {
     /// "A-B", stations in job order.
