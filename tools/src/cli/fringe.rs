@@ -18,17 +18,18 @@ pub enum Noise {
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Subbands {
-    /// One row per baseline × scan, all subbands fitted together.
+    /// One row per scan × source × baseline, all subbands fitted together.
     All,
     /// That row, then one row per subband fitted alone.
     Each,
 }
 
-/// Fringe-fit every baseline and scan of a correlator output: group and
-/// single-band delays, delay rate, phase, amplitude, SNR, formal errors,
+/// Fringe-fit every scan, source and baseline of a correlator output: group
+/// and single-band delays, delay rate, phase, amplitude, SNR, formal errors,
 /// probability of false detection, and total delay and rate (residual + the
-/// file's a-priori model). Residuals are of the second station relative to
-/// the first (see README, "emcorr fringe").
+/// file's a-priori model). Scans are the file's EMCORR_SCAN table (named),
+/// else cut at source changes and gaps. Residuals are of the second station
+/// relative to the first (see README, "emcorr fringe").
 #[derive(clap::Args, Debug)]
 pub struct FringeArgs {
     /// FITS-IDI file written by `emcorr correlate`.
