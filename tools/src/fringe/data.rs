@@ -395,18 +395,58 @@ enum ScanKey {
     Inferred(usize),
 }
 
-/// The EMCORR_SCAN scan holding row `r`: its integration centre lies in
-/// [start, end). Where scans overlap (subarrays), the one that lists the
-/// row's SOURCE_ID wins.
-fn listed_scan(scans: &[IdiScan], r: &UvRow) -> Option<usize> {
-    let holds = |s: &IdiScan| {
-        let dt = r.time.seconds_since(s.start);
-        (0.0..s.duration_s).contains(&dt)
-    };
-    scans
-        .iter()
-        .position(|s| holds(s) && s.source_ids.contains(&r.source_id))
-        .or_else(|| scans.iter().position(holds))
+/// Finds the EMCORR_SCAN scan of a row. A session has ~1000 scans and ~10⁶
+/// rows, so scans are looked up by start time, not tried one by one.
+struct ScanIndex<'a> {
+    scans: &'a [IdiScan],
+    /// Scan indices by start time.
+    by_start: Vec<usize>,
+    /// The longest scan (s): no scan that starts earlier than this before a
+    /// row can hold it.
+    longest_s: f64,
+}
+
+impl<'a> ScanIndex<'a> {
+    fn new(scans: &'a [IdiScan]) -> Self {
+        let mut by_start: Vec<usize> = (0..scans.len()).collect();
+        by_start.sort_by(|&a, &b| {
+            scans[a]
+                .start
+                .partial_cmp(&scans[b].start)
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        let longest_s = scans.iter().map(|s| s.duration_s).fold(0.0, f64::max);
+        ScanIndex {
+            scans,
+            by_start,
+            longest_s,
+        }
+    }
+
+    /// The scan holding row `r`: its integration centre lies in [start,
+    /// end). Where scans overlap (subarrays), one that lists the row's
+    /// SOURCE_ID wins; among equals, the first in the table.
+    fn scan_of(&self, r: &UvRow) -> Option<usize> {
+        let started = self
+            .by_start
+            .partition_point(|&i| self.scans[i].start.seconds_since(r.time) <= 0.0);
+        let mut best: Option<(bool, usize)> = None;
+        for &i in self.by_start[..started].iter().rev() {
+            let s = &self.scans[i];
+            let dt = r.time.seconds_since(s.start);
+            if dt > self.longest_s {
+                break;
+            }
+            if dt < s.duration_s {
+                // Rank: listing the source first, then table order.
+                let cand = (!s.source_ids.contains(&r.source_id), i);
+                if best.is_none_or(|b| cand < b) {
+                    best = Some(cand);
+                }
+            }
+        }
+        best.map(|(_, i)| i)
+    }
 }
 
 /// Scans of rows no EMCORR_SCAN row covers (`order`: row indices in time
@@ -483,10 +523,11 @@ pub fn scans_from_idi(file: &IdiFile, stokes: usize) -> Result<Vec<ScanBaseline>
             .partial_cmp(&file.rows[b].time)
             .unwrap_or(std::cmp::Ordering::Equal)
     });
+    let index = ScanIndex::new(&h.scans);
     let mut key: Vec<Option<ScanKey>> = file
         .rows
         .iter()
-        .map(|r| listed_scan(&h.scans, r).map(ScanKey::Listed))
+        .map(|r| index.scan_of(r).map(ScanKey::Listed))
         .collect();
     infer_scans(&file.rows, &order, &mut key);
     // Number the scans that hold rows by their first row's time.

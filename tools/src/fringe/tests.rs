@@ -793,3 +793,35 @@ fn differential_by_interval_and_subband_and_its_errors() {
     let e = differential_file(&file, &o, "0552+398", "LANDER").unwrap_err();
     assert!(matches!(e, RunError::NoCommonScan { .. }), "{e}");
 }
+
+#[test]
+fn overlapping_scans_go_by_the_sources_they_list() {
+    // A subarray's scan at the same times as No0003, on another source,
+    // listed first: No0003's rows still belong to No0003 (it lists their
+    // SOURCE_IDs), and a listed scan without rows takes no number.
+    let mut file = session::session_file(7, true);
+    file.header.scans.insert(
+        0,
+        formats::fitsidi::IdiScan {
+            name: "Sub0001".into(),
+            start: session::t0().add_seconds(75.0),
+            duration_s: 60.0,
+            source_ids: vec![1],
+        },
+    );
+    let rows = fringe_file(&file, &RunOptions::default()).unwrap();
+    let names: Vec<(usize, Option<&str>)> = rows
+        .iter()
+        .filter(|r| r.baseline == "EF-WB")
+        .map(|r| (r.scan, r.scan_name.as_deref()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            (1, Some("No0001")),
+            (2, Some("No0002")),
+            (3, Some("No0003")),
+            (3, Some("No0003"))
+        ]
+    );
+}
