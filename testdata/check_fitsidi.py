@@ -6,9 +6,14 @@ Usage: check_fitsidi.py FILE.fits
 Checks that the tables CASA's importfitsidi needs are there with their
 keywords and columns, that FLUX's TDIM agrees with MAXIS1..6, NO_STKD, NO_CHAN
 and NO_BAND, that BASELINE = 256*a1 + a2 names known antennas with a1 <= a2,
-and that DATE is a JD at 0h with TIME a fraction of that day. Prints one line
-per problem and exits 1 if there are any; prints "check_fitsidi: OK ..." and
-exits 0 otherwise. Written for emcorr (formats::fitsidi); shares no code with it.
+and that DATE is a JD at 0h with TIME a fraction of that day. If the file has
+emcorr's scan table (EMCORR_SCAN, not part of Memo 114), checks its columns and
+that every SOURCE_IDS entry is 0 (padding) or in the SOURCE table, and prints
+one line per scan:
+    check_fitsidi: scan NAME start_day=TIME days=TIME_INTERVAL sources=ID,ID
+Prints one line per problem and exits 1 if there are any; prints
+"check_fitsidi: OK ..." and exits 0 otherwise. Written for emcorr
+(formats::fitsidi); shares no code with it.
 """
 
 import sys
@@ -143,7 +148,32 @@ def main(path):
                     need(np.asarray(im.data[c][0]).size == npoly * nb,
                          f"INTERFEROMETER_MODEL: {c} must have NPOLY x NO_BAND = {npoly * nb} elements")
 
-        summary = (f"{nrow} rows, {len(antennas)} antennas (max |xyz| {radii.max() / 1e3:.0f} km), "
+        # EMCORR_SCAN (emcorr's own scan table), optional
+        scan_lines = []
+        if "EMCORR_SCAN" in tables:
+            sc = tables["EMCORR_SCAN"]
+            for c in ("SCAN_NO", "SCAN_NAME", "TIME", "TIME_INTERVAL", "SOURCE_IDS"):
+                need(c in sc.columns.names, f"EMCORR_SCAN: column {c} missing")
+            for k in ("EXTVER", "NO_PHCEN", "RDATE"):
+                need(k in sc.header, f"EMCORR_SCAN: keyword {k} missing")
+            if problems:
+                return problems, ""
+            need(sc.header["RDATE"][:10] == rdate, "EMCORR_SCAN: RDATE differs from ARRAY_GEOMETRY's")
+            need(sc.columns["TIME"].format in ("1D", "D"), "EMCORR_SCAN: TIME must be 1D")
+            ids = np.asarray(sc.data["SOURCE_IDS"]).reshape(len(sc.data), -1)
+            need(ids.shape[1] == sc.header["NO_PHCEN"], "EMCORR_SCAN: SOURCE_IDS width differs from NO_PHCEN")
+            names = [str(n).strip() for n in sc.data["SCAN_NAME"]]
+            need(len(set(names)) == len(names), "EMCORR_SCAN: scan names repeat")
+            need(list(sc.data["SCAN_NO"]) == list(range(1, len(names) + 1)), "EMCORR_SCAN: SCAN_NO is not 1..n")
+            for name, t, dt, row in zip(names, sc.data["TIME"], sc.data["TIME_INTERVAL"], ids):
+                srcs = [int(i) for i in row if i != 0]
+                need(len(srcs) > 0, f"EMCORR_SCAN: scan {name} has no SOURCE_IDS")
+                need(set(srcs) <= sources, f"EMCORR_SCAN: scan {name}: SOURCE_IDS {srcs} not all in SOURCE")
+                need(dt > 0, f"EMCORR_SCAN: scan {name}: TIME_INTERVAL {dt} not positive")
+                scan_lines.append(f"scan {name} start_day={float(t)!r} days={float(dt)!r} sources={','.join(map(str, srcs))}")
+
+        summary = "\n".join(f"check_fitsidi: {l}" for l in scan_lines) + ("\n" if scan_lines else "")
+        summary += (f"{nrow} rows, {len(antennas)} antennas (max |xyz| {radii.max() / 1e3:.0f} km), "
                    f"{nb} bands x {nc} channels x {ns} stokes, MAXIS1 {want_n[0]}")
     return problems, summary
 
@@ -157,4 +187,7 @@ if __name__ == "__main__":
     if problems:
         print("check_fitsidi: FAILED")
         sys.exit(1)
-    print(f"check_fitsidi: OK {summary}")
+    *scans, last = summary.split("\n")
+    for line in scans:
+        print(line)
+    print(f"check_fitsidi: OK {last}")

@@ -6,14 +6,22 @@
 //! project's convention: with the wavefront reaching station s at g + τ_s,
 //! X_s(ν) ∝ exp(−2πiντ_s) and V_AB = ⟨X_A conj(X_B)⟩ = exp(−2πiν(τ_A − τ_B)).
 //!
-//! Usage: cargo run --release -p formats --example fitsidi_synth -- OUT.fits
+//! Usage: cargo run --release -p formats --example fitsidi_synth -- OUT.fits [--session|--session-no-table]
 //! It prints the injected delays (ns) and rates (ps/s) per station.
+//!
+//! `--session` makes it a two-scan session with emcorr's scan table
+//! (EMCORR_SCAN): scan "No0001" is the 30 integrations above on 0552+398;
+//! scan "No0002" follows 60 s later with 30 integrations in which a second
+//! phase centre, LANDER (SOURCE_ID 2), has rows at the same times as
+//! 0552+398 (same-beam), with the same station delays. `--session-no-table`
+//! writes the same rows without the table, so that CASA's import of the two
+//! can be compared (testdata/casa_scan_check.py).
 
 use std::f64::consts::PI;
 use std::path::PathBuf;
 
 use formats::fitsidi::{
-    IdiAntenna, IdiBand, IdiEop, IdiHeader, IdiSource, IdiWriter, ModelRow, Mount, UvRow,
+    IdiAntenna, IdiBand, IdiEop, IdiHeader, IdiScan, IdiSource, IdiWriter, ModelRow, Mount, UvRow,
 };
 use formats::UtcTime;
 
@@ -27,6 +35,9 @@ fn main() {
             .nth(1)
             .unwrap_or_else(|| "synth.idifits".into()),
     );
+    let mode = std::env::args().nth(2);
+    let session = matches!(mode.as_deref(), Some("--session" | "--session-no-table"));
+    let scan_table = mode.as_deref() == Some("--session");
     let n_chan = 32;
     let chan_bw = 0.5e6;
     let ref_date = UtcTime::from_calendar(2026, 3, 14, 0, 0, 0, 0.0);
@@ -40,7 +51,7 @@ fn main() {
         diameter_m: 25.0,
         n_levels: 4,
     };
-    let header = IdiHeader {
+    let mut header = IdiHeader {
         obscode: "EMSYN".into(),
         telescope: "VLBA".into(),
         correlator: "EMCORR".into(),
@@ -91,16 +102,45 @@ fn main() {
         }],
         array_xyz_m: [0.0; 3],
         eop: IdiEop::default(),
+        scans: Vec::new(),
     };
     let t0 = ref_date.add_seconds(13.0 * 3600.0);
-    let models: Vec<ModelRow> = header
-        .antennas
+    // Scan 2 starts this long after t0 (a 60 s gap after scan 1's 60 s).
+    let scan2_s = 120.0;
+    if session {
+        header.sources.push(IdiSource {
+            id: 2,
+            name: "LANDER".into(),
+            calcode: String::new(),
+            ra_deg: 88.9,
+            dec_deg: 39.8,
+        });
+    }
+    if scan_table {
+        header.scans = vec![
+            IdiScan {
+                name: "No0001".into(),
+                start: t0,
+                duration_s: 60.0,
+                source_ids: vec![1],
+            },
+            IdiScan {
+                name: "No0002".into(),
+                start: t0.add_seconds(scan2_s),
+                duration_s: 60.0,
+                source_ids: vec![1, 2],
+            },
+        ];
+    }
+    let model_sources: Vec<u32> = header.sources.iter().map(|s| s.id).collect();
+    let models: Vec<ModelRow> = model_sources
         .iter()
-        .map(|a| ModelRow {
+        .flat_map(|&src| header.antennas.iter().map(move |a| (src, a.id)))
+        .map(|(src, ant)| ModelRow {
             time: t0,
-            interval_s: 120.0,
-            antenna: a.id,
-            source_id: 1,
+            interval_s: if session { 240.0 } else { 120.0 },
+            antenna: ant,
+            source_id: src,
             freq_id: 1,
             pdelay_turns: vec![vec![0.0, 0.0]; 2],
             gdelay_s: vec![vec![0.0, 0.0]; 2],
@@ -122,8 +162,16 @@ fn main() {
             .wrapping_add(1442695040888963407);
         ((seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 0.2
     };
-    for k in 0..30 {
-        let dt = 1.0 + 2.0 * k as f64; // integration centre, s since t0
+    // (integration centre in s since t0, SOURCE_ID) of every integration.
+    let mut integrations: Vec<(f64, u32)> = (0..30).map(|k| (1.0 + 2.0 * k as f64, 1)).collect();
+    if session {
+        for k in 0..30 {
+            for src in [1, 2] {
+                integrations.push((scan2_s + 1.0 + 2.0 * k as f64, src));
+            }
+        }
+    }
+    for (dt, source_id) in integrations {
         let tau = |s: usize| DELAY_S[s] + RATE_S_S[s] * dt;
         for a1 in 1..=3u32 {
             for a2 in a1..=3u32 {
@@ -152,7 +200,7 @@ fn main() {
                 w.write_row(&UvRow {
                     time: t0.add_seconds(dt),
                     baseline: (a1, a2),
-                    source_id: 1,
+                    source_id,
                     freq_id: 1,
                     inttim_s: 2.0,
                     // Synthetic: the unprojected baseline over c (fringe fitting ignores UVW).

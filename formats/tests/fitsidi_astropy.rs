@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use formats::fitsidi::{
-    IdiAntenna, IdiBand, IdiEop, IdiHeader, IdiSource, IdiWriter, ModelRow, Mount, UvRow,
+    IdiAntenna, IdiBand, IdiEop, IdiHeader, IdiScan, IdiSource, IdiWriter, ModelRow, Mount, UvRow,
 };
 use formats::UtcTime;
 
@@ -67,21 +67,49 @@ fn header() -> IdiHeader {
             ant("LA", 2, [-1449752.6, -4975298.6, 3709123.8], Mount::AltAz),
             ant("MOON1", 3, [2.1e8, -3.2e8, 0.9e8], Mount::Orbiting),
         ],
-        sources: vec![IdiSource {
-            id: 1,
-            name: "0552+398".into(),
-            calcode: "V".into(),
-            ra_deg: 88.878_357_8,
-            dec_deg: 39.813_657_2,
-        }],
+        sources: vec![
+            IdiSource {
+                id: 1,
+                name: "0552+398".into(),
+                calcode: "V".into(),
+                ra_deg: 88.878_357_8,
+                dec_deg: 39.813_657_2,
+            },
+            IdiSource {
+                id: 2,
+                name: "LANDER".into(),
+                calcode: String::new(),
+                ra_deg: 88.9,
+                dec_deg: 39.8,
+            },
+        ],
         array_xyz_m: [0.0; 3],
         eop: IdiEop::default(),
+        scans: Vec::new(),
     }
 }
 
+/// Start of the sample's data: 23:59 UTC on RDATE.
+const T0_S: f64 = 23.0 * 3600.0 + 59.0 * 60.0;
+
 fn write_sample(path: &Path) {
-    let h = header();
-    let t0 = h.ref_date.add_seconds(23.0 * 3600.0 + 59.0 * 60.0);
+    let mut h = header();
+    let t0 = h.ref_date.add_seconds(T0_S);
+    // Two scans; the second a same-beam one of both sources, crossing 0h.
+    h.scans = vec![
+        IdiScan {
+            name: "No0001".into(),
+            start: t0,
+            duration_s: 40.0,
+            source_ids: vec![1],
+        },
+        IdiScan {
+            name: "No0002".into(),
+            start: t0.add_seconds(40.0),
+            duration_s: 40.0,
+            source_ids: vec![1, 2],
+        },
+    ];
     let models: Vec<ModelRow> = h
         .antennas
         .iter()
@@ -152,6 +180,36 @@ fn astropy_accepts_what_we_write() {
         "check_fitsidi.py refused our file:\n{text}"
     );
     assert!(text.contains("check_fitsidi: OK"), "{text}");
+    // astropy reads the scan names, starts (days since RDATE), lengths and
+    // phase centres that were written.
+    let scans: Vec<Vec<&str>> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("check_fitsidi: scan "))
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(scans.len(), 2, "{text}");
+    let value = |field: &str, key: &str| -> f64 {
+        field
+            .strip_prefix(key)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{field:?} is not {key}NUMBER"))
+    };
+    for (k, (name, sources)) in [("No0001", "sources=1"), ("No0002", "sources=1,2")]
+        .into_iter()
+        .enumerate()
+    {
+        let s = &scans[k];
+        assert_eq!((s[0], s[3]), (name, sources), "{text}");
+        let start_day = (T0_S + 40.0 * k as f64) / 86400.0;
+        assert!(
+            (value(s[1], "start_day=") - start_day).abs() < 1e-15,
+            "{text}"
+        );
+        assert!(
+            (value(s[2], "days=") - 40.0 / 86400.0).abs() < 1e-15,
+            "{text}"
+        );
+    }
 
     // The check must be able to fail: spoil MAXIS3 and expect a complaint.
     {

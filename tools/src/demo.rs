@@ -188,6 +188,7 @@ pub fn run_demo(
             file: job.output.clone(),
             baseline: Some(b),
             scan: None,
+            source: None,
             spectra: false,
             delay_window: None,
             rate_window: None,

@@ -174,3 +174,156 @@ fn bad_input_gives_documented_exit_codes() {
         "{err}"
     );
 }
+
+// ---------------------------------------------------------------------------
+// Sessions: the EMCORR_SCAN table, two phase centres per scan, --differential.
+
+use tools::fringe::fit::wrap_pi;
+use tools::fringe::synth_session as session;
+
+fn stations_of(baseline: &str) -> (usize, usize) {
+    let (a, b) = baseline.split_once('-').unwrap();
+    let idx = |n: &str| session::STATIONS.iter().position(|s| *s == n).unwrap();
+    (idx(a), idx(b))
+}
+
+fn epoch(v: &Value) -> UtcTime {
+    UtcTime::parse_iso8601(v["geocentre_epoch_utc"].as_str().unwrap()).unwrap()
+}
+
+#[test]
+fn a_session_file_gives_rows_per_scan_source_and_baseline_with_scan_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("session.fits");
+    write_session_file(&path, 21, true);
+    let rows = json_rows(&["fringe", path.to_str().unwrap(), "--format", "json"]);
+    let got: Vec<(u64, &str, &str)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["scan"].as_u64().unwrap(),
+                r["scan_name"].as_str().unwrap(),
+                r["source"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let mut want = vec![(1, "No0001", "0552+398"); 3];
+    want.extend([(2, "No0002", "0552+398"); 3]);
+    want.extend([(3, "No0003", "LANDER"); 3]);
+    want.extend([(3, "No0003", "J0555+3948"); 3]);
+    assert_eq!(got, want);
+    for r in &rows {
+        let bl = r["baseline"].as_str().unwrap();
+        let (a, b) = stations_of(bl);
+        let src = session::SOURCES
+            .iter()
+            .position(|s| *s == r["source"].as_str().unwrap())
+            .unwrap() as u32
+            + 1;
+        let (tau, rate, phase) = session::residual(a, b, src, epoch(r));
+        let z = [
+            (f(r, "mbd_s") - tau) / f(r, "mbd_sigma_s"),
+            (f(r, "rate_s_per_s") - rate) / f(r, "rate_sigma"),
+            wrap_pi(f(r, "phase_deg").to_radians() - phase) / f(r, "phase_sigma_deg").to_radians(),
+        ];
+        assert!(z.iter().all(|z| z.abs() < 3.0), "{bl} {src}: z {z:?}");
+    }
+    // The same rows without the table: No0001 and No0002 (back to back, one
+    // source) are one scan, no names; the same-beam scan stays one scan.
+    let plain = dir.path().join("plain.fits");
+    write_session_file(&plain, 21, false);
+    let out = emcorr()
+        .args(["fringe", plain.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let header: Vec<&str> = tools::fringe::CSV_HEADER.split(',').collect();
+    assert_eq!(header.last(), Some(&"scan_name"), "new columns go last");
+    let col = |line: &str, name: &str| -> String {
+        line.split(',')
+            .nth(header.iter().position(|h| *h == name).unwrap())
+            .unwrap()
+            .to_string()
+    };
+    let body: Vec<&str> = text.lines().skip(1).collect();
+    let got: Vec<(String, String, String)> = body
+        .iter()
+        .map(|l| (col(l, "scan"), col(l, "scan_name"), col(l, "source")))
+        .collect();
+    let s = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
+    let mut want = vec![s("1", "", "0552+398"); 3];
+    want.extend(vec![s("2", "", "LANDER"); 3]);
+    want.extend(vec![s("2", "", "J0555+3948"); 3]);
+    assert_eq!(got, want);
+}
+
+#[test]
+fn differential_gives_the_same_beam_difference_with_common_clocks_cancelled() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("session.fits");
+    write_session_file(&path, 22, true);
+    let p = path.to_str().unwrap();
+    let rows = json_rows(&[
+        "fringe",
+        p,
+        "--format",
+        "json",
+        "--differential",
+        "LANDER,J0555+3948",
+    ]);
+    assert_eq!(rows.len(), 3);
+    for r in &rows {
+        let bl = r["baseline"].as_str().unwrap();
+        let (a, b) = stations_of(bl);
+        assert_eq!(r["scan_name"], "No0003");
+        assert_eq!(
+            (r["source_a"].as_str(), r["source_b"].as_str()),
+            (Some("LANDER"), Some("J0555+3948"))
+        );
+        // Truth from the source terms alone: the injected clocks (40 and
+        // 180 ns) and instrumental phases must not appear.
+        let dt = epoch(r).seconds_since(session::t0());
+        let src = |k: usize, s: usize| session::SRC_DELAY_S[k][s] + session::SRC_RATE[k][s] * dt;
+        let tau = (src(1, b) - src(1, a)) - (src(2, b) - src(2, a));
+        let rate = (session::SRC_RATE[1][b] - session::SRC_RATE[1][a])
+            - (session::SRC_RATE[2][b] - session::SRC_RATE[2][a]);
+        let phase = 2.0 * std::f64::consts::PI * session::REF_FREQ_HZ * tau
+            + (session::SRC_PHASE_RAD[1][b] - session::SRC_PHASE_RAD[1][a])
+            - (session::SRC_PHASE_RAD[2][b] - session::SRC_PHASE_RAD[2][a]);
+        let z = [
+            (f(r, "mbd_diff_s") - tau) / f(r, "mbd_diff_sigma_s"),
+            (f(r, "rate_diff_s_per_s") - rate) / f(r, "rate_diff_sigma"),
+            wrap_pi(f(r, "phase_diff_deg").to_radians() - phase)
+                / f(r, "phase_diff_sigma_deg").to_radians(),
+        ];
+        assert!(z.iter().all(|z| z.abs() < 3.0), "{bl}: z {z:?}");
+        let clock = session::CLOCK_S[b] - session::CLOCK_S[a];
+        assert!(clock.abs() > 300.0 * f(r, "mbd_diff_sigma_s"));
+    }
+    // CSV has its own header; errors are one line, exit 2, naming the cause.
+    let out = emcorr()
+        .args(["fringe", p, "--differential", "LANDER,J0555+3948"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().next(), Some(tools::fringe::DIFF_CSV_HEADER));
+    assert_eq!(text.lines().count(), 4);
+    for (arg, want) in [
+        ("LANDER,NOPE", "source \"NOPE\" is not in the SOURCE table"),
+        ("LANDER", "expected A,B"),
+        ("LANDER,", "expected A,B"),
+        ("0552+398,LANDER", "no scan has rows of both"),
+        ("LANDER,LANDER", "both \"LANDER\""),
+    ] {
+        let a = emcorr()
+            .args(["fringe", p, "--differential", arg])
+            .assert()
+            .code(2);
+        let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+        assert!(
+            err.contains(want) && err.lines().count() == 1,
+            "{arg}: {err}"
+        );
+    }
+}

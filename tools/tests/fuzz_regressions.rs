@@ -119,6 +119,7 @@ fn write_fitsidi_seed() {
         }],
         array_xyz_m: [0.0; 3],
         eop: IdiEop::default(),
+        scans: Vec::new(),
     };
     let t0 = ref_date.add_seconds(3600.0);
     let models: Vec<ModelRow> = (1..=2)

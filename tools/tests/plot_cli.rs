@@ -83,3 +83,31 @@ fn fringe_and_spectra_plots_are_written() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn a_phase_centre_of_a_same_beam_scan_is_chosen_with_source() {
+    let (_keep, dir) = out_dir();
+    let fits = dir.join("session.fits");
+    common::write_session_file(&fits, 5, true);
+    let f = fits.to_str().unwrap();
+    let args = ["plot", f, "--baseline", "EF-MOON", "--scan", "3"];
+    Command::cargo_bin("emcorr")
+        .unwrap()
+        .args(args)
+        .args(["--source", "J0555+3948"])
+        .assert()
+        .success();
+    // Named after the source too, so the scan's other phase centre does
+    // not overwrite it.
+    assert_eq!(
+        png_size(&dir.join("session_EF-MOON_scan3_J0555+3948.png")),
+        (1700, 1100)
+    );
+    // A source not in that scan: bad input.
+    Command::cargo_bin("emcorr")
+        .unwrap()
+        .args(args)
+        .args(["--source", "0552+398"])
+        .assert()
+        .code(2);
+}

@@ -66,7 +66,8 @@ impl Sink for MemorySink {
 
 use crate::job::{SourcePosition, StationPosition};
 use formats::fitsidi::{
-    IdiAntenna, IdiBand, IdiEop, IdiError, IdiHeader, IdiSource, IdiWriter, ModelRow, Mount, UvRow,
+    IdiAntenna, IdiBand, IdiEop, IdiError, IdiHeader, IdiScan, IdiSource, IdiWriter, ModelRow,
+    Mount, UvRow,
 };
 use formats::output::OutputTarget;
 use std::path::{Path, PathBuf};
@@ -364,6 +365,8 @@ fn idi_header(job: &Job, l: &Layout, bits: &[u8], start: UtcTime) -> IdiHeader {
         sources: idi_sources(job),
         array_xyz_m: [0.0; 3],
         eop: IdiEop::default(),
+        // A session fills the EMCORR_SCAN table (`begin_session`).
+        scans: Vec::new(),
     }
 }
 
@@ -405,7 +408,17 @@ impl IdiSink {
             return Ok(());
         };
         let first = sess.scans.first().map_or(h.start, |s| s.start);
-        let header = idi_header(&sess.job, l, &sess.bits, first);
+        let mut header = idi_header(&sess.job, l, &sess.bits, first);
+        header.scans = sess
+            .scans
+            .iter()
+            .map(|sc| IdiScan {
+                name: sc.name.clone(),
+                start: sc.start,
+                duration_s: sc.stop.seconds_since(sc.start),
+                source_ids: sc.sources.iter().map(|&i| i as u32 + 1).collect(),
+            })
+            .collect();
         let mut models = Vec::new();
         for sc in &sess.scans {
             let antennas: Vec<u32> = sc.stations.iter().map(|&s| s as u32 + 1).collect();

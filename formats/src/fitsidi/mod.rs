@@ -11,6 +11,7 @@
 //! IdiWriter::keep_partial_on_drop(&mut self, keep: bool)
 //! read_idi(path: &Path) -> Result<IdiFile { header, rows, models }, IdiError>
 //! IdiReader::open(path) / .header() / .models() / .n_rows() / .read_row(i)
+//! IdiHeader.scans: Vec<IdiScan { name, start, duration_s, source_ids }>   // EMCORR_SCAN; empty = no table
 //! ```
 //!
 //! # File layout
@@ -18,10 +19,11 @@
 //! Empty primary HDU (cfitsio writes it as NAXIS = 1, NAXIS1 = 0 with GROUPS = T,
 //! GCOUNT = PCOUNT = 0: a random-groups file of no groups; TELESCOP, CORRELAT,
 //! FXCORVER), then binary tables ARRAY_GEOMETRY, ANTENNA, FREQUENCY, SOURCE,
-//! INTERFEROMETER_MODEL (only when models are given) and UV_DATA, last. Each
-//! table carries Memo 114's common keywords: TABREV, OBSCODE, RDATE, NO_STKD,
-//! STK_1, NO_BAND, NO_CHAN, REF_FREQ, CHAN_BW, REF_PIXL. One frequency setup
-//! (FREQID 1) and one array (ARRAY 1) per file.
+//! INTERFEROMETER_MODEL (only when models are given), EMCORR_SCAN (only when
+//! the header lists scans) and UV_DATA, last. Each table carries Memo 114's
+//! common keywords: EXTVER, TABREV, OBSCODE, RDATE, NO_STKD, STK_1, NO_BAND,
+//! NO_CHAN, REF_FREQ, CHAN_BW, REF_PIXL. One frequency setup (FREQID 1) and one
+//! array (ARRAY 1) per file.
 //!
 //! **Streaming.** `create` writes all tables but UV_DATA's rows, including the
 //! whole delay model (the correlator knows it before it correlates); UV_DATA is
@@ -63,6 +65,18 @@
 //! DISP/DDISP, and emcorr's CLOCK_1/DCLOCK_1 (see [`ModelRow`]). Astrometry adds
 //! fringe-fit residuals back to GDELAY to get total delays.
 //!
+//! **EMCORR_SCAN** (emcorr's own; Memo 114 has no scan table): one row per
+//! scan of a session ([`IdiScan`]): SCAN_NO 1J (row number), SCAN_NAME 32A
+//! (VEX name), TIME 1D and TIME_INTERVAL 1D (start and length, days since
+//! RDATE; doubles so that boundaries are exact to ~10 ps), SOURCE_IDS nJ (the
+//! phase centres, 0-padded; keyword NO_PHCEN = n). Astrometry needs the scan
+//! names, and a same-beam scan (several SOURCE_IDs at the same times) cannot
+//! be recovered from UV_DATA alone. A UV_DATA row belongs to the scan whose
+//! [TIME, TIME + TIME_INTERVAL) holds its time. CASA's importfitsidi ignores
+//! the table with a warning and imports the rest unchanged (checked with CASA
+//! 6.7, testdata/casa_scan_check.py); the reader returns no scans for a file
+//! without it.
+//!
 //! # Conventions
 //!
 //! - Visibility: V_AB = ⟨X_A · conj(X_B)⟩ for baseline A–B with A before B
@@ -86,7 +100,7 @@ mod tests;
 
 pub use error::{FitsFailure, IdiError};
 pub use model::{
-    IdiAntenna, IdiBand, IdiEop, IdiFile, IdiHeader, IdiSource, ModelRow, Mount, UvRow,
+    IdiAntenna, IdiBand, IdiEop, IdiFile, IdiHeader, IdiScan, IdiSource, ModelRow, Mount, UvRow,
 };
 pub use read::{read_idi, IdiReader};
 pub use write::{partial_path, IdiWriter};

@@ -50,6 +50,48 @@ pub struct IdiHeader {
     pub array_xyz_m: [f64; 3],
     /// Earth-orientation keywords of ARRAY_GEOMETRY.
     pub eop: IdiEop,
+    /// The session's scans: the EMCORR_SCAN table (emcorr's own, not in Memo
+    /// 114; see [`IdiScan`]). Empty: no table is written, and a file
+    /// without one reads back empty.
+    pub scans: Vec<IdiScan>,
+}
+
+/// One scan of a session: a row of the EMCORR_SCAN table.
+///
+/// FITS-IDI has no scan table (Memo 114 leaves scans to the SOURCE_ID and
+/// time of each row), but astrometry reports observables by the VEX scan
+/// name, and a same-beam scan has several sources at the same times, so
+/// the scan cannot be inferred from the rows. Rows belong to a scan by
+/// their time: UV_DATA rows whose TIME (integration centre) lies in
+/// [`start`, `start` + `duration_s`). Scans may overlap in time (subarrays
+/// observing different sources); a row then belongs to the scan that lists
+/// its SOURCE_ID.
+///
+/// [`start`]: IdiScan::start
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdiScan {
+    /// SCAN_NAME: the VEX scan name (e.g. "No0001"), 1 to
+    /// [`IdiScan::MAX_NAME_LEN`] ASCII characters, unique in the file.
+    pub name: String,
+    /// TIME: start of the scan, geocentre UTC as UV_DATA's TIME (stored as
+    /// days since RDATE, ~10 ps resolution).
+    pub start: UtcTime,
+    /// TIME_INTERVAL (s), > 0; stored in days as a double.
+    pub duration_s: f64,
+    /// SOURCE_IDS: the scan's phase centres (SOURCE_IDs of the SOURCE
+    /// table), at least one; several for a same-beam scan.
+    pub source_ids: Vec<u32>,
+}
+
+impl IdiScan {
+    /// Width of the SCAN_NAME column (VEX scan names are short, "No0001" or
+    /// "345-1200", but a schedule may use longer ones).
+    pub const MAX_NAME_LEN: usize = 32;
+
+    /// End of the scan (exclusive).
+    pub fn end(&self) -> UtcTime {
+        self.start.add_seconds(self.duration_s)
+    }
 }
 
 /// One band (IF) of the frequency setup: a row element of the FREQUENCY table.

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use super::cfits::{CfError, ColInfo, Fits};
 use super::error::IdiError;
 use super::model::{
-    from_jd_and_day_fraction, IdiAntenna, IdiBand, IdiEop, IdiFile, IdiHeader, IdiSource, ModelRow,
-    Mount, UvRow, DAY_S,
+    from_jd_and_day_fraction, IdiAntenna, IdiBand, IdiEop, IdiFile, IdiHeader, IdiScan, IdiSource,
+    ModelRow, Mount, UvRow, DAY_S,
 };
 use crate::time::UtcTime;
 
@@ -348,8 +348,11 @@ impl IdiReader {
             sources,
             array_xyz_m,
             eop,
+            scans: Vec::new(),
         };
         let models = read_models(&mut fits, path, &header)?;
+        let scans = read_scans(&mut fits, path, &header)?;
+        let header = IdiHeader { scans, ..header };
         Table::require(&mut fits, path, "UV_DATA")?;
         Ok(IdiReader {
             fits,
@@ -882,6 +885,74 @@ fn read_models(fits: &mut Fits, path: &Path, h: &IdiHeader) -> Result<Vec<ModelR
         });
     }
     Ok(models)
+}
+
+/// emcorr's EMCORR_SCAN table (layout: `write::write_scans`), optional: a
+/// file without it has no scans. Rows come back in file order; SOURCE_IDS
+/// entries of 0 are padding.
+fn read_scans(fits: &mut Fits, path: &Path, h: &IdiHeader) -> Result<Vec<IdiScan>, IdiError> {
+    let Some(mut t) = Table::open(fits, path, "EMCORR_SCAN")? else {
+        return Ok(Vec::new());
+    };
+    let name_c = t.req_col("SCAN_NAME")?;
+    let time_c = t.req_col("TIME")?;
+    let int_c = t.req_col("TIME_INTERVAL")?;
+    let src_c = t.req_col("SOURCE_IDS")?;
+    // A damaged width must not make us allocate gigabytes per row.
+    if !(1..=4096).contains(&src_c.repeat) {
+        return Err(t.bad_col(
+            "SOURCE_IDS",
+            format!("{} elements per row (expected 1..=4096)", src_c.repeat),
+        ));
+    }
+    let mut scans: Vec<IdiScan> = Vec::new();
+    for r in 1..=t.n_rows()? as i64 {
+        let name = t.string(name_c, r)?;
+        if name.is_empty() || scans.iter().any(|s| s.name == name) {
+            return Err(t.bad_col(
+                "SCAN_NAME",
+                format!("row {r}: {name:?} is empty or used twice"),
+            ));
+        }
+        let (time_d, interval_d) = (t.f64_1(time_c, r)?, t.f64_1(int_c, r)?);
+        if !(time_d.is_finite()
+            && time_d.abs() <= MAX_DAYS
+            && interval_d.is_finite()
+            && interval_d > 0.0
+            && interval_d <= MAX_DAYS)
+        {
+            return Err(t.bad_col(
+                "TIME",
+                format!(
+                    "row {r}: TIME {time_d} / TIME_INTERVAL {interval_d} days is not a plausible scan"
+                ),
+            ));
+        }
+        let ids = t
+            .fits
+            .read_i64(src_c.num, r, src_c.repeat as usize)
+            .map_err(|e| t.err(&format!("reading SOURCE_IDS of row {r}"), e))?;
+        let mut source_ids = Vec::new();
+        for id in ids.into_iter().filter(|&id| id != 0) {
+            if !h.sources.iter().any(|s| s.id as i64 == id) {
+                return Err(t.bad_col(
+                    "SOURCE_IDS",
+                    format!("row {r} ({name}): SOURCE_ID {id} is not in the SOURCE table"),
+                ));
+            }
+            source_ids.push(id as u32);
+        }
+        if source_ids.is_empty() {
+            return Err(t.bad_col("SOURCE_IDS", format!("row {r} ({name}): no SOURCE_ID")));
+        }
+        scans.push(IdiScan {
+            name,
+            start: h.ref_date.add_seconds(time_d * DAY_S),
+            duration_s: interval_d * DAY_S,
+            source_ids,
+        });
+    }
+    Ok(scans)
 }
 
 #[cfg(test)]

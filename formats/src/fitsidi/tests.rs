@@ -71,7 +71,35 @@ pub(crate) fn sample_header(nb: usize, nc: usize, stokes: &[i32]) -> IdiHeader {
             ut1_utc_s: 0.0625,
             ..IdiEop::default()
         },
+        scans: vec![],
     }
+}
+
+/// Three scans of a session around `sample_rows`' times: one per source,
+/// then a same-beam scan with both phase centres (and a name of the full
+/// 32 characters).
+fn sample_scans(h: &IdiHeader) -> Vec<IdiScan> {
+    let t = |s: f64| h.ref_date.add_seconds(13.0 * 3600.0 + s);
+    vec![
+        IdiScan {
+            name: "No0001".into(),
+            start: t(0.0),
+            duration_s: 2.0,
+            source_ids: vec![1],
+        },
+        IdiScan {
+            name: "No0002".into(),
+            start: t(2.0),
+            duration_s: 2.0,
+            source_ids: vec![2],
+        },
+        IdiScan {
+            name: "r41096-same-beam-lander+qso-0003".into(),
+            start: t(4.0),
+            duration_s: 1234.5678,
+            source_ids: vec![2, 1],
+        },
+    ]
 }
 
 fn sample_rows(h: &IdiHeader, n_int: usize) -> Vec<UvRow> {
@@ -183,6 +211,20 @@ fn assert_same(a: &IdiFile, b: &IdiFile) {
         x.chan_bw_hz = y.chan_bw_hz;
         x.total_bw_hz = y.total_bw_hz;
     }
+    // Scan starts and lengths are stored as days (doubles): ~10 ps.
+    assert_eq!(hb_fixed.scans.len(), ha.scans.len());
+    for (x, y) in hb_fixed.scans.iter_mut().zip(&ha.scans) {
+        assert!(
+            x.start.seconds_since(y.start).abs() < 2e-11,
+            "{x:?} vs {y:?}"
+        );
+        assert!(
+            (x.duration_s - y.duration_s).abs() < 2e-11,
+            "{x:?} vs {y:?}"
+        );
+        x.start = y.start;
+        x.duration_s = y.duration_s;
+    }
     assert_eq!(&hb_fixed, ha);
 
     assert_eq!(a.rows.len(), b.rows.len());
@@ -262,6 +304,151 @@ fn round_trip_single_band_single_stokes_without_model() {
         },
         &back,
     );
+}
+
+#[test]
+fn scan_table_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("scans.fits");
+    let mut h = sample_header(2, 4, &[-1, -2]);
+    h.scans = sample_scans(&h);
+    let rows = sample_rows(&h, 3);
+    let models = sample_models(&h);
+    write_file(&path, &h, &rows, &models);
+    let back = read_idi(&path).unwrap();
+    // Names and phase centres exactly as written; times to ~10 ps.
+    let names: Vec<&str> = back.header.scans.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["No0001", "No0002", "r41096-same-beam-lander+qso-0003"]
+    );
+    assert_eq!(back.header.scans[2].source_ids, [2, 1]);
+    assert_eq!(back.header.scans[0].source_ids, [1]);
+    let want_start = h.ref_date.add_seconds(13.0 * 3600.0 + 4.0);
+    assert!(back.header.scans[2].start.seconds_since(want_start).abs() < 2e-11);
+    assert!((back.header.scans[2].duration_s - 1234.5678).abs() < 2e-11);
+    assert_same(
+        &IdiFile {
+            header: h,
+            rows,
+            models,
+        },
+        &back,
+    );
+    // Without scans no table is written, and none is read back.
+    let plain = dir.path().join("plain.fits");
+    let h = sample_header(1, 4, &[-1]);
+    write_file(&plain, &h, &sample_rows(&h, 1), &[]);
+    assert!(read_idi(&plain).unwrap().header.scans.is_empty());
+    let mut f = fitsio::FitsFile::open(&plain).unwrap();
+    assert!(f.hdu("EMCORR_SCAN").is_err());
+}
+
+#[test]
+fn scan_table_sits_before_uv_data_with_the_common_keywords() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("layout.fits");
+    let mut h = sample_header(2, 4, &[-1, -2]);
+    h.scans = sample_scans(&h);
+    write_file(&path, &h, &sample_rows(&h, 1), &sample_models(&h));
+    let mut f = fitsio::FitsFile::open(&path).unwrap();
+    let mut names = Vec::new();
+    for i in 1.. {
+        let Ok(hdu) = f.hdu(i) else { break };
+        names.push(hdu.read_key::<String>(&mut f, "EXTNAME").unwrap());
+    }
+    assert_eq!(
+        names,
+        [
+            "ARRAY_GEOMETRY",
+            "ANTENNA",
+            "FREQUENCY",
+            "SOURCE",
+            "INTERFEROMETER_MODEL",
+            "EMCORR_SCAN",
+            "UV_DATA"
+        ]
+    );
+    let hdu = f.hdu("EMCORR_SCAN").unwrap();
+    for (key, want) in [
+        ("EXTVER", 1i64),
+        ("TABREV", 1),
+        ("NO_STKD", 2),
+        ("NO_BAND", 2),
+        ("NO_CHAN", 4),
+        ("NO_PHCEN", 2),
+    ] {
+        assert_eq!(hdu.read_key::<i64>(&mut f, key).unwrap(), want, "{key}");
+    }
+    assert_eq!(
+        hdu.read_key::<String>(&mut f, "RDATE").unwrap(),
+        "2026-03-14"
+    );
+    assert_eq!(hdu.read_key::<String>(&mut f, "OBSCODE").unwrap(), "EM001");
+    // TIME in days since RDATE; the padding of a one-source row is 0.
+    let time: Vec<f64> = hdu.read_col(&mut f, "TIME").unwrap();
+    assert!((time[1] - (13.0 * 3600.0 + 2.0) / 86400.0).abs() < 1e-15);
+    let ids: Vec<i32> = hdu.read_col(&mut f, "SOURCE_IDS").unwrap();
+    assert_eq!(ids, [1, 0, 2, 0, 2, 1]);
+    let no: Vec<i32> = hdu.read_col(&mut f, "SCAN_NO").unwrap();
+    assert_eq!(no, [1, 2, 3]);
+}
+
+#[test]
+fn bad_scans_are_refused_before_any_file_is_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad_scans.fits");
+    let h0 = sample_header(1, 4, &[-1]);
+    type Spoil = fn(&mut Vec<IdiScan>);
+    let cases: [(Spoil, &str); 7] = [
+        (|s| s[1].name = "No0001".into(), "used twice"),
+        (|s| s[0].name = String::new(), "scan name"),
+        (|s| s[0].name = "x".repeat(33), "scan name"),
+        (|s| s[0].duration_s = 0.0, "duration"),
+        (|s| s[0].duration_s = f64::NAN, "duration"),
+        (
+            |s| s[2].source_ids = vec![3],
+            "SOURCE_ID 3 is not in the SOURCE table",
+        ),
+        (|s| s[2].source_ids.clear(), "no SOURCE_IDs"),
+    ];
+    for (spoil, want) in cases {
+        let mut h = h0.clone();
+        h.scans = sample_scans(&h);
+        spoil(&mut h.scans);
+        let e = IdiWriter::create(&path, &h, &[]).err().unwrap().to_string();
+        assert!(e.contains("EMCORR_SCAN row") && e.contains(want), "{e}");
+        assert!(!path.exists() && !partial_path(&path).exists());
+    }
+}
+
+#[test]
+fn a_damaged_scan_table_is_an_error_naming_table_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("damaged.fits");
+    let mut h = sample_header(1, 4, &[-1]);
+    h.scans = sample_scans(&h);
+    write_file(&path, &h, &sample_rows(&h, 1), &[]);
+    edit(&path, |f| {
+        let hdu = f.hdu("EMCORR_SCAN").unwrap();
+        hdu.write_col(f, "SOURCE_IDS", &[7i32, 0]).unwrap();
+    });
+    let e = read_idi(&path).unwrap_err().to_string();
+    assert!(
+        e.contains("damaged.fits")
+            && e.contains("EMCORR_SCAN")
+            && e.contains("SOURCE_IDS")
+            && e.contains("SOURCE_ID 7")
+            && !e.contains('\n'),
+        "{e}"
+    );
+    write_file(&path, &h, &sample_rows(&h, 1), &[]);
+    edit(&path, |f| {
+        let hdu = f.hdu("EMCORR_SCAN").unwrap();
+        hdu.write_col(f, "TIME_INTERVAL", &[-1.0f64]).unwrap();
+    });
+    let e = read_idi(&path).unwrap_err().to_string();
+    assert!(e.contains("EMCORR_SCAN") && e.contains("TIME"), "{e}");
 }
 
 #[test]

@@ -2,7 +2,8 @@
 //!
 //! Layout of the file, in HDU order (the order DiFX uses, and the one CASA's
 //! importfitsidi is exercised with): empty primary, ARRAY_GEOMETRY, ANTENNA,
-//! FREQUENCY, SOURCE, INTERFEROMETER_MODEL (when models are given), UV_DATA.
+//! FREQUENCY, SOURCE, INTERFEROMETER_MODEL (when models are given),
+//! EMCORR_SCAN (when the header lists scans), UV_DATA.
 //! UV_DATA is last so that each `write_row` only appends at the end of the
 //! file: cfitsio buffers a few blocks, and memory does not grow with length.
 
@@ -12,12 +13,16 @@ use super::cfits::{CfError, Fits};
 use super::error::IdiError;
 use crate::output::{OutputTarget, Stage};
 
-use super::model::{fits_date, jd0_and_day_fraction, IdiHeader, ModelRow, UvRow, DAY_S};
+use super::model::{fits_date, jd0_and_day_fraction, IdiHeader, IdiScan, ModelRow, UvRow, DAY_S};
 
 /// Table revisions written (Memo 114): UV_DATA and INTERFEROMETER_MODEL are at
 /// revision 2, the others at 1.
 const TABREV_UV: i64 = 2;
 const TABREV_IM: i64 = 2;
+/// Revision of emcorr's own EMCORR_SCAN table (its layout: [`write_scans`]).
+const TABREV_SCAN: i64 = 1;
+/// Scan starts accepted, in days from RDATE (as the reader's TIME columns).
+const MAX_SCAN_DAYS: f64 = 1e5;
 
 /// Column numbers of UV_DATA, in creation order.
 struct UvCols {
@@ -96,6 +101,7 @@ impl IdiWriter {
         };
         validate_header(header).map_err(invalid)?;
         validate_models(header, models).map_err(invalid)?;
+        validate_scans(header).map_err(invalid)?;
 
         let mut stage = target.stage()?;
         let label = stage.label();
@@ -263,6 +269,9 @@ impl IdiWriter {
             write_model(fits, h, models)
                 .map_err(|e| fits_err(&path, "writing table INTERFEROMETER_MODEL", e))?;
         }
+        if !h.scans.is_empty() {
+            write_scans(fits, h).map_err(|e| fits_err(&path, "writing table EMCORR_SCAN", e))?;
+        }
         create_uv_data(fits, h).map_err(|e| fits_err(&path, "writing table UV_DATA", e))?;
         Ok(())
     }
@@ -408,6 +417,106 @@ fn validate_models(h: &IdiHeader, models: &[ModelRow]) -> Result<(), String> {
                 ));
             }
         }
+    }
+    Ok(())
+}
+
+fn validate_scans(h: &IdiHeader) -> Result<(), String> {
+    for (i, s) in h.scans.iter().enumerate() {
+        let at = || format!("EMCORR_SCAN row {} ({:?})", i + 1, s.name);
+        if s.name.is_empty()
+            || s.name.len() > IdiScan::MAX_NAME_LEN
+            || !s.name.chars().all(|c| c.is_ascii_graphic() || c == ' ')
+            || s.name.trim() != s.name
+        {
+            return Err(format!(
+                "{}: a scan name must be 1-{} printable ASCII characters without leading or trailing blanks",
+                at(),
+                IdiScan::MAX_NAME_LEN
+            ));
+        }
+        if h.scans[..i].iter().any(|t| t.name == s.name) {
+            return Err(format!("{}: scan name used twice", at()));
+        }
+        let days = s.start.seconds_since(h.ref_date) / DAY_S;
+        if !(days.is_finite() && days.abs() <= MAX_SCAN_DAYS) {
+            return Err(format!("{}: start {} is not near RDATE", at(), s.start));
+        }
+        if !(s.duration_s.is_finite() && s.duration_s > 0.0) {
+            return Err(format!(
+                "{}: duration {} s (must be positive)",
+                at(),
+                s.duration_s
+            ));
+        }
+        if s.source_ids.is_empty() {
+            return Err(format!("{}: no SOURCE_IDs (a scan has at least one)", at()));
+        }
+        for (k, id) in s.source_ids.iter().enumerate() {
+            if !h.sources.iter().any(|src| src.id == *id) {
+                return Err(format!(
+                    "{}: SOURCE_ID {id} is not in the SOURCE table",
+                    at()
+                ));
+            }
+            if s.source_ids[..k].contains(id) {
+                return Err(format!("{}: SOURCE_ID {id} listed twice", at()));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// EMCORR_SCAN: emcorr's scan table (not in Memo 114, which has none; AIPS
+/// and CASA skip tables they do not know, see README). One row per scan, in
+/// the order of `h.scans`:
+///
+/// | column        | form  | unit | content |
+/// |---------------|-------|------|---------|
+/// | SCAN_NO       | 1J    |      | 1-based row number |
+/// | SCAN_NAME     | 32A   |      | VEX scan name |
+/// | TIME          | 1D    | DAYS | scan start, days since RDATE (as INTERFEROMETER_MODEL's TIME) |
+/// | TIME_INTERVAL | 1D    | DAYS | scan length |
+/// | SOURCE_IDS    | nJ    |      | the scan's phase centres, padded with 0 (no SOURCE_ID is 0); n = the most any scan has |
+///
+/// Keywords: Memo 114's common ones (EXTVER 1, TABREV 1, OBSCODE, RDATE,
+/// NO_STKD, ...) and NO_PHCEN = n. Doubles, not Memo 114's 1E intervals:
+/// a float's 1e-7 of a day (9 ms) could move a scan boundary across an
+/// integration.
+fn write_scans(f: &mut Fits, h: &IdiHeader) -> Result<(), CfError> {
+    let width = h
+        .scans
+        .iter()
+        .map(|s| s.source_ids.len())
+        .max()
+        .unwrap_or(1);
+    f.create_bintable(
+        "EMCORR_SCAN",
+        &[
+            ("SCAN_NO", "1J".into(), ""),
+            ("SCAN_NAME", format!("{}A", IdiScan::MAX_NAME_LEN), ""),
+            ("TIME", "1D".into(), "DAYS"),
+            ("TIME_INTERVAL", "1D".into(), "DAYS"),
+            ("SOURCE_IDS", format!("{width}J"), ""),
+        ],
+    )?;
+    common_keys(f, h, TABREV_SCAN)?;
+    f.key_int(
+        "NO_PHCEN",
+        width as i64,
+        "SOURCE_IDS per row (phase centres), 0-padded",
+    )?;
+    for (i, s) in h.scans.iter().enumerate() {
+        let r = i as i64 + 1;
+        let mut ids = vec![0i32; width];
+        for (slot, id) in ids.iter_mut().zip(&s.source_ids) {
+            *slot = *id as i32;
+        }
+        f.write_i32(1, r, &[r as i32])?;
+        f.write_str(2, r, &s.name)?;
+        f.write_f64(3, r, &[s.start.seconds_since(h.ref_date) / DAY_S])?;
+        f.write_f64(4, r, &[s.duration_s / DAY_S])?;
+        f.write_i32(5, r, &ids)?;
     }
     Ok(())
 }

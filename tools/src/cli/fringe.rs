@@ -18,17 +18,18 @@ pub enum Noise {
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Subbands {
-    /// One row per baseline × scan, all subbands fitted together.
+    /// One row per scan × source × baseline, all subbands fitted together.
     All,
     /// That row, then one row per subband fitted alone.
     Each,
 }
 
-/// Fringe-fit every baseline and scan of a correlator output: group and
-/// single-band delays, delay rate, phase, amplitude, SNR, formal errors,
+/// Fringe-fit every scan, source and baseline of a correlator output: group
+/// and single-band delays, delay rate, phase, amplitude, SNR, formal errors,
 /// probability of false detection, and total delay and rate (residual + the
-/// file's a-priori model). Residuals are of the second station relative to
-/// the first (see README, "emcorr fringe").
+/// file's a-priori model). Scans are the file's EMCORR_SCAN table (named),
+/// else cut at source changes and gaps. Residuals are of the second station
+/// relative to the first (see README, "emcorr fringe").
 #[derive(clap::Args, Debug)]
 pub struct FringeArgs {
     /// FITS-IDI file written by `emcorr correlate`.
@@ -64,9 +65,30 @@ pub struct FringeArgs {
     /// Polarisation product, 1-based index into the file's Stokes axis.
     #[arg(long, default_value_t = 1)]
     pub stokes: usize,
+    /// Same-beam differential observables instead of the fringe rows:
+    /// source A − source B (names as in the SOURCE table) per scan and
+    /// baseline where both have fringes: group delay, phase, rate and their
+    /// errors.
+    #[arg(long, value_name = "A,B")]
+    pub differential: Option<String>,
     /// Write here instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+/// "A,B" → (A, B), two non-empty source names (blanks around them dropped).
+fn parse_pair(text: &str) -> Result<(String, String), Failure> {
+    let bad = || {
+        Failure::BadInput(format!(
+            "--differential {text:?}: expected A,B (two source names)"
+        ))
+    };
+    let (a, b) = text.split_once(',').ok_or_else(bad)?;
+    let (a, b) = (a.trim(), b.trim());
+    if a.is_empty() || b.is_empty() || b.contains(',') {
+        return Err(bad());
+    }
+    Ok((a.to_string(), b.to_string()))
 }
 
 /// The search window of `--delay-window` and `--rate-window` (each
@@ -132,6 +154,7 @@ pub fn run(args: FringeArgs) -> Result<(), Failure> {
         ));
     }
     let window = search_window(args.delay_window.as_deref(), args.rate_window.as_deref())?;
+    let pair = args.differential.as_deref().map(parse_pair).transpose()?;
     let file = read_file(&args.file)?;
     let opts = RunOptions {
         fit: fringe::FitOptions {
@@ -147,11 +170,22 @@ pub fn run(args: FringeArgs) -> Result<(), Failure> {
         each_subband: args.subbands == Subbands::Each,
         stokes: args.stokes - 1,
     };
-    let rows = fringe::fringe_file(&file, &opts)
-        .map_err(|e| Failure::BadInput(format!("{}: {e}", args.file.display())))?;
-    let text = match args.format {
-        Format::Csv => output::to_csv(&rows),
-        Format::Json => output::to_json(&rows),
+    let bad = |e: fringe::RunError| Failure::BadInput(format!("{}: {e}", args.file.display()));
+    let text = match &pair {
+        None => {
+            let rows = fringe::fringe_file(&file, &opts).map_err(bad)?;
+            match args.format {
+                Format::Csv => output::to_csv(&rows),
+                Format::Json => output::to_json(&rows),
+            }
+        }
+        Some((a, b)) => {
+            let rows = fringe::differential_file(&file, &opts, a, b).map_err(bad)?;
+            match args.format {
+                Format::Csv => output::to_csv(&rows),
+                Format::Json => output::to_json(&rows),
+            }
+        }
     };
     match &args.out {
         Some(p) => std::fs::write(p, text)

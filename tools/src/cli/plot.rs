@@ -21,6 +21,10 @@ pub struct PlotArgs {
     /// scan of the baseline).
     #[arg(long)]
     pub scan: Option<usize>,
+    /// Source (phase centre) to plot, as in the SOURCE table (default: the
+    /// scan's first; a same-beam scan has several).
+    #[arg(long, conflicts_with = "spectra")]
+    pub source: Option<String>,
     /// Plot autocorrelation spectra per station instead of a fringe.
     #[arg(long)]
     pub spectra: bool,
@@ -96,10 +100,14 @@ pub fn run(args: PlotArgs) -> Result<(), Failure> {
             (same(&p.data.station_a, a) && same(&p.data.station_b, b))
                 || (same(&p.data.station_a, b) && same(&p.data.station_b, a))
         })
+        .filter(|p| args.source.as_ref().is_none_or(|s| *s == p.source))
         .find(|p| args.scan.is_none_or(|s| s == p.scan))
         .ok_or_else(|| {
             Failure::BadInput(format!(
-                "{name}: no data for baseline {baseline}{}",
+                "{name}: no data for baseline {baseline}{}{}",
+                args.source
+                    .as_ref()
+                    .map_or(String::new(), |s| format!(" of source {s:?}")),
                 args.scan.map_or(String::new(), |s| format!(" in scan {s}"))
             ))
         })?;
@@ -108,10 +116,14 @@ pub fn run(args: PlotArgs) -> Result<(), Failure> {
         ..FitOptions::default()
     };
     let title = format!(
-        "{} — {} scan {} ({})",
+        "{} — {} scan {}{} ({})",
         file.header.obscode,
         piece.data.baseline(),
         piece.scan,
+        piece
+            .scan_name
+            .as_ref()
+            .map_or(String::new(), |n| format!(" {n}")),
         piece.source
     );
     let data = plot::plot_fringe(&piece.data, &opts, &title)
@@ -119,7 +131,11 @@ pub fn run(args: PlotArgs) -> Result<(), Failure> {
     let out = args.out.clone().unwrap_or_else(|| {
         default_out(
             &args.file,
-            &format!("{}_scan{}", piece.data.baseline(), piece.scan),
+            &match &args.source {
+                // Two phase centres of one scan must not overwrite each other.
+                Some(src) => format!("{}_scan{}_{src}", piece.data.baseline(), piece.scan),
+                None => format!("{}_scan{}", piece.data.baseline(), piece.scan),
+            },
         )
     });
     plot::draw_fringe_plot(&out, &data).map_err(plot_err)?;

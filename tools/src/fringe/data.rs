@@ -317,17 +317,26 @@ pub(crate) struct Point {
 // ---------------------------------------------------------------------------
 // From FITS-IDI.
 
-use formats::fitsidi::{IdiFile, IdiHeader, ModelRow};
+use formats::fitsidi::{IdiFile, IdiHeader, IdiScan, ModelRow, UvRow};
+use std::collections::{BTreeMap, BTreeSet};
 
-/// A gap between integrations longer than this (or a source change) starts a
-/// new scan, unless 3 integration times are longer.
+/// A gap between integrations longer than this (or a change in the sources
+/// observed) starts a new scan, unless 3 integration times are longer.
+/// Used only where the file's EMCORR_SCAN table does not say.
 pub const SCAN_GAP_S: f64 = 10.0;
 
-/// One baseline over one scan of a FITS-IDI file.
+/// Rows whose times differ by less than this belong to the same
+/// integration (the phase centres of one integration carry the same time).
+const SAME_INTEGRATION_S: f64 = 1e-6;
+
+/// One baseline × source over one scan of a FITS-IDI file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScanBaseline {
     /// 1-based scan number, in time order, common to all baselines.
     pub scan: usize,
+    /// The scan's name (VEX) from the file's EMCORR_SCAN table; `None` for
+    /// a file without one, or rows outside every scan it lists.
+    pub scan_name: Option<String>,
     pub source_id: u32,
     pub source: String,
     /// ANTENNA_NO of the two stations (a1 < a2).
@@ -377,11 +386,125 @@ pub fn antenna_name(header: &IdiHeader, id: u32) -> String {
         .map_or_else(|| format!("ANT{id}"), |a| a.name.clone())
 }
 
-/// Cut a file's cross-correlations (a1 ≠ a2) into baseline × scan pieces,
-/// using polarisation product `stokes` (0-based index into the header's
-/// Stokes axis). Scans break at a source change or a gap longer than
-/// max([`SCAN_GAP_S`], 3 integration times). Pieces come in scan order, then
-/// baseline order.
+/// Which scan a row belongs to, before scans are numbered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum ScanKey {
+    /// Row of the file's EMCORR_SCAN table.
+    Listed(usize),
+    /// Found from the rows themselves (no table, or outside its scans).
+    Inferred(usize),
+}
+
+/// Finds the EMCORR_SCAN scan of a row. A session has ~1000 scans and ~10⁶
+/// rows, so scans are looked up by start time, not tried one by one.
+struct ScanIndex<'a> {
+    scans: &'a [IdiScan],
+    /// Scan indices by start time.
+    by_start: Vec<usize>,
+    /// The longest scan (s): no scan that starts earlier than this before a
+    /// row can hold it.
+    longest_s: f64,
+}
+
+impl<'a> ScanIndex<'a> {
+    fn new(scans: &'a [IdiScan]) -> Self {
+        let mut by_start: Vec<usize> = (0..scans.len()).collect();
+        by_start.sort_by(|&a, &b| {
+            scans[a]
+                .start
+                .partial_cmp(&scans[b].start)
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        let longest_s = scans.iter().map(|s| s.duration_s).fold(0.0, f64::max);
+        ScanIndex {
+            scans,
+            by_start,
+            longest_s,
+        }
+    }
+
+    /// The scan holding row `r`: its integration centre lies in [start,
+    /// end). Where scans overlap (subarrays), one that lists the row's
+    /// SOURCE_ID wins; among equals, the first in the table.
+    fn scan_of(&self, r: &UvRow) -> Option<usize> {
+        let started = self
+            .by_start
+            .partition_point(|&i| self.scans[i].start.seconds_since(r.time) <= 0.0);
+        let mut best: Option<(bool, usize)> = None;
+        for &i in self.by_start[..started].iter().rev() {
+            let s = &self.scans[i];
+            let dt = r.time.seconds_since(s.start);
+            if dt > self.longest_s {
+                break;
+            }
+            if dt < s.duration_s {
+                // Rank: listing the source first, then table order.
+                let cand = (!s.source_ids.contains(&r.source_id), i);
+                if best.is_none_or(|b| cand < b) {
+                    best = Some(cand);
+                }
+            }
+        }
+        best.map(|(_, i)| i)
+    }
+}
+
+/// Scans of rows no EMCORR_SCAN row covers (`order`: row indices in time
+/// order). Rows of one integration (times within [`SAME_INTEGRATION_S`]) are
+/// taken together; a scan ends where the set of sources observed changes
+/// (a source change, or a second phase centre starting or stopping), at a
+/// gap of more than max([`SCAN_GAP_S`], 3 integration times), or where a
+/// listed scan intervenes. For a file with one source at a time this is
+/// the rule of emcorr before scan tables: break at a source change or a gap.
+fn infer_scans(rows: &[UvRow], order: &[usize], key: &mut [Option<ScanKey>]) {
+    let mut n_inferred = 0usize;
+    // (sources, time, longest INTTIM) of the previous integration, if the
+    // previous row in time was an unlisted one.
+    let mut prev: Option<(BTreeSet<u32>, UtcTime, f64)> = None;
+    let mut i = 0;
+    while i < order.len() {
+        if key[order[i]].is_some() {
+            prev = None; // a listed scan intervenes
+            i += 1;
+            continue;
+        }
+        let t0 = rows[order[i]].time;
+        let mut j = i;
+        let mut sources = BTreeSet::new();
+        let mut inttim: f64 = 0.0;
+        while j < order.len()
+            && key[order[j]].is_none()
+            && rows[order[j]].time.seconds_since(t0) < SAME_INTEGRATION_S
+        {
+            sources.insert(rows[order[j]].source_id);
+            inttim = inttim.max(rows[order[j]].inttim_s);
+            j += 1;
+        }
+        let continues = prev.as_ref().is_some_and(|(s, t, dt)| {
+            *s == sources && t0.seconds_since(*t) <= SCAN_GAP_S.max(3.0 * dt.max(inttim))
+        });
+        if !continues {
+            n_inferred += 1;
+        }
+        for &r in &order[i..j] {
+            key[r] = Some(ScanKey::Inferred(n_inferred));
+        }
+        prev = Some((sources, t0, inttim));
+        i = j;
+    }
+}
+
+/// Cut a file's cross-correlations (a1 ≠ a2) into scan × source × baseline
+/// pieces, using polarisation product `stokes` (0-based index into the
+/// header's Stokes axis).
+///
+/// Scans are the file's EMCORR_SCAN table where it has one (a row belongs
+/// to the scan whose time range holds its integration centre); rows it does
+/// not cover, and every row of a file without it, are cut as [`infer_scans`]
+/// says. Within a scan every SOURCE_ID is a piece of its own: a same-beam
+/// scan has several phase centres at the same times. Scans are numbered
+/// from 1 in time order; pieces come in scan order, then SOURCE_ID, then
+/// baseline.
 pub fn scans_from_idi(file: &IdiFile, stokes: usize) -> Result<Vec<ScanBaseline>, DataError> {
     let h = &file.header;
     let subbands = idi_subbands(h);
@@ -400,34 +523,50 @@ pub fn scans_from_idi(file: &IdiFile, stokes: usize) -> Result<Vec<ScanBaseline>
             .partial_cmp(&file.rows[b].time)
             .unwrap_or(std::cmp::Ordering::Equal)
     });
-    // Scan number of each row.
-    let mut scan_of = vec![0usize; file.rows.len()];
-    let mut scan = 0usize;
-    let mut prev: Option<(UtcTime, u32)> = None;
+    let index = ScanIndex::new(&h.scans);
+    let mut key: Vec<Option<ScanKey>> = file
+        .rows
+        .iter()
+        .map(|r| index.scan_of(r).map(ScanKey::Listed))
+        .collect();
+    infer_scans(&file.rows, &order, &mut key);
+    // Number the scans that hold rows by their first row's time.
+    let mut first_time: BTreeMap<ScanKey, UtcTime> = BTreeMap::new();
     for &i in &order {
-        let r = &file.rows[i];
-        let gap = SCAN_GAP_S.max(3.0 * r.inttim_s);
-        match prev {
-            Some((t, s)) if s == r.source_id && r.time.seconds_since(t) <= gap => {}
-            _ => scan += 1,
-        }
-        prev = Some((r.time, r.source_id));
-        scan_of[i] = scan;
+        let k = key[i].expect("every row has a scan");
+        first_time.entry(k).or_insert(file.rows[i].time);
     }
-    // Group rows by (scan, baseline), keeping time order.
-    let mut groups: std::collections::BTreeMap<(usize, u32, u32), Vec<usize>> =
-        std::collections::BTreeMap::new();
+    let mut keys: Vec<(UtcTime, ScanKey)> = first_time.into_iter().map(|(k, t)| (t, k)).collect();
+    keys.sort_by(|a, b| {
+        a.0.partial_cmp(&b.0)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(a.1.cmp(&b.1))
+    });
+    let number: BTreeMap<ScanKey, usize> = keys
+        .iter()
+        .enumerate()
+        .map(|(n, (_, k))| (*k, n + 1))
+        .collect();
+    let name_of = |scan: usize| -> Option<String> {
+        keys.get(scan - 1).and_then(|(_, k)| match k {
+            ScanKey::Listed(i) => Some(h.scans[*i].name.clone()),
+            ScanKey::Inferred(_) => None,
+        })
+    };
+    // Group rows by (scan, source, baseline), keeping time order.
+    let mut groups: BTreeMap<(usize, u32, u32, u32), Vec<usize>> = BTreeMap::new();
     for &i in &order {
         let r = &file.rows[i];
         if r.baseline.0 != r.baseline.1 {
+            let scan = number[&key[i].expect("every row has a scan")];
             groups
-                .entry((scan_of[i], r.baseline.0, r.baseline.1))
+                .entry((scan, r.source_id, r.baseline.0, r.baseline.1))
                 .or_default()
                 .push(i);
         }
     }
     let mut out = Vec::new();
-    for ((scan, a1, a2), rows) in groups {
+    for ((scan, source_id, a1, a2), rows) in groups {
         let first = &file.rows[rows[0]];
         let epoch = first.time;
         let (mut times, mut inttim, mut vis, mut weight) = (vec![], vec![], vec![], vec![]);
@@ -452,11 +591,7 @@ pub fn scans_from_idi(file: &IdiFile, stokes: usize) -> Result<Vec<ScanBaseline>
                 }
             }
         }
-        let source = h
-            .sources
-            .iter()
-            .find(|s| s.id == first.source_id)
-            .map_or_else(|| format!("SRC{}", first.source_id), |s| s.name.clone());
+        let source = source_name(h, source_id);
         let gain2 = |id: u32| {
             h.antennas
                 .iter()
@@ -482,13 +617,23 @@ pub fn scans_from_idi(file: &IdiFile, stokes: usize) -> Result<Vec<ScanBaseline>
         data.noise_scale = noise_scale;
         out.push(ScanBaseline {
             scan,
-            source_id: first.source_id,
+            scan_name: name_of(scan),
+            source_id,
             source,
             antennas: (a1, a2),
             data,
         });
     }
     Ok(out)
+}
+
+/// Name of a SOURCE_ID ("SRC<n>" if the SOURCE table lacks it).
+pub fn source_name(header: &IdiHeader, id: u32) -> String {
+    header
+        .sources
+        .iter()
+        .find(|s| s.id == id)
+        .map_or_else(|| format!("SRC{id}"), |s| s.name.clone())
 }
 
 /// A station's a-priori delay (GDELAY of band 1, clock included; TT s) and

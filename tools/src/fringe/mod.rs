@@ -6,7 +6,12 @@
 //! [`search::coarse_search`] (FFT over frequency and time) →
 //! [`fit::fit_baseline`] (interpolation, least squares on phases) with
 //! [`stats`] (SNR, σ, PFD) → [`output::FringeRow`] (CSV/JSON).
-//! [`synth`] makes data with known truth for tests.
+//! [`data::scans_from_idi`] cuts a FITS-IDI file into scan × source ×
+//! baseline pieces (by its EMCORR_SCAN table where it has one);
+//! [`fringe_file`] fits them all, [`differential_file`] pairs two phase
+//! centres of the same scans into same-beam differences
+//! ([`output::DifferentialRow`]). [`synth`] makes data with known truth for
+//! tests, [`synth_session`] a whole FITS-IDI session of them.
 
 pub mod data;
 pub mod fit;
@@ -14,22 +19,26 @@ pub mod output;
 pub mod search;
 pub mod stats;
 pub mod synth;
+pub mod synth_session;
 
 #[cfg(test)]
 mod tests;
 
 pub use data::{
-    antenna_name, idi_subbands, model_delay, scans_from_idi, BaselineData, DataError, ScanBaseline,
-    Sideband, Subband,
+    antenna_name, idi_subbands, model_delay, scans_from_idi, source_name, BaselineData, DataError,
+    ScanBaseline, Sideband, Subband,
 };
 pub use fit::{
     counter_rotated, fit_baseline, fit_with_subbands, FitError, FitOptions, FringeSolution,
     NoiseModel,
 };
-pub use output::{FringeRow, Totals, CSV_HEADER};
+pub use output::{DifferentialRow, FringeRow, Totals, CSV_HEADER, DIFF_CSV_HEADER};
 pub use search::{coarse_search, CoarsePeak, DelayRateMap, SearchError, SearchWindow};
 
+use fit::wrap_pi;
 use formats::fitsidi::IdiFile;
+use std::collections::{BTreeMap, HashMap};
+use std::f64::consts::PI;
 
 /// What `emcorr fringe` does with a file.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -59,11 +68,164 @@ pub enum RunError {
     /// one-station job), or no rows at all.
     #[error("the file has no cross-correlations ({antennas} antenna(s), {rows} UV_DATA row(s), autocorrelations only): there is nothing to fringe-fit (`emcorr plot --spectra` draws the autocorrelations)")]
     NoCrossCorrelations { antennas: usize, rows: usize },
+    /// `--differential` named a source the SOURCE table does not have.
+    #[error("--differential: source {name:?} is not in the SOURCE table (it has {known})")]
+    UnknownSource { name: String, known: String },
+    #[error("--differential: sources A and B are both {0:?}; give two different sources")]
+    SameSource(String),
+    /// Both sources exist but no scan has fringes of both on any baseline.
+    #[error("--differential: no scan has rows of both {a:?} and {b:?} on the same baseline (same-beam scans have both phase centres at the same times)")]
+    NoCommonScan { a: String, b: String },
 }
 
-/// Fringe-fit every baseline × scan (× solution interval) of a FITS-IDI file
-/// into output rows, with total observables where the file has a model.
+/// One fitted piece: a scan (or solution interval) × source × baseline,
+/// all subbands combined (`subband` None) or one subband.
+#[derive(Debug, Clone)]
+struct Solved {
+    scan: usize,
+    scan_name: Option<String>,
+    source: String,
+    antennas: (u32, u32),
+    subband: Option<usize>,
+    sol: FringeSolution,
+    totals: Option<Totals>,
+}
+
+impl Solved {
+    fn row(&self) -> FringeRow {
+        FringeRow::new(
+            &self.sol,
+            self.scan,
+            self.scan_name.as_deref(),
+            self.subband,
+            &self.source,
+            self.totals.as_ref(),
+        )
+    }
+}
+
+/// Fringe-fit every scan × source × baseline (× solution interval) of a
+/// FITS-IDI file into output rows, with total observables where the file
+/// has a model.
 pub fn fringe_file(file: &IdiFile, opts: &RunOptions) -> Result<Vec<FringeRow>, RunError> {
+    Ok(solve_file(file, opts)?.iter().map(Solved::row).collect())
+}
+
+/// Same-beam differential observables, source `a` − source `b` (names as
+/// in the SOURCE table), for every scan (or solution interval) and
+/// baseline (and subband, with `each_subband`) that has fringes of both.
+pub fn differential_file(
+    file: &IdiFile,
+    opts: &RunOptions,
+    a: &str,
+    b: &str,
+) -> Result<Vec<DifferentialRow>, RunError> {
+    for name in [a, b] {
+        if !file.header.sources.iter().any(|s| s.name == name) {
+            let known: Vec<String> = file
+                .header
+                .sources
+                .iter()
+                .map(|s| format!("{:?}", s.name))
+                .collect();
+            return Err(RunError::UnknownSource {
+                name: name.to_string(),
+                known: known.join(", "),
+            });
+        }
+    }
+    if a == b {
+        return Err(RunError::SameSource(a.to_string()));
+    }
+    let solved = solve_file(file, opts)?;
+    // (scan, baseline, subband) → index of A's and of B's piece.
+    type Key = (usize, (u32, u32), Option<usize>);
+    let mut pairs: BTreeMap<Key, (Option<usize>, Option<usize>)> = BTreeMap::new();
+    for (i, p) in solved.iter().enumerate() {
+        let slot = pairs.entry((p.scan, p.antennas, p.subband)).or_default();
+        if p.source == a {
+            slot.0 = Some(i);
+        } else if p.source == b {
+            slot.1 = Some(i);
+        }
+    }
+    let rows: Vec<DifferentialRow> = pairs
+        .values()
+        .filter_map(|&(ia, ib)| Some(difference(&solved[ia?], &solved[ib?])))
+        .collect();
+    if rows.is_empty() {
+        return Err(RunError::NoCommonScan {
+            a: a.to_string(),
+            b: b.to_string(),
+        });
+    }
+    Ok(rows)
+}
+
+/// A − B of two solutions of the same baseline and scan, B carried to A's
+/// reference epoch by its own rate.
+///
+/// Errors add in quadrature: the noise of the two fits is taken as
+/// independent. Both phase centres are correlated from the same samples,
+/// so their thermal noise is the same station noise turned by the two
+/// centres' models; the fits' errors stay correlated only where the
+/// difference of the applied phases winds by less than a turn across the
+/// band and over the scan (centres closer than ~c/(baseline × span)), see
+/// README, "Differential".
+fn difference(a: &Solved, b: &Solved) -> DifferentialRow {
+    let (sa, sb) = (&a.sol, &b.sol);
+    let dt = sa.ref_epoch.seconds_since(sb.ref_epoch);
+    // Terms carried over dt: none (not 0·∞) when the epochs agree.
+    let carried = |x: f64| if dt == 0.0 { 0.0 } else { x * dt };
+    let nu = sa.ref_freq_hz;
+    let mbd_b = sb.mbd_s + carried(sb.rate);
+    let sbd_b = sb.sbd_s + carried(sb.rate);
+    let phase_b = sb.phase_rad + 2.0 * PI * nu * carried(sb.rate);
+    let delay_sigma_b2 = |s: f64| s * s + carried(sb.rate_sigma).powi(2);
+    let phase_sigma_b2 =
+        sb.phase_sigma_rad.powi(2) + (2.0 * PI * nu * carried(sb.rate_sigma)).powi(2);
+    let ra = a.row();
+    let rb = b.row();
+    let total_delay_diff_s = match (ra.total_delay_s, rb.total_delay_s, rb.total_rate_s_per_s) {
+        (Some(ta), Some(tb), Some(rate_b)) => Some(ta - (tb + carried(rate_b))),
+        _ => None,
+    };
+    let total_rate_diff_s_per_s = match (ra.total_rate_s_per_s, rb.total_rate_s_per_s) {
+        (Some(x), Some(y)) => Some(x - y),
+        _ => None,
+    };
+    DifferentialRow {
+        baseline: sa.baseline.clone(),
+        scan: a.scan,
+        scan_name: a.scan_name.clone(),
+        subband: a.subband,
+        source_a: a.source.clone(),
+        source_b: b.source.clone(),
+        ref_epoch_utc: ra.ref_epoch_utc,
+        ref_station: ra.ref_station,
+        geocentre_epoch_utc: ra.geocentre_epoch_utc,
+        ref_freq_hz: nu,
+        mbd_diff_s: sa.mbd_s - mbd_b,
+        mbd_diff_sigma_s: (sa.mbd_sigma_s.powi(2) + delay_sigma_b2(sb.mbd_sigma_s)).sqrt(),
+        sbd_diff_s: sa.sbd_s - sbd_b,
+        sbd_diff_sigma_s: (sa.sbd_sigma_s.powi(2) + delay_sigma_b2(sb.sbd_sigma_s)).sqrt(),
+        rate_diff_s_per_s: sa.rate - sb.rate,
+        rate_diff_sigma: (sa.rate_sigma.powi(2) + sb.rate_sigma.powi(2)).sqrt(),
+        phase_diff_deg: wrap_pi(sa.phase_rad - phase_b).to_degrees(),
+        phase_diff_sigma_deg: (sa.phase_sigma_rad.powi(2) + phase_sigma_b2)
+            .sqrt()
+            .to_degrees(),
+        snr_a: sa.snr,
+        snr_b: sb.snr,
+        detected: sa.detected && sb.detected,
+        total_delay_diff_s,
+        total_rate_diff_s_per_s,
+        epoch_offset_s: dt,
+    }
+}
+
+/// Fit every piece of the file, in output order.
+fn solve_file(file: &IdiFile, opts: &RunOptions) -> Result<Vec<Solved>, RunError> {
     let ref_id = match &opts.ref_station {
         Some(name) => Some(
             file.header
@@ -84,9 +246,11 @@ pub fn fringe_file(file: &IdiFile, opts: &RunOptions) -> Result<Vec<FringeRow>, 
         });
     }
     let pieces = scans_from_idi(file, opts.stokes)?;
-    // Solution intervals are numbered in time order within the whole file.
+    // Solution intervals are numbered in time order within the whole file:
+    // interval j of scan s gets one number, whatever the source and
+    // baseline (same-beam sources share their intervals).
     let mut intervals: Vec<(usize, &ScanBaseline, BaselineData)> = Vec::new();
-    let mut interval_no = std::collections::BTreeMap::new();
+    let mut interval_no = BTreeMap::new();
     for p in &pieces {
         let parts = match opts.solint_s {
             Some(s) if s > 0.0 => p.data.split(s),
@@ -100,14 +264,16 @@ pub fn fringe_file(file: &IdiFile, opts: &RunOptions) -> Result<Vec<FringeRow>, 
     for (n, v) in interval_no.values_mut().enumerate() {
         *v = n + 1;
     }
-    let mut counters = std::collections::HashMap::new();
+    let mut counters = HashMap::new();
     for (no, p, _) in intervals.iter_mut() {
-        let j = counters.entry((p.scan, p.antennas)).or_insert(0usize);
+        let j = counters
+            .entry((p.scan, p.source_id, p.antennas))
+            .or_insert(0usize);
         *no = interval_no[&(p.scan, *j)];
         *j += 1;
     }
 
-    let mut rows = Vec::new();
+    let mut out = Vec::new();
     for (no, p, data) in &intervals {
         let (combined, per) = fit_with_subbands(data, &opts.fit)?;
         let totals = |sol: &FringeSolution| -> Option<Totals> {
@@ -124,26 +290,23 @@ pub fn fringe_file(file: &IdiFile, opts: &RunOptions) -> Result<Vec<FringeRow>, 
                 model_rate: rb - ra,
             })
         };
-        rows.push(FringeRow::new(
-            &combined,
-            *no,
-            None,
-            &p.source,
-            totals(&combined).as_ref(),
-        ));
+        let piece = |sol: FringeSolution, subband: Option<usize>| Solved {
+            scan: *no,
+            scan_name: p.scan_name.clone(),
+            source: p.source.clone(),
+            antennas: p.antennas,
+            subband,
+            totals: totals(&sol),
+            sol,
+        };
+        out.push(piece(combined, None));
         if opts.each_subband {
-            for (b, sol) in per.iter().enumerate() {
+            for (b, sol) in per.into_iter().enumerate() {
                 if let Some(sol) = sol {
-                    rows.push(FringeRow::new(
-                        sol,
-                        *no,
-                        Some(b + 1),
-                        &p.source,
-                        totals(sol).as_ref(),
-                    ));
+                    out.push(piece(sol, Some(b + 1)));
                 }
             }
         }
     }
-    Ok(rows)
+    Ok(out)
 }

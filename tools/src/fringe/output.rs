@@ -1,5 +1,10 @@
-//! One output row per baseline × scan (× subband): JSON objects and CSV lines
-//! with the same columns, in the order of [`CSV_HEADER`].
+//! One output row per scan × source × baseline (× subband): JSON objects and
+//! CSV lines with the same columns, in the order of [`CSV_HEADER`]; with
+//! `--differential`, one [`DifferentialRow`] per scan × baseline (×
+//! subband), columns in the order of [`DIFF_CSV_HEADER`].
+//!
+//! Columns added later are appended at the end, so that readers that take
+//! columns by position keep working.
 
 use super::fit::FringeSolution;
 use serde::Serialize;
@@ -55,19 +60,23 @@ pub struct FringeRow {
     pub total_rate_s_per_s: Option<f64>,
     pub n_periods: usize,
     pub duration_s: f64,
+    /// The scan's VEX name from the file's EMCORR_SCAN table; null (empty
+    /// in CSV) when the file has none.
+    pub scan_name: Option<String>,
 }
 
 /// The CSV header line (no trailing newline).
 pub const CSV_HEADER: &str = "baseline,scan,subband,source,ref_epoch_utc,ref_station,\
 geocentre_epoch_utc,ref_freq_hz,mbd_s,mbd_sigma_s,sbd_s,sbd_sigma_s,rate_s_per_s,rate_sigma,\
 phase_deg,phase_sigma_deg,amplitude,smearing_loss,snr,noise_ratio,pfd,snr_threshold,detected,total_delay_s,\
-total_rate_s_per_s,n_periods,duration_s";
+total_rate_s_per_s,n_periods,duration_s,scan_name";
 
 impl FringeRow {
     /// A row from a solution; `totals` adds the a-priori model.
     pub fn new(
         sol: &FringeSolution,
         scan: usize,
+        scan_name: Option<&str>,
         subband: Option<usize>,
         source: &str,
         totals: Option<&Totals>,
@@ -101,6 +110,7 @@ impl FringeRow {
             total_rate_s_per_s: totals.map(|t| t.model_rate + sol.rate),
             n_periods: sol.n_periods,
             duration_s: sol.duration_s,
+            scan_name: scan_name.map(str::to_string),
         }
     }
 
@@ -110,15 +120,6 @@ impl FringeRow {
     /// commas (station and source names are FITS strings without them; any
     /// are replaced by ';').
     pub fn to_csv(&self) -> String {
-        let num = |v: f64| {
-            if v.is_finite() {
-                v.to_string()
-            } else {
-                String::new()
-            }
-        };
-        let opt = |x: Option<f64>| x.map_or(String::new(), num);
-        let text = |s: &str| s.replace(',', ";");
         [
             text(&self.baseline),
             self.scan.to_string(),
@@ -147,14 +148,47 @@ impl FringeRow {
             opt(self.total_rate_s_per_s),
             self.n_periods.to_string(),
             num(self.duration_s),
+            self.scan_name.as_deref().map_or(String::new(), text),
         ]
         .join(",")
     }
 }
 
+/// A CSV number: Rust's shortest round-trip form; empty if not finite.
+fn num(v: f64) -> String {
+    if v.is_finite() {
+        v.to_string()
+    } else {
+        String::new()
+    }
+}
+
+fn opt(x: Option<f64>) -> String {
+    x.map_or(String::new(), num)
+}
+
+/// CSV text: names are FITS strings, so a comma is the only character to
+/// keep out.
+fn text(s: &str) -> String {
+    s.replace(',', ";")
+}
+
+/// A CSV table: a header line and one line per row.
+pub trait CsvRow {
+    const HEADER: &'static str;
+    fn to_csv(&self) -> String;
+}
+
+impl CsvRow for FringeRow {
+    const HEADER: &'static str = CSV_HEADER;
+    fn to_csv(&self) -> String {
+        FringeRow::to_csv(self)
+    }
+}
+
 /// Rows as CSV text: header, then one line per row.
-pub fn to_csv(rows: &[FringeRow]) -> String {
-    let mut s = String::from(CSV_HEADER);
+pub fn to_csv<R: CsvRow>(rows: &[R]) -> String {
+    let mut s = String::from(R::HEADER);
     s.push('\n');
     for r in rows {
         s.push_str(&r.to_csv());
@@ -164,6 +198,97 @@ pub fn to_csv(rows: &[FringeRow]) -> String {
 }
 
 /// Rows as a pretty-printed JSON array.
-pub fn to_json(rows: &[FringeRow]) -> String {
+pub fn to_json<R: Serialize>(rows: &[R]) -> String {
     serde_json::to_string_pretty(rows).expect("rows serialise") + "\n"
+}
+
+/// Same-beam differential observables of one baseline over one scan (or
+/// solution interval, or subband): source A minus source B, two phase
+/// centres correlated from the same samples. Common station terms (clocks,
+/// the atmosphere and ionosphere along nearly the same line of sight, the
+/// instrumental phase) cancel in the difference.
+///
+/// B's solution is carried to A's reference epoch with B's fitted rate
+/// first (`epoch_offset_s`; 0 when the two have the same data times and
+/// weights, as same-beam scans do). Errors are
+/// σ_diff = sqrt(σ_A² + σ_B²): the two fits' noise is taken as independent
+/// (see README, "Differential", for when that holds).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DifferentialRow {
+    /// "A-B", stations in job order.
+    pub baseline: String,
+    /// 1-based scan (or solution interval) number, as in the fringe rows.
+    pub scan: usize,
+    /// VEX scan name; null without an EMCORR_SCAN table.
+    pub scan_name: Option<String>,
+    /// 1-based subband with `--subbands each`; null for all combined.
+    pub subband: Option<usize>,
+    pub source_a: String,
+    pub source_b: String,
+    /// A's reference epoch at `ref_station`, as in the fringe rows.
+    pub ref_epoch_utc: String,
+    pub ref_station: String,
+    pub geocentre_epoch_utc: String,
+    pub ref_freq_hz: f64,
+    /// Group delay A − B (s) and its error.
+    pub mbd_diff_s: f64,
+    pub mbd_diff_sigma_s: f64,
+    pub sbd_diff_s: f64,
+    pub sbd_diff_sigma_s: f64,
+    /// Delay rate A − B (s/s) and its error.
+    pub rate_diff_s_per_s: f64,
+    pub rate_diff_sigma: f64,
+    /// Phase A − B at the reference epoch and frequency, in (−180°, 180°].
+    pub phase_diff_deg: f64,
+    pub phase_diff_sigma_deg: f64,
+    pub snr_a: f64,
+    pub snr_b: f64,
+    /// Both fringes detected.
+    pub detected: bool,
+    /// Total delay (model + residual) A − B (TT s) and rate (s/s); null
+    /// without a model table.
+    pub total_delay_diff_s: Option<f64>,
+    pub total_rate_diff_s_per_s: Option<f64>,
+    /// A's geocentre epoch − B's (s): how far B was carried.
+    pub epoch_offset_s: f64,
+}
+
+/// The CSV header of `--differential` output (no trailing newline).
+pub const DIFF_CSV_HEADER: &str = "baseline,scan,scan_name,subband,source_a,source_b,\
+ref_epoch_utc,ref_station,geocentre_epoch_utc,ref_freq_hz,mbd_diff_s,mbd_diff_sigma_s,\
+sbd_diff_s,sbd_diff_sigma_s,rate_diff_s_per_s,rate_diff_sigma,phase_diff_deg,\
+phase_diff_sigma_deg,snr_a,snr_b,detected,total_delay_diff_s,total_rate_diff_s_per_s,\
+epoch_offset_s";
+
+impl CsvRow for DifferentialRow {
+    const HEADER: &'static str = DIFF_CSV_HEADER;
+    fn to_csv(&self) -> String {
+        [
+            text(&self.baseline),
+            self.scan.to_string(),
+            self.scan_name.as_deref().map_or(String::new(), text),
+            self.subband.map_or(String::new(), |b| b.to_string()),
+            text(&self.source_a),
+            text(&self.source_b),
+            self.ref_epoch_utc.clone(),
+            text(&self.ref_station),
+            self.geocentre_epoch_utc.clone(),
+            num(self.ref_freq_hz),
+            num(self.mbd_diff_s),
+            num(self.mbd_diff_sigma_s),
+            num(self.sbd_diff_s),
+            num(self.sbd_diff_sigma_s),
+            num(self.rate_diff_s_per_s),
+            num(self.rate_diff_sigma),
+            num(self.phase_diff_deg),
+            num(self.phase_diff_sigma_deg),
+            num(self.snr_a),
+            num(self.snr_b),
+            self.detected.to_string(),
+            opt(self.total_delay_diff_s),
+            opt(self.total_rate_diff_s_per_s),
+            num(self.epoch_offset_s),
+        ]
+        .join(",")
+    }
 }

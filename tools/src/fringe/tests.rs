@@ -492,7 +492,7 @@ fn a_single_period_gives_the_phase_at_its_centre_with_the_rate_unconstrained() {
             assert_eq!(s.rate, 0.0);
         }
         // Non-finite values stay valid JSON (null).
-        let row = super::output::FringeRow::new(&sol, 1, None, "X", None);
+        let row = super::output::FringeRow::new(&sol, 1, None, None, "X", None);
         let json = super::output::to_json(std::slice::from_ref(&row));
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert!(v[0]["rate_sigma"].is_null());
@@ -506,4 +506,322 @@ fn a_single_period_gives_the_phase_at_its_centre_with_the_rate_unconstrained() {
         assert!(col("phase_deg").parse::<f64>().unwrap().is_finite());
         assert!(!csv.contains("inf") && !csv.contains("NaN"), "{csv}");
     }
+}
+
+// ---------------------------------------------------------------------------
+// Sessions: scans from the EMCORR_SCAN table, several sources per scan, and
+// same-beam differences, against synth_session's injected truth.
+
+use super::synth_session as session;
+use super::{differential_file, fringe_file, FringeRow, RunError, RunOptions};
+use formats::UtcTime;
+
+/// 0-based station indices of a row's "A-B".
+fn stations_of(baseline: &str) -> (usize, usize) {
+    let (a, b) = baseline.split_once('-').unwrap();
+    let idx = |n: &str| session::STATIONS.iter().position(|s| *s == n).unwrap();
+    (idx(a), idx(b))
+}
+
+fn source_id(name: &str) -> u32 {
+    session::SOURCES.iter().position(|s| *s == name).unwrap() as u32 + 1
+}
+
+fn epoch(text: &str) -> UtcTime {
+    UtcTime::parse_iso8601(text).unwrap()
+}
+
+/// z of delay, rate and phase of a fringe row against the injected truth.
+fn row_z(r: &FringeRow) -> [f64; 3] {
+    let (a, b) = stations_of(&r.baseline);
+    let (tau, rate, phase) =
+        session::residual(a, b, source_id(&r.source), epoch(&r.geocentre_epoch_utc));
+    [
+        (r.mbd_s - tau) / r.mbd_sigma_s,
+        (r.rate_s_per_s - rate) / r.rate_sigma,
+        wrap_pi(r.phase_deg.to_radians() - phase) / r.phase_sigma_deg.to_radians(),
+    ]
+}
+
+#[test]
+fn scan_table_gives_one_row_per_scan_source_and_baseline_with_its_name() {
+    let file = session::session_file(7, true);
+    let rows = fringe_file(&file, &RunOptions::default()).unwrap();
+    let got: Vec<(usize, Option<&str>, &str, &str)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.scan,
+                r.scan_name.as_deref(),
+                r.source.as_str(),
+                r.baseline.as_str(),
+            )
+        })
+        .collect();
+    let mut want = Vec::new();
+    for (scan, name, source) in [
+        (1, "No0001", "0552+398"),
+        (2, "No0002", "0552+398"),
+        (3, "No0003", "LANDER"),
+        (3, "No0003", "J0555+3948"),
+    ] {
+        for bl in ["EF-WB", "EF-MOON", "WB-MOON"] {
+            want.push((scan, Some(name), source, bl));
+        }
+    }
+    assert_eq!(got, want);
+    let mut worst: f64 = 0.0;
+    for r in &rows {
+        assert_eq!((r.n_periods, r.duration_s), (30, 30.0), "{r:?}");
+        let z = row_z(r);
+        for (what, z) in ["delay", "rate", "phase"].iter().zip(z) {
+            assert!(
+                z.abs() < 3.0,
+                "scan {} {} {}: {what} off by {z:.2} sigma",
+                r.scan,
+                r.source,
+                r.baseline
+            );
+            worst = worst.max(z.abs());
+        }
+        // Totals: that source's model B − A + the residual.
+        let (a, b) = stations_of(&r.baseline);
+        let (g, src) = (epoch(&r.geocentre_epoch_utc), source_id(&r.source));
+        let total = session::model(b, src, g).0 - session::model(a, src, g).0 + r.mbd_s;
+        assert!((r.total_delay_s.unwrap() - total).abs() < 1e-15);
+    }
+    eprintln!(
+        "session, scan table: largest |z| {worst:.2} over {} rows x 3",
+        rows.len()
+    );
+}
+
+#[test]
+fn without_a_scan_table_scans_break_where_the_sources_change() {
+    // No0001 and No0002 are back to back on one source: one scan without
+    // the table; No0003's two phase centres at the same times: one scan of
+    // two sources (not a scan per integration and source).
+    let file = session::session_file(7, false);
+    let rows = fringe_file(&file, &RunOptions::default()).unwrap();
+    let got: Vec<(usize, Option<&str>, &str, usize)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.scan,
+                r.scan_name.as_deref(),
+                r.source.as_str(),
+                r.n_periods,
+            )
+        })
+        .collect();
+    let mut want = vec![(1, None, "0552+398", 60); 3];
+    want.extend([(2, None, "LANDER", 30); 3]);
+    want.extend([(2, None, "J0555+3948", 30); 3]);
+    assert_eq!(got, want);
+    for r in &rows {
+        for z in row_z(r) {
+            assert!(z.abs() < 3.0, "{} {}: {z:.2} sigma", r.source, r.baseline);
+        }
+    }
+}
+
+#[test]
+fn rows_outside_the_listed_scans_form_scans_of_their_own() {
+    let mut file = session::session_file(7, true);
+    file.header.scans.remove(1); // No0002 not listed
+    let rows = fringe_file(&file, &RunOptions::default()).unwrap();
+    let scans: Vec<(usize, Option<&str>, usize)> = rows
+        .iter()
+        .filter(|r| r.baseline == "EF-MOON")
+        .map(|r| (r.scan, r.scan_name.as_deref(), r.n_periods))
+        .collect();
+    assert_eq!(
+        scans,
+        [
+            (1, Some("No0001"), 30),
+            (2, None, 30),
+            (3, Some("No0003"), 30),
+            (3, Some("No0003"), 30)
+        ]
+    );
+}
+
+/// The differential truth of baseline a-b, LANDER − J0555+3948, at `g`:
+/// source terms only (no clock, no instrumental phase), from the injected
+/// constants.
+fn differential_truth(a: usize, b: usize, g: UtcTime) -> (f64, f64, f64) {
+    let dt = g.seconds_since(session::t0());
+    let term = |k: usize| {
+        let d = |s: usize| session::SRC_DELAY_S[k][s] + session::SRC_RATE[k][s] * dt;
+        let r = |s: usize| session::SRC_RATE[k][s];
+        let p = |s: usize| session::SRC_PHASE_RAD[k][s];
+        (d(b) - d(a), r(b) - r(a), p(b) - p(a))
+    };
+    let ((da, ra, pa), (db, rb, pb)) = (term(1), term(2));
+    let tau = da - db;
+    (
+        tau,
+        ra - rb,
+        wrap_pi(2.0 * PI * session::REF_FREQ_HZ * tau + pa - pb),
+    )
+}
+
+#[test]
+fn differential_recovers_the_source_terms_and_the_common_station_terms_cancel() {
+    let file = session::session_file(7, true);
+    let rows = differential_file(&file, &RunOptions::default(), "LANDER", "J0555+3948").unwrap();
+    assert_eq!(
+        rows.len(),
+        3,
+        "one row per baseline of the one same-beam scan"
+    );
+    for r in &rows {
+        assert_eq!((r.scan, r.scan_name.as_deref()), (3, Some("No0003")));
+        assert_eq!(
+            (r.source_a.as_str(), r.source_b.as_str()),
+            ("LANDER", "J0555+3948")
+        );
+        assert_eq!(r.epoch_offset_s, 0.0, "same times, same reference epoch");
+        let (a, b) = stations_of(&r.baseline);
+        let g = epoch(&r.geocentre_epoch_utc);
+        let (tau, rate, phase) = differential_truth(a, b, g);
+        let zd = (r.mbd_diff_s - tau) / r.mbd_diff_sigma_s;
+        let zr = (r.rate_diff_s_per_s - rate) / r.rate_diff_sigma;
+        let zp =
+            wrap_pi(r.phase_diff_deg.to_radians() - phase) / r.phase_diff_sigma_deg.to_radians();
+        eprintln!("{}: differential z delay {zd:+.2} rate {zr:+.2} phase {zp:+.2}; sigma {:.3} ns, {:.2} deg", r.baseline, r.mbd_diff_sigma_s * 1e9, r.phase_diff_sigma_deg);
+        assert!(
+            zd.abs() < 3.0 && zr.abs() < 3.0 && zp.abs() < 3.0,
+            "{}: {zd} {zr} {zp}",
+            r.baseline
+        );
+        assert!(r.phase_diff_deg > -180.0 && r.phase_diff_deg <= 180.0);
+        // The common station terms are far larger than the errors, yet absent
+        // from the difference: clocks of 40 to 180 ns (hundreds to
+        // thousands of σ) and phases of radians.
+        let clock = (session::CLOCK_S[b] - session::CLOCK_S[a]).abs();
+        assert!(clock > 300.0 * r.mbd_diff_sigma_s, "{}", r.baseline);
+        // Totals: the two sources' models differ, and that difference is part
+        // of the astrometric observable.
+        let model_diff = (session::model(b, 2, g).0 - session::model(a, 2, g).0)
+            - (session::model(b, 3, g).0 - session::model(a, 3, g).0);
+        assert!((r.total_delay_diff_s.unwrap() - (model_diff + r.mbd_diff_s)).abs() < 1e-15);
+    }
+}
+
+#[test]
+fn differential_errors_are_calibrated_over_seeds() {
+    // σ_diff = sqrt(σ_A² + σ_B²) for independent noise (as the session's):
+    // the z of the differences must scatter with rms ~1.
+    let (mut sum2, mut n) = ([0.0f64; 3], 0usize);
+    for seed in 100..110 {
+        let file = session::session_file(seed, true);
+        let rows =
+            differential_file(&file, &RunOptions::default(), "LANDER", "J0555+3948").unwrap();
+        for r in rows {
+            let (a, b) = stations_of(&r.baseline);
+            let (tau, rate, phase) = differential_truth(a, b, epoch(&r.geocentre_epoch_utc));
+            let z = [
+                (r.mbd_diff_s - tau) / r.mbd_diff_sigma_s,
+                (r.rate_diff_s_per_s - rate) / r.rate_diff_sigma,
+                wrap_pi(r.phase_diff_deg.to_radians() - phase)
+                    / r.phase_diff_sigma_deg.to_radians(),
+            ];
+            for k in 0..3 {
+                assert!(z[k].abs() < 4.5, "seed {seed} {}: z {:?}", r.baseline, z);
+                sum2[k] += z[k] * z[k];
+            }
+            n += 1;
+        }
+    }
+    let rms: Vec<f64> = sum2.iter().map(|s| (s / n as f64).sqrt()).collect();
+    eprintln!(
+        "differential z rms over {n}: delay {:.2} rate {:.2} phase {:.2}",
+        rms[0], rms[1], rms[2]
+    );
+    // 30 samples: the rms of unit normals lies in [0.7, 1.3] with
+    // probability > 99 %.
+    for r in rms {
+        assert!((0.7..1.3).contains(&r), "rms z {r}");
+    }
+}
+
+#[test]
+fn differential_by_interval_and_subband_and_its_errors() {
+    let file = session::session_file(7, true);
+    // Solution intervals of 10 s: scans 1 and 2 give intervals 1-6, the
+    // same-beam scan 7-9, shared by its two sources.
+    let opts = RunOptions {
+        solint_s: Some(10.0),
+        each_subband: true,
+        ..RunOptions::default()
+    };
+    let rows = differential_file(&file, &opts, "J0555+3948", "LANDER").unwrap();
+    assert_eq!(
+        rows.len(),
+        3 * 3 * 3,
+        "3 intervals x 3 baselines x (combined + 2 subbands)"
+    );
+    let scans: std::collections::BTreeSet<usize> = rows.iter().map(|r| r.scan).collect();
+    assert_eq!(scans, [7, 8, 9].into());
+    for r in &rows {
+        let (a, b) = stations_of(&r.baseline);
+        // B − A of the truth: the pair the other way round.
+        let (tau, ..) = differential_truth(a, b, epoch(&r.geocentre_epoch_utc));
+        let z = (r.mbd_diff_s + tau) / r.mbd_diff_sigma_s;
+        assert!(
+            z.abs() < 4.0,
+            "{} interval {} subband {:?}: {z}",
+            r.baseline,
+            r.scan,
+            r.subband
+        );
+    }
+    // Bad pairs.
+    let o = RunOptions::default();
+    let e = differential_file(&file, &o, "LANDER", "NOPE").unwrap_err();
+    assert!(
+        matches!(&e, RunError::UnknownSource { name, .. } if name == "NOPE"),
+        "{e}"
+    );
+    assert!(e.to_string().contains("\"NOPE\"") && e.to_string().contains("\"LANDER\""));
+    assert!(matches!(
+        differential_file(&file, &o, "LANDER", "LANDER"),
+        Err(RunError::SameSource(_))
+    ));
+    // Both exist, never at the same time.
+    let e = differential_file(&file, &o, "0552+398", "LANDER").unwrap_err();
+    assert!(matches!(e, RunError::NoCommonScan { .. }), "{e}");
+}
+
+#[test]
+fn overlapping_scans_go_by_the_sources_they_list() {
+    // A subarray's scan at the same times as No0003, on another source,
+    // listed first: No0003's rows still belong to No0003 (it lists their
+    // SOURCE_IDs), and a listed scan without rows takes no number.
+    let mut file = session::session_file(7, true);
+    file.header.scans.insert(
+        0,
+        formats::fitsidi::IdiScan {
+            name: "Sub0001".into(),
+            start: session::t0().add_seconds(75.0),
+            duration_s: 60.0,
+            source_ids: vec![1],
+        },
+    );
+    let rows = fringe_file(&file, &RunOptions::default()).unwrap();
+    let names: Vec<(usize, Option<&str>)> = rows
+        .iter()
+        .filter(|r| r.baseline == "EF-WB")
+        .map(|r| (r.scan, r.scan_name.as_deref()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            (1, Some("No0001")),
+            (2, Some("No0002")),
+            (3, Some("No0003")),
+            (3, Some("No0003"))
+        ]
+    );
 }

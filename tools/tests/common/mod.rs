@@ -3,6 +3,10 @@
 //! of 32 channels at 8.4 and 8.464 GHz, RR and LL, the noise of 2-bit data
 //! after quantisation correction (σ = 1/(0.8825·sqrt(2·Δν·t)) per component),
 //! autocorrelations with a bandpass.
+//!
+//! [`write_session_file`]: a session of three named scans, the last a
+//! same-beam scan of two phase centres (`tools::fringe::synth_session`,
+//! whose constants are the truth).
 
 #![allow(dead_code)]
 
@@ -128,6 +132,7 @@ pub fn write_file(path: &Path) {
         ],
         array_xyz_m: [0.0; 3],
         eop: IdiEop::default(),
+        scans: Vec::new(),
     };
     let models: Vec<ModelRow> = (0..3)
         .map(|s| ModelRow {
@@ -195,6 +200,17 @@ pub fn write_file(path: &Path) {
                 }
             }
         }
+    }
+    w.finish().expect("finish");
+}
+
+/// Write `tools::fringe::synth_session`'s session (seed, with or without the
+/// EMCORR_SCAN table) to `path`.
+pub fn write_session_file(path: &Path, seed: u64, scan_table: bool) {
+    let file = tools::fringe::synth_session::session_file(seed, scan_table);
+    let mut w = IdiWriter::create(path, &file.header, &file.models).expect("create");
+    for r in &file.rows {
+        w.write_row(r).expect("write_row");
     }
     w.finish().expect("finish");
 }
