@@ -20,6 +20,8 @@ pub mod truth;
 pub mod write;
 
 #[cfg(test)]
+mod session_tests;
+#[cfg(test)]
 mod tests;
 
 use correlator::job::Sideband;
