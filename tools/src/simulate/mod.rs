@@ -399,6 +399,19 @@ pub struct Options {
     pub fifo: bool,
 }
 
+/// Whether `opts` suit the scenario (before anything is written).
+pub fn check_options(sc: &Scenario, opts: Options) -> Result<(), SimError> {
+    if opts.fifo && sc.is_session() {
+        // Each scan's recordings would be their own FIFOs, opened one scan
+        // after another: a reader would have to know the order. Files only.
+        return Err(SimError::BadInput(format!(
+            "{}: sessions are written as files (--fifo streams a single-span scenario)",
+            sc.job.file.display()
+        )));
+    }
+    Ok(())
+}
+
 /// What a run wrote.
 #[derive(Debug, Clone)]
 pub struct Summary {
@@ -411,14 +424,7 @@ pub struct Summary {
 /// Run a scenario into `out_dir`: job.toml and truth.json first, then every
 /// recording, each station's from its own thread (a session: scan by scan).
 pub fn simulate(sc: &Scenario, out_dir: &Path, opts: Options) -> Result<Summary, SimError> {
-    if opts.fifo && sc.is_session() {
-        // Each scan's recordings would be their own FIFOs, opened one scan
-        // after another: a reader would have to know the order. Files only.
-        return Err(SimError::BadInput(format!(
-            "{}: sessions are written as files (--fifo streams a single-span scenario)",
-            sc.job.file.display()
-        )));
-    }
+    check_options(sc, opts)?;
     std::fs::create_dir_all(out_dir).map_err(io_err(out_dir))?;
     let plan = plan(sc, out_dir)?;
     let job_path = out_dir.join("job.toml");
