@@ -285,6 +285,81 @@ fn brute_force_correlation_recovers_the_injected_delay() {
     }
 }
 
+/// A same-beam signal: two independent skies, each delayed by its own
+/// source's delay, summed with noise for the rest of the power. Brute force
+/// finds each sky at its own injected delay with coefficient √(f_A f_B) of
+/// its own shares and LO phase −2πν₀Δτ, and the total power is 1.
+#[test]
+fn a_sum_of_two_skies_correlates_at_both_delays() {
+    let s = sampling(true, true);
+    let fs = s.sample_rate_hz();
+    let t0 = epoch().add_seconds(0.25);
+    let n = 1 << 17;
+    let interp = Arc::new(Interpolator::new());
+    let delay = |tau0: f64| -> Arc<dyn TrueDelay> {
+        Arc::new(LinearDelay {
+            epoch: epoch(),
+            tau0,
+            rate: 0.0,
+        })
+    };
+    // Source 1 (sky seed 21) is 37.37 samples later at B, source 2 (sky 22)
+    // 12.6 samples earlier; shares (A, B): source 1 (0.3, 0.2), source 2
+    // (0.1, 0.4).
+    let (d1, d2) = (37.37, -12.6);
+    let station = |taus: [f64; 2], shares: [f64; 2], index: usize| {
+        let parts = [(21, taus[0], shares[0]), (22, taus[1], shares[1])]
+            .into_iter()
+            .map(|(seed_sky, tau, f)| SkyPart {
+                sky: GaussianSky::new(seed_sky, 0),
+                delay: delay(tau),
+                correlated_fraction: f,
+            })
+            .collect();
+        StationSignal::sum(
+            parts,
+            interp.clone(),
+            s,
+            t0,
+            epoch(),
+            7,
+            noise_stream(index, 0),
+        )
+    };
+    let mut a = station([0.0, 0.0], [0.3, 0.1], 0);
+    let mut b = station([d1 / fs, d2 / fs], [0.2, 0.4], 1);
+    let xa = as_complex(&take(&mut a, 0, n), true);
+    let xb = as_complex(&take(&mut b, 0, n), true);
+    let power = |x: &[Complex64]| x.iter().map(|v| v.norm_sqr()).sum::<f64>() / x.len() as f64;
+    // Unit variance per real component: |x|² = 2.
+    assert!((power(&xa) - 2.0).abs() < 0.03, "power {}", power(&xa));
+    assert!((power(&xb) - 2.0).abs() < 0.03, "power {}", power(&xb));
+    let norm = (power(&xa) * power(&xb)).sqrt();
+    for (delta, want) in [(d1, (0.3f64 * 0.2).sqrt()), (d2, (0.1f64 * 0.4).sqrt())] {
+        let c = delta.round() as i64;
+        let r = lag_correlation(&xa, &xb, c - 20..=c + 20);
+        let (d, amp) = fit_delay(&r, true, false);
+        let coefficient = amp.norm() / norm;
+        eprintln!(
+            "sky at {delta} samples: recovered {d:.4} (error {:+.4}), coefficient {coefficient:.4} (want {want:.4})",
+            d - delta
+        );
+        assert!((d - delta).abs() < 0.02, "delay {d} vs {delta}");
+        // σ ≈ 1/√n = 0.0028.
+        assert!(
+            (coefficient - want).abs() < 0.015,
+            "{coefficient} vs {want}"
+        );
+        let phase = -2.0 * PI * (LO * delta / fs).rem_euclid(1.0);
+        let err = (amp.arg() - phase + PI).rem_euclid(2.0 * PI) - PI;
+        assert!(err.abs() < 0.05, "phase {} vs {phase}", amp.arg());
+    }
+    // Halfway between the two, nothing.
+    let r = lag_correlation(&xa, &xb, 8..=16);
+    let worst = r.iter().map(|(_, v)| v.norm() / norm).fold(0.0, f64::max);
+    assert!(worst < 0.015, "{worst}");
+}
+
 /// Lunar-like rate (5 µs/s, ~80 samples/s of drift): after stopping the
 /// fringes with the known truth, the lag peak sits at the true delay at two
 /// instants 1 s apart — the delay is applied continuously, not as one shift.
