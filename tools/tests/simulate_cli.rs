@@ -160,6 +160,31 @@ fn a_session_scenario_runs() {
             .len(),
         3
     );
+    // Same seed, same bytes; another seed, other bytes.
+    let again = tempfile::tempdir().unwrap();
+    let other = tempfile::tempdir().unwrap();
+    for (d, seed) in [(&again, "5"), (&other, "6")] {
+        emcorr()
+            .arg("simulate")
+            .arg(scenario("session.toml"))
+            .arg("--out")
+            .arg(d.path())
+            .args(["--seconds", "0.05", "--seed", seed])
+            .assert()
+            .success();
+    }
+    for scan in scans {
+        let f = format!("KM_{scan}.vdif");
+        let bytes = std::fs::read(dir.path().join(&f)).unwrap();
+        assert!(
+            bytes == std::fs::read(again.path().join(&f)).unwrap(),
+            "{f}"
+        );
+        assert!(
+            bytes != std::fs::read(other.path().join(&f)).unwrap(),
+            "{f}"
+        );
+    }
 }
 
 #[test]

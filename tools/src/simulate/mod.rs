@@ -6,9 +6,14 @@
 //! that correlates them with the model the correlator knows (without the
 //! injected errors); and a `truth.json` with what the correlator should find.
 //!
-//! Stages, top to bottom: `scenario` (TOML → Scenario) → `signal` (sky,
-//! continuous delay, LO phase, noise) → `quantise` (codes) → `faults` →
-//! `write` (files or FIFOs, one writer thread per station); `truth` beside.
+//! A session scenario (`[[scan]]` tables, see `session`) becomes one recording
+//! per scan and station, each holding the sum of its scan's sources' skies.
+//!
+//! Stages, top to bottom: `scenario` (TOML → Scenario) → `plan` (a `Pass` of
+//! `Recording`s for the single span, or one per scan: `session`) → `signal`
+//! (skies, continuous delays, LO phase, noise) → `quantise` (codes) →
+//! `faults` → `write` (files or FIFOs, one writer thread per station);
+//! `truth` beside.
 
 pub mod detmath;
 pub mod faults;

@@ -28,6 +28,13 @@
 //!   the decoded samples without that correction (η the quantiser's
 //!   correlation efficiency, see `quantise`; first order in ρ, error O(ρ³)).
 
+//!
+//! A session's truth (`SessionTruth`) gives the same quantities per scan,
+//! source and baseline at the scan's centre, with ε = τ_true − τ_model per
+//! station including a source's position error (the model at the true
+//! position minus at the a-priori one) besides the injected clock; see
+//! `baseline_from_residuals`.
+
 use serde::Serialize;
 use std::collections::BTreeMap;
 
