@@ -9,8 +9,10 @@ use std::path::PathBuf;
 /// Writes DIR/<STATION>.vdif for every station, DIR/job.toml (ready for
 /// `emcorr correlate`, its model without the injected clock errors) and
 /// DIR/truth.json (injected clock errors, residual delays, rates and phases
-/// per baseline, expected correlation amplitudes). Without SCENARIO, runs the
-/// built-in Earth–Moon scenario (Tianma, Kunming, Urumqi and a lunar
+/// per baseline, expected correlation amplitudes). A session scenario
+/// ([[scan]] tables) writes DIR/<STATION>_<SCAN>.vdif per scan and station
+/// instead, and truth per scan, source and baseline. Without SCENARIO, runs
+/// the built-in Earth–Moon scenario (Tianma, Kunming, Urumqi and a lunar
 /// south-pole station observing PKS 1921−293 at X band).
 #[derive(clap::Args, Debug)]
 pub struct SimulateArgs {
@@ -19,14 +21,16 @@ pub struct SimulateArgs {
     /// Output directory (created if needed).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// Simulated duration in seconds (overrides the scenario's job.duration_s).
+    /// Simulated duration in seconds (overrides the scenario's job.duration_s;
+    /// in a session, cuts every longer scan to its first S seconds).
     #[arg(long, value_name = "S")]
     pub seconds: Option<f64>,
     /// Random seed (overrides [simulation] seed); same seed, same bytes.
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
     /// Create named pipes instead of files and stream into them (start the
-    /// reader, e.g. `emcorr correlate DIR/job.toml`, alongside).
+    /// reader, e.g. `emcorr correlate DIR/job.toml`, alongside). Not for
+    /// sessions, which are written as files.
     #[arg(long)]
     pub fifo: bool,
     /// Write the default scenario to stdout and exit.
@@ -51,6 +55,8 @@ pub fn run(args: SimulateArgs) -> Result<(), Failure> {
     if let Some(s) = args.seed {
         sc.set_seed(s);
     }
+    let opts = Options { fifo: args.fifo };
+    simulate::check_options(&sc, opts).map_err(|e| Failure::BadInput(e.to_string()))?;
     if args.fifo {
         eprintln!(
             "emcorr simulate: writing {} and truth.json, then streaming into one FIFO per \
@@ -58,11 +64,10 @@ pub fn run(args: SimulateArgs) -> Result<(), Failure> {
             args.out.join("job.toml").display()
         );
     }
-    let summary =
-        simulate::simulate(&sc, &args.out, Options { fifo: args.fifo }).map_err(|e| match e {
-            SimError::Io { .. } => Failure::Io(e.to_string()),
-            _ => Failure::BadInput(e.to_string()),
-        })?;
+    let summary = simulate::simulate(&sc, &args.out, opts).map_err(|e| match e {
+        SimError::Io { .. } => Failure::Io(e.to_string()),
+        _ => Failure::BadInput(e.to_string()),
+    })?;
     for (name, path, first, frames) in &summary.stations {
         println!(
             "{name}: {} ({frames} frames per thread from {first})",

@@ -2,7 +2,7 @@
 //! bit set), missing (left out), and whether the file ends inside its last frame.
 
 use super::scenario::Faults;
-use super::signal::{fault_stream, rng_at};
+use super::signal::rng_at;
 use rand::Rng;
 
 /// What happens to one frame.
@@ -25,13 +25,15 @@ impl FaultPlan {
     /// Draw the fates: each (thread, frame) is missing with probability
     /// `missing_fraction`, else invalid with `invalid_fraction`; frames
     /// starting within a listed range (seconds after the first sample) are
-    /// missing / invalid outright. Random draws come from the station's own
-    /// stream, one thread after the other, so they never depend on how the
-    /// work is scheduled.
+    /// missing / invalid outright. Random draws come from the recording's
+    /// own `stream` (the station's
+    /// [`fault_stream`](super::signal::fault_stream), per scan in a session),
+    /// one thread after the other, so they never depend on how the work is
+    /// scheduled.
     pub fn new(
         faults: &Faults,
         seed: u64,
-        station_index: usize,
+        stream: u64,
         threads: usize,
         frames: u64,
         frames_per_second: u64,
@@ -42,7 +44,7 @@ impl FaultPlan {
         };
         let fates = (0..threads)
             .map(|th| {
-                let mut rng = rng_at(seed, fault_stream(station_index), th as i64);
+                let mut rng = rng_at(seed, stream, th as i64);
                 (0..frames)
                     .map(|f| {
                         let (um, ui): (f64, f64) = (rng.random(), rng.random());
@@ -77,6 +79,7 @@ impl FaultPlan {
 
 #[cfg(test)]
 mod tests {
+    use super::super::signal::fault_stream;
     use super::*;
 
     #[test]
@@ -89,7 +92,7 @@ mod tests {
             truncate_last_frame: false,
         };
         let fps = 1000;
-        let plan = FaultPlan::new(&faults, 3, 0, 2, 20_000, fps);
+        let plan = FaultPlan::new(&faults, 3, fault_stream(0), 2, 20_000, fps);
         // Ranges: frames 1000..1500 are not good; 2000..2250 all missing.
         for th in 0..2 {
             assert!((1000..1500).all(|f| plan.fate(th, f) != Fate::Good));
@@ -107,6 +110,9 @@ mod tests {
         assert!((outside(Fate::Missing) - 0.05).abs() < 0.006);
         // Invalid given not missing: 0.95 × 0.1.
         assert!((outside(Fate::Invalid) - 0.095).abs() < 0.008);
-        assert_eq!(plan, FaultPlan::new(&faults, 3, 0, 2, 20_000, fps));
+        assert_eq!(
+            plan,
+            FaultPlan::new(&faults, 3, fault_stream(0), 2, 20_000, fps)
+        );
     }
 }

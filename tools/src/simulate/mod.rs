@@ -6,18 +6,26 @@
 //! that correlates them with the model the correlator knows (without the
 //! injected errors); and a `truth.json` with what the correlator should find.
 //!
-//! Stages, top to bottom: `scenario` (TOML → Scenario) → `signal` (sky,
-//! continuous delay, LO phase, noise) → `quantise` (codes) → `faults` →
-//! `write` (files or FIFOs, one writer thread per station); `truth` beside.
+//! A session scenario (`[[scan]]` tables, see `session`) becomes one recording
+//! per scan and station, each holding the sum of its scan's sources' skies.
+//!
+//! Stages, top to bottom: `scenario` (TOML → Scenario) → `plan` (a `Pass` of
+//! `Recording`s for the single span, or one per scan: `session`) → `signal`
+//! (skies, continuous delays, LO phase, noise) → `quantise` (codes) →
+//! `faults` → `write` (files or FIFOs, one writer thread per station);
+//! `truth` beside.
 
 pub mod detmath;
 pub mod faults;
 pub mod quantise;
 pub mod scenario;
+pub mod session;
 pub mod signal;
 pub mod truth;
 pub mod write;
 
+#[cfg(test)]
+mod session_tests;
 #[cfg(test)]
 mod tests;
 
@@ -28,7 +36,8 @@ use formats::UtcTime;
 use quantise::Quantiser;
 use scenario::Scenario;
 use signal::{
-    noise_stream, GaussianSky, Interpolator, SkyCache, StationSignal, SubbandSampling, TrueDelay,
+    noise_stream, GaussianSky, Interpolator, SkyCache, SkyPart, StationSignal, SubbandSampling,
+    TrueDelay,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -68,47 +77,99 @@ impl TrueDelay for InjectedDelay {
     }
 }
 
-/// One station's recording, planned.
-pub struct StationPlan {
+/// One source in a recording: the station's true delay for it and the
+/// source's share of the station's power.
+pub struct RecordedSource {
+    /// Index into the pass's `sources`.
+    pub part: usize,
+    pub delay: Arc<InjectedDelay>,
+    pub correlated_fraction: f64,
+}
+
+/// One recording (a file, or a FIFO): one station over one span or scan.
+pub struct Recording {
+    /// The station's index in the job.
+    pub station: usize,
     pub name: String,
     pub path: PathBuf,
     pub first_sample: UtcTime,
     pub frames: u64,
     pub faults: FaultPlan,
-    delay: Arc<InjectedDelay>,
+    pub sources: Vec<RecordedSource>,
+}
+
+/// Recordings made together, their stations in lock-step (see
+/// `write::Pacer`): the single span, or one scan of a session.
+pub struct Pass {
+    /// The session's scan index; `None` for a single span.
+    pub scan: Option<usize>,
+    /// Geocentric time of sky sample 0: the span's or scan's start.
+    pub g_ref: UtcTime,
+    /// The sources on the sky (job indices), each with its own sky.
+    pub sources: Vec<usize>,
+    pub recordings: Vec<Recording>,
+}
+
+impl Pass {
+    /// Random stream of the sky of `part` (an index into `sources`) in
+    /// subband `k`. A single span keeps the streams it always had.
+    fn sky_stream(&self, part: usize, k: usize) -> u64 {
+        match self.scan {
+            None => signal::sky_stream(k),
+            Some(i) => signal::scan_stream(
+                signal::sky_stream(signal::session_sky_id(self.sources[part], k)),
+                i,
+            ),
+        }
+    }
+
+    fn noise_stream(&self, station: usize, k: usize) -> u64 {
+        match self.scan {
+            None => noise_stream(station, k),
+            Some(i) => signal::scan_stream(noise_stream(station, k), i),
+        }
+    }
 }
 
 /// Everything decided before any sample is made.
 pub struct Plan {
     pub layout: FrameLayout,
-    pub stations: Vec<StationPlan>,
-    pub truth: truth::Truth,
+    pub passes: Vec<Pass>,
+    pub truth: truth::TruthFile,
     pub job_toml: String,
+    /// A session's schedule as written (what a VEX writer would describe).
+    pub schedule: Option<session::Schedule>,
+}
+
+impl Plan {
+    pub fn recordings(&self) -> impl Iterator<Item = &Recording> {
+        self.passes.iter().flat_map(|p| p.recordings.iter())
+    }
 }
 
 /// Margin of the delay model beyond the job's span (recordings start and end
 /// on frame boundaries around it).
 const MODEL_MARGIN_S: f64 = 2.0;
 
-/// Decide frames, delays, job.toml and truth for writing into `out_dir`.
-pub fn plan(sc: &Scenario, out_dir: &Path) -> Result<Plan, SimError> {
-    let job = &sc.job;
-    let start = job.start.expect("validated scenario has a start");
-    let duration = job.duration_s.expect("validated scenario has a duration");
-    let end = start.add_seconds(duration);
-    let tracks = build_tracks(
-        job,
-        start.add_seconds(-MODEL_MARGIN_S),
-        end.add_seconds(MODEL_MARGIN_S),
-    )
-    .map_err(|e| SimError::BadInput(e.to_string()))?;
+/// The scenario's quantiser (its bits were validated with the scenario).
+fn quantiser(sc: &Scenario) -> Result<Quantiser, SimError> {
+    Quantiser::new(sc.sim.bits).ok_or_else(|| {
+        SimError::BadInput(format!(
+            "{}: key `simulation.bits`: {} bits is not 1, 2, 4 or 8",
+            sc.job.file.display(),
+            sc.sim.bits
+        ))
+    })
+}
 
+/// The frame layout every recording of the scenario shares.
+fn frame_layout(sc: &Scenario) -> Result<FrameLayout, SimError> {
     let threads: Vec<(u16, Vec<usize>)> = sc
         .threads()
         .into_iter()
         .map(|(t, n)| {
             let mut sbs = vec![0; n];
-            for (i, s) in job.subbands.iter().enumerate() {
+            for (i, s) in sc.job.subbands.iter().enumerate() {
                 if s.thread == t {
                     sbs[s.channel] = i;
                 }
@@ -117,14 +178,72 @@ pub fn plan(sc: &Scenario, out_dir: &Path) -> Result<Plan, SimError> {
         })
         .collect();
     let vps = if sc.sim.complex { 2 } else { 1 };
-    let layout = FrameLayout::new(sc.sample_rate_hz(), sc.sim.bits, vps, threads)
-        .map_err(|why| SimError::BadInput(format!("{}: {why}", job.file.display())))?;
-    let fps = layout.frames_per_second;
-    let efficiency = Quantiser::new(sc.sim.bits)
-        .expect("validated bits")
-        .efficiency();
+    FrameLayout::new(sc.sample_rate_hz(), sc.sim.bits, vps, threads)
+        .map_err(|why| SimError::BadInput(format!("{}: {why}", sc.job.file.display())))
+}
 
-    let mut stations = Vec::new();
+/// The frames of a recording that covers, on the station's clock, the
+/// wavefronts of geocentric `start` to `end` of every delay in `delays`
+/// (g + τ(g)), plus one frame each side, on frame boundaries: its first
+/// sample's time and its frame count per thread.
+fn recording_window(
+    layout: &FrameLayout,
+    delays: &[&InjectedDelay],
+    start: UtcTime,
+    end: UtcTime,
+) -> (UtcTime, u64) {
+    let fps = layout.frames_per_second;
+    let frame_s = 1.0 / fps as f64;
+    let earliest = delays
+        .iter()
+        .map(|d| start.add_seconds(d.delay_s(start)))
+        .fold(None, |m: Option<UtcTime>, t| {
+            Some(m.map_or(t, |m| if t < m { t } else { m }))
+        })
+        .unwrap_or(start);
+    let latest = delays
+        .iter()
+        .map(|d| end.add_seconds(d.delay_s(end)))
+        .fold(None, |m: Option<UtcTime>, t| {
+            Some(m.map_or(t, |m| if t > m { t } else { m }))
+        })
+        .unwrap_or(end);
+    let first = layout.frame_floor(earliest).add_seconds(-frame_s);
+    let frames = (latest.seconds_since(first) * fps as f64).ceil() as u64 + 1;
+    (first, frames)
+}
+
+/// Decide frames, delays, job.toml and truth for writing into `out_dir`.
+pub fn plan(sc: &Scenario, out_dir: &Path) -> Result<Plan, SimError> {
+    if sc.is_session() {
+        session::plan(sc, out_dir)
+    } else {
+        plan_span(sc, out_dir)
+    }
+}
+
+/// A single span: one recording per station of the job's first source.
+fn plan_span(sc: &Scenario, out_dir: &Path) -> Result<Plan, SimError> {
+    let job = &sc.job;
+    let (Some(start), Some(duration)) = (job.start, job.duration_s) else {
+        return Err(SimError::BadInput(format!(
+            "{}: a single-span scenario needs [job] start and duration_s",
+            job.file.display()
+        )));
+    };
+    let end = start.add_seconds(duration);
+    let tracks = build_tracks(
+        job,
+        start.add_seconds(-MODEL_MARGIN_S),
+        end.add_seconds(MODEL_MARGIN_S),
+    )
+    .map_err(|e| SimError::BadInput(e.to_string()))?;
+
+    let layout = frame_layout(sc)?;
+    let fps = layout.frames_per_second;
+    let efficiency = quantiser(sc)?.efficiency();
+
+    let mut recordings = Vec::new();
     let mut st_truth = BTreeMap::new();
     for (i, (st, track)) in job.stations.iter().zip(tracks).enumerate() {
         let sim = &sc.sim.stations[i];
@@ -137,16 +256,11 @@ pub fn plan(sc: &Scenario, out_dir: &Path) -> Result<Plan, SimError> {
         });
         // The recording covers [start + τ(start), end + τ(end)] of station
         // time, plus one frame each side, on frame boundaries.
-        let frame_s = 1.0 / fps as f64;
-        let first = layout
-            .frame_floor(start.add_seconds(delay.delay_s(start)))
-            .add_seconds(-frame_s);
-        let last = end.add_seconds(delay.delay_s(end));
-        let frames = (last.seconds_since(first) * fps as f64).ceil() as u64 + 1;
+        let (first, frames) = recording_window(&layout, &[&delay], start, end);
         let faults = FaultPlan::new(
             &sim.faults,
             sc.sim.seed,
-            i,
+            signal::fault_stream(i),
             layout.threads.len(),
             frames,
             fps,
@@ -171,13 +285,18 @@ pub fn plan(sc: &Scenario, out_dir: &Path) -> Result<Plan, SimError> {
                 true_delay_at_start_s: delay.delay_s(start),
             },
         );
-        stations.push(StationPlan {
+        recordings.push(Recording {
+            station: i,
             name: st.name.clone(),
             path: out_dir.join(format!("{}.vdif", st.name)),
             first_sample: first,
             frames,
             faults,
-            delay,
+            sources: vec![RecordedSource {
+                part: 0,
+                delay,
+                correlated_fraction: sim.correlated_fraction,
+            }],
         });
     }
     let names: Vec<String> = job.stations.iter().map(|s| s.name.clone()).collect();
@@ -191,37 +310,47 @@ pub fn plan(sc: &Scenario, out_dir: &Path) -> Result<Plan, SimError> {
         stations: st_truth,
         baselines,
     };
-    let job_toml = job_toml(sc, &layout, duration)?;
+    let mut t = job_table(sc)?;
+    let jt = job_section(&mut t);
+    jt.insert("start".into(), start.to_iso8601().into());
+    jt.insert("duration_s".into(), duration.into());
+    if let Some(toml::Value::Array(sts)) = t.get_mut("station") {
+        for (st, s) in sts.iter_mut().zip(&job.stations) {
+            if let Some(st) = st.as_table_mut() {
+                st.remove("files");
+                st.insert("file".into(), format!("{}.vdif", s.name).into());
+                st.insert("sample_rate_hz".into(), layout.sample_rate_hz.into());
+            }
+        }
+    }
+    let job_toml = job_text(&t, "clock errors")?;
     Ok(Plan {
         layout,
-        stations,
-        truth,
+        passes: vec![Pass {
+            scan: None,
+            g_ref: start,
+            sources: vec![0],
+            recordings,
+        }],
+        truth: truth::TruthFile::Span(truth),
         job_toml,
+        schedule: None,
     })
 }
 
-/// job.toml for the recordings: the scenario's job keys (no simulation keys,
-/// so no injected errors), the span simulated, each station's file and
-/// sample rate, and every path absolute so the job works from anywhere.
-fn job_toml(sc: &Scenario, layout: &FrameLayout, duration: f64) -> Result<String, SimError> {
+/// The scenario's job keys (no simulation keys, so no injected errors) for
+/// job.toml, with the name and output set and every path made absolute so
+/// the job works from anywhere.
+fn job_table(sc: &Scenario) -> Result<toml::Table, SimError> {
     let abs = |p: &Path| -> Result<String, SimError> {
         let p = std::path::absolute(p).map_err(io_err(p))?;
         Ok(p.to_string_lossy().into_owned())
     };
     let mut t = sc.job_table.clone();
     let job = &sc.job;
-    let jt = t
-        .entry("job")
-        .or_insert_with(|| toml::Value::Table(Default::default()))
-        .as_table_mut()
-        .expect("validated [job] is a table");
+    let jt = job_section(&mut t);
     jt.insert("name".into(), job.name.clone().into());
     jt.insert("output".into(), format!("{}.fits", job.name).into());
-    jt.insert(
-        "start".into(),
-        job.start.expect("validated").to_iso8601().into(),
-    );
-    jt.insert("duration_s".into(), duration.into());
     if let (Some(m), Some(toml::Value::Table(mt))) = (&job.model, t.get_mut("model")) {
         let kernels: Result<Vec<toml::Value>, SimError> =
             m.kernels.iter().map(|k| abs(k).map(Into::into)).collect();
@@ -243,18 +372,29 @@ fn job_toml(sc: &Scenario, layout: &FrameLayout, duration: f64) -> Result<String
             src.insert("oem".into(), abs(p)?.into());
         }
     }
-    if let Some(toml::Value::Array(sts)) = t.get_mut("station") {
-        for (st, s) in sts.iter_mut().zip(&job.stations) {
-            let st = st.as_table_mut().expect("validated station is a table");
-            st.remove("files");
-            st.insert("file".into(), format!("{}.vdif", s.name).into());
-            st.insert("sample_rate_hz".into(), layout.sample_rate_hz.into());
-        }
+    Ok(t)
+}
+
+/// `[job]` of a job table (made if absent).
+fn job_section(t: &mut toml::Table) -> &mut toml::Table {
+    let v = t
+        .entry("job")
+        .or_insert_with(|| toml::Value::Table(Default::default()));
+    if !v.is_table() {
+        *v = toml::Value::Table(Default::default());
     }
-    let text = toml::to_string(&t).map_err(|e| SimError::BadInput(e.to_string()))?;
+    match v {
+        toml::Value::Table(jt) => jt,
+        _ => unreachable!("made a table just above"),
+    }
+}
+
+/// job.toml's text: a header saying what it is, then the table.
+fn job_text(t: &toml::Table, injected: &str) -> Result<String, SimError> {
+    let text = toml::to_string(t).map_err(|e| SimError::BadInput(e.to_string()))?;
     Ok(format!(
         "# Written by `emcorr simulate` for the recordings beside it. The model is\n\
-         # the scenario's, without the injected clock errors (see truth.json).\n{text}"
+         # the scenario's, without the injected {injected} (see truth.json).\n{text}"
     ))
 }
 
@@ -262,6 +402,19 @@ fn job_toml(sc: &Scenario, layout: &FrameLayout, duration: f64) -> Result<String
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Options {
     pub fifo: bool,
+}
+
+/// Whether `opts` suit the scenario (before anything is written).
+pub fn check_options(sc: &Scenario, opts: Options) -> Result<(), SimError> {
+    if opts.fifo && sc.is_session() {
+        // Each scan's recordings would be their own FIFOs, opened one scan
+        // after another: a reader would have to know the order. Files only.
+        return Err(SimError::BadInput(format!(
+            "{}: sessions are written as files (--fifo streams a single-span scenario)",
+            sc.job.file.display()
+        )));
+    }
+    Ok(())
 }
 
 /// What a run wrote.
@@ -274,8 +427,9 @@ pub struct Summary {
 }
 
 /// Run a scenario into `out_dir`: job.toml and truth.json first, then every
-/// station's recording from its own thread.
+/// recording, each station's from its own thread (a session: scan by scan).
 pub fn simulate(sc: &Scenario, out_dir: &Path, opts: Options) -> Result<Summary, SimError> {
+    check_options(sc, opts)?;
     std::fs::create_dir_all(out_dir).map_err(io_err(out_dir))?;
     let plan = plan(sc, out_dir)?;
     let job_path = out_dir.join("job.toml");
@@ -288,47 +442,80 @@ pub fn simulate(sc: &Scenario, out_dir: &Path, opts: Options) -> Result<Summary,
         serde_json::to_string_pretty(&plan.truth).map_err(|e| SimError::BadInput(e.to_string()))?;
     std::fs::write(&truth_path, truth_text + "\n").map_err(io_err(&truth_path))?;
 
-    for st in &plan.stations {
+    for rec in plan.recordings() {
         if opts.fifo {
             // A FIFO replaces what is there: only a file of ours (a
             // recording, an earlier pipe, a link), never a device node.
-            if let Some(what) = not_replaceable(&st.path) {
+            if let Some(what) = not_replaceable(&rec.path) {
                 return Err(SimError::BadInput(format!(
                     "{}: is {what}; --fifo replaces only a regular file, FIFO or symbolic link there",
-                    st.path.display()
+                    rec.path.display()
                 )));
             }
-            write::make_fifo(&st.path).map_err(io_err(&st.path))?;
-        } else if is_fifo(&st.path) {
+            write::make_fifo(&rec.path).map_err(io_err(&rec.path))?;
+        } else if is_fifo(&rec.path) {
             // A pipe left by an earlier --fifo run would block the file write.
-            std::fs::remove_file(&st.path).map_err(io_err(&st.path))?;
+            std::fs::remove_file(&rec.path).map_err(io_err(&rec.path))?;
         }
     }
     let interp = Arc::new(Interpolator::new());
+    let quantiser = quantiser(sc)?;
+    for pass in &plan.passes {
+        write_pass(sc, &plan, pass, &interp, &quantiser)?;
+    }
+    Ok(Summary {
+        job: job_path,
+        truth: truth_path,
+        stations: plan
+            .recordings()
+            .map(|r| (r.name.clone(), r.path.clone(), r.first_sample, r.frames))
+            .collect(),
+    })
+}
+
+/// The recordings of one pass, each from its own thread, in lock-step.
+fn write_pass(
+    sc: &Scenario,
+    plan: &Plan,
+    pass: &Pass,
+    interp: &Arc<Interpolator>,
+    quantiser: &Quantiser,
+) -> Result<(), SimError> {
     // Stations move together (at most PACING_BATCHES apart in geocentric
     // time), so each sky needs only the blocks of that window, shared.
-    let pacer = write::Pacer::new(plan.stations.len(), PACING_BATCHES);
+    let pacer = write::Pacer::new(pass.recordings.len(), PACING_BATCHES);
     let batch_sky = write::batch_frames(&plan.layout) as f64
         * plan.layout.samples_per_frame as f64
         * (2.0 * sc.job.subbands[0].bandwidth_hz / plan.layout.sample_rate_hz);
     let capacity =
         ((PACING_BATCHES + 3) as f64 * batch_sky / signal::SKY_HOP as f64).ceil() as usize + 4;
-    let skies: Vec<Arc<SkyCache>> = (0..sc.job.subbands.len())
-        .map(|k| Arc::new(SkyCache::new(sc.sim.seed, k, capacity)))
+    // skies[part][subband]
+    let skies: Vec<Vec<Arc<SkyCache>>> = (0..pass.sources.len())
+        .map(|part| {
+            (0..sc.job.subbands.len())
+                .map(|k| {
+                    Arc::new(SkyCache::on_stream(
+                        sc.sim.seed,
+                        pass.sky_stream(part, k),
+                        capacity,
+                    ))
+                })
+                .collect()
+        })
         .collect();
-    let quantiser = Quantiser::new(sc.sim.bits).expect("validated bits");
     let results: Vec<Result<(), SimError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = plan
-            .stations
+        let handles: Vec<_> = pass
+            .recordings
             .iter()
             .enumerate()
-            .map(|(si, st)| {
+            .map(|(ri, rec)| {
                 let interp = interp.clone();
-                let (plan, pacer, skies, quantiser) = (&plan, &pacer, &skies, &quantiser);
+                let (pacer, skies) = (&pacer, &skies);
                 scope.spawn(move || {
                     // Finished, failed or panicked: never hold the others back.
-                    let _release = write::Release(pacer, si);
-                    write_one(sc, plan, si, st, &interp, skies, quantiser, pacer)
+                    let _release = write::Release(pacer, ri);
+                    let mut signals = station_signals(sc, pass, rec, &interp, skies);
+                    write_one(plan, rec, &mut signals, quantiser, pacer, ri)
                 })
             })
             .collect();
@@ -343,18 +530,7 @@ pub fn simulate(sc: &Scenario, out_dir: &Path, opts: Options) -> Result<Summary,
             })
             .collect()
     });
-    for r in results {
-        r?;
-    }
-    Ok(Summary {
-        job: job_path,
-        truth: truth_path,
-        stations: plan
-            .stations
-            .iter()
-            .map(|s| (s.name.clone(), s.path.clone(), s.first_sample, s.frames))
-            .collect(),
-    })
+    results.into_iter().collect()
 }
 
 /// What `path` is when it is something `--fifo` must not remove.
@@ -382,55 +558,51 @@ fn is_fifo(path: &Path) -> bool {
 /// Batches a station may run ahead of the slowest.
 const PACING_BATCHES: u64 = 4;
 
-/// One station's recording, from its own thread.
-#[allow(clippy::too_many_arguments)]
+/// One recording, from its own thread (`ri`: its index in the pass).
 fn write_one(
-    sc: &Scenario,
     plan: &Plan,
-    si: usize,
-    st: &StationPlan,
-    interp: &Arc<Interpolator>,
-    skies: &[Arc<SkyCache>],
+    rec: &Recording,
+    signals: &mut [StationSignal<GaussianSky>],
     quantiser: &Quantiser,
     pacer: &write::Pacer,
+    ri: usize,
 ) -> Result<(), SimError> {
-    let mut signals = station_signals(sc, si, st, interp, skies);
     // Opening a FIFO blocks until its reader opens it.
-    let file = std::fs::File::create(&st.path).map_err(io_err(&st.path))?;
+    let file = std::fs::File::create(&rec.path).map_err(io_err(&rec.path))?;
     let frame_bytes = plan.layout.frame_bytes() as u64;
-    let written = (st.frames * plan.layout.threads.len() as u64 - st.faults.count(Fate::Missing))
+    let written = (rec.frames * plan.layout.threads.len() as u64 - rec.faults.count(Fate::Missing))
         * frame_bytes;
-    let limit = if st.faults.truncate_last_frame {
+    let limit = if rec.faults.truncate_last_frame {
         written - frame_bytes / 2
     } else {
         written
     };
     let out = write::Truncate::new(file, limit);
-    let mut sink = write::vdif_sink(out, &plan.layout, &st.name, st.first_sample)
-        .map_err(|e| SimError::BadInput(format!("station {}: {e}", st.name)))?;
+    let mut sink = write::vdif_sink(out, &plan.layout, &rec.name, rec.first_sample)
+        .map_err(|e| SimError::BadInput(format!("station {}: {e}", rec.name)))?;
     write::write_station(
         &plan.layout,
-        st.frames,
-        &mut signals,
+        rec.frames,
+        signals,
         quantiser,
-        &st.faults,
+        &rec.faults,
         sink.as_mut(),
         pacer,
-        si,
+        ri,
     )
-    .map_err(io_err(&st.path))?;
-    sink.finish().map_err(io_err(&st.path))
+    .map_err(io_err(&rec.path))?;
+    sink.finish().map_err(io_err(&rec.path))
 }
 
-/// One signal generator per subband for station `si`.
+/// One signal generator per subband for a recording: the sum of its
+/// sources' skies, each at its own delay, plus the station's noise.
 fn station_signals(
     sc: &Scenario,
-    si: usize,
-    st: &StationPlan,
+    pass: &Pass,
+    rec: &Recording,
     interp: &Arc<Interpolator>,
-    skies: &[Arc<SkyCache>],
+    skies: &[Vec<Arc<SkyCache>>],
 ) -> Vec<StationSignal<GaussianSky>> {
-    let start = sc.job.start.expect("validated");
     sc.job
         .subbands
         .iter()
@@ -442,16 +614,23 @@ fn station_signals(
                 upper_sideband: sb.sideband == Sideband::Upper,
                 complex: sc.sim.complex,
             };
-            StationSignal::new(
-                GaussianSky::shared(skies[k].clone()),
+            let parts = rec
+                .sources
+                .iter()
+                .map(|p| SkyPart {
+                    sky: GaussianSky::shared(skies[p.part][k].clone()),
+                    delay: p.delay.clone(),
+                    correlated_fraction: p.correlated_fraction,
+                })
+                .collect();
+            StationSignal::sum(
+                parts,
                 interp.clone(),
-                st.delay.clone(),
                 sampling,
-                st.first_sample,
-                start,
-                sc.sim.stations[si].correlated_fraction,
+                rec.first_sample,
+                pass.g_ref,
                 sc.sim.seed,
-                noise_stream(si, k),
+                pass.noise_stream(rec.station, k),
             )
         })
         .collect()

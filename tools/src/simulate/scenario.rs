@@ -24,11 +24,37 @@
 //! `missing_ranges_s` (lists of [from, to) seconds after the station's first
 //! sample), `truncate_last_frame` (cut the file inside its last frame).
 //!
+//! # Sessions
+//!
+//! A scenario with `[[scan]]` tables is a session (the job file's session
+//! keys: `[[source]]` list, scans with `name`, `start`, `duration_s`,
+//! `sources`, optional `stations`); its times are the scans', so it has no
+//! `[job] start` or `duration_s`. Sessions add, per source and per station:
+//!
+//! ```toml
+//! [[source]]                   # … job keys, plus:
+//! name = "CE7LANDER"
+//! moon = { lat_deg = -89.45, lon_deg = 20.0 }
+//! correlated_fraction = 0.1        # this source's share of every station's power
+//! inject_offset_m = [3.0, -2.0, 1.5]   # true − a-priori position, ME frame (moon sources)
+//!
+//! [[station]]
+//! correlated_fraction_by_source = { CE7LANDER = 0.4 }   # this station, this source
+//! ```
+//!
+//! The share f of source k at station s is the most specific key given: the
+//! station's `correlated_fraction_by_source.k`, the source's
+//! `correlated_fraction`, the station's `correlated_fraction`, then
+//! `[simulation] correlated_fraction`. The shares of a scan's sources must
+//! add up to at most 1 at each of its stations (the rest is noise).
+//!
 //! The job part is validated by the job file's own rules, so a scenario can
 //! never describe a job `emcorr correlate` would refuse.
 
+use super::signal::MAX_SCANS;
 use correlator::job::{Job, JobError, Subband};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The built-in default scenario (Earth–Moon, PKS 1921−293, X band).
@@ -79,8 +105,21 @@ pub struct Faults {
 pub struct StationSim {
     pub inject_clock_offset_s: f64,
     pub inject_clock_rate: f64,
+    /// The station's own key, else `[simulation]`'s.
     pub correlated_fraction: f64,
+    /// Sessions: `correlated_fraction_by_source`, by source name.
+    pub correlated_fraction_by_source: BTreeMap<String, f64>,
     pub faults: Faults,
+}
+
+/// What the simulator adds to one source (sessions).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SourceSim {
+    /// The source's share of every station's power, if given.
+    pub correlated_fraction: Option<f64>,
+    /// True minus a-priori position in the Moon's mean-Earth frame (metres),
+    /// for a `moon = {...}` source: the truth's geometry, not job.toml's.
+    pub inject_offset_m: Option<[f64; 3]>,
 }
 
 /// `[simulation]`, validated.
@@ -91,6 +130,21 @@ pub struct Simulation {
     pub complex: bool,
     /// Per station, in the job's station order.
     pub stations: Vec<StationSim>,
+    /// Per source, in the job's source order.
+    pub sources: Vec<SourceSim>,
+}
+
+impl Simulation {
+    /// Share of station `s`'s power that source `k` (named `name`)
+    /// contributes: the most specific key given (see the module docs).
+    pub fn fraction(&self, s: usize, k: usize, name: &str) -> f64 {
+        let st = &self.stations[s];
+        st.correlated_fraction_by_source
+            .get(name)
+            .copied()
+            .or(self.sources.get(k).and_then(|x| x.correlated_fraction))
+            .unwrap_or(st.correlated_fraction)
+    }
 }
 
 /// A validated scenario.
@@ -210,6 +264,25 @@ impl Scenario {
                         format!("implausible rate {rate}"),
                     ));
                 }
+                let by_source = match st.remove("correlated_fraction_by_source") {
+                    None => BTreeMap::new(),
+                    Some(v) => BTreeMap::<String, f64>::deserialize(v).map_err(|e| {
+                        key_err(
+                            &k("correlated_fraction_by_source"),
+                            format!(
+                                "expected a table of source names and fractions: {}",
+                                one_line(&e.to_string())
+                            ),
+                        )
+                    })?,
+                };
+                for (name, f) in &by_source {
+                    check_fraction(
+                        *f,
+                        &k(&format!("correlated_fraction_by_source.{name}")),
+                        &key_err,
+                    )?;
+                }
                 let faults = match st.remove("faults") {
                     None => default_faults.clone(),
                     Some(v) => Faults::deserialize(v)
@@ -220,10 +293,13 @@ impl Scenario {
                     inject_clock_offset_s: offset,
                     inject_clock_rate: rate,
                     correlated_fraction: fraction,
+                    correlated_fraction_by_source: by_source,
                     faults,
                 });
             }
         }
+
+        let (source_sims, source_keys) = strip_source_keys(&mut table, &key_err)?;
 
         // `threads`: place subband i on thread i mod T, channel i div T.
         if let Some(t) = raw_sim.threads {
@@ -252,14 +328,44 @@ impl Scenario {
 
         let job = Job::from_toml_table(table.clone(), path)?;
         job.require_subbands()?;
-        if job.start.is_none() {
-            return Err(key_err("job.start", "a scenario needs a start time".into()));
-        }
-        if job.duration_s.is_none() {
+        if job.vex.is_some() {
             return Err(key_err(
-                "job.duration_s",
-                "a scenario needs a duration".into(),
+                "job.vex",
+                "the simulator reads a session from [[scan]] tables, not from a VEX file".into(),
             ));
+        }
+        if job.scans.is_empty() {
+            if job.start.is_none() {
+                return Err(key_err("job.start", "a scenario needs a start time".into()));
+            }
+            if job.duration_s.is_none() {
+                return Err(key_err(
+                    "job.duration_s",
+                    "a scenario needs a duration".into(),
+                ));
+            }
+        } else {
+            for (key, given) in [
+                ("job.start", job.start.is_some()),
+                ("job.duration_s", job.duration_s.is_some()),
+            ] {
+                if given {
+                    return Err(key_err(
+                        key,
+                        "a session's times are its [[scan]] tables; leave out [job] start and duration_s"
+                            .into(),
+                    ));
+                }
+            }
+            if job.scans.len() > MAX_SCANS {
+                return Err(key_err(
+                    "scan",
+                    format!(
+                        "{} scans; the simulator makes at most {MAX_SCANS}",
+                        job.scans.len()
+                    ),
+                ));
+            }
         }
         let bw = job.subbands[0].bandwidth_hz;
         if job.subbands.iter().any(|s| s.bandwidth_hz != bw) {
@@ -284,19 +390,49 @@ impl Scenario {
             }
         }
         check_layout(&job.subbands, &key_err)?;
+        let sim = Simulation {
+            seed: seed as u64,
+            bits: bits as u32,
+            complex,
+            stations: station_sims,
+            sources: source_sims,
+        };
+        check_session_keys(&job, &sim, &source_keys, &key_err)?;
         Ok(Scenario {
             job,
-            sim: Simulation {
-                seed: seed as u64,
-                bits: bits as u32,
-                complex,
-                stations: station_sims,
-            },
+            sim,
             job_table: table,
         })
     }
 
-    /// Override the duration (`--seconds`).
+    /// A session: `[[scan]]` tables, one recording per scan and station.
+    pub fn is_session(&self) -> bool {
+        !self.job.scans.is_empty()
+    }
+
+    /// Indices (job order) of the stations that record scan `i`.
+    pub fn scan_stations(&self, i: usize) -> Vec<usize> {
+        let scan = &self.job.scans[i];
+        (0..self.job.stations.len())
+            .filter(|&s| {
+                scan.stations
+                    .as_ref()
+                    .is_none_or(|names| names.contains(&self.job.stations[s].name))
+            })
+            .collect()
+    }
+
+    /// Indices (job order) of the sources of scan `i`, in the scan's order.
+    pub fn scan_sources(&self, i: usize) -> Vec<usize> {
+        self.job.scans[i]
+            .sources
+            .iter()
+            .filter_map(|n| self.job.sources.iter().position(|s| &s.name == n))
+            .collect()
+    }
+
+    /// Override the duration (`--seconds`); in a session, cut every scan
+    /// longer than that to its first `seconds`.
     pub fn set_seconds(&mut self, seconds: f64) -> Result<(), ScenarioError> {
         if !(seconds.is_finite() && seconds > 0.0) {
             return Err(ScenarioError::Key {
@@ -305,7 +441,13 @@ impl Scenario {
                 why: format!("must be a positive number of seconds, got {seconds}"),
             });
         }
-        self.job.duration_s = Some(seconds);
+        if self.is_session() {
+            for scan in self.job.scans.iter_mut() {
+                scan.duration_s = scan.duration_s.min(seconds);
+            }
+        } else {
+            self.job.duration_s = Some(seconds);
+        }
         Ok(())
     }
 
@@ -336,6 +478,191 @@ impl Scenario {
         t.sort();
         t
     }
+}
+
+/// Take the simulation keys out of `[source]` / `[[source]]` tables (the
+/// job's own keys stay), one entry per table in file order, with the key
+/// that names the table in messages (`source` or `source[i]`).
+fn strip_source_keys(
+    table: &mut toml::Table,
+    key_err: &dyn Fn(&str, String) -> ScenarioError,
+) -> Result<(Vec<SourceSim>, Vec<String>), ScenarioError> {
+    let tables: Vec<(String, &mut toml::Table)> = match table.get_mut("source") {
+        Some(toml::Value::Table(t)) => vec![("source".to_string(), t)],
+        Some(toml::Value::Array(list)) => list
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, v)| v.as_table_mut().map(|t| (format!("source[{i}]"), t)))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut out = Vec::with_capacity(tables.len());
+    let mut keys = Vec::with_capacity(tables.len());
+    for (key, t) in tables {
+        let k = |f: &str| format!("{key}.{f}");
+        let correlated_fraction = match t.remove("correlated_fraction") {
+            None => None,
+            Some(toml::Value::Float(x)) => Some(x),
+            Some(toml::Value::Integer(x)) => Some(x as f64),
+            Some(other) => {
+                return Err(key_err(
+                    &k("correlated_fraction"),
+                    format!("expected a number, got {other}"),
+                ))
+            }
+        };
+        if let Some(f) = correlated_fraction {
+            check_fraction(f, &k("correlated_fraction"), key_err)?;
+        }
+        let inject_offset_m = match t.remove("inject_offset_m") {
+            None => None,
+            Some(v) => {
+                let xyz = <[f64; 3]>::deserialize(v).map_err(|e| {
+                    key_err(
+                        &k("inject_offset_m"),
+                        format!(
+                            "expected [dx, dy, dz] in metres: {}",
+                            one_line(&e.to_string())
+                        ),
+                    )
+                })?;
+                // A lander known to within kilometres is not a lander.
+                if !xyz.iter().all(|x| x.is_finite() && x.abs() <= 1e4) {
+                    return Err(key_err(
+                        &k("inject_offset_m"),
+                        format!("implausible offset {xyz:?} (each component within ±10 km)"),
+                    ));
+                }
+                Some(xyz)
+            }
+        };
+        out.push(SourceSim {
+            correlated_fraction,
+            inject_offset_m,
+        });
+        keys.push(key);
+    }
+    Ok((out, keys))
+}
+
+/// Per-source keys, and shares that add up within every scan.
+fn check_session_keys(
+    job: &Job,
+    sim: &Simulation,
+    source_keys: &[String],
+    key_err: &dyn Fn(&str, String) -> ScenarioError,
+) -> Result<(), ScenarioError> {
+    let source_key = |i: usize, f: &str| format!("{}.{f}", source_keys[i]);
+    if job.scans.is_empty() {
+        // A single span records the first source alone, as ever.
+        for (i, s) in sim.sources.iter().enumerate() {
+            for (f, given) in [
+                ("correlated_fraction", s.correlated_fraction.is_some()),
+                ("inject_offset_m", s.inject_offset_m.is_some()),
+            ] {
+                if given {
+                    return Err(key_err(
+                        &source_key(i, f),
+                        "per-source simulation keys need a session ([[scan]] tables)".into(),
+                    ));
+                }
+            }
+        }
+        for (i, st) in sim.stations.iter().enumerate() {
+            if !st.correlated_fraction_by_source.is_empty() {
+                return Err(key_err(
+                    &format!("station[{i}].correlated_fraction_by_source"),
+                    "per-source simulation keys need a session ([[scan]] tables)".into(),
+                ));
+            }
+        }
+        return Ok(());
+    }
+    for (i, (src, s)) in job.sources.iter().zip(&sim.sources).enumerate() {
+        if s.inject_offset_m.is_some()
+            && !matches!(src.position, correlator::job::SourcePosition::Moon(_))
+        {
+            return Err(key_err(
+                &source_key(i, "inject_offset_m"),
+                format!(
+                    "{}: only a source on the Moon (moon = {{...}}) takes a position error",
+                    src.name
+                ),
+            ));
+        }
+    }
+    for (i, st) in sim.stations.iter().enumerate() {
+        for name in st.correlated_fraction_by_source.keys() {
+            if !job.sources.iter().any(|s| &s.name == name) {
+                return Err(key_err(
+                    &format!("station[{i}].correlated_fraction_by_source.{name}"),
+                    format!("{name:?} is not a [[source]] of the scenario"),
+                ));
+            }
+        }
+    }
+    // Recordings are <STATION>_<SCAN>.vdif: a scan name must make a file
+    // name, and no two recordings may share one.
+    let mut files: BTreeMap<String, &str> = BTreeMap::new();
+    for (i, scan) in job.scans.iter().enumerate() {
+        if scan.name.starts_with('.')
+            || !scan
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-+.".contains(c))
+        {
+            return Err(key_err(
+                &format!("scan[{i}].name"),
+                format!(
+                    "{:?} names files (<STATION>_<SCAN>.vdif): use letters, digits, '_', '-', '+' or '.' (not first)",
+                    scan.name
+                ),
+            ));
+        }
+        for st in &job.stations {
+            if scan
+                .stations
+                .as_ref()
+                .is_some_and(|n| !n.contains(&st.name))
+            {
+                continue;
+            }
+            let f = super::session::file_name(&st.name, &scan.name);
+            if let Some(other) = files.insert(f.clone(), &scan.name) {
+                return Err(key_err(
+                    &format!("scan[{i}] ({}).name", scan.name),
+                    format!("{f} would be the recording of two scans ({other} and this one)"),
+                ));
+            }
+        }
+    }
+    for (i, scan) in job.scans.iter().enumerate() {
+        for (s, st) in job.stations.iter().enumerate() {
+            if scan
+                .stations
+                .as_ref()
+                .is_some_and(|n| !n.contains(&st.name))
+            {
+                continue;
+            }
+            let total: f64 = scan
+                .sources
+                .iter()
+                .filter_map(|n| job.sources.iter().position(|x| &x.name == n))
+                .map(|k| sim.fraction(s, k, &job.sources[k].name))
+                .sum();
+            if total > 1.0 {
+                return Err(key_err(
+                    &format!("scan[{i}] ({}).sources", scan.name),
+                    format!(
+                        "the correlated fractions of its sources add up to {total} at station {} (at most 1)",
+                        st.name
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn one_line(s: &str) -> String {

@@ -104,6 +104,25 @@ pub fn fault_stream(station: usize) -> u64 {
     (3 << 48) | station as u64
 }
 
+/// Scans a session may have: the scan tag lives in bits 50–63 of a stream.
+pub const MAX_SCANS: usize = (1 << 14) - 1;
+
+/// The stream `base` (one of the above) for scan `scan` of a session: the
+/// scan's tag (scan + 1) in bits 50–63, above the purpose (bits 48–49) and
+/// the station/subband/sky fields, so every scan's skies, noise and faults
+/// are independent of every other's; tag 0 is the single-span recording
+/// (its streams are those of the functions above, unchanged).
+pub fn scan_stream(base: u64, scan: usize) -> u64 {
+    debug_assert!(scan < MAX_SCANS);
+    base | ((scan as u64 + 1) << 50)
+}
+
+/// The sky of source `source` (its index in the job) and subband `subband`:
+/// sky ids of a session (a single span uses the subband index alone).
+pub fn session_sky_id(source: usize, subband: usize) -> usize {
+    (source << 24) | subband
+}
+
 /// A ChaCha generator at a given stream and 2^26-word slot: every (stream,
 /// slot) is an independent, reproducible sequence.
 pub fn rng_at(seed: u64, stream: u64, slot: i64) -> ChaCha8Rng {
@@ -185,9 +204,14 @@ pub struct SkyCache {
 
 impl SkyCache {
     pub fn new(seed: u64, sky_id: usize, capacity: usize) -> Self {
+        Self::on_stream(seed, sky_stream(sky_id), capacity)
+    }
+
+    /// A sky on a given random stream (a session's scan: see [`scan_stream`]).
+    pub fn on_stream(seed: u64, stream: u64, capacity: usize) -> Self {
         SkyCache {
             seed,
-            stream: sky_stream(sky_id),
+            stream,
             // The scalar planner: the same FFT algorithm (and so the same
             // bits) on every CPU, whatever SIMD it has.
             ifft: FftPlannerScalar::new().plan_fft_inverse(SKY_BLOCK),
@@ -480,18 +504,31 @@ impl SubbandSampling {
     }
 }
 
+/// One source's sky as a station sees it: the sky, the station's true delay
+/// for that source, and the amplitude √f of its share f of the power.
+pub struct SkyPart<S: Sky> {
+    pub sky: S,
+    pub delay: Arc<dyn TrueDelay>,
+    pub correlated_fraction: f64,
+}
+
 /// Generates one station's samples of one subband, in time order, as f32
 /// values of unit variance (σ = 1 per real component) — the quantiser's input.
+///
+/// The samples are Σ_k √f_k·sky_k(g_k(t))·LO phase_k + √(1 − Σ f_k)·noise:
+/// one part per source the station sees (a same-beam scan has several), each
+/// delayed by its own source's geometry; the skies are independent with unit
+/// variance, so the total stays at unit variance (the quantiser's levels are
+/// optimal for it) and source k alone correlates with coefficient
+/// √(f_A,k·f_B,k) between stations A and B, at its own delay.
 pub struct StationSignal<S: Sky> {
-    sky: S,
+    parts: Vec<Part<S>>,
     interp: Arc<Interpolator>,
-    delay: Arc<dyn TrueDelay>,
     sampling: SubbandSampling,
     /// Sample 0's station time.
     t0: UtcTime,
     g_ref: UtcTime,
-    /// √f and √(1−f) for correlated fraction f.
-    sky_gain: f32,
+    /// √(1 − Σ f_k).
     noise_gain: f32,
     seed: u64,
     noise_stream: u64,
@@ -501,6 +538,14 @@ pub struct StationSignal<S: Sky> {
     noise_chunk: Option<u64>,
     span_buf: Vec<f32>,
     span_index: Option<u64>,
+}
+
+/// A sky part with its gain as the sample loop uses it.
+struct Part<S: Sky> {
+    sky: S,
+    delay: Arc<dyn TrueDelay>,
+    /// √f.
+    gain: f32,
 }
 
 /// Station time of sample `k` counted from `t0` at `fs` samples per second
@@ -525,6 +570,7 @@ pub fn solve_arrival(delay: &dyn TrueDelay, t: UtcTime) -> (UtcTime, f64) {
 }
 
 impl<S: Sky> StationSignal<S> {
+    /// One source: √f·sky + √(1 − f)·noise.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         sky: S,
@@ -537,15 +583,42 @@ impl<S: Sky> StationSignal<S> {
         seed: u64,
         noise_stream: u64,
     ) -> Self {
-        StationSignal {
+        let part = SkyPart {
             sky,
-            interp,
             delay,
+            correlated_fraction,
+        };
+        Self::sum(vec![part], interp, sampling, t0, g_ref, seed, noise_stream)
+    }
+
+    /// Several sources (Σ f_k ≤ 1): each part's sky at its own delay, plus
+    /// noise for the rest of the power. Sky sample 0 of every part is at
+    /// geocentric time `g_ref`.
+    pub fn sum(
+        parts: Vec<SkyPart<S>>,
+        interp: Arc<Interpolator>,
+        sampling: SubbandSampling,
+        t0: UtcTime,
+        g_ref: UtcTime,
+        seed: u64,
+        noise_stream: u64,
+    ) -> Self {
+        let total: f64 = parts.iter().map(|p| p.correlated_fraction).sum();
+        StationSignal {
+            parts: parts
+                .into_iter()
+                .map(|p| Part {
+                    sky: p.sky,
+                    delay: p.delay,
+                    gain: p.correlated_fraction.sqrt() as f32,
+                })
+                .collect(),
+            interp,
             sampling,
             t0,
             g_ref,
-            sky_gain: correlated_fraction.sqrt() as f32,
-            noise_gain: (1.0 - correlated_fraction).sqrt() as f32,
+            // max(0): a sum of fractions a rounding above 1 is no noise.
+            noise_gain: (1.0 - total).max(0.0).sqrt() as f32,
             seed,
             noise_stream,
             next: 0,
@@ -604,73 +677,97 @@ impl<S: Sky> StationSignal<S> {
         self.noise_chunk = Some(chunk);
     }
 
-    /// The span of samples a … a + SPAN − 1 (a a multiple of SPAN).
+    /// The span of samples a … a + SPAN − 1 (a a multiple of SPAN): the
+    /// noise, then each part added in order (for one part the sum is
+    /// part + noise, the same bits as ever: IEEE addition commutes).
     fn fill_span(&mut self, a: u64, dst: &mut [f32]) {
-        let s = self.sampling;
-        let fs = s.sample_rate_hz();
-        let vps = s.values_per_sample();
+        let vps = self.sampling.values_per_sample();
         let count = dst.len() / vps;
-        let sky_rate = 2.0 * s.bandwidth_hz;
-        let shift = if s.upper_sideband { 0.5 } else { -0.5 } * s.bandwidth_hz;
-
-        // Exact arrival times at both ends of the span, linear between.
-        let b = a + SPAN as u64;
-        let at = |k: u64| solve_arrival(self.delay.as_ref(), sample_time(self.t0, k, fs));
-        let (ga, tau_a) = at(a);
-        let (gb, tau_b) = at(b);
-        let span = (b - a) as f64;
-        let pa = ga.seconds_since(self.g_ref) * sky_rate;
-        let dp = gb.seconds_since(ga) * sky_rate / span;
-        // Phase in turns: ±(B/2)(g − g_ref) − ν₀ τ, each term reduced mod 1
-        // before they meet (ν₀τ ~ 1e10 turns).
-        let wrap = |x: f64| x - x.floor();
-        let pha = wrap(wrap(shift * ga.seconds_since(self.g_ref)) - wrap(s.lo_hz * tau_a));
-        let dph = (shift * gb.seconds_since(ga) - s.lo_hz * (tau_b - tau_a)) / span;
-
-        // Positions relative to an integer sky index at or before the span's
-        // first sample, so they are ≥ 0 and truncation is floor.
-        let base = pa.floor() as i64;
-        let rel0 = pa - base as f64;
-        let rel_last = rel0 + (count - 1) as f64 * dp;
-        let k_first = base - TAPS as i64 / 2 + 1;
-        let k_end = base + rel_last as i64 + TAPS as i64 / 2 + 2;
-
         let chunk = a / NOISE_CHUNK;
         self.ensure_noise(chunk);
         let nz0 = (a - chunk * NOISE_CHUNK) as usize * vps;
-        let noise = &self.noise[nz0..nz0 + count * vps];
-        let window = self.sky.window(k_first, k_end);
-
-        let (s0, c0) = sin_cos_turns(pha);
-        let (s1, c1) = sin_cos_turns(dph);
-        let mut z = Complex64::new(c0, s0);
-        let step = Complex64::new(c1, s1);
-
-        let g = self.sky_gain as f64;
-        let interp = &self.interp;
-        let lsb = !s.upper_sideband;
-        // Position in 32.32 fixed point from `base`: integer steps, no float
-        // → int conversions in the loop. dp is rounded to 2^-32 sample; over a
-        // span that drifts < 1e-6 sample, and every span restarts exactly.
-        let scale = 4_294_967_296.0;
-        let pos0 = (rel0 * scale).round() as u64;
-        let dpos = (dp * scale).round() as u64;
-        for i in 0..count {
-            let pos = pos0 + i as u64 * dpos;
-            let k = (pos >> 32) as usize;
-            let w = interp.weights(pos as u32);
-            let (cr, ci) = Interpolator::apply(w, &window[2 * k..]);
-            let (zr, zi) = ((z.re * g) as f32, (z.im * g) as f32);
-            let dr = cr * zr - ci * zi;
-            if s.complex {
-                let di = cr * zi + ci * zr;
-                dst[2 * i] = dr + noise[2 * i];
-                // conj for LSB: video frequency f is sky ν₀ − f.
-                dst[2 * i + 1] = if lsb { -di } else { di } + noise[2 * i + 1];
-            } else {
-                dst[i] = dr + noise[i];
-            }
-            z *= step;
+        dst.copy_from_slice(&self.noise[nz0..nz0 + count * vps]);
+        for part in self.parts.iter_mut() {
+            add_part(
+                part,
+                &self.interp,
+                self.sampling,
+                self.t0,
+                self.g_ref,
+                a,
+                dst,
+            );
         }
+    }
+}
+
+/// Add one sky part to the span of samples a … a + dst.len()/vps − 1.
+fn add_part<S: Sky>(
+    part: &mut Part<S>,
+    interp: &Interpolator,
+    s: SubbandSampling,
+    t0: UtcTime,
+    g_ref: UtcTime,
+    a: u64,
+    dst: &mut [f32],
+) {
+    let fs = s.sample_rate_hz();
+    let vps = s.values_per_sample();
+    let count = dst.len() / vps;
+    let sky_rate = 2.0 * s.bandwidth_hz;
+    let shift = if s.upper_sideband { 0.5 } else { -0.5 } * s.bandwidth_hz;
+
+    // Exact arrival times at both ends of the span, linear between.
+    let b = a + SPAN as u64;
+    let at = |k: u64| solve_arrival(part.delay.as_ref(), sample_time(t0, k, fs));
+    let (ga, tau_a) = at(a);
+    let (gb, tau_b) = at(b);
+    let span = (b - a) as f64;
+    let pa = ga.seconds_since(g_ref) * sky_rate;
+    let dp = gb.seconds_since(ga) * sky_rate / span;
+    // Phase in turns: ±(B/2)(g − g_ref) − ν₀ τ, each term reduced mod 1
+    // before they meet (ν₀τ ~ 1e10 turns).
+    let wrap = |x: f64| x - x.floor();
+    let pha = wrap(wrap(shift * ga.seconds_since(g_ref)) - wrap(s.lo_hz * tau_a));
+    let dph = (shift * gb.seconds_since(ga) - s.lo_hz * (tau_b - tau_a)) / span;
+
+    // Positions relative to an integer sky index at or before the span's
+    // first sample, so they are ≥ 0 and truncation is floor.
+    let base = pa.floor() as i64;
+    let rel0 = pa - base as f64;
+    let rel_last = rel0 + (count - 1) as f64 * dp;
+    let k_first = base - TAPS as i64 / 2 + 1;
+    let k_end = base + rel_last as i64 + TAPS as i64 / 2 + 2;
+    let window = part.sky.window(k_first, k_end);
+
+    let (s0, c0) = sin_cos_turns(pha);
+    let (s1, c1) = sin_cos_turns(dph);
+    let mut z = Complex64::new(c0, s0);
+    let step = Complex64::new(c1, s1);
+
+    let g = part.gain as f64;
+    let lsb = !s.upper_sideband;
+    // Position in 32.32 fixed point from `base`: integer steps, no float
+    // → int conversions in the loop. dp is rounded to 2^-32 sample; over a
+    // span that drifts < 1e-6 sample, and every span restarts exactly.
+    let scale = 4_294_967_296.0;
+    let pos0 = (rel0 * scale).round() as u64;
+    let dpos = (dp * scale).round() as u64;
+    for i in 0..count {
+        let pos = pos0 + i as u64 * dpos;
+        let k = (pos >> 32) as usize;
+        let w = interp.weights(pos as u32);
+        let (cr, ci) = Interpolator::apply(w, &window[2 * k..]);
+        let (zr, zi) = ((z.re * g) as f32, (z.im * g) as f32);
+        let dr = cr * zr - ci * zi;
+        if s.complex {
+            let di = cr * zi + ci * zr;
+            dst[2 * i] += dr;
+            // conj for LSB: video frequency f is sky ν₀ − f.
+            dst[2 * i + 1] += if lsb { -di } else { di };
+        } else {
+            dst[i] += dr;
+        }
+        z *= step;
     }
 }

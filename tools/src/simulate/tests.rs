@@ -285,6 +285,81 @@ fn brute_force_correlation_recovers_the_injected_delay() {
     }
 }
 
+/// A same-beam signal: two independent skies, each delayed by its own
+/// source's delay, summed with noise for the rest of the power. Brute force
+/// finds each sky at its own injected delay with coefficient √(f_A f_B) of
+/// its own shares and LO phase −2πν₀Δτ, and the total power is 1.
+#[test]
+fn a_sum_of_two_skies_correlates_at_both_delays() {
+    let s = sampling(true, true);
+    let fs = s.sample_rate_hz();
+    let t0 = epoch().add_seconds(0.25);
+    let n = 1 << 17;
+    let interp = Arc::new(Interpolator::new());
+    let delay = |tau0: f64| -> Arc<dyn TrueDelay> {
+        Arc::new(LinearDelay {
+            epoch: epoch(),
+            tau0,
+            rate: 0.0,
+        })
+    };
+    // Source 1 (sky seed 21) is 37.37 samples later at B, source 2 (sky 22)
+    // 12.6 samples earlier; shares (A, B): source 1 (0.3, 0.2), source 2
+    // (0.1, 0.4).
+    let (d1, d2) = (37.37, -12.6);
+    let station = |taus: [f64; 2], shares: [f64; 2], index: usize| {
+        let parts = [(21, taus[0], shares[0]), (22, taus[1], shares[1])]
+            .into_iter()
+            .map(|(seed_sky, tau, f)| SkyPart {
+                sky: GaussianSky::new(seed_sky, 0),
+                delay: delay(tau),
+                correlated_fraction: f,
+            })
+            .collect();
+        StationSignal::sum(
+            parts,
+            interp.clone(),
+            s,
+            t0,
+            epoch(),
+            7,
+            noise_stream(index, 0),
+        )
+    };
+    let mut a = station([0.0, 0.0], [0.3, 0.1], 0);
+    let mut b = station([d1 / fs, d2 / fs], [0.2, 0.4], 1);
+    let xa = as_complex(&take(&mut a, 0, n), true);
+    let xb = as_complex(&take(&mut b, 0, n), true);
+    let power = |x: &[Complex64]| x.iter().map(|v| v.norm_sqr()).sum::<f64>() / x.len() as f64;
+    // Unit variance per real component: |x|² = 2.
+    assert!((power(&xa) - 2.0).abs() < 0.03, "power {}", power(&xa));
+    assert!((power(&xb) - 2.0).abs() < 0.03, "power {}", power(&xb));
+    let norm = (power(&xa) * power(&xb)).sqrt();
+    for (delta, want) in [(d1, (0.3f64 * 0.2).sqrt()), (d2, (0.1f64 * 0.4).sqrt())] {
+        let c = delta.round() as i64;
+        let r = lag_correlation(&xa, &xb, c - 20..=c + 20);
+        let (d, amp) = fit_delay(&r, true, false);
+        let coefficient = amp.norm() / norm;
+        eprintln!(
+            "sky at {delta} samples: recovered {d:.4} (error {:+.4}), coefficient {coefficient:.4} (want {want:.4})",
+            d - delta
+        );
+        assert!((d - delta).abs() < 0.02, "delay {d} vs {delta}");
+        // σ ≈ 1/√n = 0.0028.
+        assert!(
+            (coefficient - want).abs() < 0.015,
+            "{coefficient} vs {want}"
+        );
+        let phase = -2.0 * PI * (LO * delta / fs).rem_euclid(1.0);
+        let err = (amp.arg() - phase + PI).rem_euclid(2.0 * PI) - PI;
+        assert!(err.abs() < 0.05, "phase {} vs {phase}", amp.arg());
+    }
+    // Halfway between the two, nothing.
+    let r = lag_correlation(&xa, &xb, 8..=16);
+    let worst = r.iter().map(|(_, v)| v.norm() / norm).fold(0.0, f64::max);
+    assert!(worst < 0.015, "{worst}");
+}
+
 /// Lunar-like rate (5 µs/s, ~80 samples/s of drift): after stopping the
 /// fringes with the known truth, the lag peak sits at the true delay at two
 /// instants 1 s apart — the delay is applied continuously, not as one shift.
@@ -419,7 +494,7 @@ fn output_does_not_depend_on_batching() {
 // ---------------------------------------------------------------------------
 // Whole scenarios: files on disk, read back with the VDIF reader.
 
-mod scenarios {
+pub(super) mod scenarios {
     use super::super::scenario::Scenario;
     use super::super::{simulate, Options};
     use super::{fit_delay, lag_correlation};
@@ -447,7 +522,12 @@ mod scenarios {
 
     /// All frames of `thread`, `channel` decoded in order (no gaps expected),
     /// with the first sample's time and the samples per second.
-    fn decode(path: &Path, thread: u16, channel: usize, fs: f64) -> (UtcTime, Vec<Complex64>) {
+    pub(crate) fn decode(
+        path: &Path,
+        thread: u16,
+        channel: usize,
+        fs: f64,
+    ) -> (UtcTime, Vec<Complex64>) {
         let file = VdifFile::open(path).unwrap();
         let mut first = None;
         let mut out = Vec::new();
@@ -531,35 +611,34 @@ mod scenarios {
         }
     }
 
-    /// One baseline read back from the files: brute-force correlation of a
-    /// span of `m` samples around geocentric time start + `g_mid_s`, both
-    /// stations fringe-stopped with the job's model (what a correlator does;
-    /// the model comes from job.toml, not from the simulator). Returns
-    /// (residual delay − truth, in samples; phase − truth, rad; amplitude;
-    /// truth amplitude).
-    fn check_baseline(
-        dir: &Path,
-        a: &str,
-        o: &str,
-        g_mid_s: f64,
+    /// A brute-force correlation of two recordings read back from disk.
+    pub(crate) struct PairCorrelation {
+        /// Lag of the peak (samples of o after a) minus the fractional parts
+        /// of the model's alignment: the residual delay in samples.
+        pub delay_samples: f64,
+        /// R = ⟨y_o conj y_a⟩ at the peak (conj V_ao).
+        pub amp: Complex64,
+        /// |R| / √(P_a P_o): the correlation coefficient.
+        pub coefficient: f64,
+    }
+
+    /// Spans of `m` samples of recordings `pa` and `po` around geocentric
+    /// time `g_mid`, each fringe-stopped with its station's model track
+    /// (what a correlator does; the tracks come from job.toml, not from the
+    /// simulator), correlated by brute force over ±20 lags.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn correlate_pair(
+        (pa, ta): (&Path, &correlator::model::DelayTrack),
+        (po, to): (&Path, &correlator::model::DelayTrack),
+        lo: f64,
+        fs: f64,
+        complex: bool,
+        g_mid: UtcTime,
         m: usize,
-    ) -> (f64, f64, f64, f64) {
-        let job = correlator::Job::from_file(&dir.join("job.toml")).unwrap();
-        let t = truth(dir);
-        let start = job.start.unwrap();
-        let end = start.add_seconds(job.duration_s.unwrap());
-        let tracks =
-            correlator::model::build_tracks(&job, start.add_seconds(-2.0), end.add_seconds(2.0))
-                .unwrap();
-        let lo = job.subbands[0].sky_freq_hz;
-        let fs = t["stations"][a]["sample_rate_hz"].as_f64().unwrap();
-        let complex = t["complex"].as_bool().unwrap();
-        let g_mid = start.add_seconds(g_mid_s);
-        // A span of station `name`, fringe-stopped; and its fractional offset.
-        let span = |name: &str| -> (Vec<Complex64>, f64) {
-            let si = job.stations.iter().position(|s| s.name == name).unwrap();
-            let track = &tracks[si];
-            let (first, y) = decode(&dir.join(format!("{name}.vdif")), 0, 0, fs);
+    ) -> PairCorrelation {
+        // A span of one recording, fringe-stopped; and its fractional offset.
+        let span = |path: &Path, track: &correlator::model::DelayTrack| -> (Vec<Complex64>, f64) {
+            let (first, y) = decode(path, 0, 0, fs);
             let n_mid = (g_mid
                 .add_seconds(track.eval(g_mid).delay_s)
                 .seconds_since(first))
@@ -600,21 +679,62 @@ mod scenarios {
                 .collect();
             (stopped, n_mid - n_mid.round())
         };
-        let (ya, fa) = span(a);
-        let (yo, fo) = span(o);
+        let (ya, fa) = span(pa, ta);
+        let (yo, fo) = span(po, to);
         // R(lag) = mean y_o[n + lag]·conj(y_a[n]): peak at fo − fa + residual.
         let r = lag_correlation(&ya, &yo, -20..=20);
         let (d, amp) = fit_delay(&r, complex, false);
+        let power = |y: &[Complex64]| y.iter().map(|v| v.norm_sqr()).sum::<f64>() / y.len() as f64;
+        PairCorrelation {
+            delay_samples: d - (fo - fa),
+            amp,
+            coefficient: amp.norm() / (power(&ya) * power(&yo)).sqrt(),
+        }
+    }
+
+    /// One baseline read back from the files: brute-force correlation of a
+    /// span of `m` samples around geocentric time start + `g_mid_s`, both
+    /// stations fringe-stopped with the job's model (what a correlator does;
+    /// the model comes from job.toml, not from the simulator). Returns
+    /// (residual delay − truth, in samples; phase − truth, rad; amplitude;
+    /// truth amplitude).
+    fn check_baseline(
+        dir: &Path,
+        a: &str,
+        o: &str,
+        g_mid_s: f64,
+        m: usize,
+    ) -> (f64, f64, f64, f64) {
+        let job = correlator::Job::from_file(&dir.join("job.toml")).unwrap();
+        let t = truth(dir);
+        let start = job.start.unwrap();
+        let end = start.add_seconds(job.duration_s.unwrap());
+        let tracks =
+            correlator::model::build_tracks(&job, start.add_seconds(-2.0), end.add_seconds(2.0))
+                .unwrap();
+        let lo = job.subbands[0].sky_freq_hz;
+        let fs = t["stations"][a]["sample_rate_hz"].as_f64().unwrap();
+        let complex = t["complex"].as_bool().unwrap();
+        let g_mid = start.add_seconds(g_mid_s);
+        let track = |name: &str| &tracks[job.stations.iter().position(|s| s.name == name).unwrap()];
+        let c = correlate_pair(
+            (&dir.join(format!("{a}.vdif")), track(a)),
+            (&dir.join(format!("{o}.vdif")), track(o)),
+            lo,
+            fs,
+            complex,
+            g_mid,
+            m,
+        );
         let b = &t["baselines"][format!("{a}-{o}").as_str()];
         let rate = b["residual_rate"].as_f64().unwrap();
         let res = b["residual_delay_s"].as_f64().unwrap() + rate * g_mid_s;
-        let delay_err = d - (fo - fa) - res * fs;
+        let delay_err = c.delay_samples - res * fs;
         // R is ⟨y_o conj y_a⟩ = conj V_ao; the residual rate has turned the
         // phase by 2πν₀·rate·(g − start) since the reference epoch.
         let want = b["residual_phase_rad"][0].as_f64().unwrap() + 2.0 * PI * lo * rate * g_mid_s;
-        let phase_err = (-amp.arg() - want + PI).rem_euclid(2.0 * PI) - PI;
-        let power = |y: &[Complex64]| y.iter().map(|v| v.norm_sqr()).sum::<f64>() / y.len() as f64;
-        let got_amp = amp.norm() / (power(&ya) * power(&yo)).sqrt();
+        let phase_err = (-c.amp.arg() - want + PI).rem_euclid(2.0 * PI) - PI;
+        let got_amp = c.coefficient;
         let want_amp = b["expected_amplitude_quantised"].as_f64().unwrap();
         eprintln!(
             "{a}-{o}: residual delay error {delay_err:+.4} samples (truth {:+.4}); phase error {phase_err:+.4} rad; amplitude {got_amp:.4} (truth {want_amp:.4})",

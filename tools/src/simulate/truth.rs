@@ -28,6 +28,13 @@
 //!   the decoded samples without that correction (η the quantiser's
 //!   correlation efficiency, see `quantise`; first order in ρ, error O(ρ³)).
 
+//!
+//! A session's truth (`SessionTruth`) gives the same quantities per scan,
+//! source and baseline at the scan's centre, with ε = τ_true − τ_model per
+//! station including a source's position error (the model at the true
+//! position minus at the a-priori one) besides the injected clock; see
+//! `baseline_from_residuals`.
+
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -124,4 +131,160 @@ pub fn baselines(
         }
     }
     out
+}
+
+/// truth.json: a single span's or a session's.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum TruthFile {
+    Span(Truth),
+    Session(SessionTruth),
+}
+
+/// A session's truth.json. The top level keeps the single-span keys that
+/// mean the same here (`reference_epoch`, `seed`, `bits`, `complex`, and per
+/// station and baseline the injected clock terms, which every scan shares);
+/// what depends on the scan and source is under `scans`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionTruth {
+    /// Epoch of the injected clock rates (the first scan's start, geocentric
+    /// UTC); also the `clock_epoch` job.toml gives stations with a clock rate.
+    pub reference_epoch: String,
+    pub seed: u64,
+    pub bits: u32,
+    pub complex: bool,
+    pub stations: BTreeMap<String, SessionStationTruth>,
+    /// The clock part of every scan's residuals, at the reference epoch.
+    pub baselines: BTreeMap<String, ClockBaselineTruth>,
+    /// Per source: its simulated position error, if any.
+    pub sources: BTreeMap<String, SourceTruth>,
+    pub scans: Vec<ScanTruth>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionStationTruth {
+    /// Injected clock offset at the reference epoch (not in job.toml), s.
+    pub clock_offset_s: f64,
+    /// Injected clock rate (not in job.toml).
+    pub clock_rate: f64,
+    pub quantisation_efficiency: f64,
+    pub sample_rate_hz: f64,
+    pub frames_per_second: u64,
+    pub samples_per_frame: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClockBaselineTruth {
+    /// Injected offset of B − that of A, at the reference epoch.
+    pub residual_delay_s: f64,
+    /// Injected rate of B − that of A.
+    pub residual_rate: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceTruth {
+    /// True − a-priori position (Moon mean-Earth frame, m); `null` = exact.
+    pub inject_offset_m: Option<[f64; 3]>,
+    /// The true position the recordings were made with, as a `moon` site
+    /// (`null` when the a-priori position is the truth).
+    pub true_moon: Option<MoonSiteTruth>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MoonSiteTruth {
+    pub lat_deg: f64,
+    pub lon_deg: f64,
+    pub height_m: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanTruth {
+    pub name: String,
+    /// Geocentric UTC.
+    pub start: String,
+    pub duration_s: f64,
+    /// start + duration_s/2: the epoch of `residuals`.
+    pub centre: String,
+    /// The scan's sources (phase centres), in the scan's order.
+    pub sources: Vec<String>,
+    /// The stations that recorded it, in job order.
+    pub stations: Vec<String>,
+    /// Per station, its recording of the scan.
+    pub recordings: BTreeMap<String, RecordingTruth>,
+    /// Per source (by name): per station and per baseline at `centre`.
+    pub residuals: BTreeMap<String, ScanSourceTruth>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordingTruth {
+    /// File name, in the directory of truth.json.
+    pub file: String,
+    /// Station time of the first sample.
+    pub first_sample: String,
+    /// Station time just after the last sample.
+    pub end: String,
+    pub frames_per_thread: u64,
+    pub invalid_frames: u64,
+    pub missing_frames: u64,
+    pub truncated_last_frame: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanSourceTruth {
+    pub stations: BTreeMap<String, StationSourceTruth>,
+    pub baselines: BTreeMap<String, BaselineTruth>,
+}
+
+/// One station, one source, at the scan's centre g_c.
+#[derive(Debug, Clone, Serialize)]
+pub struct StationSourceTruth {
+    /// This source's share of the station's power.
+    pub correlated_fraction: f64,
+    /// τ(g_c) job.toml's model gives (a-priori position, known clock).
+    pub model_delay_s: f64,
+    pub model_rate: f64,
+    /// τ(g_c) the recording holds (true position, plus the injected clock).
+    pub true_delay_s: f64,
+    pub true_rate: f64,
+    /// The position error's part of true − model (no clock), s.
+    pub geometry_error_s: f64,
+}
+
+/// One station's residual for one source at one epoch: ε = τ_true − τ_model,
+/// its rate, and the model rate ρ (for the correlator's frame, ε/(1 + ρ)).
+#[derive(Debug, Clone, Copy)]
+pub struct Residual {
+    pub delay_s: f64,
+    pub rate: f64,
+    pub model_rate: f64,
+}
+
+/// A baseline's truth from its stations' residuals (A before B in job
+/// order), with the same definitions as the single span's (module docs):
+/// delay and rate the differences ε_B − ε_A, phase 2πν_LO·(ε_B/(1 + ρ_B) −
+/// ε_A/(1 + ρ_A)) per subband, amplitudes from the shares f and the
+/// quantisers' efficiencies η.
+pub fn baseline_from_residuals(
+    a: Residual,
+    b: Residual,
+    lo_hz: &[f64],
+    (f_a, f_b): (f64, f64),
+    (eta_a, eta_b): (f64, f64),
+) -> BaselineTruth {
+    let d_corr = b.delay_s / (1.0 + b.model_rate) - a.delay_s / (1.0 + a.model_rate);
+    let amp = (f_a * f_b).sqrt();
+    BaselineTruth {
+        residual_delay_s: b.delay_s - a.delay_s,
+        residual_rate: b.rate - a.rate,
+        residual_phase_rad: lo_hz
+            .iter()
+            .map(|lo| {
+                // 2πν·d with ν·d reduced to turns first (ν·d ~ 10³ turns).
+                let turns = lo * d_corr;
+                wrap_phase(2.0 * std::f64::consts::PI * (turns - turns.round()))
+            })
+            .collect(),
+        expected_amplitude: amp,
+        expected_amplitude_quantised: amp * eta_a * eta_b,
+    }
 }
