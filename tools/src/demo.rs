@@ -139,6 +139,7 @@ pub fn run_demo(
         seconds,
         seed,
         fifo: false,
+        vex: false,
         print_default: false,
     })?;
     let job_path = out_dir.join("job.toml");

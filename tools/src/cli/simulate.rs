@@ -33,6 +33,11 @@ pub struct SimulateArgs {
     /// sessions, which are written as files.
     #[arg(long)]
     pub fifo: bool,
+    /// For a session: also write its schedule as a VEX 2.0 file
+    /// (`<job name>.vex`) and `job_vex.toml`, a job that correlates the same
+    /// session from it.
+    #[arg(long)]
+    pub vex: bool,
     /// Write the default scenario to stdout and exit.
     #[arg(long, conflicts_with = "scenario")]
     pub print_default: bool,
@@ -55,7 +60,10 @@ pub fn run(args: SimulateArgs) -> Result<(), Failure> {
     if let Some(s) = args.seed {
         sc.set_seed(s);
     }
-    let opts = Options { fifo: args.fifo };
+    let opts = Options {
+        fifo: args.fifo,
+        vex: args.vex,
+    };
     simulate::check_options(&sc, opts).map_err(|e| Failure::BadInput(e.to_string()))?;
     if args.fifo {
         eprintln!(

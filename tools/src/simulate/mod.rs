@@ -22,6 +22,7 @@ pub mod scenario;
 pub mod session;
 pub mod signal;
 pub mod truth;
+pub mod vex_out;
 pub mod write;
 
 #[cfg(test)]
@@ -163,6 +164,11 @@ fn quantiser(sc: &Scenario) -> Result<Quantiser, SimError> {
 }
 
 /// The frame layout every recording of the scenario shares.
+/// The frame layout the scenario's recordings use.
+pub(crate) fn layout_of(sc: &Scenario) -> Result<FrameLayout, SimError> {
+    frame_layout(sc)
+}
+
 fn frame_layout(sc: &Scenario) -> Result<FrameLayout, SimError> {
     let threads: Vec<(u16, Vec<usize>)> = sc
         .threads()
@@ -398,10 +404,12 @@ fn job_text(t: &toml::Table, injected: &str) -> Result<String, SimError> {
     ))
 }
 
-/// How to write: files, or named pipes (`--fifo`).
+/// How to write: files, or named pipes (`--fifo`); and for a session,
+/// whether to write its schedule as VEX too (`--vex`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Options {
     pub fifo: bool,
+    pub vex: bool,
 }
 
 /// Whether `opts` suit the scenario (before anything is written).
@@ -411,6 +419,12 @@ pub fn check_options(sc: &Scenario, opts: Options) -> Result<(), SimError> {
         // after another: a reader would have to know the order. Files only.
         return Err(SimError::BadInput(format!(
             "{}: sessions are written as files (--fifo streams a single-span scenario)",
+            sc.job.file.display()
+        )));
+    }
+    if opts.vex && !sc.is_session() {
+        return Err(SimError::BadInput(format!(
+            "{}: --vex writes a session's schedule: the scenario has no [[scan]] tables",
             sc.job.file.display()
         )));
     }
@@ -437,6 +451,9 @@ pub fn simulate(sc: &Scenario, out_dir: &Path, opts: Options) -> Result<Summary,
     // The job must read back as a valid job (paths resolved from out_dir).
     correlator::Job::from_file(&job_path)
         .map_err(|e| SimError::BadInput(format!("internal: written job is invalid: {e}")))?;
+    if let (true, Some(schedule)) = (opts.vex, &plan.schedule) {
+        vex_out::write(sc, schedule, &plan.job_toml, out_dir)?;
+    }
     let truth_path = out_dir.join("truth.json");
     let truth_text =
         serde_json::to_string_pretty(&plan.truth).map_err(|e| SimError::BadInput(e.to_string()))?;

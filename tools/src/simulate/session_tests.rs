@@ -543,10 +543,17 @@ fn session_truth_is_the_injected_clocks_plus_the_lander_offset() {
 fn sessions_refuse_fifos() {
     let sc = session(0.05);
     let dir = tempfile::tempdir().unwrap();
-    let e = simulate(&sc, dir.path(), Options { fifo: true })
-        .err()
-        .unwrap()
-        .to_string();
+    let e = simulate(
+        &sc,
+        dir.path(),
+        Options {
+            fifo: true,
+            ..Options::default()
+        },
+    )
+    .err()
+    .unwrap()
+    .to_string();
     assert!(e.contains("sessions are written as files"), "{e}");
     assert!(e.contains("session.toml"), "{e}");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);

@@ -800,7 +800,16 @@ pub(super) mod scenarios {
         let fifo = tempfile::tempdir().unwrap();
         let names: Vec<String> = sc.job.stations.iter().map(|s| s.name.clone()).collect();
         let read: Vec<Vec<u8>> = std::thread::scope(|s| {
-            let writer = s.spawn(|| simulate(&sc, fifo.path(), Options { fifo: true }));
+            let writer = s.spawn(|| {
+                simulate(
+                    &sc,
+                    fifo.path(),
+                    Options {
+                        fifo: true,
+                        ..Options::default()
+                    },
+                )
+            });
             // job.toml and truth.json come before the pipes are opened.
             let readers: Vec<_> = names
                 .iter()
