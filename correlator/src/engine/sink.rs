@@ -4,9 +4,23 @@
 use super::accumulate::Integration;
 use super::error::EngineError;
 use super::plan::Layout;
-use crate::job::Job;
+use crate::job::{Job, Source};
 use crate::model::{uvw_m, DelayTrack, PositionTrack};
 use formats::UtcTime;
+
+/// One phase centre of a run, as a sink is told it.
+#[derive(Debug, Clone)]
+pub struct CentreHeader<'a> {
+    pub source: &'a Source,
+    /// SOURCE_ID of the centre's rows (by default its 1-based place in
+    /// the job's sources: [`super::Engine::set_source_ids`]).
+    pub source_id: u32,
+    /// The delay model used, per station (for FITS-IDI model tables).
+    pub tracks: &'a [DelayTrack],
+    /// Geocentric position tracks (stations with a position) with this
+    /// centre's direction, for UVW.
+    pub positions: &'a [Option<PositionTrack>],
+}
 
 /// What a sink is told before the first integration.
 #[derive(Debug, Clone)]
@@ -18,10 +32,9 @@ pub struct RunHeader<'a> {
     /// Where the data end, when known (the job's duration, or the
     /// shortest recording when every one is a file).
     pub data_end: Option<UtcTime>,
-    /// The delay model used, per station (for FITS-IDI model tables).
-    pub tracks: &'a [DelayTrack],
-    /// Geocentric position tracks (stations with a position), for UVW.
-    pub positions: &'a [Option<PositionTrack>],
+    /// Per phase centre, in [`Layout::centres`] order (the outermost
+    /// dimension of every [`Integration`]).
+    pub centres: Vec<CentreHeader<'a>>,
     /// Bits per sample of each station's recording.
     pub bits: Vec<u8>,
 }
@@ -72,8 +85,9 @@ use formats::output::OutputTarget;
 use std::path::{Path, PathBuf};
 
 /// Writes FITS-IDI through `formats::fitsidi`: one UV_DATA row per
-/// integration and baseline (autocorrelations included), the delay model
-/// applied in INTERFEROMETER_MODEL. The file is `<path>.partial` until
+/// integration, phase centre and baseline (autocorrelations included; the
+/// centre's SOURCE_ID), the delay model of every centre applied in
+/// INTERFEROMETER_MODEL (rows with the centre's SOURCE_ID). The file is `<path>.partial` until
 /// [`Sink::finish`] (or, for a device or FIFO, a temporary copied into it
 /// then: [`formats::output`]); dropping the sink before that removes it.
 ///
@@ -89,7 +103,8 @@ pub struct IdiSink {
     path: PathBuf,
     /// Where the file goes; `None`: `path`, replacing a regular file there.
     target: Option<OutputTarget>,
-    positions: Vec<Option<PositionTrack>>,
+    /// Per centre: SOURCE_ID and position tracks (for UVW).
+    centres: Vec<(u32, Vec<Option<PositionTrack>>)>,
     writer: Option<IdiWriter>,
     n_chan: usize,
     n_stokes: usize,
@@ -106,7 +121,7 @@ impl IdiSink {
         IdiSink {
             path: path.to_path_buf(),
             target: None,
-            positions: Vec::new(),
+            centres: Vec::new(),
             writer: None,
             n_chan: 0,
             n_stokes: 0,
@@ -143,14 +158,15 @@ fn idi_err(e: IdiError) -> EngineError {
     }
 }
 
-/// The SOURCE table: every source of the job, SOURCE_ID 1, 2, … in job
-/// order. A near-field source has no fixed direction: RA/Dec 0 (its
-/// geometry is in the model table and UVW).
-fn idi_sources(job: &Job) -> Vec<IdiSource> {
-    job.sources
+/// The SOURCE table: every phase centre's source with its SOURCE_ID
+/// (1, 2, … in job order unless the engine was told otherwise). A
+/// near-field source has no fixed direction: RA/Dec 0 (its geometry is in
+/// the model table and UVW).
+fn idi_sources(centres: &[CentreHeader]) -> Vec<IdiSource> {
+    centres
         .iter()
-        .enumerate()
-        .map(|(i, src)| {
+        .map(|c| {
+            let src = c.source;
             let (ra_deg, dec_deg) = match src.position {
                 SourcePosition::RaDec { ra_rad, dec_rad } => {
                     (ra_rad.to_degrees(), dec_rad.to_degrees())
@@ -158,7 +174,7 @@ fn idi_sources(job: &Job) -> Vec<IdiSource> {
                 _ => (0.0, 0.0),
             };
             IdiSource {
-                id: i as u32 + 1,
+                id: c.source_id,
                 name: src.name.chars().take(16).collect(),
                 calcode: String::new(),
                 ra_deg,
@@ -181,19 +197,27 @@ fn shift_poly(c: &[f64], t0: f64) -> Vec<f64> {
     out
 }
 
-/// INTERFEROMETER_MODEL rows: per station, intervals of the track's pieces
-/// (or of 120 s for a piece without end) over [start, start + span_s].
+/// INTERFEROMETER_MODEL rows: per phase centre (its SOURCE_ID) and
+/// station, intervals of the track's pieces (or of 120 s for a piece
+/// without end) over [start, start + span_s].
 fn model_rows(header: &RunHeader, span_s: f64, n_band: usize) -> Vec<ModelRow> {
     let end = header.start.add_seconds(span_s);
     let npoly = header
-        .tracks
+        .centres
         .iter()
+        .flat_map(|c| c.tracks)
         .flat_map(|t| t.pieces.iter().map(|p| p.coeffs_s.len()))
         .max()
         .unwrap_or(1)
         .max(2);
     let mut rows = Vec::new();
-    for (s, track) in header.tracks.iter().enumerate() {
+    let tracks = header.centres.iter().flat_map(|c| {
+        c.tracks
+            .iter()
+            .enumerate()
+            .map(|(s, t)| (c.source_id, s, t))
+    });
+    for (source_id, s, track) in tracks {
         let mut t = header.start;
         while t < end {
             let piece = track.piece(t);
@@ -233,7 +257,7 @@ fn model_rows(header: &RunHeader, span_s: f64, n_band: usize) -> Vec<ModelRow> {
                 time: t,
                 interval_s: interval,
                 antenna: s as u32 + 1,
-                source_id: 1,
+                source_id,
                 freq_id: 1,
                 pdelay_turns: per_band(&lo, &c),
                 gdelay_s: per_band(&|_| 1.0, &c),
@@ -306,7 +330,7 @@ impl Sink for IdiSink {
                 .collect(),
             stokes: (0..l.products.len()).map(|p| l.stokes_code(p)).collect(),
             antennas,
-            sources: idi_sources(job),
+            sources: idi_sources(&h.centres),
             array_xyz_m: [0.0; 3],
             eop: IdiEop::default(),
         };
@@ -315,7 +339,11 @@ impl Sink for IdiSink {
             .or(h.data_end.map(|e| e.seconds_since(h.start)))
             .unwrap_or(self.model_span_s);
         let models = model_rows(h, span, l.bands.len());
-        self.positions = h.positions.to_vec();
+        self.centres = h
+            .centres
+            .iter()
+            .map(|c| (c.source_id, c.positions.to_vec()))
+            .collect();
         self.n_chan = l.nchan;
         self.n_stokes = l.products.len();
         self.n_band = l.bands.len();
@@ -333,34 +361,37 @@ impl Sink for IdiSink {
             .as_mut()
             .ok_or_else(|| EngineError::Sink("FITS-IDI sink written before begin".into()))?;
         let per_bl = self.n_band * self.n_chan * self.n_stokes;
-        for (bl, &(a, b)) in layout.baselines.iter().enumerate() {
-            let vis = (0..per_bl)
-                .map(|i| {
-                    let v = integ.vis[bl * per_bl + i];
-                    let band = i / (self.n_chan * self.n_stokes);
-                    let prod = i % self.n_stokes;
-                    [
-                        v.re,
-                        v.im,
-                        integ.weights[layout.weight_index(bl, band, prod)],
-                    ]
+        for (c, (source_id, positions)) in self.centres.iter().enumerate() {
+            for (bl, &(a, b)) in layout.baselines.iter().enumerate() {
+                let first = layout.vis_index(c, bl, 0, 0, 0);
+                let vis = (0..per_bl)
+                    .map(|i| {
+                        let v = integ.vis[first + i];
+                        let band = i / (self.n_chan * self.n_stokes);
+                        let prod = i % self.n_stokes;
+                        [
+                            v.re,
+                            v.im,
+                            integ.weights[layout.weight_index(c, bl, band, prod)],
+                        ]
+                    })
+                    .collect();
+                w.write_row(&UvRow {
+                    time: integ.time,
+                    baseline: (a as u32 + 1, b as u32 + 1),
+                    source_id: *source_id,
+                    freq_id: 1,
+                    inttim_s: integ.inttim_s,
+                    uvw_s: match (positions.get(a), positions.get(b)) {
+                        (Some(Some(pa)), Some(Some(pb))) if a != b => {
+                            uvw_m(pa, pb, integ.time).map(|x| x / crate::model::relativity::C)
+                        }
+                        _ => [0.0; 3],
+                    },
+                    vis,
                 })
-                .collect();
-            w.write_row(&UvRow {
-                time: integ.time,
-                baseline: (a as u32 + 1, b as u32 + 1),
-                source_id: 1,
-                freq_id: 1,
-                inttim_s: integ.inttim_s,
-                uvw_s: match (self.positions.get(a), self.positions.get(b)) {
-                    (Some(Some(pa)), Some(Some(pb))) if a != b => {
-                        uvw_m(pa, pb, integ.time).map(|x| x / crate::model::relativity::C)
-                    }
-                    _ => [0.0; 3],
-                },
-                vis,
-            })
-            .map_err(idi_err)?;
+                .map_err(idi_err)?;
+            }
         }
         Ok(())
     }
