@@ -326,7 +326,8 @@ pub const SCAN_GAP_S: f64 = 10.0;
 /// One baseline over one scan of a FITS-IDI file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScanBaseline {
-    /// 1-based scan number, in time order, common to all baselines.
+    /// 1-based scan number, in time order (simultaneous phase centres in
+    /// SOURCE order), common to all baselines.
     pub scan: usize,
     pub source_id: u32,
     pub source: String,
@@ -377,11 +378,48 @@ pub fn antenna_name(header: &IdiHeader, id: u32) -> String {
         .map_or_else(|| format!("ANT{id}"), |a| a.name.clone())
 }
 
+/// 1-based scan numbers of rows given in time order as (time, SOURCE_ID,
+/// INTTIM). Rows of one time are simultaneous: phase centres correlated
+/// from the same samples (several sources in the beam), each its own scan.
+/// A source's scan goes on from one time to the next if the source was
+/// there at every time in between (no other source was observed instead)
+/// and the gap is at most max([`SCAN_GAP_S`], 3 integration times).
+/// Scans are numbered in the order their first rows come.
+pub fn scan_numbers(rows: &[(UtcTime, u32, f64)]) -> Vec<usize> {
+    let mut out = Vec::with_capacity(rows.len());
+    let mut scans = 0usize;
+    // Per source: (ordinal of the last distinct time it was at, that time,
+    // its scan).
+    let mut last: std::collections::HashMap<u32, (usize, UtcTime, usize)> =
+        std::collections::HashMap::new();
+    let mut time_index = 0usize;
+    let mut prev_time: Option<UtcTime> = None;
+    for &(t, source, inttim_s) in rows {
+        if prev_time.is_some_and(|p| p != t) {
+            time_index += 1;
+        }
+        prev_time = Some(t);
+        let gap = SCAN_GAP_S.max(3.0 * inttim_s);
+        let scan = match last.get(&source) {
+            Some(&(at, _, scan)) if at == time_index => scan,
+            Some(&(at, lt, scan)) if at + 1 == time_index && t.seconds_since(lt) <= gap => scan,
+            _ => {
+                scans += 1;
+                scans
+            }
+        };
+        last.insert(source, (time_index, t, scan));
+        out.push(scan);
+    }
+    out
+}
+
 /// Cut a file's cross-correlations (a1 ≠ a2) into baseline × scan pieces,
 /// using polarisation product `stokes` (0-based index into the header's
 /// Stokes axis). Scans break at a source change or a gap longer than
-/// max([`SCAN_GAP_S`], 3 integration times). Pieces come in scan order, then
-/// baseline order.
+/// max([`SCAN_GAP_S`], 3 integration times); sources at the same times
+/// (phase centres of one correlation) are scans side by side
+/// ([`scan_numbers`]). Pieces come in scan order, then baseline order.
 pub fn scans_from_idi(file: &IdiFile, stokes: usize) -> Result<Vec<ScanBaseline>, DataError> {
     let h = &file.header;
     let subbands = idi_subbands(h);
@@ -401,17 +439,15 @@ pub fn scans_from_idi(file: &IdiFile, stokes: usize) -> Result<Vec<ScanBaseline>
             .unwrap_or(std::cmp::Ordering::Equal)
     });
     // Scan number of each row.
+    let in_order: Vec<(UtcTime, u32, f64)> = order
+        .iter()
+        .map(|&i| {
+            let r = &file.rows[i];
+            (r.time, r.source_id, r.inttim_s)
+        })
+        .collect();
     let mut scan_of = vec![0usize; file.rows.len()];
-    let mut scan = 0usize;
-    let mut prev: Option<(UtcTime, u32)> = None;
-    for &i in &order {
-        let r = &file.rows[i];
-        let gap = SCAN_GAP_S.max(3.0 * r.inttim_s);
-        match prev {
-            Some((t, s)) if s == r.source_id && r.time.seconds_since(t) <= gap => {}
-            _ => scan += 1,
-        }
-        prev = Some((r.time, r.source_id));
+    for (&i, scan) in order.iter().zip(scan_numbers(&in_order)) {
         scan_of[i] = scan;
     }
     // Group rows by (scan, baseline), keeping time order.

@@ -19,8 +19,8 @@ pub mod synth;
 mod tests;
 
 pub use data::{
-    antenna_name, idi_subbands, model_delay, scans_from_idi, BaselineData, DataError, ScanBaseline,
-    Sideband, Subband,
+    antenna_name, idi_subbands, model_delay, scan_numbers, scans_from_idi, BaselineData, DataError,
+    ScanBaseline, Sideband, Subband,
 };
 pub use fit::{
     counter_rotated, fit_baseline, fit_with_subbands, FitError, FitOptions, FringeSolution,

@@ -507,3 +507,27 @@ fn a_single_period_gives_the_phase_at_its_centre_with_the_rate_unconstrained() {
         assert!(!csv.contains("inf") && !csv.contains("NaN"), "{csv}");
     }
 }
+
+#[test]
+fn simultaneous_phase_centres_are_scans_side_by_side_and_a_source_change_breaks_a_scan() {
+    use super::data::scan_numbers;
+    use formats::UtcTime;
+    let t = |s: f64| UtcTime::new(800_000_000, 0.0).add_seconds(s);
+    // Two phase centres (1, 2) correlated together for 3 s, rows of each
+    // integration for both (two baselines each); then source 3 alone; then
+    // source 1 again after it; then source 1 after a 20 s gap.
+    let mut rows = Vec::new();
+    for k in 0..3 {
+        for src in [1, 2] {
+            rows.push((t(k as f64), src, 1.0));
+            rows.push((t(k as f64), src, 1.0));
+        }
+    }
+    rows.push((t(3.0), 3, 1.0));
+    rows.push((t(4.0), 1, 1.0));
+    rows.push((t(5.0), 1, 1.0));
+    rows.push((t(25.0), 1, 1.0));
+    let s = scan_numbers(&rows);
+    assert_eq!(&s[..12], [1, 1, 2, 2, 1, 1, 2, 2, 1, 1, 2, 2]);
+    assert_eq!(&s[12..], [3, 4, 4, 5]);
+}
