@@ -4,13 +4,22 @@
 //! 1 and 2 threads (and the complex FFT's, for the rotation formulation),
 //! then the whole correlator on 2 and 4 stations, 2-bit real data, 2
 //! subbands of 16 MHz (32 Msamples/s each), EMCORR_BENCH_SECONDS (default
-//! 10) s of data generated in memory, on 1 and 2 worker threads: samples/s
-//! per core per station, multiple of real time, fraction of the bare r2c
-//! throughput, and peak RSS. Not a test: figures depend on the machine.
+//! 10) s of data generated in memory, on 1 and 2 worker threads, with 1
+//! and 2 phase centres (EMCORR_BENCH_CENTRES, default "1,2"; the second
+//! centre 1 ms away on the lunar station and 10–30 µs on the others, its
+//! rate 1e-7 apart: 840 Hz of fringe rate): samples/s per core per
+//! station, multiple of real time, fraction of the bare r2c throughput,
+//! peak RSS, and what the second centre costs (CPU seconds per data second,
+//! as a ratio to one centre, runs side by side). Not a test: figures depend
+//! on the machine.
 
+use correlator::engine::baseline::{auto_mac, cmac};
+use correlator::engine::station::{StationDsp, SubbandDsp};
 use correlator::engine::{
-    self, MemorySink, Options, RealFormulation, SampleSource, StreamInfo, VdifError,
+    self, BlockGeom, EngineError, MemorySink, Options, RealFormulation, SampleSource, StreamInfo,
+    VdifError,
 };
+use correlator::model::{self, ModelTracks};
 use correlator::Job;
 use formats::UtcTime;
 use num_complex::Complex32;
@@ -149,18 +158,30 @@ impl SampleSource for BenchSource {
     fn discard_before(&mut self, _first: i64) {}
 }
 
-fn job(stations: usize, seconds: f64) -> Job {
+/// The bench job with `centres` phase centres; its stations' delays are
+/// those of centre `model_of` (the engine takes each centre's model from
+/// the job of that centre).
+fn job(stations: usize, seconds: f64, centres: usize, model_of: usize) -> Job {
     let mut t = format!(
         "[job]\nname = \"bench\"\nstart = \"2000-01-01T00:00:02Z\"\nduration_s = {seconds:?}\n\
-         [correlation]\nfft_length = {N}\nintegration_s = 1.0\n\
-         [source]\nname = \"S\"\nra_deg = 1.0\ndec_deg = 2.0\n"
+         [correlation]\nfft_length = {N}\nintegration_s = 1.0\n"
     );
+    for c in 0..centres {
+        t += &format!(
+            "[[source]]\nname = \"S{c}\"\nra_deg = {}\ndec_deg = 2.0\n",
+            1.0 + c as f64
+        );
+    }
+    let c = model_of as f64;
     for s in 0..stations {
-        // Station 1 is lunar-like: 1.3 s and 4 µs/s (≈ 34 kHz fringe rate at 8.4 GHz).
+        // Station 1 is lunar-like: 1.3 s and 4 µs/s (≈ 34 kHz fringe rate at
+        // 8.4 GHz). A second centre (a lander beside a quasar) lies 1 ms
+        // away on it, 10 µs per station index on the others, and 1e-7 apart
+        // in rate.
         let (tau, rate) = if s == 1 {
-            (1.3, 4e-6)
+            (1.3 + c * 1e-3, 4e-6 + c * 1e-7)
         } else {
-            (1e-3 * s as f64, 1e-7)
+            (1e-3 * s as f64 + c * 1e-5 * s as f64, 1e-7 + c * 1e-7)
         };
         t += &format!(
             "[[station]]\nname = \"S{s}\"\ndelay_poly = {{ epoch = \"2000-01-01T00:00:00Z\", coeffs_s = [{tau:?}, {rate:?}] }}\n"
@@ -232,53 +253,176 @@ fn main() {
         _ => vec![RealFormulation::default()],
     };
     println!("correlator: 2-bit real, 2 subbands × 16 MHz, {seconds} s of data, FFT {N}:");
-    for formulation in formulations {
-        let station_counts: Vec<usize> = std::env::var("EMCORR_BENCH_STATIONS")
+    let list = |var: &str, default: Vec<usize>| -> Vec<usize> {
+        std::env::var(var)
             .ok()
             .map(|s| s.split(',').filter_map(|x| x.parse().ok()).collect())
-            .unwrap_or(vec![2, 4]);
+            .unwrap_or(default)
+    };
+    let station_counts = list("EMCORR_BENCH_STATIONS", vec![2, 4]);
+    let centre_counts = list("EMCORR_BENCH_CENTRES", vec![1, 2]);
+    for formulation in formulations {
         for &stations in &station_counts {
-            let mut rate1 = 0.0;
+            let mut rate1 = vec![0.0; centre_counts.len()];
             for threads in [1usize, 2] {
-                let job = job(stations, seconds);
-                let sources: Vec<Box<dyn SampleSource>> = (0..stations)
-                    .map(|s| Box::new(BenchSource::new(s as u64 + 1)) as Box<dyn SampleSource>)
-                    .collect();
-                let opts = Options {
-                    threads,
-                    formulation,
-                    ..Options::default()
-                };
-                let mut sink = MemorySink::default();
-                let c0 = cpu_s();
-                let t = Instant::now();
-                let sum = engine::correlate(&job, sources, &opts, &mut sink, &mut |_| {}).unwrap();
-                let wall = t.elapsed().as_secs_f64();
-                let cpu = cpu_s() - c0;
-                let samples = sum.data_s * FS * 2.0 * stations as f64;
-                let per_cpu = samples / cpu;
-                if threads == 1 {
-                    rate1 = samples / wall;
+                // CPU seconds per data second of each centre count, side by side.
+                let mut cost = Vec::new();
+                for (ci, &centres) in centre_counts.iter().enumerate() {
+                    let job = job(stations, seconds, centres, 0);
+                    let models: Vec<Job> =
+                        (0..centres).map(|c| job_of(stations, seconds, c)).collect();
+                    let build =
+                        |c: usize, a: UtcTime, b: UtcTime| -> Result<ModelTracks, EngineError> {
+                            model::build_model(&models[c], a, b)
+                                .map_err(|e| EngineError::bad(e.to_string()))
+                        };
+                    let sources: Vec<Box<dyn SampleSource>> = (0..stations)
+                        .map(|s| Box::new(BenchSource::new(s as u64 + 1)) as Box<dyn SampleSource>)
+                        .collect();
+                    let opts = Options {
+                        threads,
+                        formulation,
+                        ..Options::default()
+                    };
+                    let mut sink = MemorySink::default();
+                    let c0 = cpu_s();
+                    let t = Instant::now();
+                    let sum = engine::correlate_with_model(
+                        &job,
+                        sources,
+                        &build,
+                        &opts,
+                        &mut sink,
+                        &mut |_| {},
+                    )
+                    .unwrap();
+                    let wall = t.elapsed().as_secs_f64();
+                    let cpu = cpu_s() - c0;
+                    cost.push((cpu / sum.data_s, wall / sum.data_s));
+                    let samples = sum.data_s * FS * 2.0 * stations as f64;
+                    let per_cpu = samples / cpu;
+                    if threads == 1 {
+                        rate1[ci] = samples / wall;
+                    }
+                    println!(
+                        "  {formulation:?} {stations} stations, {centres} centre(s), {threads} thread(s): {:5.2}× real time; per CPU second {:6.1} Msamples/s = {:5.1} per station, {:4.1}% of bare r2c{}; peak RSS {:.0} MB",
+                        sum.speed_x_realtime,
+                        per_cpu / 1e6,
+                        per_cpu / stations as f64 / 1e6,
+                        100.0 * per_cpu / r2c1_cpu,
+                        if threads == 2 {
+                            format!(
+                                "; wall speed-up {:.2} ({:.0}% of the bare FFT's {:.2})",
+                                samples / wall / rate1[ci],
+                                100.0 * (samples / wall / rate1[ci]) / (r2c2 / r2c1),
+                                r2c2 / r2c1
+                            )
+                        } else {
+                            String::new()
+                        },
+                        peak_rss_mb()
+                    );
                 }
-                println!(
-                    "  {formulation:?} {stations} stations, {threads} thread(s): {:5.2}× real time; per CPU second {:6.1} Msamples/s = {:5.1} per station, {:4.1}% of bare r2c{}; peak RSS {:.0} MB",
-                    sum.speed_x_realtime,
-                    per_cpu / 1e6,
-                    per_cpu / stations as f64 / 1e6,
-                    100.0 * per_cpu / r2c1_cpu,
-                    if threads == 2 {
-                        format!(
-                            "; wall speed-up {:.2} ({:.0}% of the bare FFT's {:.2})",
-                            samples / wall / rate1,
-                            100.0 * (samples / wall / rate1) / (r2c2 / r2c1),
-                            r2c2 / r2c1
-                        )
-                    } else {
-                        String::new()
-                    },
-                    peak_rss_mb()
-                );
+                if cost.len() > 1 {
+                    let (c1, w1) = cost[0];
+                    let ratios: Vec<String> = centre_counts
+                        .iter()
+                        .zip(&cost)
+                        .skip(1)
+                        .map(|(n, (c, w))| {
+                            format!("{n} centres {:.2}× CPU, {:.2}× wall", c / c1, w / w1)
+                        })
+                        .collect();
+                    // What the centres share (reading the samples, 2
+                    // subbands per station) and, for comparison, one
+                    // centre's station stage (2 subbands per station) and
+                    // baseline stage (2 bands per baseline and
+                    // autocorrelation) run alone, hot in cache.
+                    let (read_s, spec_s, cmac_s, auto_s) = stage_costs(formulation);
+                    let blocks_per_s = FS / N as f64;
+                    let nbl = stations * (stations - 1) / 2;
+                    let shared = 2.0 * stations as f64 * FS * read_s;
+                    let stages = blocks_per_s
+                        * 2.0
+                        * (stations as f64 * spec_s
+                            + nbl as f64 * cmac_s
+                            + stations as f64 * auto_s);
+                    let extra = (cost[1].0 - c1) / (centre_counts[1] - centre_counts[0]) as f64;
+                    println!(
+                        "    cost against {} centre(s), {stations} stations, {threads} thread(s): {}; CPU s per data s: one centre {c1:.3}, each added centre {extra:.3} ({:.0}% of one); reading (shared) alone {shared:.3} ({:.0}% of one centre), station and baseline stages alone {stages:.3}",
+                        centre_counts[0],
+                        ratios.join("; "),
+                        100.0 * extra / c1,
+                        100.0 * shared / c1,
+                    );
+                }
             }
         }
     }
+}
+
+/// CPU seconds of reading one sample of one subband (as the engine's
+/// reader does, a chunk of 64 k samples at a time), of one block's station
+/// stage (rotate, FFT, correct: one station, one subband) and of one
+/// band's cross and auto multiply-accumulate, each run alone in a loop
+/// (best of three).
+fn stage_costs(formulation: RealFormulation) -> (f64, f64, f64, f64) {
+    let mut src = BenchSource::new(9);
+    let chunk = 1 << 16;
+    let (mut out, mut valid) = (vec![0.0f32; chunk], vec![false; chunk]);
+    let x = src.table[..N].to_vec();
+    let x = &x[..];
+    let mut dsp = StationDsp::new(N, false, formulation);
+    let (mut re, mut im) = (vec![0.0f32; N / 2], vec![0.0f32; N / 2]);
+    let geom = BlockGeom {
+        n0: 0,
+        delta: 0.3,
+        tau_s: 1.3,
+        rate_station: 4e-6,
+    };
+    let sub = SubbandDsp {
+        lo_hz: 8.4e9,
+        sign: 1.0,
+    };
+    // Enough repetitions for ~0.2 s each: /proc counts CPU time in 10 ms.
+    let time = |reps: usize, f: &mut dyn FnMut(usize)| {
+        (0..3)
+            .map(|_| {
+                let c0 = cpu_s();
+                f(reps);
+                (cpu_s() - c0) / reps as f64
+            })
+            .fold(f64::INFINITY, f64::min)
+    };
+    let read = time(3000, &mut |reps| {
+        for k in 0..reps {
+            src.read(k as u16 % 2, 0, (k * chunk) as i64, &mut out, &mut valid)
+                .unwrap();
+            std::hint::black_box(&out);
+        }
+    }) / chunk as f64;
+    let spec = time(60_000, &mut |reps| {
+        for _ in 0..reps {
+            std::hint::black_box(dsp.spectrum(x, &geom, &sub, FS, &mut re, &mut im));
+        }
+    });
+    let (mut acc_re, mut acc_im) = (vec![0.0f32; N / 2], vec![0.0f32; N / 2]);
+    let cross = time(2_000_000, &mut |reps| {
+        for _ in 0..reps {
+            cmac(&mut acc_re, &mut acc_im, &re, &im, &im, &re);
+        }
+        std::hint::black_box(&acc_re);
+    });
+    let auto = time(4_000_000, &mut |reps| {
+        for _ in 0..reps {
+            auto_mac(&mut acc_re, &re, &im);
+        }
+        std::hint::black_box(&acc_re);
+    });
+    (read, spec, cross, auto)
+}
+
+/// The job whose stations carry centre `c`'s delays (for its model).
+fn job_of(stations: usize, seconds: f64, c: usize) -> Job {
+    job(stations, seconds, 1, c)
 }

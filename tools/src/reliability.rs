@@ -407,6 +407,26 @@ mod tests {
     }
 
     #[test]
+    fn a_two_centre_integration_round_trips_exactly() {
+        // [centre][baseline]…: twice the visibilities and weights of one
+        // centre, the second centre's values distinct bit patterns.
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.checkpoint");
+        let mut two = integ(0);
+        let second: Vec<Complex32> = two
+            .vis
+            .iter()
+            .map(|v| Complex32::new(f32::from_bits(v.re.to_bits() ^ 1), -v.im))
+            .collect();
+        two.vis.extend(second);
+        two.weights.extend([0.25, 1.0, 0.125]);
+        let mut j = Journal::create(&p, 7).unwrap();
+        j.append(&two).unwrap();
+        drop(j);
+        assert_eq!(Journal::resume(&p, 7).unwrap().1, vec![two]);
+    }
+
+    #[test]
     fn byte_counts_parse() {
         assert_eq!(parse_bytes("512M").unwrap(), 512 << 20);
         assert_eq!(parse_bytes("4G").unwrap(), 4 << 30);

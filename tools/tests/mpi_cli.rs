@@ -174,6 +174,30 @@ fn three_ranks_write_the_same_bytes_as_one_process_and_report_per_rank() {
 }
 
 #[test]
+fn two_phase_centres_in_band_units_cross_mpi_bit_for_bit() {
+    // Four bands in four VDIF threads (four units per integration, put back
+    // together by rank 0), and a second [[source]]: every unit carries both
+    // centres.
+    let dir = tempfile::tempdir().unwrap();
+    let job = simulate(dir.path(), Some("threads4_1bit.toml"), 1.0);
+    let text = std::fs::read_to_string(&job).unwrap();
+    let two = text.replace("[source]", "[[source]]")
+        + "\n[[source]]\nname = \"OFFSET\"\nra_deg = 291.3\ndec_deg = -29.1\n";
+    std::fs::write(&job, two).unwrap();
+    let reference = single(&job, &dir.path().join("single.fits"));
+    let idi = formats::fitsidi::read_idi(&dir.path().join("single.fits")).unwrap();
+    let ids: std::collections::BTreeSet<u32> = idi.rows.iter().map(|r| r.source_id).collect();
+    assert_eq!(ids.into_iter().collect::<Vec<_>>(), [1, 2]);
+    let out_path = dir.path().join("mpi.fits");
+    let out = correlate_mpi(3, &job, &out_path, &["--quiet"], &[]);
+    succeeded(&out);
+    assert!(
+        std::fs::read(&out_path).unwrap() == reference,
+        "MPI output of two centres differs"
+    );
+}
+
+#[test]
 fn a_failed_rank_ends_the_job_and_resume_finishes_it_without_redoing_work() {
     // Four bands in four VDIF threads: four units per integration.
     let dir = tempfile::tempdir().unwrap();

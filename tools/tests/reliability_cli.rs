@@ -60,18 +60,31 @@ fn station_bytes(s: u16) -> Vec<u8> {
 
 /// A directory with A.vdif, B.vdif and job.toml (2 s, 0.1 s integrations).
 fn setup(dir: &Path, duration_s: f64, fft_length: usize) -> PathBuf {
+    setup_sources(dir, duration_s, fft_length, 1)
+}
+
+/// As [`setup`], with `sources` `[[source]]` tables: as many phase
+/// centres (their delay_poly stations give every centre the same model).
+fn setup_sources(dir: &Path, duration_s: f64, fft_length: usize, sources: usize) -> PathBuf {
     for (s, name) in ["A", "B"].iter().enumerate() {
         std::fs::write(dir.join(format!("{name}.vdif")), station_bytes(s as u16)).unwrap();
     }
     let job = format!(
         "[job]\nname = \"rel\"\noutput = \"out.fits\"\nstart = \"2026-03-14T23:45:00.01Z\"\nduration_s = {duration_s:?}\n\
          [correlation]\nfft_length = {fft_length}\nintegration_s = 0.1\n\
-         [source]\nname = \"SRC\"\nra_deg = 10.0\ndec_deg = 20.0\n\
+         {}\
          [[station]]\nname = \"A\"\nfile = \"A.vdif\"\nsample_rate_hz = {FS:?}\n\
          delay_poly = {{ epoch = \"2026-03-14T23:45:00Z\", coeffs_s = [0.0] }}\n\
          [[station]]\nname = \"B\"\nfile = \"B.vdif\"\nsample_rate_hz = {FS:?}\n\
          delay_poly = {{ epoch = \"2026-03-14T23:45:00Z\", coeffs_s = [0.0] }}\n\
          [[subband]]\nsky_freq_hz = 8.4e9\nbandwidth_hz = {:?}\nsideband = \"U\"\npol = \"R\"\n",
+        if sources == 1 {
+            "[source]\nname = \"SRC\"\nra_deg = 10.0\ndec_deg = 20.0\n".to_string()
+        } else {
+            (0..sources)
+                .map(|k| format!("[[source]]\nname = \"SRC{k}\"\nra_deg = {}\ndec_deg = 20.0\n", 10 + k))
+                .collect()
+        },
         FS / 2.0
     );
     let p = dir.join("job.toml");
@@ -277,14 +290,14 @@ fn a_full_disk_under_the_output_exits_3_and_leaves_no_output() {
     assert!(names(dir.path()).is_empty(), "{:?}", names(dir.path()));
 }
 
-fn interrupt_and_resume(signal: i32, name: &str) {
+fn interrupt_and_resume(signal: i32, name: &str, sources: usize) {
     let dir = tempfile::tempdir().unwrap();
     let full_dir = dir.path().join("full");
     let run_dir = dir.path().join("run");
     std::fs::create_dir_all(&full_dir).unwrap();
     std::fs::create_dir_all(&run_dir).unwrap();
-    let job_full = setup(&full_dir, 1.5, 256);
-    let job = setup(&run_dir, 1.5, 256);
+    let job_full = setup_sources(&full_dir, 1.5, 256, sources);
+    let job = setup_sources(&run_dir, 1.5, 256, sources);
 
     // The reference: one uninterrupted run.
     let out = emcorr().arg("correlate").arg(&job_full).output().unwrap();
@@ -308,7 +321,17 @@ fn interrupt_and_resume(signal: i32, name: &str) {
         vec!["out.fits.checkpoint", "out.fits.partial"]
     );
     let partial = formats::fitsidi::read_idi(&run_dir.join("out.fits.partial")).unwrap();
-    assert_eq!(partial.rows.len(), 6 * 3, "6 integrations × 3 baselines");
+    assert_eq!(
+        partial.rows.len(),
+        6 * 3 * sources,
+        "6 integrations × 3 baselines × centres"
+    );
+    let ids: Vec<u32> = partial.rows[..3 * sources]
+        .iter()
+        .map(|r| r.source_id)
+        .collect();
+    let want: Vec<u32> = (1..=sources as u32).flat_map(|k| [k; 3]).collect();
+    assert_eq!(ids, want);
 
     // Resumed: the same bytes as the uninterrupted run.
     let out = emcorr()
@@ -331,12 +354,18 @@ fn interrupt_and_resume(signal: i32, name: &str) {
 
 #[test]
 fn sigint_keeps_the_partial_and_resume_gives_identical_bytes() {
-    interrupt_and_resume(libc::SIGINT, "SIGINT");
+    interrupt_and_resume(libc::SIGINT, "SIGINT", 1);
 }
 
 #[test]
 fn sigterm_keeps_the_partial_and_resume_gives_identical_bytes() {
-    interrupt_and_resume(libc::SIGTERM, "SIGTERM");
+    interrupt_and_resume(libc::SIGTERM, "SIGTERM", 1);
+}
+
+#[test]
+fn two_phase_centres_are_kept_and_resumed_to_identical_bytes() {
+    // The checkpoint holds every centre of each integration.
+    interrupt_and_resume(libc::SIGINT, "SIGINT", 2);
 }
 
 #[test]

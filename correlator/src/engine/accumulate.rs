@@ -87,17 +87,19 @@ fn threshold_for_outer_fraction(p: f64) -> f64 {
 }
 
 /// Correlation sums over some blocks: per product the cross-power and the
-/// blocks used, per station and subband the power. In f32 for one work
-/// unit ([`UnitAcc`], identical whichever thread computed it), in f64 for
-/// an integration ([`IntegrationAcc`]).
+/// blocks used, per station and subband the power, each per phase centre
+/// (the centre's blocks are other samples of the recording). In f32 for
+/// one work unit ([`UnitAcc`], identical whichever thread computed it), in
+/// f64 for an integration ([`IntegrationAcc`]).
 #[derive(Debug, Clone)]
 pub struct Sums<T, N> {
-    /// [baseline][band][product][chan]
+    /// [centre][baseline][band][product][chan]
     pub re: Vec<T>,
     pub im: Vec<T>,
-    /// Blocks used per [baseline][band][product].
+    /// Blocks used per [centre][baseline][band][product].
     pub used: Vec<N>,
-    /// Σx² and samples counted per [station][job subband] (used blocks).
+    /// Σx² and samples counted per [centre][station][job subband] (used
+    /// blocks).
     pub power: Vec<f64>,
     pub power_samples: Vec<u64>,
     span: BandSpan,
@@ -126,8 +128,8 @@ impl BandSpan {
         }
     }
 
-    /// Index ranges in `used` of the (baseline, band) pairs of the active
-    /// bands (`re`/`im`: the same × nchan).
+    /// Index ranges in `used` of the (centre and baseline, band) pairs of
+    /// the active bands (`re`/`im`: the same × nchan).
     fn ranges<'a>(
         &self,
         len: usize,
@@ -150,8 +152,9 @@ impl BandSpan {
 
 impl<T: Copy + Default, N: Copy + Default> Sums<T, N> {
     pub fn new(layout: &Layout, nsub: usize) -> Self {
-        let np = layout.baselines.len() * layout.bands.len() * layout.products.len();
-        let ns = layout.stations.len() * nsub;
+        let nc = layout.centres.len();
+        let np = nc * layout.baselines.len() * layout.bands.len() * layout.products.len();
+        let ns = nc * layout.stations.len() * nsub;
         Sums {
             re: vec![T::default(); np * layout.nchan],
             im: vec![T::default(); np * layout.nchan],
@@ -185,7 +188,7 @@ pub struct IntegrationAcc {
     pub blocks: u64,
 }
 
-/// One integration of correlator output.
+/// One integration of correlator output, every phase centre of the run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Integration {
     /// 0-based integration number.
@@ -194,10 +197,12 @@ pub struct Integration {
     pub time: UtcTime,
     /// Integration time (blocks × block duration).
     pub inttim_s: f64,
-    /// Correlation coefficients, [baseline][band][chan][product]
-    /// (see [`Layout::vis_index`]); sky-frequency sign convention for LSB too.
+    /// Correlation coefficients, [centre][baseline][band][chan][product]
+    /// (see [`Layout::vis_index`]; centres as [`Layout::centres`]);
+    /// sky-frequency sign convention for LSB too.
     pub vis: Vec<Complex32>,
-    /// Fraction of the integration's data used, [baseline][band][product].
+    /// Fraction of the integration's data used,
+    /// [centre][baseline][band][product].
     pub weights: Vec<f32>,
 }
 
@@ -239,14 +244,19 @@ impl IntegrationAcc {
         self.blocks += blocks;
     }
 
-    /// Whether station `s` had any used block in any subband.
-    pub fn station_has_data(&self, s: usize, nsub: usize) -> bool {
-        self.sums.power_samples[s * nsub..(s + 1) * nsub]
-            .iter()
-            .any(|&n| n > 0)
+    /// Whether station `s` (of `nstations`) had a used block in some
+    /// subband for every phase centre: a centre without it has no data
+    /// from the station there.
+    pub fn station_has_data(&self, s: usize, nstations: usize, nsub: usize) -> bool {
+        self.sums
+            .power_samples
+            .chunks_exact(nstations * nsub)
+            .all(|centre| centre[s * nsub..(s + 1) * nsub].iter().any(|&n| n > 0))
     }
 
-    /// Normalised, quantisation-corrected visibilities and weights.
+    /// Normalised, quantisation-corrected visibilities and weights, every
+    /// phase centre normalised by its own autocorrelations and power (so a
+    /// centre's output does not depend on the others).
     /// `quant[s]` is station s's quantiser; `nsub` the job's subband count.
     pub fn finish(
         &self,
@@ -259,11 +269,17 @@ impl IntegrationAcc {
         let nb = layout.bands.len();
         let npr = layout.products.len();
         let nch = layout.nchan;
-        let mut vis = vec![Complex32::new(0.0, 0.0); layout.baselines.len() * nb * nch * npr];
-        let mut weights = vec![0.0f32; layout.baselines.len() * nb * npr];
-        let acc_index = |bl: usize, band: usize, prod: usize| (bl * nb + band) * npr + prod;
-        // Band-mean autocorrelation power per block, station s and pol p of band.
-        let auto_power = |s: usize, band: usize, pol: usize| -> f64 {
+        let nbl = layout.baselines.len();
+        let nst = layout.stations.len();
+        let nc = layout.centres.len();
+        let mut vis = vec![Complex32::new(0.0, 0.0); nc * layout.vis_per_centre()];
+        let mut weights = vec![0.0f32; nc * layout.weights_per_centre()];
+        let acc_index = |c: usize, bl: usize, band: usize, prod: usize| {
+            ((c * nbl + bl) * nb + band) * npr + prod
+        };
+        // Band-mean autocorrelation power per block, centre c, station s
+        // and pol p of band.
+        let auto_power = |c: usize, s: usize, band: usize, pol: usize| -> f64 {
             let bl = layout
                 .baselines
                 .iter()
@@ -274,7 +290,7 @@ impl IntegrationAcc {
                 .iter()
                 .position(|p| p.pol_a == pol && p.pol_b == pol)
                 .expect("parallel hands are in the layout");
-            let k = acc_index(bl, band, prod);
+            let k = acc_index(c, bl, band, prod);
             let n = self.sums.used[k];
             if n == 0 {
                 return 0.0;
@@ -282,8 +298,8 @@ impl IntegrationAcc {
             let sum: f64 = self.sums.re[k * nch..(k + 1) * nch].iter().sum();
             sum / (n as f64 * nch as f64)
         };
-        let gain = |s: usize, sub: usize| -> f64 {
-            let i = s * nsub + sub;
+        let gain = |c: usize, s: usize, sub: usize| -> f64 {
+            let i = (c * nst + s) * nsub + sub;
             let n = self.sums.power_samples[i];
             if n == 0 {
                 1.0
@@ -291,36 +307,38 @@ impl IntegrationAcc {
                 quant[s].gain(self.sums.power[i] / n as f64)
             }
         };
-        for (bl, &(a, b)) in layout.baselines.iter().enumerate() {
-            for (band_i, band) in layout.bands.iter().enumerate() {
-                for (pi, prod) in layout.products.iter().enumerate() {
-                    let k = acc_index(bl, band_i, pi);
-                    let n = self.sums.used[k];
-                    let pa = auto_power(a, band_i, prod.pol_a);
-                    let pb = auto_power(b, band_i, prod.pol_b);
-                    if n == 0 || pa <= 0.0 || pb <= 0.0 {
-                        continue;
+        for c in 0..nc {
+            for (bl, &(a, b)) in layout.baselines.iter().enumerate() {
+                for (band_i, band) in layout.bands.iter().enumerate() {
+                    for (pi, prod) in layout.products.iter().enumerate() {
+                        let k = acc_index(c, bl, band_i, pi);
+                        let n = self.sums.used[k];
+                        let pa = auto_power(c, a, band_i, prod.pol_a);
+                        let pb = auto_power(c, b, band_i, prod.pol_b);
+                        if n == 0 || pa <= 0.0 || pb <= 0.0 {
+                            continue;
+                        }
+                        let mut scale = 1.0 / (n as f64 * (pa * pb).sqrt());
+                        if a != b {
+                            scale /= gain(c, a, band.subbands[prod.pol_a])
+                                * gain(c, b, band.subbands[prod.pol_b]);
+                        }
+                        // LSB: the baseband spectra hold the conjugate of the sky's.
+                        let conj = if band.sideband == Sideband::Lower {
+                            -1.0
+                        } else {
+                            1.0
+                        };
+                        for j in 0..nch {
+                            let v = Complex32::new(
+                                (self.sums.re[k * nch + j] * scale) as f32,
+                                (conj * self.sums.im[k * nch + j] * scale) as f32,
+                            );
+                            vis[layout.vis_index(c, bl, band_i, j, pi)] = v;
+                        }
+                        weights[layout.weight_index(c, bl, band_i, pi)] =
+                            (n as f64 / self.blocks.max(1) as f64) as f32;
                     }
-                    let mut scale = 1.0 / (n as f64 * (pa * pb).sqrt());
-                    if a != b {
-                        scale /=
-                            gain(a, band.subbands[prod.pol_a]) * gain(b, band.subbands[prod.pol_b]);
-                    }
-                    // LSB: the baseband spectra hold the conjugate of the sky's.
-                    let conj = if band.sideband == Sideband::Lower {
-                        -1.0
-                    } else {
-                        1.0
-                    };
-                    for j in 0..nch {
-                        let v = Complex32::new(
-                            (self.sums.re[k * nch + j] * scale) as f32,
-                            (conj * self.sums.im[k * nch + j] * scale) as f32,
-                        );
-                        vis[layout.vis_index(bl, band_i, j, pi)] = v;
-                    }
-                    weights[layout.weight_index(bl, band_i, pi)] =
-                        (n as f64 / self.blocks.max(1) as f64) as f32;
                 }
             }
         }

@@ -56,7 +56,8 @@ pub struct Collector<'s> {
     written: u64,
     /// Per station: integrations with any used block.
     station_ints: Vec<u64>,
-    /// Per layout baseline: sum over integrations of the mean weight.
+    /// Per phase centre and layout baseline: sum over integrations of the
+    /// mean weight.
     weight_sums: Vec<f64>,
 }
 
@@ -81,7 +82,7 @@ impl<'s> Collector<'s> {
             stopped: false,
             written: 0,
             station_ints: vec![0; nstations],
-            weight_sums: vec![0.0; layout.baselines.len()],
+            weight_sums: vec![0.0; layout.centres.len() * layout.baselines.len()],
         }
     }
 
@@ -164,6 +165,7 @@ impl<'s> Collector<'s> {
                 }
             }
             let per_bl = nb * self.layout.products.len();
+            // [centre][baseline], as the weights are laid out.
             for (bl, ws) in self.weight_sums.iter_mut().enumerate() {
                 *ws += p.integration.weights[bl * per_bl..(bl + 1) * per_bl]
                     .iter()
@@ -216,20 +218,29 @@ impl<'s> Collector<'s> {
         // autocorrelation's weight instead, so the summary shows how much
         // data was used.
         let one_station = self.nstations == 1;
+        // With several phase centres, per centre: "A-B@SOURCE".
+        let several = layout.centres.len() > 1;
         let baseline_weights = layout
-            .baselines
+            .centres
             .iter()
+            .flat_map(|c| layout.baselines.iter().map(move |bl| (c, bl)))
             .zip(&self.weight_sums)
-            .filter(|((a, b), _)| a != b || one_station)
-            .map(|(&(a, b), w)| {
+            .filter(|((_, (a, b)), _)| a != b || one_station)
+            .map(|((centre, &(a, b)), w)| {
+                let at = if several {
+                    format!("@{centre}")
+                } else {
+                    String::new()
+                };
                 (
-                    format!("{}-{}", names[a], names[b]),
+                    format!("{}-{}{at}", names[a], names[b]),
                     w / written.max(1) as f64,
                 )
             })
             .collect();
         let nst = self.nstations;
         Ok(Summary {
+            centres: layout.centres.clone(),
             stations: names.clone(),
             baselines: nst * (nst - 1) / 2,
             bands: layout.bands.len(),
@@ -257,16 +268,19 @@ impl<'s> Collector<'s> {
     }
 }
 
-/// Copy `bands` of `from` into `into` (visibilities and weights).
+/// Copy `bands` of `from` into `into` (visibilities and weights, every
+/// phase centre).
 pub fn merge_bands(layout: &Layout, into: &mut Integration, from: &Integration, bands: &[usize]) {
     let npr = layout.products.len();
     let span = layout.nchan * npr;
-    for bl in 0..layout.baselines.len() {
-        for &b in bands {
-            let v = layout.vis_index(bl, b, 0, 0);
-            into.vis[v..v + span].copy_from_slice(&from.vis[v..v + span]);
-            let w = layout.weight_index(bl, b, 0);
-            into.weights[w..w + npr].copy_from_slice(&from.weights[w..w + npr]);
+    for c in 0..layout.centres.len() {
+        for bl in 0..layout.baselines.len() {
+            for &b in bands {
+                let v = layout.vis_index(c, bl, b, 0, 0);
+                into.vis[v..v + span].copy_from_slice(&from.vis[v..v + span]);
+                let w = layout.weight_index(c, bl, b, 0);
+                into.weights[w..w + npr].copy_from_slice(&from.weights[w..w + npr]);
+            }
         }
     }
 }

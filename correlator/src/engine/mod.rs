@@ -8,6 +8,17 @@
 //! fractional-sample correction) → [`baseline`] (cross-multiply-accumulate,
 //! the only O(N²) part) → [`accumulate`] (weights, normalisation, Van
 //! Vleck) → [`collect`] (units back into integrations, in order) → [`sink`].
+//!
+//! Phase centres: every source of the job is one, correlated from the same
+//! samples with its own delay model (a lander and a quasar in one beam of
+//! an Earth–Moon baseline differ by milliseconds of delay and kHz of fringe
+//! rate, so each needs its own alignment and fringe rotation, not a shift
+//! after the FFT). Each station's samples are read once per chunk, covering
+//! every centre's blocks; the station stage runs per (centre, station,
+//! subband) input, the baseline stage and the accumulation per centre; the
+//! centre is the outermost dimension of the output ([`Layout::centres`]).
+//! Centres do not mix: each centre's output is bitwise what a run with that
+//! centre alone gives.
 //! [`pipeline`] drives the stages; [`workers`] spreads fixed work units
 //! over threads and the sums are added in a fixed order, so the output is
 //! bitwise identical for any thread count, and for any schedule (MPI ranks
@@ -38,11 +49,11 @@ pub use accumulate::{Integration, Quantiser};
 pub use error::EngineError;
 pub use input::{MemorySource, SampleSource, StreamInfo, VdifError};
 pub use plan::{Band, BlockGeom, Layout, Product};
-pub use sink::{IdiSink, MemorySink, RunHeader, Sink};
+pub use sink::{CentreHeader, IdiSink, MemorySink, RunHeader, Sink};
 pub use station::RealFormulation;
 
 pub use collect::{Collector, Flow, UnitResult};
-pub use pipeline::Engine;
+pub use pipeline::{BuildModel, Engine};
 pub use schedule::{InOrder, Schedule, WorkUnit};
 
 use crate::job::Job;
@@ -94,6 +105,8 @@ pub struct Progress {
 /// What a finished run did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
+    /// Phase centres (source names), in output order.
+    pub centres: Vec<String>,
     pub stations: Vec<String>,
     /// Cross-correlation baselines (autocorrelations not counted).
     pub baselines: usize,
@@ -111,7 +124,8 @@ pub struct Summary {
     pub speed_x_realtime: f64,
     /// Mean weight per cross baseline ("A-B", weight), over integrations,
     /// bands and products; for a one-station job, of its autocorrelation
-    /// ("A-A").
+    /// ("A-A"); with several phase centres, per centre and baseline
+    /// ("A-B@SOURCE").
     pub baseline_weights: Vec<(String, f64)>,
     /// What the model and the readers noticed but worked around, one line each.
     pub warnings: Vec<String>,
@@ -129,27 +143,59 @@ pub fn readahead_bytes(job: &Job, delay_span_s: f64, sample_rate_hz: f64) -> usi
 /// An upper estimate (bytes) of the engine's own buffers for `job` run on
 /// `threads` workers, before it starts: the integration accumulators, one
 /// accumulator per work unit, two chunks of samples (the one processed and
-/// the one being read), and the workers' spectra and FFT scratch. Assumes
-/// complex data and every subband its own band (the largest layout the job
-/// can give). Read-ahead of streamed inputs is not included (see
-/// [`readahead_bytes`]).
+/// the one being read), and the workers' spectra and FFT scratch, the
+/// accumulators and spectra once per phase centre. Assumes complex data
+/// and every subband its own band (the largest layout the job can give).
+/// Not included: read-ahead of streamed inputs (see [`readahead_bytes`])
+/// and the samples between phase centres ([`centre_spread_bytes`]).
 pub fn buffer_bytes(job: &Job, threads: usize) -> u64 {
     let n = job.correlation.fft_length as u64;
+    let nc = job.sources.len().max(1) as u64;
     let nst = job.stations.len() as u64;
     let nsub = job.subbands.len() as u64;
     let nchan = n;
     let baselines = nst * (nst + 1) / 2;
-    let np = baselines * nsub * 4;
-    let integration = np * nchan * 16 + np * 8 + nst * nsub * 16;
+    let np = nc * baselines * nsub * 4;
+    let inputs = nc * nst * nsub;
+    let integration = np * nchan * 16 + np * 8 + inputs * 16;
     let blocks = chunk_blocks(job.correlation.fft_length, threads) as u64;
     let units = blocks.div_ceil(UNIT_BLOCKS as u64);
-    let unit = np * nchan * 8 + np * 4 + nst * nsub * 16;
-    let chunk = nst * nsub * (blocks + 2) * n * (8 + 1) + blocks * nst * 64;
-    let worker = nst * nsub * nchan * 9 + n * 64;
+    let unit = np * nchan * 8 + np * 4 + inputs * 16;
+    let chunk = nst * nsub * (blocks + 2) * n * (8 + 1) + blocks * nc * nst * 64;
+    let worker = inputs * nchan * 9 + n * 64;
     integration + units * unit + 2 * chunk + threads.max(1) as u64 * worker
 }
 
-/// Largest minus smallest model delay over stations at `g`.
+/// Bytes the two chunks of samples grow by when the phase centres' blocks
+/// lie up to `spread_s` apart in a recording (each station's chunk covers
+/// every centre's blocks), at `sample_rate_hz`: complex data, 8 bytes of
+/// sample and 1 of validity per sample, every subband.
+pub fn centre_spread_bytes(job: &Job, spread_s: f64, sample_rate_hz: f64) -> u64 {
+    let samples = (spread_s.abs() * sample_rate_hz).ceil() as u64;
+    2 * job.stations.len() as u64 * job.subbands.len() as u64 * samples * (8 + 1)
+}
+
+/// The delay model of phase centre `centre` (`job.sources[centre]`) over
+/// [a, b]: [`model::build_model_for`], as [`correlate`] and the CLI give it
+/// to [`Engine::prepare`].
+pub fn centre_model(
+    job: &Job,
+    centre: usize,
+    a: UtcTime,
+    b: UtcTime,
+) -> Result<ModelTracks, EngineError> {
+    let source = job.sources.get(centre).ok_or_else(|| {
+        EngineError::bad(format!(
+            "{}: key `source`: the job has no source {}",
+            job.file.display(),
+            centre + 1
+        ))
+    })?;
+    model::build_model_for(job, source, a, b).map_err(|e| EngineError::bad(e.to_string()))
+}
+
+/// Largest minus smallest model delay over stations at `g` (pass every
+/// phase centre's tracks for the span over stations and centres).
 pub fn delay_span_s(tracks: &[DelayTrack], g: UtcTime) -> f64 {
     let d: Vec<f64> = tracks.iter().map(|t| t.eval(g).delay_s).collect();
     let max = d.iter().cloned().fold(f64::MIN, f64::max);
@@ -162,7 +208,8 @@ pub fn delay_span_s(tracks: &[DelayTrack], g: UtcTime) -> f64 {
 }
 
 /// Correlate `job` from `sources` (one per station, in job order) into
-/// `sink`, with the delay model of [`model::build_model`].
+/// `sink`, every source of the job a phase centre with the delay model of
+/// [`centre_model`].
 pub fn correlate(
     job: &Job,
     sources: Vec<Box<dyn SampleSource>>,
@@ -170,18 +217,17 @@ pub fn correlate(
     sink: &mut dyn Sink,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<Summary, EngineError> {
-    let build = |a: UtcTime, b: UtcTime| {
-        model::build_model(job, a, b).map_err(|e| EngineError::bad(e.to_string()))
-    };
+    let build = |c: usize, a: UtcTime, b: UtcTime| centre_model(job, c, a, b);
     correlate_with_model(job, sources, &build, opts, sink, progress)
 }
 
 /// As [`correlate`], with the delay model given as a function that builds
-/// the model covering [a, b] geocentric UTC.
+/// the model of phase centre c (`job.sources[c]`) covering [a, b]
+/// geocentric UTC.
 pub fn correlate_with_model(
     job: &Job,
     sources: Vec<Box<dyn SampleSource>>,
-    build_model: &dyn Fn(UtcTime, UtcTime) -> Result<ModelTracks, EngineError>,
+    build_model: &BuildModel,
     opts: &Options,
     sink: &mut dyn Sink,
     progress: &mut dyn FnMut(&Progress),

@@ -2,10 +2,12 @@
 //! on the workers → one integration per unit, handed on.
 //!
 //! [`Engine::prepare`] does everything before the first block (layout,
-//! quantisers, span, delay model); [`Engine::run`] takes units from a
-//! [`Schedule`] and delivers each finished one. One chunk is processed
-//! while the next is read, so the reader and the workers overlap, across
-//! unit boundaries too.
+//! quantisers, span, a delay model per phase centre); [`Engine::run`] takes
+//! units from a [`Schedule`] and delivers each finished one. One chunk is
+//! processed while the next is read, so the reader and the workers overlap,
+//! across unit boundaries too. Every phase centre is correlated from the
+//! same chunk: each station's samples are read once, covering what every
+//! centre's blocks need.
 
 use super::accumulate::{IntegrationAcc, UnitAcc};
 use super::collect::{Flow, UnitResult};
@@ -14,7 +16,7 @@ use super::input::SampleSource;
 use super::plan::{self, Layout};
 use super::schedule::{chunk_blocks, ChunkCursor, ChunkSpec, Schedule, WorkUnit};
 use super::setup::{Setup, Span};
-use super::sink::RunHeader;
+use super::sink::{CentreHeader, RunHeader};
 use super::station::SubbandDsp;
 use super::workers::{self, Chunk, Context, SampleBuf, Worker, UNIT_BLOCKS};
 use super::Options;
@@ -23,36 +25,80 @@ use crate::model::{DelayTrack, ModelTracks};
 use formats::UtcTime;
 
 /// A job made ready to run: recordings opened and probed, the span and the
-/// delay model fixed.
+/// delay model of every phase centre fixed.
 pub struct Engine<'j> {
     job: &'j Job,
     sources: Vec<Box<dyn SampleSource>>,
     setup: Setup,
     span: Span,
-    model: ModelTracks,
+    /// Per phase centre (`job.sources` order).
+    models: Vec<ModelTracks>,
+    /// SOURCE_ID of each centre's output rows.
+    source_ids: Vec<u32>,
     warnings: Vec<String>,
     opts: Options,
 }
 
+/// The delay model of phase centre `centre` (an index into `job.sources`)
+/// over [a, b] geocentric UTC: what [`Engine::prepare`] is given.
+pub type BuildModel<'a> = dyn Fn(usize, UtcTime, UtcTime) -> Result<ModelTracks, EngineError> + 'a;
+
 impl<'j> Engine<'j> {
     /// Probe the recordings (one per station, in job order), choose the
-    /// span and build the model with `build_model(a, b)` over it.
+    /// span and build each phase centre's model with
+    /// `build_model(centre, a, b)` over it; every source of the job is a
+    /// phase centre (centre c is `job.sources[c]`).
     pub fn prepare(
         job: &'j Job,
         mut sources: Vec<Box<dyn SampleSource>>,
-        build_model: &dyn Fn(UtcTime, UtcTime) -> Result<ModelTracks, EngineError>,
+        build_model: &BuildModel,
         opts: &Options,
     ) -> Result<Engine<'j>, EngineError> {
         let setup = Setup::new(job, &mut sources)?;
-        let tracks = |a: UtcTime, b: UtcTime| build_model(a, b).map(|m| m.delays);
+        let ncentres = setup.layout.centres.len();
+        let nst = job.stations.len();
+        let build = |c: usize, a: UtcTime, b: UtcTime| -> Result<ModelTracks, EngineError> {
+            let m = build_model(c, a, b)?;
+            if m.delays.len() != nst || m.positions.len() != nst {
+                return Err(EngineError::Sink(format!(
+                    "the model of source {} has {} stations, the job {nst} (internal error)",
+                    job.sources[c].name,
+                    m.delays.len()
+                )));
+            }
+            Ok(m)
+        };
+        let tracks = |a: UtcTime, b: UtcTime| {
+            (0..ncentres)
+                .map(|c| build(c, a, b).map(|m| m.delays))
+                .collect::<Result<Vec<_>, _>>()
+        };
         let span = Span::new(job, &sources, &setup, &tracks)?;
         // A stream without a duration: a model for a day.
         let model_end = span
             .data_end
             .unwrap_or(span.start.add_seconds(86_400.0))
             .add_seconds(10.0);
-        let model = build_model(span.start.add_seconds(-10.0), model_end)?;
-        let mut warnings = model.warnings.clone();
+        let models = (0..ncentres)
+            .map(|c| build(c, span.start.add_seconds(-10.0), model_end))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut warnings: Vec<String> = Vec::new();
+        for w in models.iter().flat_map(|m| &m.warnings) {
+            if !warnings.contains(w) {
+                warnings.push(w.clone());
+            }
+        }
+        // Stations given by `delay_poly` have one delay whatever the
+        // source: centres whose models are then the same give the same
+        // output (a job meant for one source per scan, not phase centres).
+        for c in 1..ncentres {
+            if let Some(d) = (0..c).find(|&d| models[d].delays == models[c].delays) {
+                warnings.push(format!(
+                    "sources {} and {} have the same delay model at every station (delay_poly stations?): their outputs are the same",
+                    job.sources[d].name, job.sources[c].name
+                ));
+            }
+        }
         for (st, src) in job.stations.iter().zip(&sources) {
             warnings.extend(
                 src.warnings()
@@ -65,10 +111,31 @@ impl<'j> Engine<'j> {
             sources,
             setup,
             span,
-            model,
+            models,
+            source_ids: (1..=ncentres as u32).collect(),
             warnings,
             opts: opts.clone(),
         })
+    }
+
+    /// The SOURCE_ID each phase centre's rows carry (default: 1, 2, … in
+    /// `job.sources` order, as the FITS-IDI SOURCE table numbers them; a
+    /// session maps its scans' centres onto its catalogue).
+    pub fn set_source_ids(&mut self, ids: Vec<u32>) -> Result<(), EngineError> {
+        if ids.len() != self.models.len() || ids.contains(&0) {
+            return Err(EngineError::Sink(format!(
+                "{} source ids for {} phase centres (internal error)",
+                ids.len(),
+                self.models.len()
+            )));
+        }
+        self.source_ids = ids;
+        Ok(())
+    }
+
+    /// The delay model of each phase centre (`job.sources` order).
+    pub fn models(&self) -> &[ModelTracks] {
+        &self.models
     }
 
     pub fn job(&self) -> &'j Job {
@@ -115,8 +182,18 @@ impl<'j> Engine<'j> {
             layout: &self.setup.layout,
             start: self.span.start,
             data_end: self.span.data_end,
-            tracks: &self.model.delays,
-            positions: &self.model.positions,
+            centres: self
+                .models
+                .iter()
+                .zip(&self.source_ids)
+                .zip(&self.job.sources)
+                .map(|((m, &source_id), source)| CentreHeader {
+                    source,
+                    source_id,
+                    tracks: &m.delays,
+                    positions: &m.positions,
+                })
+                .collect(),
             bits: self.sources.iter().map(|s| s.info().bits).collect(),
         }
     }
@@ -175,8 +252,9 @@ impl<'j> Engine<'j> {
             .collect();
         let mut iacc = IntegrationAcc::new(layout, nsub);
         let mut cursor = ChunkCursor::new(schedule, m, chunk_blocks as u64, self.span.total_blocks);
+        let tracks: Vec<&[DelayTrack]> = self.models.iter().map(|m| &m.delays[..]).collect();
         let reader = Reader {
-            tracks: &self.model.delays,
+            tracks: &tracks,
             origins: &origins,
             job,
             layout,
@@ -219,8 +297,9 @@ impl<'j> Engine<'j> {
                 on_chunk(chunk.nblocks, &spec.unit);
                 if spec.last_of_integration {
                     let int = spec.unit.integration;
-                    let station_has_data =
-                        (0..nst).map(|s| iacc.station_has_data(s, nsub)).collect();
+                    let station_has_data = (0..nst)
+                        .map(|s| iacc.station_has_data(s, nst, nsub))
+                        .collect();
                     let first = int * m;
                     let centre = span
                         .start
@@ -249,10 +328,12 @@ impl<'j> Engine<'j> {
     }
 }
 
-/// Places blocks in the streams and reads their samples (only the
-/// subbands of the chunk's bands).
+/// Places blocks in the streams, for every phase centre, and reads their
+/// samples (only the subbands of the chunk's bands): once per station,
+/// covering every centre's blocks.
 struct Reader<'a> {
-    tracks: &'a [DelayTrack],
+    /// [centre][station]
+    tracks: &'a [&'a [DelayTrack]],
     origins: &'a [UtcTime],
     job: &'a Job,
     layout: &'a Layout,
@@ -289,18 +370,21 @@ impl Reader<'_> {
         chunk.geoms.clear();
         for b in 0..spec.nblocks as u64 {
             let g_c = plan::block_centre(self.start, self.block_s, spec.first_block + b);
-            for s in 0..nst {
-                chunk.geoms.push(plan::block_geom(
-                    &self.tracks[s],
-                    self.origins[s],
-                    self.fs,
-                    self.n,
-                    g_c,
-                ));
+            for centre in self.tracks {
+                for s in 0..nst {
+                    chunk.geoms.push(plan::block_geom(
+                        &centre[s],
+                        self.origins[s],
+                        self.fs,
+                        self.n,
+                        g_c,
+                    ));
+                }
             }
         }
         let w = if self.complex { 2 } else { 1 };
         for (s, src) in sources.iter_mut().enumerate() {
+            // The union of every centre's blocks: [block][centre][station].
             let n0s = chunk.geoms.iter().skip(s).step_by(nst).map(|g| g.n0);
             let (lo, hi) = n0s.fold((i64::MAX, i64::MIN), |(l, h), n0| (l.min(n0), h.max(n0)));
             let len = (hi + self.n as i64 - lo) as usize;

@@ -2,10 +2,14 @@
 //!
 //! The correlator works on geocentric time g. Block b of the job covers
 //! g ∈ [start + b·T, start + (b+1)·T), T = fft_length / sample_rate. For every
-//! block and station the model is evaluated once, at the block's centre g_c:
-//! the station sample nearest to g_c + τ(g_c) becomes the block's centre
-//! sample (integer alignment) and what is left over, δ, is corrected after
-//! the FFT (fractional-sample correction).
+//! block, phase centre and station the centre's model is evaluated once, at
+//! the block's centre g_c: the station sample nearest to g_c + τ(g_c)
+//! becomes the block's centre sample (integer alignment) and what is left
+//! over, δ, is corrected after the FFT (fractional-sample correction). Each
+//! phase centre (a source in the beam) has its own delay model, so the same
+//! block of geocentric time takes its samples from a different place in
+//! the recording for each centre (a lander and a quasar in one beam of an
+//! Earth–Moon baseline: milliseconds apart).
 
 use crate::job::{Pol, Sideband};
 use crate::model::DelayTrack;
@@ -32,10 +36,15 @@ pub struct Product {
     pub pol_b: usize,
 }
 
-/// Shape of the correlator output: stations, baselines, bands, channels,
-/// polarisation products, and the timing of blocks and integrations.
+/// Shape of the correlator output: phase centres, stations, baselines,
+/// bands, channels, polarisation products, and the timing of blocks and
+/// integrations.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Layout {
+    /// The phase centres, one per job source in job order: every one is
+    /// correlated from the same samples with its own delay model, and is
+    /// the outermost dimension of the output.
+    pub centres: Vec<String>,
     pub stations: Vec<String>,
     /// Station index pairs (a, b), a ≤ b (autocorrelations included), in
     /// job order: (0,0), (0,1), …, (1,1), ….
@@ -77,15 +86,41 @@ impl Layout {
     }
 
     /// Index of a visibility in [`crate::engine::Integration::vis`]:
-    /// [baseline][band][chan][product].
-    pub fn vis_index(&self, baseline: usize, band: usize, chan: usize, product: usize) -> usize {
-        ((baseline * self.bands.len() + band) * self.nchan + chan) * self.products.len() + product
+    /// [centre][baseline][band][chan][product].
+    pub fn vis_index(
+        &self,
+        centre: usize,
+        baseline: usize,
+        band: usize,
+        chan: usize,
+        product: usize,
+    ) -> usize {
+        let row = centre * self.baselines.len() + baseline;
+        ((row * self.bands.len() + band) * self.nchan + chan) * self.products.len() + product
     }
 
     /// Index of a weight in [`crate::engine::Integration::weights`]:
-    /// [baseline][band][product].
-    pub fn weight_index(&self, baseline: usize, band: usize, product: usize) -> usize {
-        (baseline * self.bands.len() + band) * self.products.len() + product
+    /// [centre][baseline][band][product].
+    pub fn weight_index(
+        &self,
+        centre: usize,
+        baseline: usize,
+        band: usize,
+        product: usize,
+    ) -> usize {
+        let row = centre * self.baselines.len() + baseline;
+        (row * self.bands.len() + band) * self.products.len() + product
+    }
+
+    /// Visibilities of one centre (the stride of the centre dimension in
+    /// [`crate::engine::Integration::vis`]).
+    pub fn vis_per_centre(&self) -> usize {
+        self.baselines.len() * self.bands.len() * self.nchan * self.products.len()
+    }
+
+    /// Weights of one centre.
+    pub fn weights_per_centre(&self) -> usize {
+        self.baselines.len() * self.bands.len() * self.products.len()
     }
 
     /// FITS-IDI Stokes code of a product (RR −1, LL −2, RL −3, LR −4;

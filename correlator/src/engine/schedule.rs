@@ -245,6 +245,7 @@ mod tests {
             }
         }
         let layout = Layout {
+            centres: vec!["S".into()],
             stations: vec!["A".into(), "B".into()],
             baselines: vec![(0, 0), (0, 1), (1, 1)],
             bands,

@@ -25,13 +25,16 @@ pub(crate) struct Span {
 }
 
 impl Span {
-    /// Where to start and end. `tracks(a, b)` builds the delay model over
-    /// [a, b]; it is asked only for a few seconds around the start.
+    /// Where to start and end. `tracks(a, b)` builds the delay model of
+    /// every phase centre over [a, b] (per centre, per station); it is asked
+    /// only for a few seconds around the start. Every centre must have
+    /// every station's data: the start is the latest over centres, the end
+    /// the earliest.
     pub fn new(
         job: &Job,
         sources: &[Box<dyn SampleSource>],
         setup: &Setup,
-        tracks: &dyn Fn(UtcTime, UtcTime) -> Result<Vec<DelayTrack>, EngineError>,
+        tracks: &dyn Fn(UtcTime, UtcTime) -> Result<Vec<Vec<DelayTrack>>, EngineError>,
     ) -> Result<Span, EngineError> {
         let fs = setup.layout.sample_rate_hz;
         let start = match job.start {
@@ -43,14 +46,16 @@ impl Span {
                     .fold(sources[0].origin(), |a, b| if b < a { b } else { a });
                 let near = tracks(t0.add_seconds(-10.0), t0.add_seconds(10.0))?;
                 let mut start = t0;
-                for (s, src) in sources.iter().enumerate() {
-                    // One sample of margin so the first block is whole.
-                    let t = src
-                        .origin()
-                        .add_seconds((setup.first_valid[s] + 1) as f64 / fs);
-                    let g = plan::geocentric_time_of(&near[s], t);
-                    if g > start {
-                        start = g;
+                for centre in &near {
+                    for (s, src) in sources.iter().enumerate() {
+                        // One sample of margin so the first block is whole.
+                        let t = src
+                            .origin()
+                            .add_seconds((setup.first_valid[s] + 1) as f64 / fs);
+                        let g = plan::geocentric_time_of(&centre[s], t);
+                        if g > start {
+                            start = g;
+                        }
                     }
                 }
                 // Round up to a whole microsecond for readable labels.
@@ -80,17 +85,18 @@ impl Span {
             None => {
                 let near = tracks(start.add_seconds(-10.0), start.add_seconds(10.0))?;
                 let mut end: Option<UtcTime> = None;
-                for (s, src) in sources.iter().enumerate() {
-                    if let Some(e) = src.end_sample() {
-                        let t = src.origin().add_seconds(e as f64 / fs);
-                        let g = plan::geocentric_time_of(&near[s], t);
+                'stations: for (s, src) in sources.iter().enumerate() {
+                    let Some(e) = src.end_sample() else {
+                        end = None;
+                        break 'stations;
+                    };
+                    let t = src.origin().add_seconds(e as f64 / fs);
+                    for centre in &near {
+                        let g = plan::geocentric_time_of(&centre[s], t);
                         end = Some(match end {
                             Some(x) if x < g => x,
                             _ => g,
                         });
-                    } else {
-                        end = None;
-                        break;
                     }
                 }
                 end
@@ -129,6 +135,13 @@ impl Setup {
         // none) but the layout is built from it.
         job.require_subbands()
             .map_err(|e| EngineError::bad(e.to_string()))?;
+        // Every source of the job is a phase centre of the run (a session
+        // hands the engine a job with its scan's sources only).
+        if job.sources.is_empty() {
+            return Err(EngineError::bad(format!(
+                "{file}: key `source`: the job has no source: correlating needs at least one phase centre"
+            )));
+        }
         if sources.len() != job.stations.len() {
             return Err(EngineError::bad(format!(
                 "{file}: {} stations but {} recordings",
@@ -280,6 +293,7 @@ impl Setup {
         let block_s = n as f64 / fs;
         let m = ((job.correlation.integration_s / block_s).round() as usize).max(1);
         let layout = Layout {
+            centres: job.sources.iter().map(|s| s.name.clone()).collect(),
             stations: job.stations.iter().map(|s| s.name.clone()).collect(),
             baselines,
             bands: bands.into_iter().map(|(b, _)| b).collect(),

@@ -4,9 +4,23 @@
 use super::accumulate::Integration;
 use super::error::EngineError;
 use super::plan::Layout;
-use crate::job::Job;
+use crate::job::{Job, Source};
 use crate::model::{uvw_m, DelayTrack, PositionTrack};
 use formats::UtcTime;
+
+/// One phase centre of a run, as a sink is told it.
+#[derive(Debug, Clone)]
+pub struct CentreHeader<'a> {
+    pub source: &'a Source,
+    /// SOURCE_ID of the centre's rows (by default its 1-based place in
+    /// the job's sources: [`super::Engine::set_source_ids`]).
+    pub source_id: u32,
+    /// The delay model used, per station (for FITS-IDI model tables).
+    pub tracks: &'a [DelayTrack],
+    /// Geocentric position tracks (stations with a position) with this
+    /// centre's direction, for UVW.
+    pub positions: &'a [Option<PositionTrack>],
+}
 
 /// What a sink is told before the first integration.
 #[derive(Debug, Clone)]
@@ -18,10 +32,9 @@ pub struct RunHeader<'a> {
     /// Where the data end, when known (the job's duration, or the
     /// shortest recording when every one is a file).
     pub data_end: Option<UtcTime>,
-    /// The delay model used, per station (for FITS-IDI model tables).
-    pub tracks: &'a [DelayTrack],
-    /// Geocentric position tracks (stations with a position), for UVW.
-    pub positions: &'a [Option<PositionTrack>],
+    /// Per phase centre, in [`Layout::centres`] order (the outermost
+    /// dimension of every [`Integration`]).
+    pub centres: Vec<CentreHeader<'a>>,
     /// Bits per sample of each station's recording.
     pub bits: Vec<u8>,
 }
@@ -73,8 +86,9 @@ use formats::output::OutputTarget;
 use std::path::{Path, PathBuf};
 
 /// Writes FITS-IDI through `formats::fitsidi`: one UV_DATA row per
-/// integration and baseline (autocorrelations included), the delay model
-/// applied in INTERFEROMETER_MODEL. The file is `<path>.partial` until
+/// integration, phase centre and baseline (autocorrelations included; the
+/// centre's SOURCE_ID), the delay model of every centre applied in
+/// INTERFEROMETER_MODEL (rows with the centre's SOURCE_ID). The file is `<path>.partial` until
 /// [`Sink::finish`] (or, for a device or FIFO, a temporary copied into it
 /// then: [`formats::output`]); dropping the sink before that removes it.
 ///
@@ -90,7 +104,8 @@ pub struct IdiSink {
     path: PathBuf,
     /// Where the file goes; `None`: `path`, replacing a regular file there.
     target: Option<OutputTarget>,
-    positions: Vec<Option<PositionTrack>>,
+    /// Per centre: SOURCE_ID and position tracks (for UVW).
+    centres: Vec<(u32, Vec<Option<PositionTrack>>)>,
     writer: Option<IdiWriter>,
     n_chan: usize,
     n_stokes: usize,
@@ -138,7 +153,7 @@ impl IdiSink {
         IdiSink {
             path: path.to_path_buf(),
             target: None,
-            positions: Vec::new(),
+            centres: Vec::new(),
             writer: None,
             n_chan: 0,
             n_stokes: 0,
@@ -183,14 +198,13 @@ fn idi_err(e: IdiError) -> EngineError {
     }
 }
 
-/// The SOURCE table: every source of the job, SOURCE_ID 1, 2, … in job
-/// order. A near-field source has no fixed direction: RA/Dec 0 (its
-/// geometry is in the model table and UVW).
-fn idi_sources(job: &Job) -> Vec<IdiSource> {
-    job.sources
-        .iter()
-        .enumerate()
-        .map(|(i, src)| {
+/// The SOURCE table: the given sources with their SOURCE_IDs (a run's
+/// phase centres, 1, 2, … in job order unless the engine was told
+/// otherwise; a session's every source). A near-field source has no fixed
+/// direction: RA/Dec 0 (its geometry is in the model table and UVW).
+fn idi_sources<'a>(sources: impl Iterator<Item = (&'a Source, u32)>) -> Vec<IdiSource> {
+    sources
+        .map(|(src, id)| {
             let (ra_deg, dec_deg) = match src.position {
                 SourcePosition::RaDec { ra_rad, dec_rad } => {
                     (ra_rad.to_degrees(), dec_rad.to_degrees())
@@ -198,7 +212,7 @@ fn idi_sources(job: &Job) -> Vec<IdiSource> {
                 _ => (0.0, 0.0),
             };
             IdiSource {
-                id: i as u32 + 1,
+                id,
                 name: src.name.chars().take(16).collect(),
                 calcode: String::new(),
                 ra_deg,
@@ -222,31 +236,29 @@ fn shift_poly(c: &[f64], t0: f64) -> Vec<f64> {
 }
 
 /// Who a set of model rows is for: the ANTENNA_NO of each track's station
-/// and the SOURCE_ID.
+/// and the SOURCE_ID of the phase centre.
 struct RowIds<'a> {
     antennas: &'a [u32],
     source_id: u32,
 }
 
-/// INTERFEROMETER_MODEL rows: per station, intervals of the track's pieces
-/// (or of 120 s for a piece without end) over [start, start + span_s].
+/// INTERFEROMETER_MODEL rows of one phase centre: per station, intervals
+/// of the track's pieces (or of 120 s for a piece without end) over
+/// [start, start + span_s]. `npoly`: coefficients per row (the same in the
+/// whole table).
 fn model_rows(
     tracks: &[DelayTrack],
     start: UtcTime,
     span_s: f64,
     layout: &Layout,
+    npoly: usize,
     ids: RowIds,
 ) -> Vec<ModelRow> {
     let n_band = layout.bands.len();
     let end = start.add_seconds(span_s);
-    let npoly = tracks
-        .iter()
-        .flat_map(|t| t.pieces.iter().map(|p| p.coeffs_s.len()))
-        .max()
-        .unwrap_or(1)
-        .max(2);
     let mut rows = Vec::new();
     for (s, track) in tracks.iter().enumerate() {
+        let source_id = ids.source_id;
         let mut t = start;
         while t < end {
             let piece = track.piece(t);
@@ -286,7 +298,7 @@ fn model_rows(
                 time: t,
                 interval_s: interval,
                 antenna: ids.antennas[s],
-                source_id: ids.source_id,
+                source_id,
                 freq_id: 1,
                 pdelay_turns: per_band(&lo, &c),
                 gdelay_s: per_band(&|_| 1.0, &c),
@@ -301,6 +313,15 @@ fn model_rows(
         }
     }
     rows
+}
+
+/// Coefficients per model row: the most any piece has (at least 2).
+fn npoly_of<'a>(tracks: impl Iterator<Item = &'a DelayTrack>) -> usize {
+    tracks
+        .flat_map(|t| t.pieces.iter().map(|p| p.coeffs_s.len()))
+        .max()
+        .unwrap_or(1)
+        .max(2)
 }
 
 /// The ANTENNA / ARRAY_GEOMETRY entries of `job`'s stations (ANTENNA_NO
@@ -331,9 +352,15 @@ fn idi_antennas(job: &Job, bits: &[u8]) -> Vec<IdiAntenna> {
         .collect()
 }
 
-/// The file's header tables for `job` (its stations and sources) with the
-/// frequency setup of `l`, reference day that of `start`.
-fn idi_header(job: &Job, l: &Layout, bits: &[u8], start: UtcTime) -> IdiHeader {
+/// The file's header tables for `job`'s stations and the given SOURCE
+/// table, with the frequency setup of `l`, reference day that of `start`.
+fn idi_header(
+    job: &Job,
+    l: &Layout,
+    bits: &[u8],
+    start: UtcTime,
+    sources: Vec<IdiSource>,
+) -> IdiHeader {
     let ref_freq = l.bands[0].sky_freq_hz;
     let (mjd, _) = start.mjd();
     IdiHeader {
@@ -362,7 +389,7 @@ fn idi_header(job: &Job, l: &Layout, bits: &[u8], start: UtcTime) -> IdiHeader {
             .collect(),
         stokes: (0..l.products.len()).map(|p| l.stokes_code(p)).collect(),
         antennas: idi_antennas(job, bits),
-        sources: idi_sources(job),
+        sources,
         array_xyz_m: [0.0; 3],
         eop: IdiEop::default(),
         // A session fills the EMCORR_SCAN table (`begin_session`).
@@ -408,7 +435,14 @@ impl IdiSink {
             return Ok(());
         };
         let first = sess.scans.first().map_or(h.start, |s| s.start);
-        let mut header = idi_header(&sess.job, l, &sess.bits, first);
+        let sources = idi_sources(
+            sess.job
+                .sources
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s, i as u32 + 1)),
+        );
+        let mut header = idi_header(&sess.job, l, &sess.bits, first, sources);
         header.scans = sess
             .scans
             .iter()
@@ -419,6 +453,11 @@ impl IdiSink {
                 source_ids: sc.sources.iter().map(|&i| i as u32 + 1).collect(),
             })
             .collect();
+        let npoly = npoly_of(
+            sess.scans
+                .iter()
+                .flat_map(|sc| sc.models.iter().flat_map(|m| m.delays.iter())),
+        );
         let mut models = Vec::new();
         for sc in &sess.scans {
             let antennas: Vec<u32> = sc.stations.iter().map(|&s| s as u32 + 1).collect();
@@ -428,6 +467,7 @@ impl IdiSink {
                     sc.start,
                     sc.stop.seconds_since(sc.start),
                     l,
+                    npoly,
                     RowIds {
                         antennas: &antennas,
                         source_id: sc.sources[c] as u32 + 1,
@@ -435,7 +475,7 @@ impl IdiSink {
                 ));
             }
         }
-        // The table is read in time order (per antenna) by AIPS and PIMA.
+        // In time order (per antenna), as AIPS and PIMA read the table.
         models.sort_by(|a, b| {
             (a.time, a.antenna, a.source_id)
                 .partial_cmp(&(b.time, b.antenna, b.source_id))
@@ -455,23 +495,36 @@ impl Sink for IdiSink {
         }
         let l = h.layout;
         let job = h.job;
-        let header = idi_header(job, l, &h.bits, h.start);
+        let sources = idi_sources(h.centres.iter().map(|c| (c.source, c.source_id)));
+        let header = idi_header(job, l, &h.bits, h.start, sources);
         let span = job
             .duration_s
             .or(h.data_end.map(|e| e.seconds_since(h.start)))
             .unwrap_or(self.model_span_s);
         let antennas: Vec<u32> = (1..=job.stations.len() as u32).collect();
-        let models = model_rows(
-            h.tracks,
-            h.start,
-            span,
-            l,
-            RowIds {
-                antennas: &antennas,
-                source_id: 1,
-            },
-        );
-        self.positions = h.positions.to_vec();
+        let npoly = npoly_of(h.centres.iter().flat_map(|c| c.tracks.iter()));
+        let models: Vec<ModelRow> = h
+            .centres
+            .iter()
+            .flat_map(|c| {
+                model_rows(
+                    c.tracks,
+                    h.start,
+                    span,
+                    l,
+                    npoly,
+                    RowIds {
+                        antennas: &antennas,
+                        source_id: c.source_id,
+                    },
+                )
+            })
+            .collect();
+        self.centres = h
+            .centres
+            .iter()
+            .map(|c| (c.source_id, c.positions.to_vec()))
+            .collect();
         self.n_chan = l.nchan;
         self.n_stokes = l.products.len();
         self.n_band = l.bands.len();
@@ -484,22 +537,35 @@ impl Sink for IdiSink {
             .as_mut()
             .ok_or_else(|| EngineError::Sink("FITS-IDI sink written before begin".into()))?;
         let per_bl = self.n_band * self.n_chan * self.n_stokes;
-        // Session: the scan this integration lies in (by its time) maps
-        // the run's stations and centres to the file's antennas and sources.
-        let scan = self.session.as_ref().map(|sess| {
-            sess.scans
-                .iter()
-                .find(|sc| integ.time >= sc.start && integ.time <= sc.stop)
-        });
-        let scan = match scan {
+        // Session: the scan this integration lies in (by its time) maps the
+        // run's stations and phase centres to the file's antennas and
+        // sources, with that scan's model for UVW.
+        let scan = match &self.session {
             None => None,
-            Some(Some(sc)) => Some(sc),
-            Some(None) => {
-                return Err(EngineError::Sink(format!(
-                    "integration at {} lies in no scan of the session",
-                    integ.time
-                )))
-            }
+            Some(sess) => Some(
+                sess.scans
+                    .iter()
+                    .find(|sc| integ.time >= sc.start && integ.time <= sc.stop)
+                    .ok_or_else(|| {
+                        EngineError::Sink(format!(
+                            "integration at {} lies in no scan of the session",
+                            integ.time
+                        ))
+                    })?,
+            ),
+        };
+        let centres: Vec<(u32, &[Option<PositionTrack>])> = match scan {
+            Some(sc) => sc
+                .sources
+                .iter()
+                .zip(&sc.models)
+                .map(|(&i, m)| (i as u32 + 1, m.positions.as_slice()))
+                .collect(),
+            None => self
+                .centres
+                .iter()
+                .map(|(id, p)| (*id, p.as_slice()))
+                .collect(),
         };
         let antenna = |s: usize| -> u32 {
             match scan {
@@ -507,39 +573,37 @@ impl Sink for IdiSink {
                 None => s as u32 + 1,
             }
         };
-        let source_id = scan.map_or(1, |sc| sc.sources[0] as u32 + 1);
-        let positions: &[Option<PositionTrack>] = match scan {
-            Some(sc) => &sc.models[0].positions,
-            None => &self.positions,
-        };
-        for (bl, &(a, b)) in layout.baselines.iter().enumerate() {
-            let vis = (0..per_bl)
-                .map(|i| {
-                    let v = integ.vis[bl * per_bl + i];
-                    let band = i / (self.n_chan * self.n_stokes);
-                    let prod = i % self.n_stokes;
-                    [
-                        v.re,
-                        v.im,
-                        integ.weights[layout.weight_index(bl, band, prod)],
-                    ]
+        for (c, &(source_id, positions)) in centres.iter().enumerate() {
+            for (bl, &(a, b)) in layout.baselines.iter().enumerate() {
+                let first = layout.vis_index(c, bl, 0, 0, 0);
+                let vis = (0..per_bl)
+                    .map(|i| {
+                        let v = integ.vis[first + i];
+                        let band = i / (self.n_chan * self.n_stokes);
+                        let prod = i % self.n_stokes;
+                        [
+                            v.re,
+                            v.im,
+                            integ.weights[layout.weight_index(c, bl, band, prod)],
+                        ]
+                    })
+                    .collect();
+                w.write_row(&UvRow {
+                    time: integ.time,
+                    baseline: (antenna(a), antenna(b)),
+                    source_id,
+                    freq_id: 1,
+                    inttim_s: integ.inttim_s,
+                    uvw_s: match (positions.get(a), positions.get(b)) {
+                        (Some(Some(pa)), Some(Some(pb))) if a != b => {
+                            uvw_m(pa, pb, integ.time).map(|x| x / crate::model::relativity::C)
+                        }
+                        _ => [0.0; 3],
+                    },
+                    vis,
                 })
-                .collect();
-            w.write_row(&UvRow {
-                time: integ.time,
-                baseline: (antenna(a), antenna(b)),
-                source_id,
-                freq_id: 1,
-                inttim_s: integ.inttim_s,
-                uvw_s: match (positions.get(a), positions.get(b)) {
-                    (Some(Some(pa)), Some(Some(pb))) if a != b => {
-                        uvw_m(pa, pb, integ.time).map(|x| x / crate::model::relativity::C)
-                    }
-                    _ => [0.0; 3],
-                },
-                vis,
-            })
-            .map_err(idi_err)?;
+                .map_err(idi_err)?;
+            }
         }
         Ok(())
     }

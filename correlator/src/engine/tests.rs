@@ -314,10 +314,11 @@ fn wrap(p: f64) -> f64 {
     (p + std::f64::consts::PI).rem_euclid(TAU) - std::f64::consts::PI
 }
 
-/// Vector average of one baseline/band/product over channels and
+/// Vector average of one centre/baseline/band/product over channels and
 /// integrations, after removing the expected phase 2πν·(Δ_B − Δ_A).
 fn coherent_mean(
     sink: &MemorySink,
+    centre: usize,
     bl: usize,
     band: usize,
     prod: usize,
@@ -328,7 +329,7 @@ fn coherent_mean(
     let mut n = 0.0;
     for integ in &sink.integrations {
         for j in 0..l.nchan {
-            let v = integ.vis[l.vis_index(bl, band, j, prod)];
+            let v = integ.vis[l.vis_index(centre, bl, band, j, prod)];
             let nu = l.channel_freq_hz(band, j);
             let ph = TAU * (nu * expected_delay_s).fract();
             sum += Complex64::new(v.re as f64, v.im as f64) * Complex64::from_polar(1.0, -ph);
@@ -341,13 +342,19 @@ fn coherent_mean(
 /// Least-squares delay from the phase slope across the band (phase after
 /// removing the expected delay, so no unwrapping is needed): returns the
 /// residual delay in seconds.
-fn slope_delay(sink: &MemorySink, bl: usize, band: usize, expected_delay_s: f64) -> f64 {
+fn slope_delay(
+    sink: &MemorySink,
+    centre: usize,
+    bl: usize,
+    band: usize,
+    expected_delay_s: f64,
+) -> f64 {
     let l = sink.layout.as_ref().unwrap();
     let (mut sx, mut sy, mut sxx, mut sxy, mut sw) = (0.0, 0.0, 0.0, 0.0, 0.0);
     for j in 2..l.nchan - 2 {
         let mut v = Complex64::new(0.0, 0.0);
         for integ in &sink.integrations {
-            let x = integ.vis[l.vis_index(bl, band, j, 0)];
+            let x = integ.vis[l.vis_index(centre, bl, band, j, 0)];
             v += Complex64::new(x.re as f64, x.im as f64);
         }
         let nu = l.channel_freq_hz(band, j);
@@ -615,8 +622,8 @@ fn delay_phase_amp(sc: &Scenario) -> (f64, f64, f64) {
     let sink = sc.run(sc.sources(&sig), 2);
     let expected = sc.stations[1].extra_s - sc.stations[0].extra_s;
     // Baseline 1 is (0, 1): (0,0), (0,1), (1,1).
-    let err = slope_delay(&sink, 1, 0, expected) * sc.fs;
-    let v = coherent_mean(&sink, 1, 0, 0, expected);
+    let err = slope_delay(&sink, 0, 1, 0, expected) * sc.fs;
+    let v = coherent_mean(&sink, 0, 1, 0, 0, expected);
     (err, v.arg(), v.norm())
 }
 
@@ -727,8 +734,8 @@ fn invalid_samples_lower_the_weight_and_do_not_bias_the_amplitude() {
         0.75 - lost
     );
     assert!(w <= 0.75 + 1e-9 && w >= 0.75 - lost - 1e-9, "weight {w}");
-    let a_clean = coherent_mean(&clean, 1, 0, 0, 0.0).norm();
-    let a_holed = coherent_mean(&holed, 1, 0, 0, 0.0).norm();
+    let a_clean = coherent_mean(&clean, 0, 1, 0, 0, 0.0).norm();
+    let a_holed = coherent_mean(&holed, 0, 1, 0, 0, 0.0).norm();
     eprintln!("amplitude clean {a_clean:.4}, with gaps {a_holed:.4}");
     assert!((a_holed / a_clean - 1.0).abs() < 0.01);
 }
@@ -885,7 +892,7 @@ fn one_station_gives_autocorrelations_in_the_sky_frame() {
         for integ in &sink.integrations {
             assert_eq!(integ.weights, [1.0]);
             for (j, m) in mean.iter_mut().enumerate() {
-                let v = integ.vis[l.vis_index(0, 0, j, 0)];
+                let v = integ.vis[l.vis_index(0, 0, 0, j, 0)];
                 assert_eq!(v.im, 0.0);
                 *m += v.re as f64 / sink.integrations.len() as f64;
             }
@@ -988,10 +995,10 @@ fn fits_idi_sink_writes_what_the_engine_computed() {
         assert!((row.time.seconds_since(integ.time)).abs() < 1e-9);
         for band in 0..2 {
             for j in 0..l.nchan {
-                let v = integ.vis[l.vis_index(bl, band, j, 0)];
+                let v = integ.vis[l.vis_index(0, bl, band, j, 0)];
                 let x = row.vis[band * l.nchan + j];
                 assert_eq!((x[0], x[1]), (v.re, v.im));
-                assert_eq!(x[2], integ.weights[l.weight_index(bl, band, 0)]);
+                assert_eq!(x[2], integ.weights[l.weight_index(0, bl, band, 0)]);
             }
         }
     }
@@ -1076,9 +1083,7 @@ fn band_units_on_separate_engines_in_any_order_reproduce_the_run_bit_for_bit() {
     assert_eq!(nint, 3);
 
     let job = sc.job();
-    let build = |a: UtcTime, b: UtcTime| {
-        model::build_model(&job, a, b).map_err(|e| EngineError::bad(e.to_string()))
-    };
+    let build = |c: usize, a: UtcTime, b: UtcTime| centre_model(&job, c, a, b);
     let opts = Options {
         threads: 1,
         ..Options::default()
@@ -1114,9 +1119,9 @@ fn band_units_on_separate_engines_in_any_order_reproduce_the_run_bit_for_bit() {
     // Each unit holds its own band only.
     for r in &results {
         let other = 1 - r.unit.bands[0];
-        let w = layout.weight_index(1, other, 0);
+        let w = layout.weight_index(0, 1, other, 0);
         assert_eq!(r.integration.weights[w], 0.0);
-        assert!(r.integration.weights[layout.weight_index(1, r.unit.bands[0], 0)] > 0.9);
+        assert!(r.integration.weights[layout.weight_index(0, 1, r.unit.bands[0], 0)] > 0.9);
     }
     results.reverse();
     let mut sink = MemorySink::default();
@@ -1134,3 +1139,5 @@ fn band_units_on_separate_engines_in_any_order_reproduce_the_run_bit_for_bit() {
     assert!(sink.finished);
     assert_eq!(sink.integrations, full.integrations);
 }
+
+mod centres;

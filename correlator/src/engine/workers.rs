@@ -1,5 +1,6 @@
 //! Work distribution: a chunk of consecutive blocks (all stations and
-//! subbands read into memory) is cut into fixed work units of
+//! subbands read into memory, once for all phase centres) is cut into fixed
+//! work units of
 //! [`UNIT_BLOCKS`] blocks; crossbeam worker threads, kept for the whole run
 //! ([`Crew`]), take units from a shared counter and sum each unit on their
 //! own. The caller adds the units' sums in unit order, so the output does
@@ -16,7 +17,8 @@ use std::sync::{Barrier, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWrite
 /// Blocks per work unit (fixed: part of what makes the output reproducible).
 pub const UNIT_BLOCKS: usize = 8;
 
-/// One station's samples of one subband for a chunk.
+/// One station's samples of one subband for a chunk: the union of what
+/// every phase centre's blocks need.
 #[derive(Debug, Clone, Default)]
 pub struct SampleBuf {
     /// Stream index of `samples[0]`.
@@ -33,7 +35,7 @@ pub struct Chunk {
     /// Job block index of the first block.
     pub first_block: u64,
     pub nblocks: usize,
-    /// [block][station]
+    /// [block][centre][station]
     pub geoms: Vec<BlockGeom>,
     /// [station][job subband]
     pub bufs: Vec<SampleBuf>,
@@ -56,27 +58,39 @@ impl Context<'_> {
     pub fn nsub(&self) -> usize {
         self.subbands.len()
     }
+
+    /// Phase centres.
+    pub fn ncentres(&self) -> usize {
+        self.layout.centres.len()
+    }
+
+    /// Inputs of the station stage: a (centre, station, subband) is one
+    /// stream of spectra, as a (station, subband) is with one centre
+    /// (DiFX's station stage computes per-phase-centre spectra too).
+    pub fn ninputs(&self) -> usize {
+        self.ncentres() * self.nstations * self.nsub()
+    }
 }
 
 /// One worker's private state, kept across chunks.
 pub struct Worker {
     dsp: StationDsp,
-    /// [station][job subband][chan]
+    /// [centre][station][job subband][chan]
     spec_re: Vec<f32>,
     spec_im: Vec<f32>,
-    /// [station][job subband]
+    /// [centre][station][job subband]
     valid: Vec<bool>,
 }
 
 impl Worker {
     pub fn new(ctx: &Context, formulation: RealFormulation) -> Self {
         let l = ctx.layout;
-        let n = ctx.nstations * ctx.nsub() * l.nchan;
+        let n = ctx.ninputs() * l.nchan;
         Worker {
             dsp: StationDsp::new(l.fft_length, l.complex, formulation),
             spec_re: vec![0.0; n],
             spec_im: vec![0.0; n],
-            valid: vec![false; ctx.nstations * ctx.nsub()],
+            valid: vec![false; ctx.ninputs()],
         }
     }
 
@@ -85,65 +99,75 @@ impl Worker {
         unit.clear(&chunk.bands);
         let l = ctx.layout;
         let (n, nch, nsub) = (l.fft_length, l.nchan, ctx.nsub());
+        let (nst, nc) = (ctx.nstations, ctx.ncentres());
         let w = if l.complex { 2 } else { 1 };
         for blk in b0..b1 {
-            for s in 0..ctx.nstations {
-                let g = &chunk.geoms[blk * ctx.nstations + s];
-                for (sb, sub) in ctx.subbands.iter().enumerate() {
-                    let i = s * nsub + sb;
-                    if !chunk.active[sb] {
-                        self.valid[i] = false;
-                        continue;
+            // Station stage, per input (centre, station, subband): each
+            // centre takes its own samples from the station's buffer and
+            // rotates them with its own model.
+            for c in 0..nc {
+                for s in 0..nst {
+                    let g = &chunk.geoms[(blk * nc + c) * nst + s];
+                    for (sb, sub) in ctx.subbands.iter().enumerate() {
+                        let i = (c * nst + s) * nsub + sb;
+                        if !chunk.active[sb] {
+                            self.valid[i] = false;
+                            continue;
+                        }
+                        let buf = &chunk.bufs[s * nsub + sb];
+                        let off = (g.n0 - buf.n_lo) as usize;
+                        let ok = all_valid(&buf.valid[off..off + n]);
+                        self.valid[i] = ok;
+                        if !ok {
+                            continue;
+                        }
+                        let (re, im) = (
+                            &mut self.spec_re[i * nch..(i + 1) * nch],
+                            &mut self.spec_im[i * nch..(i + 1) * nch],
+                        );
+                        let p = self.dsp.spectrum(
+                            &buf.samples[off * w..(off + n) * w],
+                            g,
+                            sub,
+                            l.sample_rate_hz,
+                            re,
+                            im,
+                        );
+                        unit.power[i] += p;
+                        unit.power_samples[i] += n as u64;
                     }
-                    let buf = &chunk.bufs[i];
-                    let off = (g.n0 - buf.n_lo) as usize;
-                    let ok = all_valid(&buf.valid[off..off + n]);
-                    self.valid[i] = ok;
-                    if !ok {
-                        continue;
-                    }
-                    let (re, im) = (
-                        &mut self.spec_re[i * nch..(i + 1) * nch],
-                        &mut self.spec_im[i * nch..(i + 1) * nch],
-                    );
-                    let p = self.dsp.spectrum(
-                        &buf.samples[off * w..(off + n) * w],
-                        g,
-                        sub,
-                        l.sample_rate_hz,
-                        re,
-                        im,
-                    );
-                    unit.power[i] += p;
-                    unit.power_samples[i] += n as u64;
                 }
             }
+            // Baseline stage, per centre: [centre][baseline][band][product].
             let mut k = 0;
-            for &(a, b) in &l.baselines {
-                for band in &l.bands {
-                    for prod in &l.products {
-                        let ia = a * nsub + band.subbands[prod.pol_a];
-                        let ib = b * nsub + band.subbands[prod.pol_b];
-                        if self.valid[ia] && self.valid[ib] && ia == ib {
-                            // Parallel-hand autocorrelation: real, imaginary part stays 0.
-                            auto_mac(
-                                &mut unit.re[k * nch..(k + 1) * nch],
-                                &self.spec_re[ia * nch..(ia + 1) * nch],
-                                &self.spec_im[ia * nch..(ia + 1) * nch],
-                            );
-                            unit.used[k] += 1;
-                        } else if self.valid[ia] && self.valid[ib] {
-                            cmac(
-                                &mut unit.re[k * nch..(k + 1) * nch],
-                                &mut unit.im[k * nch..(k + 1) * nch],
-                                &self.spec_re[ia * nch..(ia + 1) * nch],
-                                &self.spec_im[ia * nch..(ia + 1) * nch],
-                                &self.spec_re[ib * nch..(ib + 1) * nch],
-                                &self.spec_im[ib * nch..(ib + 1) * nch],
-                            );
-                            unit.used[k] += 1;
+            for c in 0..nc {
+                let input = |s: usize, sb: usize| (c * nst + s) * nsub + sb;
+                for &(a, b) in &l.baselines {
+                    for band in &l.bands {
+                        for prod in &l.products {
+                            let ia = input(a, band.subbands[prod.pol_a]);
+                            let ib = input(b, band.subbands[prod.pol_b]);
+                            if self.valid[ia] && self.valid[ib] && ia == ib {
+                                // Parallel-hand autocorrelation: real, imaginary part stays 0.
+                                auto_mac(
+                                    &mut unit.re[k * nch..(k + 1) * nch],
+                                    &self.spec_re[ia * nch..(ia + 1) * nch],
+                                    &self.spec_im[ia * nch..(ia + 1) * nch],
+                                );
+                                unit.used[k] += 1;
+                            } else if self.valid[ia] && self.valid[ib] {
+                                cmac(
+                                    &mut unit.re[k * nch..(k + 1) * nch],
+                                    &mut unit.im[k * nch..(k + 1) * nch],
+                                    &self.spec_re[ia * nch..(ia + 1) * nch],
+                                    &self.spec_im[ia * nch..(ia + 1) * nch],
+                                    &self.spec_re[ib * nch..(ib + 1) * nch],
+                                    &self.spec_im[ib * nch..(ib + 1) * nch],
+                                );
+                                unit.used[k] += 1;
+                            }
+                            k += 1;
                         }
-                        k += 1;
                     }
                 }
             }

@@ -151,12 +151,23 @@ impl Session {
             let models = &output.scans[i].models;
             let sources = open(&job)?;
             let sources = window(self, k, &job, sources, &models[0]);
-            let build = |a: UtcTime, b: UtcTime| -> Result<ModelTracks, EngineError> {
+            let build = |c: usize, a: UtcTime, b: UtcTime| -> Result<ModelTracks, EngineError> {
                 // The engine asks for exactly the span `scan_model` built.
                 let _ = (a, b);
-                Ok(models[0].clone())
+                models
+                    .get(c)
+                    .cloned()
+                    .ok_or_else(|| EngineError::Sink(format!("no model for phase centre {c}")))
             };
-            let engine = Engine::prepare(&job, sources, &build, opts)?;
+            let mut engine = Engine::prepare(&job, sources, &build, opts)?;
+            // Rows carry the session's SOURCE_IDs.
+            engine.set_source_ids(
+                output.scans[i]
+                    .sources
+                    .iter()
+                    .map(|&s| s as u32 + 1)
+                    .collect(),
+            )?;
             let n = engine.integrations().unwrap_or(0);
             if done >= offset + n {
                 // A resumed run already has this whole scan: the sink is
@@ -205,6 +216,7 @@ impl Session {
 /// The summary of a scan a resumed run did not recompute.
 fn skipped_summary(job: &Job, layout: &Layout, start: UtcTime) -> Summary {
     Summary {
+        centres: job.sources.iter().map(|s| s.name.clone()).collect(),
         stations: job.stations.iter().map(|s| s.name.clone()).collect(),
         baselines: layout.baselines.iter().filter(|(a, b)| a != b).count(),
         bands: layout.bands.len(),

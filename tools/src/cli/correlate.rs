@@ -353,9 +353,7 @@ pub(crate) fn run_with(args: CorrelateArgs, driver: &mut dyn Driver) -> Result<(
             ));
         }
     };
-    let build = |a: UtcTime, b: UtcTime| {
-        correlator::model::build_model(&job, a, b).map_err(|e| EngineError::bad(e.to_string()))
-    };
+    let build = |c: usize, a: UtcTime, b: UtcTime| engine::centre_model(&job, c, a, b);
     let result = match (&session, &session_output) {
         (Some((s, p)), Some(o)) => {
             // One engine run per scan; each scan's recordings opened (and
@@ -542,7 +540,21 @@ fn check_memory(job: &Job, threads: usize, span_s: f64, max: Option<&str>) -> Re
             None => return Ok(()),
         },
     };
-    let engine_bytes = engine::buffer_bytes(job, threads);
+    // Each station's chunk covers every phase centre's blocks.
+    let spread_bytes = if job.sources.len() > 1 {
+        let rate = job
+            .stations
+            .iter()
+            .map(|st| st.sample_rate_hz.unwrap_or(64e6))
+            .fold(0.0, f64::max);
+        // Without a start the spread is not known before the run: assume
+        // 10 ms (a lander and a quasar one lunar radius apart on the sky,
+        // seen from the Earth–Moon baseline).
+        engine::centre_spread_bytes(job, centre_spread(job).unwrap_or(0.01), rate)
+    } else {
+        0
+    };
+    let engine_bytes = engine::buffer_bytes(job, threads) + spread_bytes;
     let readahead: u64 = job
         .stations
         .iter()
@@ -675,7 +687,8 @@ struct CheckedSink<'a> {
     /// Integrations in the output so far (replayed ones included).
     written: u64,
     /// Per station: the largest weight of its baselines (its
-    /// autocorrelation included) in the last integration.
+    /// autocorrelation included) at any phase centre in the last
+    /// integration.
     last_weight: Vec<f32>,
     ended: Arc<Mutex<Vec<Option<String>>>>,
     job: &'a Job,
@@ -724,10 +737,10 @@ impl Sink for CheckedSink<'_> {
         self.last_weight.fill(0.0);
         let k = layout.bands.len() * layout.products.len();
         // Autocorrelations count too: a one-station job has nothing else.
-        for (bl, &(a, b)) in layout.baselines.iter().enumerate() {
-            let w = integ.weights[bl * k..(bl + 1) * k]
-                .iter()
-                .fold(0.0f32, |m, &x| m.max(x));
+        // Weights are [centre][baseline][band][product].
+        let rows = integ.weights.chunks_exact(k);
+        for (w, &(a, b)) in rows.zip(layout.baselines.iter().cycle()) {
+            let w = w.iter().fold(0.0f32, |m, &x| m.max(x));
             self.last_weight[a] = self.last_weight[a].max(w);
             self.last_weight[b] = self.last_weight[b].max(w);
         }
@@ -818,11 +831,39 @@ pub(crate) fn open_sources(job: &Job, span_s: f64) -> Result<Vec<Box<dyn SampleS
     })
 }
 
-/// Largest minus smallest model delay at the job's start (when it has one).
+/// Largest minus smallest model delay at the job's start (when it has
+/// one), over stations and phase centres.
 fn delay_span(job: &Job) -> Option<f64> {
     let start = job.start?;
-    let tracks = correlator::model::build_model(job, start, start.add_seconds(1.0)).ok()?;
-    Some(engine::delay_span_s(&tracks.delays, start))
+    let mut tracks = Vec::new();
+    for c in 0..job.sources.len() {
+        let m = engine::centre_model(job, c, start, start.add_seconds(1.0)).ok()?;
+        tracks.extend(m.delays);
+    }
+    Some(engine::delay_span_s(&tracks, start))
+}
+
+/// Largest difference between phase centres of one station's model delay
+/// at the job's start (when it has one): how far apart the centres'
+/// blocks lie in a recording.
+fn centre_spread(job: &Job) -> Option<f64> {
+    let start = job.start?;
+    let mut per_centre = Vec::new();
+    for c in 0..job.sources.len() {
+        let m = engine::centre_model(job, c, start, start.add_seconds(1.0)).ok()?;
+        per_centre.push(m.delays);
+    }
+    let mut spread = 0.0f64;
+    for s in 0..job.stations.len() {
+        let d: Vec<f64> = per_centre
+            .iter()
+            .map(|t| t[s].eval(start).delay_s)
+            .collect();
+        let max = d.iter().cloned().fold(f64::MIN, f64::max);
+        let min = d.iter().cloned().fold(f64::MAX, f64::min);
+        spread = spread.max(max - min);
+    }
+    Some(spread)
 }
 
 fn summary_line(s: &Summary, output: &std::path::Path) -> String {
@@ -831,8 +872,17 @@ fn summary_line(s: &Summary, output: &std::path::Path) -> String {
     } else {
         s.baseline_weights.iter().map(|b| b.1).sum::<f64>() / s.baseline_weights.len() as f64
     };
+    let centres = if s.centres.len() > 1 {
+        format!(
+            " at {} phase centres ({})",
+            s.centres.len(),
+            s.centres.join(", ")
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "correlated {} stations, {} baselines, {} band(s) × {} channels × {}: {} integrations of {:.6} s from {} ({:.3} s of data, mean weight {:.3}) in {:.2} s ({:.2}× real time) → {}",
+        "correlated {} stations{centres}, {} baselines, {} band(s) × {} channels × {}: {} integrations of {:.6} s from {} ({:.3} s of data, mean weight {:.3}) in {:.2} s ({:.2}× real time) → {}",
         s.stations.len(),
         s.baselines,
         s.bands,
@@ -857,6 +907,7 @@ fn summary_json(s: &Summary, cluster: Option<&ClusterReport>, output: &std::path
         .collect();
     let mut v = serde_json::json!({
         "output": output.display().to_string(),
+        "sources": s.centres,
         "stations": s.stations,
         "baselines": s.baselines,
         "bands": s.bands,

@@ -150,15 +150,18 @@ pub fn plan_fingerprint(engine: &Engine) -> u64 {
         engine.total_blocks(),
         env!("CARGO_PKG_VERSION"),
         h.bits.iter().map(|b| b.to_string()).collect::<String>(),
-        h.tracks.len()
+        h.centres.len()
     );
-    for t in h.tracks {
-        let d = t.eval(engine.start());
-        text.push_str(&format!(
-            "|{:x}|{:x}",
-            d.delay_s.to_bits(),
-            d.rate.to_bits()
-        ));
+    for c in &h.centres {
+        text.push_str(&format!("|{}", c.source_id));
+        for t in c.tracks {
+            let d = t.eval(engine.start());
+            text.push_str(&format!(
+                "|{:x}|{:x}",
+                d.delay_s.to_bits(),
+                d.rate.to_bits()
+            ));
+        }
     }
     crate::reliability::fnv64(&[text.as_bytes()])
 }

@@ -9,7 +9,7 @@
 //! | REQUEST | worker → 0 | (none): "give me a unit" |
 //! | UNIT    | 0 → worker | integration u64, band count u32, bands u32… |
 //! | STOP    | 0 → worker | (none): no more work |
-//! | RESULT  | worker → 0 | a finished unit ([`encode_result`]) |
+//! | RESULT  | worker → 0 | a finished unit, every phase centre ([`encode_result`]) |
 //! | FAILED  | worker → 0 | exit code u8, one-line message |
 //! | STATS   | worker → 0 | [`RankStats`] |
 //! | RELEASE | 0 → failed worker | (none): rank 0 has kept what was done, exit now |
@@ -86,30 +86,33 @@ pub fn decode_unit(b: &[u8]) -> Option<WorkUnit> {
     (bands.len() == n && f.done()).then_some(WorkUnit { integration, bands })
 }
 
-/// A finished unit: only its own bands' visibilities and weights travel.
+/// A finished unit: only its own bands' visibilities and weights travel,
+/// of every phase centre ([centre][baseline][band], as they are laid out).
 pub fn encode_result(layout: &Layout, r: &UnitResult) -> Vec<u8> {
     let i = &r.integration;
     let npr = layout.products.len();
     let span = layout.nchan * npr;
-    let nbl = layout.baselines.len();
+    let rows = layout.centres.len() * layout.baselines.len();
     let mut b = encode_unit(&r.unit);
-    b.reserve(40 + r.station_has_data.len() + nbl * r.unit.bands.len() * (8 * span + 4 * npr));
+    b.reserve(40 + r.station_has_data.len() + rows * r.unit.bands.len() * (8 * span + 4 * npr));
     b.extend_from_slice(&i.index.to_le_bytes());
     b.extend_from_slice(&i.time.sec().to_le_bytes());
     b.extend_from_slice(&i.time.frac().to_bits().to_le_bytes());
     b.extend_from_slice(&i.inttim_s.to_bits().to_le_bytes());
     b.extend_from_slice(&(r.station_has_data.len() as u32).to_le_bytes());
     b.extend(r.station_has_data.iter().map(|&h| h as u8));
-    for bl in 0..nbl {
-        for &band in &r.unit.bands {
-            let v = layout.vis_index(bl, band, 0, 0);
-            for c in &i.vis[v..v + span] {
-                b.extend_from_slice(&c.re.to_bits().to_le_bytes());
-                b.extend_from_slice(&c.im.to_bits().to_le_bytes());
-            }
-            let w = layout.weight_index(bl, band, 0);
-            for x in &i.weights[w..w + npr] {
-                b.extend_from_slice(&x.to_bits().to_le_bytes());
+    for c in 0..layout.centres.len() {
+        for bl in 0..layout.baselines.len() {
+            for &band in &r.unit.bands {
+                let v = layout.vis_index(c, bl, band, 0, 0);
+                for z in &i.vis[v..v + span] {
+                    b.extend_from_slice(&z.re.to_bits().to_le_bytes());
+                    b.extend_from_slice(&z.im.to_bits().to_le_bytes());
+                }
+                let w = layout.weight_index(c, bl, band, 0);
+                for x in &i.weights[w..w + npr] {
+                    b.extend_from_slice(&x.to_bits().to_le_bytes());
+                }
             }
         }
     }
@@ -139,18 +142,20 @@ pub fn decode_result(layout: &Layout, b: &[u8]) -> Option<UnitResult> {
     }
     let station_has_data = f.take(nst)?.iter().map(|&x| x != 0).collect();
     let npr = layout.products.len();
-    let nbl = layout.baselines.len();
-    let mut vis = vec![Complex32::new(0.0, 0.0); nbl * nb * layout.nchan * npr];
-    let mut weights = vec![0.0f32; nbl * nb * npr];
-    for bl in 0..nbl {
-        for &band in &bands {
-            let v = layout.vis_index(bl, band, 0, 0);
-            for c in &mut vis[v..v + layout.nchan * npr] {
-                *c = Complex32::new(f.f32()?, f.f32()?);
-            }
-            let w = layout.weight_index(bl, band, 0);
-            for x in &mut weights[w..w + npr] {
-                *x = f.f32()?;
+    let nc = layout.centres.len();
+    let mut vis = vec![Complex32::new(0.0, 0.0); nc * layout.vis_per_centre()];
+    let mut weights = vec![0.0f32; nc * layout.weights_per_centre()];
+    for c in 0..nc {
+        for bl in 0..layout.baselines.len() {
+            for &band in &bands {
+                let v = layout.vis_index(c, bl, band, 0, 0);
+                for z in &mut vis[v..v + layout.nchan * npr] {
+                    *z = Complex32::new(f.f32()?, f.f32()?);
+                }
+                let w = layout.weight_index(c, bl, band, 0);
+                for x in &mut weights[w..w + npr] {
+                    *x = f.f32()?;
+                }
             }
         }
     }
@@ -259,7 +264,7 @@ mod tests {
     use correlator::engine::{Band, Product};
     use correlator::job::Sideband;
 
-    fn layout() -> Layout {
+    fn layout(centres: &[&str]) -> Layout {
         let band = |f: f64, s: usize| Band {
             sky_freq_hz: f,
             bandwidth_hz: 8e6,
@@ -267,6 +272,7 @@ mod tests {
             subbands: vec![s],
         };
         Layout {
+            centres: centres.iter().map(|c| c.to_string()).collect(),
             stations: vec!["A".into(), "B".into(), "C".into()],
             baselines: vec![(0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2)],
             bands: vec![band(8.4e9, 0), band(8.5e9, 1), band(8.6e9, 2)],
@@ -283,52 +289,59 @@ mod tests {
     }
 
     #[test]
-    fn a_result_crosses_bit_for_bit_with_only_its_bands() {
-        let l = layout();
-        let nv = l.baselines.len() * l.bands.len() * l.nchan;
-        let mut vis: Vec<Complex32> = (0..nv)
-            .map(|k| {
-                Complex32::new(
-                    k as f32 * 0.37 - 1.0,
-                    f32::from_bits(0x3f80_0001 + k as u32),
-                )
-            })
-            .collect();
-        let mut weights: Vec<f32> = (0..l.baselines.len() * 3).map(|k| k as f32 / 7.0).collect();
-        // Band 1 is not in the unit: zero it, as the engine leaves it.
-        for bl in 0..l.baselines.len() {
-            let v = l.vis_index(bl, 1, 0, 0);
-            vis[v..v + l.nchan].fill(Complex32::new(0.0, 0.0));
-            weights[l.weight_index(bl, 1, 0)] = 0.0;
+    fn a_result_crosses_bit_for_bit_with_only_its_bands_and_every_centre() {
+        for centres in [&["Q"][..], &["Q", "LANDER"][..]] {
+            let l = layout(centres);
+            let nc = centres.len();
+            let nv = nc * l.vis_per_centre();
+            let mut vis: Vec<Complex32> = (0..nv)
+                .map(|k| {
+                    Complex32::new(
+                        k as f32 * 0.37 - 1.0,
+                        f32::from_bits(0x3f80_0001 + k as u32),
+                    )
+                })
+                .collect();
+            let mut weights: Vec<f32> = (0..nc * l.weights_per_centre())
+                .map(|k| k as f32 / 7.0)
+                .collect();
+            // Band 1 is not in the unit: zero it, as the engine leaves it.
+            for c in 0..nc {
+                for bl in 0..l.baselines.len() {
+                    let v = l.vis_index(c, bl, 1, 0, 0);
+                    vis[v..v + l.nchan].fill(Complex32::new(0.0, 0.0));
+                    weights[l.weight_index(c, bl, 1, 0)] = 0.0;
+                }
+            }
+            let r = UnitResult {
+                unit: WorkUnit {
+                    integration: 41,
+                    bands: vec![0, 2],
+                },
+                integration: Integration {
+                    index: 41,
+                    time: UtcTime::new(836_000_000, 0.123_456_789),
+                    inttim_s: 2e-5,
+                    vis,
+                    weights,
+                },
+                station_has_data: vec![true, false, true],
+            };
+            let b = encode_result(&l, &r);
+            // Unit (integration, count, 2 bands), index, time (2 words),
+            // inttim, station count and flags; then centres × 6 baselines ×
+            // 2 bands × (16 complex + 1 weight).
+            assert_eq!(
+                b.len(),
+                8 + 4 + 2 * 4 + 8 + 16 + 8 + 4 + 3 + nc * 6 * 2 * (16 * 8 + 4)
+            );
+            assert_eq!(decode_result(&l, &b), Some(r));
+            // Cut short or padded: refused, not misread.
+            assert_eq!(decode_result(&l, &b[..b.len() - 1]), None);
+            let mut longer = b.clone();
+            longer.push(0);
+            assert_eq!(decode_result(&l, &longer), None);
         }
-        let r = UnitResult {
-            unit: WorkUnit {
-                integration: 41,
-                bands: vec![0, 2],
-            },
-            integration: Integration {
-                index: 41,
-                time: UtcTime::new(836_000_000, 0.123_456_789),
-                inttim_s: 2e-5,
-                vis,
-                weights,
-            },
-            station_has_data: vec![true, false, true],
-        };
-        let b = encode_result(&l, &r);
-        // Unit (integration, count, 2 bands), index, time (2 words),
-        // inttim, station count and flags; then 6 baselines × 2 bands ×
-        // (16 complex + 1 weight).
-        assert_eq!(
-            b.len(),
-            8 + 4 + 2 * 4 + 8 + 16 + 8 + 4 + 3 + 6 * 2 * (16 * 8 + 4)
-        );
-        assert_eq!(decode_result(&l, &b), Some(r));
-        // Cut short or padded: refused, not misread.
-        assert_eq!(decode_result(&l, &b[..b.len() - 1]), None);
-        let mut longer = b.clone();
-        longer.push(0);
-        assert_eq!(decode_result(&l, &longer), None);
     }
 
     #[test]

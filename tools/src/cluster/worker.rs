@@ -98,9 +98,7 @@ fn work(world: &SimpleCommunicator, host: &str, args: &CorrelateArgs) -> Result<
         threads,
         ..Options::default()
     };
-    let build = |a: UtcTime, b: UtcTime| {
-        correlator::model::build_model(&job, a, b).map_err(|e| EngineError::bad(e.to_string()))
-    };
+    let build = |c: usize, a: UtcTime, b: UtcTime| correlator::engine::centre_model(&job, c, a, b);
     let mut engine =
         Engine::prepare(&job, sources, &build, &opts).map_err(correlate::engine_failure)?;
     let root = world.process_at_rank(0);
