@@ -348,3 +348,57 @@ fn an_existing_output_is_refused_under_mpi_unless_overwrite_is_given() {
     succeeded(&out);
     assert!(std::fs::read(&out_path).unwrap() == reference);
 }
+
+#[test]
+fn a_session_under_mpi_writes_the_single_process_bytes_and_resumes() {
+    // The default simulation as a session of two scans, the second
+    // without UR; two worker ranks prepare each scan's run in turn.
+    let dir = tempfile::tempdir().unwrap();
+    let job = simulate(dir.path(), None, 5.0);
+    let text = std::fs::read_to_string(&job)
+        .unwrap()
+        .replace("[source]", "[[source]]");
+    let session = dir.path().join("session.toml");
+    std::fs::write(
+        &session,
+        text + r#"
+[[scan]]
+name = "S1"
+start = "2026-03-15T00:30:00.5Z"
+duration_s = 2.0
+sources = ["PKS1921-293"]
+[[scan]]
+name = "S2"
+start = "2026-03-15T00:30:03Z"
+duration_s = 1.5
+sources = ["PKS1921-293"]
+stations = ["T6", "KM", "LS"]
+"#,
+    )
+    .unwrap();
+    let want = single(&session, &dir.path().join("single.fits"));
+    let out_path = dir.path().join("mpi.fits");
+    succeeded(&correlate_mpi(3, &session, &out_path, &[], &[]));
+    assert!(
+        std::fs::read(&out_path).unwrap() == want,
+        "MPI session bytes differ"
+    );
+
+    // A rank fails in integration 1 of a scan's run (the hook counts
+    // within the run: S1's second): S1's first is kept; resumed under MPI
+    // the rest gives the same bytes.
+    let cut = dir.path().join("cut.fits");
+    let out = correlate_mpi(3, &session, &cut, &[], &[("EMCORR_TEST_MPI_FAIL", "1")]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!cut.exists());
+    succeeded(&correlate_mpi(3, &session, &cut, &["--resume"], &[]));
+    assert!(
+        std::fs::read(&cut).unwrap() == want,
+        "resumed MPI session bytes differ"
+    );
+}

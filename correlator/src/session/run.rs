@@ -147,10 +147,9 @@ impl Session {
         let mut results = Vec::new();
         for (i, k) in Self::correlated(plan).into_iter().enumerate() {
             let job = self.scan_job(k, plan);
-            let sc = &self.scans[k];
             let models = &output.scans[i].models;
             let sources = open(&job)?;
-            let sources = window(self, k, &job, sources, &models[0]);
+            let sources = self.windowed(k, &job, sources, &models[0]);
             let build = |c: usize, a: UtcTime, b: UtcTime| -> Result<ModelTracks, EngineError> {
                 // The engine asks for exactly the span `scan_model` built.
                 let _ = (a, b);
@@ -161,33 +160,14 @@ impl Session {
             };
             let mut engine = Engine::prepare(&job, sources, &build, opts)?;
             // Rows carry the session's SOURCE_IDs.
-            engine.set_source_ids(
-                output.scans[i]
-                    .sources
-                    .iter()
-                    .map(|&s| s as u32 + 1)
-                    .collect(),
-            )?;
+            engine.set_source_ids(self.source_ids(k))?;
             let n = engine.integrations().unwrap_or(0);
-            if done >= offset + n {
-                // A resumed run already has this whole scan: the sink is
-                // told of it (it replays the scan's integrations from the
-                // checkpoint with this scan's layout), nothing is computed.
-                ScanSink {
-                    inner: &mut *sink,
-                    offset,
-                }
-                .begin(&engine.header())?;
-                results.push(ScanResult {
-                    scan: k,
-                    summary: skipped_summary(&job, engine.layout(), sc.start),
-                    integrations: n,
-                });
-                offset += n;
-                continue;
-            }
+            // A scan a resumed run already has is still driven, from its
+            // end: the sink replays its integrations from the checkpoint
+            // with this scan's layout, nothing is computed, and MPI ranks,
+            // which prepare every scan's run in turn, stay in step.
             let scan_opts = Options {
-                first_integration: done.saturating_sub(offset),
+                first_integration: done.saturating_sub(offset).min(n),
                 ..opts.clone()
             };
             let mut scan_sink = ScanSink {
@@ -210,28 +190,6 @@ impl Session {
         }
         sink.finish()?;
         Ok(results)
-    }
-}
-
-/// The summary of a scan a resumed run did not recompute.
-fn skipped_summary(job: &Job, layout: &Layout, start: UtcTime) -> Summary {
-    Summary {
-        centres: job.sources.iter().map(|s| s.name.clone()).collect(),
-        stations: job.stations.iter().map(|s| s.name.clone()).collect(),
-        baselines: layout.baselines.iter().filter(|(a, b)| a != b).count(),
-        bands: layout.bands.len(),
-        products: (0..layout.products.len())
-            .map(|p| layout.product_name(p))
-            .collect(),
-        nchan: layout.nchan,
-        integrations: 0,
-        integration_s: layout.integration_s,
-        start,
-        data_s: 0.0,
-        wall_s: 0.0,
-        speed_x_realtime: 0.0,
-        baseline_weights: Vec::new(),
-        warnings: Vec::new(),
     }
 }
 
@@ -258,6 +216,33 @@ impl Sink for ScanSink<'_> {
 
     fn finish(&mut self) -> Result<(), EngineError> {
         Ok(())
+    }
+}
+
+impl Session {
+    /// The SOURCE_ID (1-based place in the session's sources) of each of
+    /// scan `k`'s phase centres.
+    pub fn source_ids(&self, k: usize) -> Vec<u32> {
+        self.scans[k]
+            .sources
+            .iter()
+            .filter_map(|x| x.source)
+            .map(|i| i as u32 + 1)
+            .collect()
+    }
+
+    /// Scan `k`'s recordings (one per station of `job`, its scan job) with
+    /// the samples outside each station's `data_good`…`data_stop` invalid;
+    /// `model` (any of the scan's centres) places the window's ends in each
+    /// station's stream.
+    pub fn windowed(
+        &self,
+        k: usize,
+        job: &Job,
+        sources: Vec<Box<dyn SampleSource>>,
+        model: &ModelTracks,
+    ) -> Vec<Box<dyn SampleSource>> {
+        window(self, k, job, sources, model)
     }
 }
 

@@ -153,12 +153,6 @@ pub(crate) fn load(args: &CorrelateArgs) -> Result<Loaded, Failure> {
     let session = if correlator::session::Session::is_session(&job) {
         let (s, p) = session::load(&job)?;
         session::check_correlatable(&s)?;
-        if args.mpi {
-            return Err(Failure::BadInput(format!(
-                "{}: --mpi does not run sessions yet: correlate them in one process",
-                job.file.display()
-            )));
-        }
         job = s.job.clone();
         Some((s, p))
     } else {
@@ -369,20 +363,31 @@ pub(crate) fn run_with(args: CorrelateArgs, driver: &mut dyn Driver) -> Result<(
                     .extend(opened.late_warnings.lock().unwrap().drain(..));
                 Ok(opened.sources)
             };
+            // A failed MPI rank stops the session as it stops a job (the
+            // work done is kept): remembered here, reported below.
+            let mut rank_failure: Option<Stopped> = None;
+            driver.runs(o.scans.len());
             let mut drive = |e: Engine, sk: &mut dyn Sink, o: &Options| {
                 driver
                     .drive(e, sk, o, &mut on_progress)
                     .map(|(summary, _)| summary)
                     .map_err(|st| match st {
                         Stopped::Engine(e) => e,
-                        Stopped::Rank { failure, .. } => {
-                            EngineError::Io(failure.message().to_string())
+                        r @ Stopped::Rank { .. } => {
+                            let m = match &r {
+                                Stopped::Rank { failure, .. } => failure.message().to_string(),
+                                Stopped::Engine(e) => e.to_string(),
+                            };
+                            rank_failure = Some(r);
+                            EngineError::Io(m)
                         }
                     })
             };
-            s.run(p, o, &mut open, &mut drive, &mut sink, &opts)
-                .map(Outcome::Session)
-                .map_err(Stopped::Engine)
+            let r = s.run(p, o, &mut open, &mut drive, &mut sink, &opts);
+            match (r, rank_failure) {
+                (Err(_), Some(rf)) => Err(rf),
+                (r, _) => r.map(Outcome::Session).map_err(Stopped::Engine),
+            }
         }
         _ => Engine::prepare(&job, sources, &build, &opts)
             .map_err(Stopped::Engine)

@@ -9,7 +9,7 @@
 
 use super::dispatch::{Dispatcher, Reply};
 use super::protocol::{
-    self, RankStats, FAILED, HELLO, RELEASE, REQUEST, RESULT, STATS, STOP, UNIT,
+    self, RankStats, FAILED, HELLO, NEXT, RELEASE, REQUEST, RESULT, STATS, STOP, UNIT,
 };
 use super::{plan_fingerprint, unit_groups, worker, ClusterReport, Driver, Local, Stopped};
 use crate::cli::correlate::{self, CorrelateArgs};
@@ -37,8 +37,21 @@ pub fn run(args: CorrelateArgs) -> Result<(), Failure> {
         world: &world,
         drained: false,
         failed: Vec::new(),
+        runs_left: 0,
+        between: false,
     };
     let result = correlate::run_with(args, &mut coordinator);
+    // A session stopped between two scan runs: the workers that finished
+    // the last one wait to hear whether a next follows. It does not.
+    if coordinator.between {
+        for r in 1..world.size() as usize {
+            if !coordinator.failed.contains(&r) {
+                world
+                    .process_at_rank(r as i32)
+                    .send_with_tag(&[0u8][..], NEXT);
+            }
+        }
+    }
     // Ranks that failed wait for this before they exit (and mpirun ends
     // the job): the partial output and the checkpoint are safe now.
     for &r in &coordinator.failed {
@@ -88,6 +101,11 @@ struct Coordinator<'w> {
     drained: bool,
     /// Workers that reported a failure (they wait for a release).
     failed: Vec<usize>,
+    /// A session's runs still to drive after the current one.
+    runs_left: usize,
+    /// Whether the workers finished a session's run and wait to hear (tag
+    /// NEXT) whether another follows.
+    between: bool,
 }
 
 impl Driver for Coordinator<'_> {
@@ -101,6 +119,19 @@ impl Driver for Coordinator<'_> {
         let wall = Instant::now();
         let world = self.world;
         let size = world.size() as usize;
+        // A session drives one run per scan: the workers, done with the
+        // last, prepare this one only when told (so that none of this run's
+        // hellos arrives while the last run's messages are being read).
+        if self.between {
+            for r in 1..size {
+                world
+                    .process_at_rank(r as i32)
+                    .send_with_tag(&[1u8][..], NEXT);
+            }
+            self.between = false;
+        }
+        self.runs_left = self.runs_left.saturating_sub(1);
+        self.drained = false;
         let job = engine.job();
         let fingerprint = plan_fingerprint(&engine);
         sink.begin(&engine.header())?;
@@ -283,6 +314,7 @@ impl Driver for Coordinator<'_> {
             }
         }
         self.drained = true;
+        self.between = self.runs_left > 0;
         if let Some(f) = failure {
             return Err(f);
         }
@@ -312,5 +344,9 @@ impl Driver for Coordinator<'_> {
                 rank0_write_s: write_s + t.elapsed().as_secs_f64(),
             }),
         ))
+    }
+
+    fn runs(&mut self, n: usize) {
+        self.runs_left = n;
     }
 }

@@ -117,6 +117,10 @@ pub trait Driver {
         opts: &Options,
         progress: &mut dyn FnMut(&Progress, Option<&str>),
     ) -> Result<(Summary, Option<ClusterReport>), Stopped>;
+
+    /// A session is about to drive `n` runs, one per correlated scan
+    /// (MPI workers prepare the same runs in turn and wait between them).
+    fn runs(&mut self, _n: usize) {}
 }
 
 /// This process alone.

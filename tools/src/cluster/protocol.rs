@@ -26,6 +26,9 @@ pub const RESULT: i32 = 5;
 pub const FAILED: i32 = 6;
 pub const STATS: i32 = 7;
 pub const RELEASE: i32 = 8;
+/// Rank 0 → workers between a session's scan runs: payload `[1]` = prepare
+/// the next scan's run, `[0]` = the session stopped, finish.
+pub const NEXT: i32 = 9;
 
 /// Reads little-endian fields off a message; `None` when it is too short.
 struct Fields<'a> {

@@ -5,7 +5,7 @@
 //! this process exits with the same code.
 
 use super::protocol::{
-    self, RankStats, FAILED, HELLO, RELEASE, REQUEST, RESULT, STATS, STOP, UNIT,
+    self, RankStats, FAILED, HELLO, NEXT, RELEASE, REQUEST, RESULT, STATS, STOP, UNIT,
 };
 use super::{plan_fingerprint, unit_input_bytes};
 use crate::cli::correlate::{self, CorrelateArgs, Loaded, Opened};
@@ -80,27 +80,91 @@ impl Schedule for FromRoot<'_> {
 
 fn work(world: &SimpleCommunicator, host: &str, args: &CorrelateArgs) -> Result<(), Failure> {
     reliability::install_handlers();
-    let rank = world.rank() as usize;
     let Loaded {
         job,
+        session,
         threads,
         span_s,
         ..
     } = correlate::load(args)?;
     let files: Vec<_> = job.stations.iter().flat_map(|s| s.files.clone()).collect();
     reliability::register_inputs(&files);
-    let Opened {
-        sources,
-        late_warnings,
-        ..
-    } = correlate::open_guarded(&job, span_s)?;
     let opts = Options {
         threads,
         ..Options::default()
     };
-    let build = |c: usize, a: UtcTime, b: UtcTime| correlator::engine::centre_model(&job, c, a, b);
-    let mut engine =
-        Engine::prepare(&job, sources, &build, &opts).map_err(correlate::engine_failure)?;
+    let Some((session, plan)) = session else {
+        let Opened {
+            sources,
+            late_warnings,
+            ..
+        } = correlate::open_guarded(&job, span_s)?;
+        let build =
+            |c: usize, a: UtcTime, b: UtcTime| correlator::engine::centre_model(&job, c, a, b);
+        let engine =
+            Engine::prepare(&job, sources, &build, &opts).map_err(correlate::engine_failure)?;
+        return run_units(world, host, &job, engine, &late_warnings);
+    };
+    // A session: rank 0 drives one engine run per correlated scan (every
+    // one, also those a resumed run has), so this rank prepares the same
+    // runs in the same order: the same scan jobs, models and SOURCE_IDs;
+    // after the first, each only once rank 0 says the next run starts.
+    for (i, k) in correlator::session::Session::correlated(&plan)
+        .into_iter()
+        .enumerate()
+    {
+        if i > 0 && !next_run(world)? {
+            return Ok(());
+        }
+        let scan_job = session.scan_job(k, &plan);
+        let models = (0..scan_job.sources.len())
+            .map(|c| session.scan_model(k, &plan, c))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Failure::BadInput(e.to_string()))?;
+        let Opened {
+            sources,
+            late_warnings,
+            ..
+        } = correlate::open_guarded(&scan_job, span_s)?;
+        let sources = session.windowed(k, &scan_job, sources, &models[0]);
+        let build = |c: usize, _a: UtcTime, _b: UtcTime| {
+            models
+                .get(c)
+                .cloned()
+                .ok_or_else(|| EngineError::Sink(format!("no model for phase centre {c}")))
+        };
+        let mut engine = Engine::prepare(&scan_job, sources, &build, &opts)
+            .map_err(correlate::engine_failure)?;
+        engine
+            .set_source_ids(session.source_ids(k))
+            .map_err(correlate::engine_failure)?;
+        run_units(world, host, &scan_job, engine, &late_warnings)?;
+    }
+    Ok(())
+}
+
+/// Wait for rank 0 to say whether a session's next run follows.
+fn next_run(world: &SimpleCommunicator) -> Result<bool, Failure> {
+    let (b, status) = world.process_at_rank(0).receive_vec::<u8>();
+    match (status.tag(), b.as_slice()) {
+        (NEXT, [1]) => Ok(true),
+        (NEXT, [0]) => Ok(false),
+        (t, _) => Err(Failure::Internal(format!(
+            "rank 0 sent an unexpected message between scans (tag {t})"
+        ))),
+    }
+}
+
+/// Say hello with `engine`'s plan, correlate the units rank 0 hands out
+/// until it says stop, and report this rank's statistics.
+fn run_units(
+    world: &SimpleCommunicator,
+    host: &str,
+    job: &correlator::Job,
+    mut engine: Engine,
+    late_warnings: &std::sync::Mutex<Vec<String>>,
+) -> Result<(), Failure> {
+    let rank = world.rank() as usize;
     let root = world.process_at_rank(0);
     let hello = protocol::encode_hello(plan_fingerprint(&engine), host);
     root.send_with_tag(&hello[..], HELLO);
@@ -144,7 +208,7 @@ fn work(world: &SimpleCommunicator, host: &str, args: &CorrelateArgs) -> Result<
             Ok(Flow::Continue)
         },
         &mut |blocks, unit| {
-            input_bytes += unit_input_bytes(&job, &layout, &infos, &unit.bands, blocks);
+            input_bytes += unit_input_bytes(job, &layout, &infos, &unit.bands, blocks);
         },
     );
     stats.busy_s = t0.elapsed().as_secs_f64();
