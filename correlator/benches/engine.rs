@@ -372,7 +372,7 @@ fn stage_costs(formulation: RealFormulation) -> (f64, f64, f64, f64) {
     let (mut out, mut valid) = (vec![0.0f32; chunk], vec![false; chunk]);
     let x = src.table[..N].to_vec();
     let x = &x[..];
-    let mut dsp = StationDsp::new(N, false, formulation);
+    let mut dsp = StationDsp::new(N, false, formulation, Default::default());
     let (mut re, mut im) = (vec![0.0f32; N / 2], vec![0.0f32; N / 2]);
     let geom = BlockGeom {
         n0: 0,

@@ -124,7 +124,7 @@ impl BandSpan {
         BandSpan {
             nbands: layout.bands.len(),
             products: layout.products.len(),
-            nchan: layout.nchan,
+            nchan: layout.fft_nchan,
         }
     }
 
@@ -156,8 +156,8 @@ impl<T: Copy + Default, N: Copy + Default> Sums<T, N> {
         let np = nc * layout.baselines.len() * layout.bands.len() * layout.products.len();
         let ns = nc * layout.stations.len() * nsub;
         Sums {
-            re: vec![T::default(); np * layout.nchan],
-            im: vec![T::default(); np * layout.nchan],
+            re: vec![T::default(); np * layout.fft_nchan],
+            im: vec![T::default(); np * layout.fft_nchan],
             used: vec![N::default(); np],
             power: vec![0.0; ns],
             power_samples: vec![0; ns],
@@ -268,7 +268,9 @@ impl IntegrationAcc {
     ) -> Integration {
         let nb = layout.bands.len();
         let npr = layout.products.len();
-        let nch = layout.nchan;
+        let nch = layout.fft_nchan;
+        // Output channel j is the mean of FFT channels j·m … j·m + m − 1.
+        let m = layout.chans_averaged();
         let nbl = layout.baselines.len();
         let nst = layout.stations.len();
         let nc = layout.centres.len();
@@ -329,12 +331,29 @@ impl IntegrationAcc {
                         } else {
                             1.0
                         };
-                        for j in 0..nch {
-                            let v = Complex32::new(
-                                (self.sums.re[k * nch + j] * scale) as f32,
-                                (conj * self.sums.im[k * nch + j] * scale) as f32,
-                            );
-                            vis[layout.vis_index(c, bl, band_i, j, pi)] = v;
+                        let (re, im) = (
+                            &self.sums.re[k * nch..(k + 1) * nch],
+                            &self.sums.im[k * nch..(k + 1) * nch],
+                        );
+                        if m == 1 {
+                            for j in 0..nch {
+                                let v = Complex32::new(
+                                    (re[j] * scale) as f32,
+                                    (conj * im[j] * scale) as f32,
+                                );
+                                vis[layout.vis_index(c, bl, band_i, j, pi)] = v;
+                            }
+                        } else {
+                            let s = scale / m as f64;
+                            for (j, (gr, gi)) in
+                                re.chunks_exact(m).zip(im.chunks_exact(m)).enumerate()
+                            {
+                                let v = Complex32::new(
+                                    (gr.iter().sum::<f64>() * s) as f32,
+                                    (conj * gi.iter().sum::<f64>() * s) as f32,
+                                );
+                                vis[layout.vis_index(c, bl, band_i, j, pi)] = v;
+                            }
                         }
                         weights[layout.weight_index(c, bl, band_i, pi)] =
                             (n as f64 / self.blocks.max(1) as f64) as f32;

@@ -248,6 +248,8 @@ impl<'s> Collector<'s> {
                 .map(|p| layout.product_name(p))
                 .collect(),
             nchan: layout.nchan,
+            fft_nchan: layout.fft_nchan,
+            window: layout.window,
             integrations: written,
             integration_s: layout.integration_s,
             start,

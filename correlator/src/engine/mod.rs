@@ -112,7 +112,12 @@ pub struct Summary {
     pub baselines: usize,
     pub bands: usize,
     pub products: Vec<String>,
+    /// Output channels per band.
     pub nchan: usize,
+    /// Channels of the FFT (averaged `fft_nchan / nchan` to one output
+    /// channel) and the window before it.
+    pub fft_nchan: usize,
+    pub window: crate::job::Window,
     pub integrations: u64,
     /// Integration time used (the requested one rounded to whole FFTs).
     pub integration_s: f64,

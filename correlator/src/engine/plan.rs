@@ -11,7 +11,7 @@
 //! the recording for each centre (a lander and a quasar in one beam of an
 //! Earth–Moon baseline: milliseconds apart).
 
-use crate::job::{Pol, Sideband};
+use crate::job::{Pol, Sideband, Window};
 use crate::model::DelayTrack;
 use formats::UtcTime;
 
@@ -55,9 +55,17 @@ pub struct Layout {
     pub pols: Vec<Pol>,
     /// Parallel hands first, then cross hands when two polarisations exist.
     pub products: Vec<Product>,
-    /// Channels per band: fft_length/2 (real sampling) or fft_length (complex).
+    /// Output channels per band: the FFT's channels (`fft_nchan`) or
+    /// fewer, each the mean of `fft_nchan / nchan` adjacent ones
+    /// (`[correlation] channels`).
     pub nchan: usize,
+    /// Width of an output channel.
     pub chan_width_hz: f64,
+    /// Channels of each FFT spectrum: fft_length/2 (real sampling) or
+    /// fft_length (complex); the accumulators hold these.
+    pub fft_nchan: usize,
+    /// The window on each block before its FFT.
+    pub window: Window,
     pub complex: bool,
     pub sample_rate_hz: f64,
     pub fft_length: usize,
@@ -73,12 +81,22 @@ impl Layout {
         self.fft_length as f64 / self.sample_rate_hz
     }
 
-    /// Sky frequency of channel `chan` of `band`: for USB the band edge plus
-    /// chan × width, for LSB the band edge minus it (channel 0 is at the LO
-    /// edge in both, so LSB channels run down in frequency).
+    /// FFT channels averaged into one output channel.
+    pub fn chans_averaged(&self) -> usize {
+        self.fft_nchan / self.nchan
+    }
+
+    /// Sky frequency of output channel `chan` of `band`: for USB the band
+    /// edge plus the offset, for LSB the band edge minus it (channel 0 is
+    /// at the LO edge in both, so LSB channels run down in frequency). FFT
+    /// channel k lies at k × fs/N from the edge; an output channel, the
+    /// mean of FFT channels chan·m … chan·m + m − 1, at the mean of theirs:
+    /// (chan·m + (m − 1)/2) × fs/N.
     pub fn channel_freq_hz(&self, band: usize, chan: usize) -> f64 {
         let b = &self.bands[band];
-        let off = chan as f64 * self.chan_width_hz;
+        let m = self.chans_averaged() as f64;
+        let fft_width = self.chan_width_hz / m;
+        let off = (chan as f64 * m + (m - 1.0) / 2.0) * fft_width;
         match b.sideband {
             Sideband::Upper => b.sky_freq_hz + off,
             Sideband::Lower => b.sky_freq_hz - off,

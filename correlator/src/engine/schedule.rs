@@ -252,6 +252,8 @@ mod tests {
             pols: vec![crate::job::Pol::R],
             products: vec![crate::engine::Product { pol_a: 0, pol_b: 0 }],
             nchan: 32,
+            fft_nchan: 32,
+            window: Default::default(),
             chan_width_hz: 0.25e6,
             complex: false,
             sample_rate_hz: 16e6,

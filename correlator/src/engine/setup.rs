@@ -289,7 +289,17 @@ impl Setup {
             .flat_map(|a| (a..nst).map(move |b| (a, b)))
             .collect();
         let n = job.correlation.fft_length;
-        let nchan = if complex { n } else { n / 2 };
+        let fft_nchan = if complex { n } else { n / 2 };
+        let nchan = match job.correlation.channels {
+            None => fft_nchan,
+            Some(c) if c <= fft_nchan && fft_nchan % c == 0 => c,
+            Some(c) => {
+                return Err(EngineError::bad(format!(
+                    "{file}: correlation.channels {c} does not divide the {fft_nchan} channels of a {n}-point FFT of {} data: give a divisor of {fft_nchan}",
+                    if complex { "complex" } else { "real" }
+                )))
+            }
+        };
         let block_s = n as f64 / fs;
         let m = ((job.correlation.integration_s / block_s).round() as usize).max(1);
         let layout = Layout {
@@ -300,7 +310,9 @@ impl Setup {
             pols,
             products,
             nchan,
-            chan_width_hz: fs / n as f64,
+            chan_width_hz: fs / n as f64 * (fft_nchan / nchan) as f64,
+            fft_nchan,
+            window: job.correlation.window,
             complex,
             sample_rate_hz: fs,
             fft_length: n,

@@ -361,7 +361,9 @@ fn idi_header(
     start: UtcTime,
     sources: Vec<IdiSource>,
 ) -> IdiHeader {
-    let ref_freq = l.bands[0].sky_freq_hz;
+    // Channel 1 of each band is at the band's first output channel (with
+    // averaging, the mean of the FFT channels it holds: Layout).
+    let ref_freq = l.channel_freq_hz(0, 0);
     let (mjd, _) = start.mjd();
     IdiHeader {
         obscode: job.name.chars().take(16).collect(),
@@ -376,8 +378,9 @@ fn idi_header(
         bands: l
             .bands
             .iter()
-            .map(|b| IdiBand {
-                freq_offset_hz: b.sky_freq_hz - ref_freq,
+            .enumerate()
+            .map(|(i, b)| IdiBand {
+                freq_offset_hz: l.channel_freq_hz(i, 0) - ref_freq,
                 sideband: if b.sideband == crate::job::Sideband::Upper {
                     1
                 } else {

@@ -29,6 +29,7 @@
 
 use super::plan::BlockGeom;
 use super::simd::multiversion;
+use crate::job::Window;
 use num_complex::Complex32;
 use realfft::{RealFftPlanner, RealToComplex};
 use rustfft::{Fft, FftPlanner};
@@ -109,6 +110,9 @@ impl Phasors {
 /// every block (no allocation per block).
 pub struct StationDsp {
     n: usize,
+    /// The window's w[n] (`None`: no window), applied after the rotation
+    /// (both are per-sample factors, so the order does not matter).
+    window: Option<Vec<f32>>,
     complex: bool,
     formulation: RealFormulation,
     r2c: Arc<dyn RealToComplex<f32>>,
@@ -125,13 +129,19 @@ pub struct StationDsp {
 }
 
 impl StationDsp {
-    pub fn new(fft_length: usize, complex: bool, formulation: RealFormulation) -> Self {
+    pub fn new(
+        fft_length: usize,
+        complex: bool,
+        formulation: RealFormulation,
+        window: Window,
+    ) -> Self {
         let n = fft_length;
         let r2c = RealFftPlanner::<f32>::new().plan_fft_forward(n);
         let c2c = FftPlanner::<f32>::new().plan_fft_forward(n);
         let nchan = if complex { n } else { n / 2 };
         StationDsp {
             n,
+            window: window.coefficients(n),
             complex,
             formulation,
             a: vec![0.0; n],
@@ -183,14 +193,24 @@ impl StationDsp {
         let power;
         if self.complex {
             power = rotate_complex(samples, &self.rot, &mut self.cbuf);
+            if let Some(w) = &self.window {
+                apply_window_complex(&mut self.cbuf, w);
+            }
             self.c2c
                 .process_with_scratch(&mut self.cbuf, &mut self.c2c_scratch);
         } else if self.formulation == RealFormulation::ComplexFft {
             power = rotate_real_to_complex(samples, &self.rot, &mut self.cbuf);
+            if let Some(w) = &self.window {
+                apply_window_complex(&mut self.cbuf, w);
+            }
             self.c2c
                 .process_with_scratch(&mut self.cbuf, &mut self.c2c_scratch);
         } else {
             power = rotate_real(samples, &self.rot, &mut self.a, &mut self.b);
+            if let Some(w) = &self.window {
+                apply_window_real(&mut self.a, w);
+                apply_window_real(&mut self.b, w);
+            }
             // Errors here are length mismatches, impossible by construction.
             self.r2c
                 .process_with_scratch(&mut self.a, &mut self.spec_a, &mut self.r2c_scratch)
@@ -215,6 +235,24 @@ impl StationDsp {
         }
         power
     }
+}
+
+multiversion! {
+/// c[k] ×= w[k].
+fn apply_window_complex(c: &mut [Complex32], w: &[f32]) {
+    for (z, &f) in c.iter_mut().zip(w) {
+        *z = Complex32::new(z.re * f, z.im * f);
+    }
+}
+}
+
+multiversion! {
+/// a[k] ×= w[k].
+fn apply_window_real(a: &mut [f32], w: &[f32]) {
+    for (z, &f) in a.iter_mut().zip(w) {
+        *z *= f;
+    }
+}
 }
 
 multiversion! {

@@ -124,6 +124,9 @@ struct Scenario {
     seed: u64,
     /// Quantise to this many bits (0: keep floats).
     bits: u8,
+    /// `[correlation]` keys beyond fft_length and integration_s (e.g.
+    /// `channels = 64`), one per line.
+    correlation_extra: String,
 }
 
 impl Scenario {
@@ -156,18 +159,20 @@ impl Scenario {
             tones: 600,
             seed: 1,
             bits: 0,
+            correlation_extra: String::new(),
         }
     }
 
     fn job(&self) -> Job {
         let mut t = format!(
             "[job]\nname = \"t\"\nstart = \"{}\"\nduration_s = {:?}\n\
-             [correlation]\nfft_length = {}\nintegration_s = {:?}\n\
+             [correlation]\nfft_length = {}\nintegration_s = {:?}\n{}\
              [source]\nname = \"S\"\nra_deg = 10.0\ndec_deg = 20.0\n",
             epoch().add_seconds(self.start_s).to_iso8601(),
             self.duration_s,
             self.n,
-            self.integration_s
+            self.integration_s,
+            self.correlation_extra
         );
         for s in &self.stations {
             t += &format!(
@@ -1141,3 +1146,4 @@ fn band_units_on_separate_engines_in_any_order_reproduce_the_run_bit_for_bit() {
 }
 
 mod centres;
+mod spectral;

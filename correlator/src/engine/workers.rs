@@ -85,9 +85,9 @@ pub struct Worker {
 impl Worker {
     pub fn new(ctx: &Context, formulation: RealFormulation) -> Self {
         let l = ctx.layout;
-        let n = ctx.ninputs() * l.nchan;
+        let n = ctx.ninputs() * l.fft_nchan;
         Worker {
-            dsp: StationDsp::new(l.fft_length, l.complex, formulation),
+            dsp: StationDsp::new(l.fft_length, l.complex, formulation, l.window),
             spec_re: vec![0.0; n],
             spec_im: vec![0.0; n],
             valid: vec![false; ctx.ninputs()],
@@ -98,7 +98,7 @@ impl Worker {
     fn unit(&mut self, ctx: &Context, chunk: &Chunk, b0: usize, b1: usize, unit: &mut UnitAcc) {
         unit.clear(&chunk.bands);
         let l = ctx.layout;
-        let (n, nch, nsub) = (l.fft_length, l.nchan, ctx.nsub());
+        let (n, nch, nsub) = (l.fft_length, l.fft_nchan, ctx.nsub());
         let (nst, nc) = (ctx.nstations, ctx.ncentres());
         let w = if l.complex { 2 } else { 1 };
         for blk in b0..b1 {

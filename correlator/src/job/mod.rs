@@ -21,6 +21,8 @@
 //! [correlation]
 //! fft_length = 1024
 //! integration_s = 1.0
+//! channels = 64                   # optional: output channels per band (averaged)
+//! window = "hann"                 # optional: none (default), hann, hamming, cosine
 //!
 //! [model]                          # optional: geometric model
 //! kernels = ["de421.bsp", "moon_pa.bpc", "moon_080317.tf"]
@@ -104,6 +106,50 @@ pub struct Correlation {
     pub fft_length: usize,
     /// Requested integration time; the engine rounds it to whole FFTs.
     pub integration_s: f64,
+    /// Output channels per band (`None`: every channel of the FFT):
+    /// groups of adjacent FFT channels are averaged before writing (DiFX's
+    /// `specAvg`, SFXC's `number_channels`). Must divide the FFT's
+    /// channels (the engine checks, knowing the sampling).
+    pub channels: Option<usize>,
+    /// Window applied to each block of samples before its FFT.
+    pub window: Window,
+}
+
+/// A window on the samples of a block before the FFT (SFXC's set; none by
+/// default, as DiFX). Periodic (DFT-even) forms, n = 0 … N−1:
+/// Hann ½(1 − cos 2πn/N), Hamming 0.54 − 0.46 cos 2πn/N, cosine sin πn/N.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Window {
+    #[default]
+    None,
+    Hann,
+    Hamming,
+    Cosine,
+}
+
+impl Window {
+    /// The name the job file uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Window::None => "none",
+            Window::Hann => "hann",
+            Window::Hamming => "hamming",
+            Window::Cosine => "cosine",
+        }
+    }
+
+    /// w[n] for a block of `n` samples (`None` for no window).
+    pub fn coefficients(self, n: usize) -> Option<Vec<f32>> {
+        use std::f64::consts::{PI, TAU};
+        let x = |k: usize| k as f64 / n as f64;
+        let w: Box<dyn Fn(usize) -> f64> = match self {
+            Window::None => return None,
+            Window::Hann => Box::new(|k| 0.5 * (1.0 - (TAU * x(k)).cos())),
+            Window::Hamming => Box::new(|k| 0.54 - 0.46 * (TAU * x(k)).cos()),
+            Window::Cosine => Box::new(|k| (PI * x(k)).sin()),
+        };
+        Some((0..n).map(|k| w(k) as f32).collect())
+    }
 }
 
 /// `[model]`: where the geometric model's data comes from.

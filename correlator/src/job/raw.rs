@@ -48,6 +48,8 @@ pub(super) struct RawScan {
 pub(super) struct RawCorrelation {
     pub(super) fft_length: Option<i64>,
     pub(super) integration_s: Option<f64>,
+    pub(super) channels: Option<i64>,
+    pub(super) window: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -8,7 +8,7 @@ use super::raw::{RawCorrelation, RawJob, RawScan, RawSource};
 use super::{
     base_dir, parse_dec, parse_ra, ClockModel, Correlation, DelayPolySpec, Job, JobError,
     ModelConfig, MoonSite, Pol, ScanSpec, Sideband, Source, SourcePosition, Station,
-    StationPosition, Subband,
+    StationPosition, Subband, Window,
 };
 use formats::UtcTime;
 use serde::Deserialize;
@@ -55,6 +55,8 @@ pub(super) fn validate(raw: RawJob, path: &Path) -> Result<Job, JobError> {
     let corr = raw.correlation.unwrap_or(RawCorrelation {
         fft_length: None,
         integration_s: None,
+        channels: None,
+        window: None,
     });
     let fft_length = corr.fft_length.unwrap_or(1024);
     if !(4..=1 << 24).contains(&fft_length) || fft_length % 2 != 0 {
@@ -63,6 +65,30 @@ pub(super) fn validate(raw: RawJob, path: &Path) -> Result<Job, JobError> {
             format!("must be an even number of samples from 4 to 16777216, got {fft_length}"),
         ));
     }
+    // Whether `channels` divides the FFT's channels depends on the sampling
+    // (real: fft_length/2, complex: fft_length): the engine checks that.
+    let channels = match corr.channels {
+        None => None,
+        Some(c) if (1..=1 << 24).contains(&c) => Some(c as usize),
+        Some(c) => {
+            return Err(key_err(
+                "correlation.channels",
+                format!("must be a number of output channels from 1 to 16777216, got {c}"),
+            ))
+        }
+    };
+    let window = match corr.window.as_deref() {
+        None | Some("none") => Window::None,
+        Some("hann") => Window::Hann,
+        Some("hamming") => Window::Hamming,
+        Some("cosine") => Window::Cosine,
+        Some(w) => {
+            return Err(key_err(
+                "correlation.window",
+                format!("must be \"none\", \"hann\", \"hamming\" or \"cosine\", got \"{w}\""),
+            ))
+        }
+    };
     let integration_s = corr.integration_s.unwrap_or(1.0);
     if !(integration_s.is_finite() && integration_s > 0.0) {
         return Err(key_err(
@@ -319,6 +345,8 @@ pub(super) fn validate(raw: RawJob, path: &Path) -> Result<Job, JobError> {
         correlation: Correlation {
             fft_length: fft_length as usize,
             integration_s,
+            channels,
+            window,
         },
         model,
         sources,

@@ -886,8 +886,21 @@ fn summary_line(s: &Summary, output: &std::path::Path) -> String {
     } else {
         String::new()
     };
+    // Averaging and window, when asked for.
+    let mut spectral = Vec::new();
+    if s.fft_nchan != s.nchan {
+        spectral.push(format!("each of {} averaged", s.fft_nchan / s.nchan.max(1)));
+    }
+    if s.window != correlator::job::Window::None {
+        spectral.push(format!("{} window", s.window.name()));
+    }
+    let spectral = if spectral.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", spectral.join(", "))
+    };
     format!(
-        "correlated {} stations{centres}, {} baselines, {} band(s) × {} channels × {}: {} integrations of {:.6} s from {} ({:.3} s of data, mean weight {:.3}) in {:.2} s ({:.2}× real time) → {}",
+        "correlated {} stations{centres}, {} baselines, {} band(s) × {} channels{spectral} × {}: {} integrations of {:.6} s from {} ({:.3} s of data, mean weight {:.3}) in {:.2} s ({:.2}× real time) → {}",
         s.stations.len(),
         s.baselines,
         s.bands,
@@ -917,6 +930,8 @@ fn summary_json(s: &Summary, cluster: Option<&ClusterReport>, output: &std::path
         "baselines": s.baselines,
         "bands": s.bands,
         "channels": s.nchan,
+        "fft_channels": s.fft_nchan,
+        "window": s.window.name(),
         "products": s.products,
         "integrations": s.integrations,
         "integration_s": s.integration_s,

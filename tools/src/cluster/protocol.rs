@@ -282,6 +282,8 @@ mod tests {
             pols: vec![correlator::job::Pol::R],
             products: vec![Product { pol_a: 0, pol_b: 0 }],
             nchan: 16,
+            fft_nchan: 16,
+            window: Default::default(),
             chan_width_hz: 0.5e6,
             complex: false,
             sample_rate_hz: 16e6,
