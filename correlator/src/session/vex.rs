@@ -95,6 +95,9 @@ pub(super) fn load(job: &Job, path: &Path) -> Result<Session, SessionError> {
                 clock_given: false,
                 delay_poly: None,
                 slots: None,
+                sampling: None,
+                lo_offset_hz: 0.0,
+                subbands: Vec::new(),
             },
         };
         if st.position == StationPosition::None && st.delay_poly.is_none() {
