@@ -537,7 +537,11 @@ fn recordings(
         }
         let mut maps = Vec::with_capacity(job.subbands.len());
         for (i, out) in job.subbands.iter().enumerate() {
-            let so = if out.sideband == Sideband::Upper { 1.0 } else { -1.0 };
+            let so = if out.sideband == Sideband::Upper {
+                1.0
+            } else {
+                -1.0
+            };
             let far = out.sky_freq_hz + so * (nchan - 1) as f64 * df;
             let (lo, hi) = (out.sky_freq_hz.min(far), out.sky_freq_hz.max(far));
             let tol = 1e-6 * df;
@@ -585,7 +589,11 @@ fn recordings(
                 continue;
             };
             let rec = &recs[r];
-            let sr = if rec.sideband == Sideband::Upper { 1.0 } else { -1.0 };
+            let sr = if rec.sideband == Sideband::Upper {
+                1.0
+            } else {
+                -1.0
+            };
             let x = sr * (out.sky_freq_hz - rec.chan0_sky_hz) / df;
             let k = x.round();
             if (x - k).abs() > 1e-6 {

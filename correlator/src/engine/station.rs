@@ -350,8 +350,7 @@ impl StationDsp {
             } else {
                 // Past the last bin: the DFT is periodic in k.
                 self.ext.clear();
-                self.ext
-                    .extend((k0..k0 + len).map(|k| self.cbuf[k % n]));
+                self.ext.extend((k0..k0 + len).map(|k| self.cbuf[k % n]));
                 correct_complex(&self.ext, frac, dst_re, dst_im);
             }
         } else {

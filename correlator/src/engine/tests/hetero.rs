@@ -210,10 +210,8 @@ impl Hetero {
                                 return;
                             }
                             // cycles(n) = σ[(ν − f_LO)·t_n − ν·τ(g_n) + θ], linear in n.
-                            let (mut a, mut b) = (
-                                (tone.nu - lo) * t0 + tone.theta,
-                                (tone.nu - lo) / fs,
-                            );
+                            let (mut a, mut b) =
+                                ((tone.nu - lo) * t0 + tone.theta, (tone.nu - lo) / fs);
                             if delayed {
                                 let c = tone.nu * tau0;
                                 a -= c - c.floor() + tone.nu * sim.rate * g0;
@@ -285,8 +283,14 @@ impl Hetero {
             threads,
             ..Options::default()
         };
-        let summary = correlate(&self.job(), self.sources(&sig), &opts, &mut sink, &mut |_| {})
-            .unwrap_or_else(|e| panic!("{e}"));
+        let summary = correlate(
+            &self.job(),
+            self.sources(&sig),
+            &opts,
+            &mut sink,
+            &mut |_| {},
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         (sink, summary)
     }
 
@@ -370,7 +374,10 @@ fn fit(sink: &MemorySink, bl: usize, band: usize, expected_s: f64) -> (f64, f64,
         let rot = Complex64::from_polar(1.0, -TAU * (nu * expected_s).fract());
         mean += v * rot;
         count += 1.0;
-        pts.push((nu - l.bands[band].sky_freq_hz, wrap(v.arg() - TAU * (nu * expected_s).fract())));
+        pts.push((
+            nu - l.bands[band].sky_freq_hz,
+            wrap(v.arg() - TAU * (nu * expected_s).fract()),
+        ));
     }
     let n = pts.len() as f64;
     let mx = pts.iter().map(|p| p.0).sum::<f64>() / n;
@@ -410,14 +417,25 @@ fn check_band(h: &Hetero, sink: &MemorySink, a: usize, b: usize, band: usize, la
         sd * 1e9,
         amp / rho
     );
-    assert!((d / sd).abs() < 3.0, "{label}: delay error {d} s = {}σ", d / sd);
+    assert!(
+        (d / sd).abs() < 3.0,
+        "{label}: delay error {d} s = {}σ",
+        d / sd
+    );
     assert!(
         phase.abs() < 3.0 * sigma_phase.max(0.005),
         "{label}: phase {phase} rad"
     );
-    assert!((amp / rho - 1.0).abs() < 0.02, "{label}: amplitude {amp} vs {rho}");
+    assert!(
+        (amp / rho - 1.0).abs() < 0.02,
+        "{label}: amplitude {amp} vs {rho}"
+    );
     for integ in &sink.integrations {
-        assert_eq!(integ.weights[l.weight_index(0, bl, band, 0)], 1.0, "{label}");
+        assert_eq!(
+            integ.weights[l.weight_index(0, bl, band, 0)],
+            1.0,
+            "{label}"
+        );
     }
 }
 
@@ -525,7 +543,14 @@ fn lsb_station_against_usb_station_on_one_sky_band() {
             vec![(out_sky, out_sb, 2e6, 0)],
         );
         let (sink, _) = h.run(2);
-        check_band(&h, &sink, 0, 1, 0, &format!("real USB vs real LSB, {out_sb}SB output"));
+        check_band(
+            &h,
+            &sink,
+            0,
+            1,
+            0,
+            &format!("real USB vs real LSB, {out_sb}SB output"),
+        );
     }
 }
 
@@ -556,7 +581,14 @@ fn complex_dsb_with_an_lo_offset_against_real_usb() {
         vec![(8.400e9, "U", 2e6, 0), (8.404e9, "U", 2e6, 1)],
     );
     let (sink, summary) = h.run(2);
-    check_band(&h, &sink, 0, 1, 0, "real USB vs complex DSB + 2.5 kHz LO offset");
+    check_band(
+        &h,
+        &sink,
+        0,
+        1,
+        0,
+        "real USB vs complex DSB + 2.5 kHz LO offset",
+    );
     // 8.404 GHz: only B records it. A takes no part (zero weight, a
     // warning); B's autocorrelation is there.
     let l = sink.layout.as_ref().unwrap();
@@ -664,9 +696,15 @@ fn refused_combinations_are_one_line_errors_naming_stations_and_bands() {
     x.stations[0].sampling = "complex";
     let job = x.job();
     let sig = h.signals();
-    let e = correlate(&job, h.sources(&sig), &Options::default(), &mut MemorySink::default(), &mut |_| {})
-        .unwrap_err()
-        .to_string();
+    let e = correlate(
+        &job,
+        h.sources(&sig),
+        &Options::default(),
+        &mut MemorySink::default(),
+        &mut |_| {},
+    )
+    .unwrap_err()
+    .to_string();
     assert!(
         e.contains("station A: sampling = \"complex\" but its recording is real sampled"),
         "{e}"
@@ -691,5 +729,8 @@ fn refused_combinations_are_one_line_errors_naming_stations_and_bands() {
     let mut x = h.clone();
     x.outputs[1].2 = 1e6;
     let e = x.error();
-    assert!(e.contains("subband[1]: bandwidth_hz 1000000 differs from subband[0]'s 2000000"), "{e}");
+    assert!(
+        e.contains("subband[1]: bandwidth_hz 1000000 differs from subband[0]'s 2000000"),
+        "{e}"
+    );
 }
