@@ -433,6 +433,11 @@ fn sky_range(lo: f64, hi: f64) -> String {
     format!("{lo}–{hi} Hz")
 }
 
+/// [station][recording]
+type StationRecordings = Vec<Vec<Recording>>;
+/// [station][job subband]
+type ChannelMaps = Vec<Vec<Option<ChannelMap>>>;
+
 /// Every station's recordings (what its station stage transforms), and
 /// where each output subband's channels lie in them.
 ///
@@ -456,7 +461,7 @@ fn recordings(
     chan_width_hz: f64,
     nchan: usize,
     warnings: &mut Vec<String>,
-) -> Result<(Vec<Vec<Recording>>, Vec<Vec<Option<ChannelMap>>>), EngineError> {
+) -> Result<(StationRecordings, ChannelMaps), EngineError> {
     let file = job.file.display();
     let df = chan_width_hz;
     let mut all_recs = Vec::with_capacity(job.stations.len());
