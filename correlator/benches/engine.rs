@@ -379,10 +379,12 @@ fn stage_costs(formulation: RealFormulation) -> (f64, f64, f64, f64) {
         delta: 0.3,
         tau_s: 1.3,
         rate_station: 4e-6,
+        ..BlockGeom::default()
     };
     let sub = SubbandDsp {
         lo_hz: 8.4e9,
         sign: 1.0,
+        ..SubbandDsp::default()
     };
     // Enough repetitions for ~0.2 s each: /proc counts CPU time in 10 ms.
     let time = |reps: usize, f: &mut dyn FnMut(usize)| {

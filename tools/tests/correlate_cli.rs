@@ -149,9 +149,10 @@ fn bad_inputs_exit_2_with_one_line_and_leave_no_output() {
     // A missing file.
     let job = write_job(d, "", 0, 0, FS);
     expect_exit_2(d, &job, "st0.vdif");
-    // Mismatched sample rates.
-    write_pair(d, 0.1, 0.2, 0, 2.0 * FS);
-    let job = write_job(d, "", 0, 0, 2.0 * FS);
+    // Mismatched sample rates: B's (1001 frames of 2048 a second) is no
+    // whole multiple of the 8 kHz channel width, so it has no FFT length.
+    write_pair(d, 0.1, 0.2, 0, 1001.0 * SPF as f64);
+    let job = write_job(d, "", 0, 0, 1001.0 * SPF as f64);
     expect_exit_2(d, &job, "mismatched sample rates");
     // A subband no station has.
     write_pair(d, 0.1, 0.2, 0, FS);

@@ -18,9 +18,9 @@ use super::schedule::{chunk_blocks, ChunkCursor, ChunkSpec, Schedule, WorkUnit};
 use super::setup::{Setup, Span};
 use super::sink::{CentreHeader, RunHeader};
 use super::station::SubbandDsp;
-use super::workers::{self, Chunk, Context, SampleBuf, Worker, UNIT_BLOCKS};
+use super::workers::{self, Chunk, Context, RecordingDsp, SampleBuf, Worker, UNIT_BLOCKS};
 use super::Options;
-use crate::job::{Job, Sideband};
+use crate::job::{Job, Sampling, Sideband};
 use crate::model::{DelayTrack, ModelTracks};
 use formats::UtcTime;
 
@@ -82,7 +82,7 @@ impl<'j> Engine<'j> {
         let models = (0..ncentres)
             .map(|c| build(c, span.start.add_seconds(-10.0), model_end))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut warnings: Vec<String> = Vec::new();
+        let mut warnings: Vec<String> = setup.warnings.clone();
         for w in models.iter().flat_map(|m| &m.warnings) {
             if !warnings.contains(w) {
                 warnings.push(w.clone());
@@ -227,6 +227,7 @@ impl<'j> Engine<'j> {
         let m = layout.blocks_per_integration as u64;
         let chunk_blocks = chunk_blocks(n, self.opts.threads);
         let origins: Vec<UtcTime> = self.sources.iter().map(|s| s.origin()).collect();
+        let (recordings, rec_base) = recording_dsps(layout, nsub);
         let ctx = Context {
             layout,
             subbands: job
@@ -239,9 +240,12 @@ impl<'j> Engine<'j> {
                     } else {
                         -1.0
                     },
+                    ..SubbandDsp::default()
                 })
                 .collect(),
             nstations: nst,
+            recordings,
+            rec_base,
         };
         let threads = self.opts.threads.max(1);
         let workers: Vec<Worker> = (0..threads)
@@ -260,14 +264,11 @@ impl<'j> Engine<'j> {
             layout,
             start: self.span.start,
             block_s,
-            fs: layout.sample_rate_hz,
-            n,
-            complex: layout.complex,
-            nsub,
+            rec_base: &ctx.rec_base,
             discard: cursor.in_order(),
         };
         let empty = Chunk {
-            bufs: vec![SampleBuf::default(); nst * nsub],
+            bufs: vec![SampleBuf::default(); ctx.recordings.len()],
             ..Chunk::default()
         };
         let Some(mut spec) = cursor.next_chunk()? else {
@@ -339,10 +340,8 @@ struct Reader<'a> {
     layout: &'a Layout,
     start: UtcTime,
     block_s: f64,
-    fs: f64,
-    n: usize,
-    complex: bool,
-    nsub: usize,
+    /// Station s's recordings are `chunk.bufs[rec_base[s]..rec_base[s + 1]]`.
+    rec_base: &'a [usize],
     /// Let the streams drop data before each chunk (in-order schedules).
     discard: bool,
 }
@@ -358,13 +357,17 @@ impl Reader<'_> {
         chunk.first_block = spec.first_block;
         chunk.nblocks = spec.nblocks;
         chunk.active.clear();
-        chunk.active.resize(self.nsub, false);
+        chunk.active.resize(self.rec_base[nst], false);
         chunk.bands.clear();
         chunk.bands.resize(self.layout.bands.len(), false);
         for &b in &spec.unit.bands {
             chunk.bands[b] = true;
             for &sb in &self.layout.bands[b].subbands {
-                chunk.active[sb] = true;
+                for s in 0..nst {
+                    if let Some(m) = self.layout.channel_maps[s][sb] {
+                        chunk.active[self.rec_base[s] + m.recording] = true;
+                    }
+                }
             }
         }
         chunk.geoms.clear();
@@ -375,30 +378,32 @@ impl Reader<'_> {
                     chunk.geoms.push(plan::block_geom(
                         &centre[s],
                         self.origins[s],
-                        self.fs,
-                        self.n,
+                        self.layout.station_sample_rate_hz[s],
+                        self.layout.station_fft_length[s],
                         g_c,
                     ));
                 }
             }
         }
-        let w = if self.complex { 2 } else { 1 };
         for (s, src) in sources.iter_mut().enumerate() {
+            let n = self.layout.station_fft_length[s];
             // The union of every centre's blocks: [block][centre][station].
             let n0s = chunk.geoms.iter().skip(s).step_by(nst).map(|g| g.n0);
             let (lo, hi) = n0s.fold((i64::MAX, i64::MIN), |(l, h), n0| (l.min(n0), h.max(n0)));
-            let len = (hi + self.n as i64 - lo) as usize;
-            for (sb, sub) in self.job.subbands.iter().enumerate() {
-                if !chunk.active[sb] {
+            let len = (hi + n as i64 - lo) as usize;
+            for (r, rec) in self.layout.station_recordings[s].iter().enumerate() {
+                let q = self.rec_base[s] + r;
+                if !chunk.active[q] {
                     continue;
                 }
-                let buf = &mut chunk.bufs[s * self.nsub + sb];
+                let w = if rec.sampling == Sampling::Real { 1 } else { 2 };
+                let buf = &mut chunk.bufs[q];
                 buf.n_lo = lo;
                 buf.samples.resize(len * w, 0.0);
                 buf.valid.resize(len, false);
                 src.read(
-                    sub.thread,
-                    sub.channel,
+                    rec.thread,
+                    rec.channel,
                     lo,
                     &mut buf.samples,
                     &mut buf.valid,
@@ -406,7 +411,7 @@ impl Reader<'_> {
                 .map_err(|e| {
                     EngineError::Io(format!(
                         "station {}: reading thread {} channel {}: {e}",
-                        self.job.stations[s].name, sub.thread, sub.channel
+                        self.job.stations[s].name, rec.thread, rec.channel
                     ))
                 })?;
             }
@@ -416,4 +421,44 @@ impl Reader<'_> {
         }
         Ok(())
     }
+}
+
+/// The station stage of every station's recordings (station after
+/// station), and where each station's begin: `rec_base[s]..rec_base[s + 1]`.
+fn recording_dsps(layout: &Layout, nsub: usize) -> (Vec<RecordingDsp>, Vec<usize>) {
+    let mut out = Vec::new();
+    let mut base = vec![0];
+    for (s, recs) in layout.station_recordings.iter().enumerate() {
+        for (r, rec) in recs.iter().enumerate() {
+            let targets: Vec<_> = (0..nsub)
+                .filter_map(|sb| {
+                    layout.channel_maps[s][sb]
+                        .filter(|m| m.recording == r)
+                        .map(|m| (sb, m))
+                })
+                .collect();
+            let dsb = rec.sampling == Sampling::ComplexDsb;
+            let direct = targets.len() == 1
+                && targets[0].1.first_chan == 0
+                && !targets[0].1.reversed
+                && rec.nchan == layout.nchan
+                && !dsb;
+            out.push(RecordingDsp {
+                dsp: SubbandDsp {
+                    lo_hz: rec.lo_hz,
+                    sign: if rec.sideband == Sideband::Upper {
+                        1.0
+                    } else {
+                        -1.0
+                    },
+                    offset_hz: rec.lo_offset_hz,
+                    dsb,
+                },
+                targets,
+                direct,
+            });
+        }
+        base.push(out.len());
+    }
+    (out, base)
 }

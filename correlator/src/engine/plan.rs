@@ -11,7 +11,7 @@
 //! the recording for each centre (a lander and a quasar in one beam of an
 //! Earth–Moon baseline: milliseconds apart).
 
-use crate::job::{Pol, Sideband, Window};
+use crate::job::{Pol, Sampling, Sideband, Window};
 use crate::model::DelayTrack;
 use formats::UtcTime;
 
@@ -73,6 +73,61 @@ pub struct Layout {
     pub blocks_per_integration: usize,
     /// Integration time actually used: blocks_per_integration × block duration.
     pub integration_s: f64,
+    /// Per station: its recording's sample rate. `sample_rate_hz` and
+    /// `fft_length` are those of the lowest rate; `chan_width_hz` =
+    /// that rate / `fft_length` is the channel width of every station.
+    pub station_sample_rate_hz: Vec<f64>,
+    /// Per station: its FFT length, sample rate / `chan_width_hz`, so every
+    /// station's block lasts 1/Δf and the geocentric block plan is common.
+    pub station_fft_length: Vec<usize>,
+    /// Per station: the subbands it records (one stream of samples each).
+    pub station_recordings: Vec<Vec<Recording>>,
+    /// [station][job subband]: where the channels of that output subband
+    /// come from at the station; `None`: the station records none of it and
+    /// takes no part in that band (zero weight on its baselines).
+    pub channel_maps: Vec<Vec<Option<ChannelMap>>>,
+}
+
+/// One subband a station records, as its station stage treats it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recording {
+    pub thread: u16,
+    pub channel: usize,
+    pub pol: Pol,
+    pub sampling: Sampling,
+    /// The sideband as recorded (DSB: Upper, its spectrum runs up in sky
+    /// frequency once reordered).
+    pub sideband: Sideband,
+    /// The station's actual LO, which the fringe rotation uses: band edge +
+    /// `lo_offset_hz` (DSB: band centre + `lo_offset_hz`).
+    pub lo_hz: f64,
+    /// `lo_offset_hz`: removed by a frequency shift in the rotation, so
+    /// that spectrum channel k lies at `chan0_sky_hz` ± k·Δf.
+    pub lo_offset_hz: f64,
+    /// Sky frequency of spectrum channel 0 (after the offset is removed):
+    /// the band edge (USB, LSB), or the DSB LO − fs/2.
+    pub chan0_sky_hz: f64,
+    /// Channels of its spectrum: FFT length / 2 (real) or FFT length
+    /// (complex; DSB reordered to run from −fs/2 up).
+    pub nchan: usize,
+    /// The sky range it holds, [lo, hi] (its `bandwidth_hz`: an oversampled
+    /// real recording holds less than fs/2).
+    pub sky_lo_hz: f64,
+    pub sky_hi_hz: f64,
+}
+
+/// Where one output subband's channels lie in a station's spectrum of one
+/// recording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChannelMap {
+    /// Index into the station's [`Layout::station_recordings`].
+    pub recording: usize,
+    /// The station's channel for output channel 0.
+    pub first_chan: usize,
+    /// Output channel j is station channel `first_chan − j`, conjugated
+    /// (the recording and the output band differ in sideband), instead of
+    /// `first_chan + j`.
+    pub reversed: bool,
 }
 
 impl Layout {
@@ -186,6 +241,9 @@ pub struct BlockGeom {
     /// at the geocentre u / (1 + rate) after g_c, so its delay is
     /// τ_c + u · rate / (1 + rate).
     pub rate_station: f64,
+    /// The block's geocentric centre g_c (the LO-offset shift is a phase
+    /// in geocentric time).
+    pub g_c: UtcTime,
 }
 
 /// Evaluate the model at block centre `g_c` and place the block in the stream.
@@ -210,6 +268,7 @@ pub fn block_geom(
         delta,
         tau_s: d.delay_s,
         rate_station: d.rate / (1.0 + d.rate),
+        g_c,
     }
 }
 

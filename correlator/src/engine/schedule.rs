@@ -260,6 +260,10 @@ mod tests {
             fft_length: 64,
             blocks_per_integration: 10,
             integration_s: 1.0,
+            station_sample_rate_hz: vec![16e6; 2],
+            station_fft_length: vec![64; 2],
+            station_recordings: vec![Vec::new(); 2],
+            channel_maps: vec![Vec::new(); 2],
         };
         (job, layout)
     }

@@ -6,9 +6,9 @@
 
 use super::accumulate::Quantiser;
 use super::error::EngineError;
-use super::input::{SampleSource, StreamInfo};
-use super::plan::{self, Band, Layout, Product};
-use crate::job::{Job, Pol};
+use super::input::SampleSource;
+use super::plan::{self, Band, ChannelMap, Layout, Product, Recording};
+use crate::job::{Job, Pol, Sampling, Sideband};
 use crate::model::DelayTrack;
 use formats::UtcTime;
 
@@ -36,7 +36,7 @@ impl Span {
         setup: &Setup,
         tracks: &dyn Fn(UtcTime, UtcTime) -> Result<Vec<Vec<DelayTrack>>, EngineError>,
     ) -> Result<Span, EngineError> {
-        let fs = setup.layout.sample_rate_hz;
+        let fs = &setup.layout.station_sample_rate_hz;
         let start = match job.start {
             Some(t) => t,
             None => {
@@ -51,7 +51,7 @@ impl Span {
                         // One sample of margin so the first block is whole.
                         let t = src
                             .origin()
-                            .add_seconds((setup.first_valid[s] + 1) as f64 / fs);
+                            .add_seconds((setup.first_valid[s] + 1) as f64 / fs[s]);
                         let g = plan::geocentric_time_of(&centre[s], t);
                         if g > start {
                             start = g;
@@ -90,7 +90,7 @@ impl Span {
                         end = None;
                         break 'stations;
                     };
-                    let t = src.origin().add_seconds(e as f64 / fs);
+                    let t = src.origin().add_seconds(e as f64 / fs[s]);
                     for centre in &near {
                         let g = plan::geocentric_time_of(&centre[s], t);
                         end = Some(match end {
@@ -117,6 +117,9 @@ pub(crate) struct Setup {
     pub quant: Vec<Quantiser>,
     /// Per station: the stream index of its first valid sample.
     pub first_valid: Vec<i64>,
+    /// What the layout worked around (a station that takes no part in a
+    /// band), one line each.
+    pub warnings: Vec<String>,
 }
 
 fn pol_rank(p: Pol) -> usize {
@@ -149,12 +152,22 @@ impl Setup {
                 sources.len()
             )));
         }
-        // One sample rate and one sampling type for the whole job.
-        let info0 = sources[0].info().clone();
-        let fs = info0.sample_rate_hz;
+        // Every station's sample rate and sampling (DiFX's rule: one
+        // channel width Δf = lowest rate / fft_length for the whole job, so
+        // station s's FFT is N_s = fs_s / Δf points and every block lasts
+        // 1/Δf).
+        let n = job.correlation.fft_length;
+        let rates: Vec<f64> = sources.iter().map(|s| s.info().sample_rate_hz).collect();
+        let fs = rates.iter().cloned().fold(f64::INFINITY, f64::min);
+        let chan_width_hz = fs / n as f64;
+        let mut station_fft_length = Vec::with_capacity(job.stations.len());
+        let mut samplings = Vec::with_capacity(job.stations.len());
         for (st, src) in job.stations.iter().zip(sources.iter()) {
             let info = src.info();
-            if (info.sample_rate_hz - fs).abs() > 1e-9 * fs {
+            let x = info.sample_rate_hz / chan_width_hz;
+            let n_s = x.round();
+            let real_odd = !info.complex && (n_s as usize) % 2 == 1;
+            if (x - n_s).abs() > 1e-6 * x || n_s < 2.0 || real_odd {
                 let list: Vec<String> = job
                     .stations
                     .iter()
@@ -162,10 +175,14 @@ impl Setup {
                     .map(|(s, r)| format!("{} {} Hz", s.name, r.info().sample_rate_hz))
                     .collect();
                 return Err(EngineError::bad(format!(
-                    "{file}: mismatched sample rates ({}): all stations must share one",
-                    list.join(", ")
+                    "{file}: mismatched sample rates ({}): station {}'s FFT would be {} Hz / {chan_width_hz} Hz = {x} points, not a whole{} number (the channel width is the lowest rate / fft_length)",
+                    list.join(", "),
+                    st.name,
+                    info.sample_rate_hz,
+                    if real_odd { " even" } else { "" }
                 )));
             }
+            station_fft_length.push(n_s as usize);
             if let Some(r) = st.sample_rate_hz {
                 if (r - info.sample_rate_hz).abs() > 1e-9 * r {
                     return Err(EngineError::bad(format!(
@@ -174,27 +191,40 @@ impl Setup {
                     )));
                 }
             }
-            if info.complex != info0.complex {
-                return Err(EngineError::bad(format!(
-                    "{file}: station {} is {} sampled but station {} is {}: mixed real and complex sampling is not supported",
-                    st.name,
-                    if info.complex { "complex" } else { "real" },
-                    job.stations[0].name,
-                    if info0.complex { "complex" } else { "real" },
-                )));
-            }
+            let header = if info.complex { "complex" } else { "real" };
+            let sampling = match st.sampling {
+                None if info.complex => Sampling::Complex,
+                None => Sampling::Real,
+                Some(Sampling::Real) if info.complex => {
+                    return Err(EngineError::bad(format!(
+                        "{file}: station {}: sampling = \"real\" but its recording is {header} sampled",
+                        st.name
+                    )))
+                }
+                Some(x @ (Sampling::Complex | Sampling::ComplexDsb)) if !info.complex => {
+                    return Err(EngineError::bad(format!(
+                        "{file}: station {}: sampling = \"{}\" but its recording is {header} sampled",
+                        st.name,
+                        x.name()
+                    )))
+                }
+                Some(x) => x,
+            };
+            samplings.push(sampling);
         }
-        let complex = info0.complex;
-        // Every subband must be in every recording, with a bandwidth that
-        // matches the sample rate.
+        // Every job subband a station records as its own (no
+        // [[station.subband]]) must be in its recording.
         for (i, sb) in job.subbands.iter().enumerate() {
-            let has =
-                |info: &StreamInfo| info.threads.contains(&sb.thread) && sb.channel < info.channels;
             let missing: Vec<&str> = job
                 .stations
                 .iter()
                 .zip(sources.iter())
-                .filter(|(_, s)| !has(s.info()))
+                .filter(|(st, src)| {
+                    st.subbands.is_empty()
+                        && st.slot(i, sb).is_some_and(|(t, c)| {
+                            !(src.info().threads.contains(&t) && c < src.info().channels)
+                        })
+                })
                 .map(|(st, _)| st.name.as_str())
                 .collect();
             if !missing.is_empty() {
@@ -208,15 +238,36 @@ impl Setup {
                     sb.thread, sb.channel
                 )));
             }
-            let want_bw = if complex { fs } else { fs / 2.0 };
-            if (sb.bandwidth_hz - want_bw).abs() > 1e-6 * want_bw {
+        }
+        // Output channels: every output band the same whole number of Δf.
+        let nchan_f = job.subbands[0].bandwidth_hz / chan_width_hz;
+        let nchan = nchan_f.round() as usize;
+        for (i, sb) in job.subbands.iter().enumerate() {
+            let x = sb.bandwidth_hz / chan_width_hz;
+            if (x - x.round()).abs() > 1e-6 * x || x.round() < 1.0 {
                 return Err(EngineError::bad(format!(
-                    "{file}: subband[{i}]: bandwidth_hz {} does not match {} sampling at {fs} Hz (expected {want_bw})",
-                    sb.bandwidth_hz,
-                    if complex { "complex" } else { "real" }
+                    "{file}: subband[{i}]: bandwidth_hz {} is not a whole number of channels of {chan_width_hz} Hz (lowest sample rate {fs} Hz / fft_length {n})",
+                    sb.bandwidth_hz
+                )));
+            }
+            if x.round() as usize != nchan {
+                return Err(EngineError::bad(format!(
+                    "{file}: subband[{i}]: bandwidth_hz {} differs from subband[0]'s {}: every output band needs the same width (one channel count in FITS-IDI)",
+                    sb.bandwidth_hz, job.subbands[0].bandwidth_hz
                 )));
             }
         }
+        let mut warnings = Vec::new();
+        let (station_recordings, channel_maps) = recordings(
+            job,
+            sources,
+            &samplings,
+            &station_fft_length,
+            chan_width_hz,
+            nchan,
+            &mut warnings,
+        )?;
+        let complex = samplings.iter().all(|&s| s != Sampling::Real);
         // Bands: subbands that share frequency, bandwidth and sideband.
         let mut bands: Vec<(Band, Vec<Pol>)> = Vec::new();
         for (i, sb) in job.subbands.iter().enumerate() {
@@ -288,15 +339,14 @@ impl Setup {
         let baselines = (0..nst)
             .flat_map(|a| (a..nst).map(move |b| (a, b)))
             .collect();
-        let n = job.correlation.fft_length;
-        let fft_nchan = if complex { n } else { n / 2 };
+        // `nchan` above: channels of an output band at the FFT's resolution.
+        let fft_nchan = nchan;
         let nchan = match job.correlation.channels {
             None => fft_nchan,
             Some(c) if c <= fft_nchan && fft_nchan % c == 0 => c,
             Some(c) => {
                 return Err(EngineError::bad(format!(
-                    "{file}: correlation.channels {c} does not divide the {fft_nchan} channels of a {n}-point FFT of {} data: give a divisor of {fft_nchan}",
-                    if complex { "complex" } else { "real" }
+                    "{file}: correlation.channels {c} does not divide the {fft_nchan} channels of a band at the FFT's resolution ({n}-point FFT): give a divisor of {fft_nchan}"
                 )))
             }
         };
@@ -310,7 +360,7 @@ impl Setup {
             pols,
             products,
             nchan,
-            chan_width_hz: fs / n as f64 * (fft_nchan / nchan) as f64,
+            chan_width_hz: chan_width_hz * (fft_nchan / nchan) as f64,
             fft_nchan,
             window: job.correlation.window,
             complex,
@@ -318,15 +368,20 @@ impl Setup {
             fft_length: n,
             blocks_per_integration: m,
             integration_s: m as f64 * block_s,
+            station_sample_rate_hz: rates,
+            station_fft_length,
+            station_recordings,
+            channel_maps,
         };
 
         // Probe each recording: where its data begins, and its 2-bit levels.
         let mut quant = Vec::with_capacity(nst);
         let mut first_valid = Vec::with_capacity(nst);
-        let sb0 = &job.subbands[0];
-        for (st, src) in job.stations.iter().zip(sources.iter_mut()) {
+        for (s, (st, src)) in job.stations.iter().zip(sources.iter_mut()).enumerate() {
             let bits = src.info().bits;
-            let w = if complex { 2 } else { 1 };
+            let sb0 = &layout.station_recordings[s][0];
+            let fs = layout.station_sample_rate_hz[s];
+            let w = if samplings[s] == Sampling::Real { 1 } else { 2 };
             let probe = 1usize << 16;
             let mut out = vec![0.0f32; probe * w];
             let mut valid = vec![false; probe];
@@ -381,6 +436,219 @@ impl Setup {
             layout,
             quant,
             first_valid,
+            warnings,
         })
     }
+}
+
+/// The sky frequency range a subband holds, for messages: "8388000000–8404000000 Hz".
+fn sky_range(lo: f64, hi: f64) -> String {
+    format!("{lo}–{hi} Hz")
+}
+
+/// [station][recording]
+type StationRecordings = Vec<Vec<Recording>>;
+/// [station][job subband]
+type ChannelMaps = Vec<Vec<Option<ChannelMap>>>;
+
+/// Every station's recordings (what its station stage transforms), and
+/// where each output subband's channels lie in them.
+///
+/// Recording r of a station holds, in its spectrum, channel k at sky
+/// frequency F_r + σ_r·k·Δf (F_r = `chan0_sky_hz`, σ_r = +1 USB/DSB, −1
+/// LSB; the LO offset is removed by the rotation). Output subband i
+/// (sky_freq_hz O, sideband σ_o) has channel j at O + σ_o·j·Δf. So the
+/// station's channel is k = σ_r(O − F_r)/Δf + σ_rσ_o·j: a whole-number
+/// offset K = σ_r(O − F_r)/Δf (else refused), read forwards (σ_r = σ_o) or
+/// backwards and conjugated (σ_r ≠ σ_o: that recording's spectrum holds the
+/// conjugate of the sky's relative to the output's orientation). The first
+/// recording of the same polarisation that contains the output band feeds
+/// it; one that covers only part of it is refused; none: the station takes
+/// no part in that band (a warning), as DiFX leaves a station out of the
+/// bands it did not record.
+fn recordings(
+    job: &Job,
+    sources: &[Box<dyn SampleSource>],
+    samplings: &[Sampling],
+    fft_length: &[usize],
+    chan_width_hz: f64,
+    nchan: usize,
+    warnings: &mut Vec<String>,
+) -> Result<(StationRecordings, ChannelMaps), EngineError> {
+    let file = job.file.display();
+    let df = chan_width_hz;
+    let mut all_recs = Vec::with_capacity(job.stations.len());
+    let mut all_maps = Vec::with_capacity(job.stations.len());
+    for (s, (st, src)) in job.stations.iter().zip(sources).enumerate() {
+        let info = src.info();
+        let fs = info.sample_rate_hz;
+        let n = fft_length[s];
+        let sampling = samplings[s];
+        let own = !st.subbands.is_empty();
+        let mut recs = Vec::new();
+        for (j, (sb, _)) in st.recorded_subbands(&job.subbands).iter().enumerate() {
+            let key = if own {
+                format!("station {} subband[{j}]", st.name)
+            } else {
+                format!("station {} (subband at {} Hz)", st.name, sb.sky_freq_hz)
+            };
+            if own && !(info.threads.contains(&sb.thread) && sb.channel < info.channels) {
+                return Err(EngineError::bad(format!(
+                    "{file}: {key} (thread {}, channel {}): not in its recording",
+                    sb.thread, sb.channel
+                )));
+            }
+            let (max_bw, nch) = match sampling {
+                Sampling::Real => (fs / 2.0, n / 2),
+                _ => (fs, n),
+            };
+            if sb.bandwidth_hz > max_bw * (1.0 + 1e-9) {
+                return Err(EngineError::bad(format!(
+                    "{file}: {key}: bandwidth_hz {} is more than {} sampling at {fs} Hz holds ({max_bw} Hz)",
+                    sb.bandwidth_hz,
+                    sampling.name()
+                )));
+            }
+            let (bw, off) = (sb.bandwidth_hz, st.lo_offset_hz);
+            let rec = match (sampling, sb.sideband) {
+                (Sampling::ComplexDsb, _) => Recording {
+                    lo_hz: sb.sky_freq_hz + bw / 2.0 + off,
+                    chan0_sky_hz: sb.sky_freq_hz + bw / 2.0 - fs / 2.0,
+                    sideband: Sideband::Upper,
+                    sky_lo_hz: sb.sky_freq_hz,
+                    sky_hi_hz: sb.sky_freq_hz + bw,
+                    thread: sb.thread,
+                    channel: sb.channel,
+                    pol: sb.pol,
+                    sampling,
+                    lo_offset_hz: off,
+                    nchan: nch,
+                },
+                (_, Sideband::Upper) => Recording {
+                    lo_hz: sb.sky_freq_hz + off,
+                    chan0_sky_hz: sb.sky_freq_hz,
+                    sideband: Sideband::Upper,
+                    sky_lo_hz: sb.sky_freq_hz,
+                    sky_hi_hz: sb.sky_freq_hz + bw,
+                    thread: sb.thread,
+                    channel: sb.channel,
+                    pol: sb.pol,
+                    sampling,
+                    lo_offset_hz: off,
+                    nchan: nch,
+                },
+                (_, Sideband::Lower) => Recording {
+                    lo_hz: sb.sky_freq_hz + off,
+                    chan0_sky_hz: sb.sky_freq_hz,
+                    sideband: Sideband::Lower,
+                    sky_lo_hz: sb.sky_freq_hz - bw,
+                    sky_hi_hz: sb.sky_freq_hz,
+                    thread: sb.thread,
+                    channel: sb.channel,
+                    pol: sb.pol,
+                    sampling,
+                    lo_offset_hz: off,
+                    nchan: nch,
+                },
+            };
+            recs.push(rec);
+        }
+        let mut maps = Vec::with_capacity(job.subbands.len());
+        for (i, out) in job.subbands.iter().enumerate() {
+            let so = if out.sideband == Sideband::Upper {
+                1.0
+            } else {
+                -1.0
+            };
+            let far = out.sky_freq_hz + so * (nchan - 1) as f64 * df;
+            let (lo, hi) = (out.sky_freq_hz.min(far), out.sky_freq_hz.max(far));
+            let tol = 1e-6 * df;
+            let band = format!(
+                "the band at {} Hz (subband[{i}], {}{})",
+                out.sky_freq_hz,
+                if so > 0.0 { "USB" } else { "LSB" },
+                out.pol.letter()
+            );
+            let mut found = None;
+            let mut partial = None;
+            for (r, rec) in recs.iter().enumerate() {
+                if rec.pol != out.pol {
+                    continue;
+                }
+                if lo >= rec.sky_lo_hz - tol && hi <= rec.sky_hi_hz + tol {
+                    found = Some(r);
+                    break;
+                }
+                // Output band [O, O ± B) against the recording's [lo, hi].
+                let (olo, ohi) = if so > 0.0 {
+                    (out.sky_freq_hz, out.sky_freq_hz + out.bandwidth_hz)
+                } else {
+                    (out.sky_freq_hz - out.bandwidth_hz, out.sky_freq_hz)
+                };
+                if olo < rec.sky_hi_hz - tol && ohi > rec.sky_lo_hz + tol && partial.is_none() {
+                    partial = Some(r);
+                }
+            }
+            let Some(r) = found else {
+                if let Some(r) = partial {
+                    let rec = &recs[r];
+                    return Err(EngineError::bad(format!(
+                        "{file}: station {} records {} only in part ({} recorded): an output band must lie inside a station's recorded subband",
+                        st.name,
+                        band,
+                        sky_range(rec.sky_lo_hz, rec.sky_hi_hz)
+                    )));
+                }
+                warnings.push(format!(
+                    "station {} records nothing of {band}: it takes no part in that band (zero weight on its baselines there)",
+                    st.name
+                ));
+                maps.push(None);
+                continue;
+            };
+            let rec = &recs[r];
+            let sr = if rec.sideband == Sideband::Upper {
+                1.0
+            } else {
+                -1.0
+            };
+            let x = sr * (out.sky_freq_hz - rec.chan0_sky_hz) / df;
+            let k = x.round();
+            if (x - k).abs() > 1e-6 {
+                return Err(EngineError::bad(format!(
+                    "{file}: station {} records {band} {:.4} of a channel off the output's channels ({} recorded, channels of {df} Hz): the offset must be a whole number of channels (an LO offset goes in lo_offset_hz)",
+                    st.name,
+                    x - k,
+                    sky_range(rec.sky_lo_hz, rec.sky_hi_hz)
+                )));
+            }
+            let reversed = sr != so;
+            let last = if reversed {
+                k - (nchan - 1) as f64
+            } else {
+                k + (nchan - 1) as f64
+            };
+            if k.min(last) < 0.0 || k.max(last) > rec.nchan as f64 {
+                return Err(EngineError::bad(format!(
+                    "{file}: station {}: {band} falls outside the spectrum of its recording ({} recorded)",
+                    st.name,
+                    sky_range(rec.sky_lo_hz, rec.sky_hi_hz)
+                )));
+            }
+            maps.push(Some(ChannelMap {
+                recording: r,
+                first_chan: k as usize,
+                reversed,
+            }));
+        }
+        if maps.iter().all(|m| m.is_none()) {
+            return Err(EngineError::bad(format!(
+                "{file}: station {} records none of the job's output bands ([[subband]])",
+                st.name
+            )));
+        }
+        all_recs.push(recs);
+        all_maps.push(maps);
+    }
+    Ok((all_recs, all_maps))
 }

@@ -47,12 +47,29 @@ pub enum RealFormulation {
 }
 
 /// Per-subband constants of the station stage.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct SubbandDsp {
-    /// The LO frequency (the band edge, `sky_freq_hz`).
+    /// The station's LO frequency: the band edge `sky_freq_hz` (DSB: the
+    /// band centre) plus `lo_offset_hz`.
     pub lo_hz: f64,
-    /// +1 for USB, −1 for LSB: the sign of the fringe rotation phase.
+    /// +1 for USB and DSB, −1 for LSB: the sign of the fringe rotation
+    /// phase.
     pub sign: f64,
+    /// The station's LO offset from the band's LO, removed by a frequency
+    /// shift (0: none, and the rotation is exactly the one above).
+    pub offset_hz: f64,
+    /// Complex double-sideband samples: the spectrum is reordered to run
+    /// from −fs/2 to fs/2, and corrected at those baseband frequencies.
+    pub dsb: bool,
+}
+
+/// Whole cycles of `freq_hz` × (t − the time origin) dropped: the phase
+/// of an oscillation at `freq_hz` at `t`, in [0, 1), to ~1e-7 cycles after
+/// 1e9 s (the integer part of the frequency times whole seconds is whole).
+fn cycles_at(freq_hz: f64, t: formats::UtcTime) -> f64 {
+    let whole = t.sec() as f64;
+    let c = (freq_hz.fract() * whole).rem_euclid(1.0) + freq_hz * t.frac();
+    c - c.floor()
 }
 
 /// Phasors exp(2πi(φ0 + s·k)) for k in 0..n, as a product of a coarse and a
@@ -126,6 +143,14 @@ pub struct StationDsp {
     c2c_scratch: Vec<Complex32>,
     rot: Phasors,
     frac: Phasors,
+    /// Fractional-correction tables of the other lengths [`Self::extract`]
+    /// is asked for (an output band narrower than the recording).
+    fracs: Vec<(usize, Phasors)>,
+    /// The FFT's bins and one more (bin N ≡ bin 0), when an extraction
+    /// reaches past the last bin; and a reversed extraction's channels.
+    ext: Vec<Complex32>,
+    tmp_re: Vec<f32>,
+    tmp_im: Vec<f32>,
 }
 
 impl StationDsp {
@@ -155,7 +180,21 @@ impl StationDsp {
             c2c,
             rot: Phasors::new(n),
             frac: Phasors::new(nchan),
+            fracs: Vec::new(),
+            ext: Vec::new(),
+            tmp_re: Vec::new(),
+            tmp_im: Vec::new(),
         }
+    }
+
+    /// FFT length.
+    pub fn fft_length(&self) -> usize {
+        self.n
+    }
+
+    /// Whether the stream is complex-sampled.
+    pub fn complex(&self) -> bool {
+        self.complex
     }
 
     /// Channels per spectrum.
@@ -181,14 +220,68 @@ impl StationDsp {
         out_im: &mut [f32],
     ) -> f64 {
         let n = self.n;
+        let power = self.transform(samples, geom, sub, sample_rate_hz);
+        if sub.dsb {
+            let nchan = self.nchan();
+            self.extract(0, nchan, false, geom.delta, sub, out_re, out_im);
+            return power;
+        }
+        // Fractional-sample correction: channel j × exp(+2πi j δ / N).
+        let nchan = self.nchan();
+        self.frac.fill(0.0, geom.delta / n as f64);
+        if self.complex || self.formulation == RealFormulation::ComplexFft {
+            correct_complex(&self.cbuf[..nchan], &self.frac, out_re, out_im);
+        } else {
+            combine_and_correct(
+                &self.spec_a[..nchan],
+                &self.spec_b[..nchan],
+                &self.frac,
+                out_re,
+                out_im,
+            );
+        }
+        power
+    }
+
+    /// Rotate and transform one block (as [`Self::spectrum`]) without
+    /// taking channels out: [`Self::extract`] then takes those of each
+    /// output band the recording feeds. Returns Σ|x|².
+    ///
+    /// LO offset. A station whose LO is f_LO = L0 + δ_LO (L0 the band's
+    /// LO) records sky frequency ν at baseband f = σ(ν − f_LO) (σ = +1
+    /// USB/DSB, −1 LSB), with the sky's phase −2πiσντ(t) (station file
+    /// doc): x(t) ∝ exp(2πiσ[(ν − f_LO)·t − ν·τ]). The rotation by
+    /// exp(+2πiσ f_LO τ) leaves exp(2πiσ[(ν − f_LO)·t − (ν − f_LO)·τ]) =
+    /// exp(2πiσ(ν − f_LO)·g), g = t − τ(t) the sample's geocentric time.
+    /// Multiplying by exp(+2πiσ δ_LO g) then gives exp(2πiσ(ν − L0)·g):
+    /// exactly what a station with its LO at L0 gives. So an offset needs
+    /// no channel alignment, and the fractional-sample correction uses the
+    /// channel's frequency σ(ν − L0) as usual. With
+    /// g_k = g_c + u_k·(1 − rate_station) (u_k below) the shift is one
+    /// more linear phase in k, computed in f64 with whole cycles removed.
+    pub fn transform(
+        &mut self,
+        samples: &[f32],
+        geom: &BlockGeom,
+        sub: &SubbandDsp,
+        sample_rate_hz: f64,
+    ) -> f64 {
+        let n = self.n;
         // Fringe phase (cycles) of sample k: sign · f_LO · τ(t_k), with
         // τ(t_k) = τ_c + rate_station · u_k and u_k = (k − N/2 − δ)/fs the
         // station time from the model's block centre. Whole cycles of
         // f_LO·τ_c are removed in f64 before anything meets f32.
         let cyc = sub.lo_hz * geom.tau_s;
         let phi_c = sub.sign * (cyc - cyc.floor());
-        let step = sub.sign * sub.lo_hz * geom.rate_station / sample_rate_hz;
-        let phi0 = phi_c - step * (n as f64 / 2.0 + geom.delta);
+        let mut step = sub.sign * sub.lo_hz * geom.rate_station / sample_rate_hz;
+        let mut phi0 = phi_c - step * (n as f64 / 2.0 + geom.delta);
+        if sub.offset_hz != 0.0 {
+            // LO offset: + σ·δ_LO·g_k cycles, g_k = g_c + u_k(1 − rate_station).
+            let shift = sub.sign * sub.offset_hz;
+            let s_step = shift * (1.0 - geom.rate_station) / sample_rate_hz;
+            phi0 += cycles_at(shift, geom.g_c) - s_step * (n as f64 / 2.0 + geom.delta);
+            step += s_step;
+        }
         self.rot.fill(phi0, step);
         let power;
         if self.complex {
@@ -198,6 +291,11 @@ impl StationDsp {
             }
             self.c2c
                 .process_with_scratch(&mut self.cbuf, &mut self.c2c_scratch);
+            if sub.dsb {
+                // DSB: baseband [−fs/2, fs/2) in order; channel k is then
+                // at baseband frequency (k − N/2)·fs/N.
+                self.cbuf.rotate_left(n / 2);
+            }
         } else if self.formulation == RealFormulation::ComplexFft {
             power = rotate_real_to_complex(samples, &self.rot, &mut self.cbuf);
             if let Some(w) = &self.window {
@@ -219,21 +317,77 @@ impl StationDsp {
                 .process_with_scratch(&mut self.b, &mut self.spec_b, &mut self.r2c_scratch)
                 .expect("r2c lengths");
         }
-        // Fractional-sample correction: channel j × exp(+2πi j δ / N).
-        let nchan = self.nchan();
-        self.frac.fill(0.0, geom.delta / n as f64);
+        power
+    }
+
+    /// After [`Self::transform`]: `len` channels of the block's spectrum,
+    /// fractional-sample corrected, into `out_re`/`out_im`. Not reversed:
+    /// output j = spectrum channel `first + j`; reversed: the conjugate of
+    /// channel `first − j` (a recording in the other sideband than the
+    /// output band: its spectrum holds the conjugate of the sky's, in the
+    /// opposite order). Channel k lies at baseband frequency
+    /// (k + b)·fs/N (b = −N/2 for DSB, else 0) and is corrected by
+    /// exp(+2πi(k + b)δ/N). Channels up to N/2 (real: the Nyquist bin) or
+    /// N (complex: bin N ≡ bin 0, the alias of the band's far edge) may be
+    /// asked for: the band-edge channel of an output band whose stations
+    /// differ in sideband is the edge bin that the other sideband's
+    /// spectrum has only there.
+    #[allow(clippy::too_many_arguments)]
+    pub fn extract(
+        &mut self,
+        first: usize,
+        len: usize,
+        reversed: bool,
+        delta: f64,
+        sub: &SubbandDsp,
+        out_re: &mut [f32],
+        out_im: &mut [f32],
+    ) {
+        let n = self.n;
+        let k0 = if reversed { first + 1 - len } else { first };
+        let base = if sub.dsb { -((n / 2) as f64) } else { 0.0 };
+        let fi = match self.fracs.iter().position(|(l, _)| *l == len) {
+            Some(i) => i,
+            None => {
+                self.fracs.push((len, Phasors::new(len)));
+                self.fracs.len() - 1
+            }
+        };
+        let frac = &mut self.fracs[fi].1;
+        frac.fill((k0 as f64 + base) * delta / n as f64, delta / n as f64);
+        if reversed {
+            self.tmp_re.resize(len, 0.0);
+            self.tmp_im.resize(len, 0.0);
+        }
+        let (dst_re, dst_im) = if reversed {
+            (&mut self.tmp_re[..], &mut self.tmp_im[..])
+        } else {
+            (&mut out_re[..len], &mut out_im[..len])
+        };
         if self.complex || self.formulation == RealFormulation::ComplexFft {
-            correct_complex(&self.cbuf[..nchan], &self.frac, out_re, out_im);
+            if k0 + len <= n {
+                correct_complex(&self.cbuf[k0..k0 + len], frac, dst_re, dst_im);
+            } else {
+                // Past the last bin: the DFT is periodic in k.
+                self.ext.clear();
+                self.ext.extend((k0..k0 + len).map(|k| self.cbuf[k % n]));
+                correct_complex(&self.ext, frac, dst_re, dst_im);
+            }
         } else {
             combine_and_correct(
-                &self.spec_a[..nchan],
-                &self.spec_b[..nchan],
-                &self.frac,
-                out_re,
-                out_im,
+                &self.spec_a[k0..k0 + len],
+                &self.spec_b[k0..k0 + len],
+                frac,
+                dst_re,
+                dst_im,
             );
         }
-        power
+        if reversed {
+            for j in 0..len {
+                out_re[j] = self.tmp_re[len - 1 - j];
+                out_im[j] = -self.tmp_im[len - 1 - j];
+            }
+        }
     }
 }
 

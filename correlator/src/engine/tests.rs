@@ -809,11 +809,12 @@ fn bad_inputs_are_one_line_errors() {
     sc.duration_s = 2e-3;
     sc.tones = 10;
     let sig = sc.signals();
-    // Mismatched sample rates.
+    // Mismatched sample rates: B's is no whole multiple of the channel
+    // width (8 MHz / 256), so it has no whole FFT length of its own.
     let mut srcs = sc.sources(&sig);
     let mut other = MemorySource::new(
         StreamInfo {
-            sample_rate_hz: 16e6,
+            sample_rate_hz: 12.3e6,
             ..srcs[1].info().clone()
         },
         epoch(),
@@ -824,7 +825,7 @@ fn bad_inputs_are_one_line_errors() {
     expect_bad(
         &sc,
         srcs,
-        "mismatched sample rates (A 8000000 Hz, B 16000000 Hz)",
+        "mismatched sample rates (A 8000000 Hz, B 12300000 Hz)",
     );
     // A subband no station has.
     let mut sc2 = sc.clone();
@@ -1146,4 +1147,5 @@ fn band_units_on_separate_engines_in_any_order_reproduce_the_run_bit_for_bit() {
 }
 
 mod centres;
+mod hetero;
 mod spectral;

@@ -9,7 +9,7 @@
 
 use super::accumulate::UnitAcc;
 use super::baseline::{auto_mac, cmac};
-use super::plan::{BlockGeom, Layout};
+use super::plan::{BlockGeom, ChannelMap, Layout};
 use super::station::{RealFormulation, StationDsp, SubbandDsp};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Barrier, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -37,10 +37,11 @@ pub struct Chunk {
     pub nblocks: usize,
     /// [block][centre][station]
     pub geoms: Vec<BlockGeom>,
-    /// [station][job subband]
+    /// [station][recording] (flattened: [`Context::recordings`] order; with
+    /// one recording setup, [station][job subband])
     pub bufs: Vec<SampleBuf>,
-    /// Per job subband: whether this chunk's work unit includes it (the
-    /// others are neither read nor transformed).
+    /// Per recording (as `bufs`): whether this chunk's work unit needs it
+    /// (the others are neither read nor transformed).
     pub active: Vec<bool>,
     /// Per layout band: whether the work unit includes it.
     pub bands: Vec<bool>,
@@ -49,9 +50,28 @@ pub struct Chunk {
 /// What every worker needs to know, read-only.
 pub struct Context<'a> {
     pub layout: &'a Layout,
-    /// Per job subband.
+    /// Per job subband (the output subbands: the inputs of the baseline
+    /// stage are [centre][station][job subband]).
     pub subbands: Vec<SubbandDsp>,
     pub nstations: usize,
+    /// Every station's recordings, station after station: one stream of
+    /// samples and one FFT per block each.
+    pub recordings: Vec<RecordingDsp>,
+    /// Station s's recordings are `recordings[rec_base[s]..rec_base[s + 1]]`.
+    pub rec_base: Vec<usize>,
+}
+
+/// One recording's station stage: its DSP constants and the output
+/// subbands it feeds.
+#[derive(Debug, Clone)]
+pub struct RecordingDsp {
+    pub dsp: SubbandDsp,
+    /// (job subband, where its channels lie in this recording's spectrum).
+    pub targets: Vec<(usize, ChannelMap)>,
+    /// One target whose channels are the spectrum's own, in order (a
+    /// recording that is its output subband): the spectrum is written
+    /// straight into the input, as with one recording setup.
+    pub direct: bool,
 }
 
 impl Context<'_> {
@@ -74,7 +94,10 @@ impl Context<'_> {
 
 /// One worker's private state, kept across chunks.
 pub struct Worker {
-    dsp: StationDsp,
+    /// One per distinct (FFT length, sampling) of the stations.
+    dsps: Vec<StationDsp>,
+    /// Per station: its entry of `dsps`.
+    dsp_of: Vec<usize>,
     /// [centre][station][job subband][chan]
     spec_re: Vec<f32>,
     spec_im: Vec<f32>,
@@ -86,8 +109,27 @@ impl Worker {
     pub fn new(ctx: &Context, formulation: RealFormulation) -> Self {
         let l = ctx.layout;
         let n = ctx.ninputs() * l.fft_nchan;
+        let mut dsps: Vec<StationDsp> = Vec::new();
+        let mut dsp_of = Vec::with_capacity(ctx.nstations);
+        for s in 0..ctx.nstations {
+            let fft = l.station_fft_length[s];
+            let complex = l.station_recordings[s]
+                .first()
+                .is_some_and(|r| r.sampling != crate::job::Sampling::Real);
+            match dsps
+                .iter()
+                .position(|d| d.fft_length() == fft && d.complex() == complex)
+            {
+                Some(i) => dsp_of.push(i),
+                None => {
+                    dsp_of.push(dsps.len());
+                    dsps.push(StationDsp::new(fft, complex, formulation, l.window));
+                }
+            }
+        }
         Worker {
-            dsp: StationDsp::new(l.fft_length, l.complex, formulation, l.window),
+            dsps,
+            dsp_of,
             spec_re: vec![0.0; n],
             spec_im: vec![0.0; n],
             valid: vec![false; ctx.ninputs()],
@@ -98,43 +140,64 @@ impl Worker {
     fn unit(&mut self, ctx: &Context, chunk: &Chunk, b0: usize, b1: usize, unit: &mut UnitAcc) {
         unit.clear(&chunk.bands);
         let l = ctx.layout;
-        let (n, nch, nsub) = (l.fft_length, l.fft_nchan, ctx.nsub());
+        let (nch, nsub) = (l.fft_nchan, ctx.nsub());
         let (nst, nc) = (ctx.nstations, ctx.ncentres());
-        let w = if l.complex { 2 } else { 1 };
         for blk in b0..b1 {
-            // Station stage, per input (centre, station, subband): each
-            // centre takes its own samples from the station's buffer and
-            // rotates them with its own model.
+            // Station stage, per (centre, station, recording): each centre
+            // takes its own samples from the station's buffer and rotates
+            // them with its own model; each recording's spectrum feeds the
+            // inputs (centre, station, job subband) it covers.
             for c in 0..nc {
                 for s in 0..nst {
                     let g = &chunk.geoms[(blk * nc + c) * nst + s];
-                    for (sb, sub) in ctx.subbands.iter().enumerate() {
-                        let i = (c * nst + s) * nsub + sb;
-                        if !chunk.active[sb] {
-                            self.valid[i] = false;
+                    let n = l.station_fft_length[s];
+                    let fs = l.station_sample_rate_hz[s];
+                    let dsp = &mut self.dsps[self.dsp_of[s]];
+                    let w = if dsp.complex() { 2 } else { 1 };
+                    let first = (c * nst + s) * nsub;
+                    self.valid[first..first + nsub].fill(false);
+                    for q in ctx.rec_base[s]..ctx.rec_base[s + 1] {
+                        if !chunk.active[q] {
                             continue;
                         }
-                        let buf = &chunk.bufs[s * nsub + sb];
+                        let rec = &ctx.recordings[q];
+                        let buf = &chunk.bufs[q];
                         let off = (g.n0 - buf.n_lo) as usize;
-                        let ok = all_valid(&buf.valid[off..off + n]);
-                        self.valid[i] = ok;
-                        if !ok {
+                        if !all_valid(&buf.valid[off..off + n]) {
                             continue;
                         }
-                        let (re, im) = (
-                            &mut self.spec_re[i * nch..(i + 1) * nch],
-                            &mut self.spec_im[i * nch..(i + 1) * nch],
-                        );
-                        let p = self.dsp.spectrum(
-                            &buf.samples[off * w..(off + n) * w],
-                            g,
-                            sub,
-                            l.sample_rate_hz,
-                            re,
-                            im,
-                        );
-                        unit.power[i] += p;
-                        unit.power_samples[i] += n as u64;
+                        let samples = &buf.samples[off * w..(off + n) * w];
+                        if rec.direct {
+                            let i = first + rec.targets[0].0;
+                            let p = dsp.spectrum(
+                                samples,
+                                g,
+                                &rec.dsp,
+                                fs,
+                                &mut self.spec_re[i * nch..(i + 1) * nch],
+                                &mut self.spec_im[i * nch..(i + 1) * nch],
+                            );
+                            self.valid[i] = true;
+                            unit.power[i] += p;
+                            unit.power_samples[i] += n as u64;
+                            continue;
+                        }
+                        let p = dsp.transform(samples, g, &rec.dsp, fs);
+                        for &(sb, map) in &rec.targets {
+                            let i = first + sb;
+                            dsp.extract(
+                                map.first_chan,
+                                nch,
+                                map.reversed,
+                                g.delta,
+                                &rec.dsp,
+                                &mut self.spec_re[i * nch..(i + 1) * nch],
+                                &mut self.spec_im[i * nch..(i + 1) * nch],
+                            );
+                            self.valid[i] = true;
+                            unit.power[i] += p;
+                            unit.power_samples[i] += n as u64;
+                        }
                     }
                 }
             }

@@ -40,6 +40,10 @@
 //! itrf_m = [-2826708.8081, 4679236.9722, 3274667.4495]
 //! file = "T6.vdif"
 //! sample_rate_hz = 16e6
+//! sampling = "real"                # optional: "real" | "complex" | "complex_dsb"
+//! lo_offset_hz = 0.0               # optional: this station's LO above the band's
+//! # [[station.subband]] tables (the keys of [[subband]]): what this station
+//! # records when it differs from the job's [[subband]] (the output bands)
 //!
 //! [[subband]]                      # needed to correlate, not for `model`
 //! sky_freq_hz = 8.4e9
@@ -261,6 +265,40 @@ pub struct Station {
     /// own mapping): `slots[sb]` = (VDIF thread, channel), or `None` where
     /// the station does not record that subband. `None` = the subbands'.
     pub slots: Option<Vec<Option<(u16, usize)>>>,
+    /// `sampling`: how the recording samples its band; `None` = as the
+    /// VDIF header says (real, or complex USB with the band edge at the LO).
+    pub sampling: Option<Sampling>,
+    /// `lo_offset_hz`: the station's LO lies this far above the band's LO
+    /// (every sideband; DSB: above the band centre).
+    pub lo_offset_hz: f64,
+    /// `[[station.subband]]`: what this station records, when it differs
+    /// from the job's `[[subband]]` (which are then only the output bands);
+    /// empty = the job's.
+    pub subbands: Vec<Subband>,
+}
+
+/// How a station's recording samples its band (`[[station]] sampling`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sampling {
+    /// Real samples at fs: baseband [0, fs/2), the band [0, bandwidth_hz).
+    Real,
+    /// Complex single-sideband samples at fs: baseband [0, fs) above
+    /// (USB) or below (LSB) the LO at the band edge.
+    Complex,
+    /// Complex double-sideband samples at fs: baseband [−fs/2, fs/2) around
+    /// an LO at the band centre (`sky_freq_hz` is the lower edge).
+    ComplexDsb,
+}
+
+impl Sampling {
+    /// The job-file spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            Sampling::Real => "real",
+            Sampling::Complex => "complex",
+            Sampling::ComplexDsb => "complex_dsb",
+        }
+    }
 }
 
 impl Station {
@@ -271,6 +309,44 @@ impl Station {
             None => Some((subband.thread, subband.channel)),
             Some(v) => v.get(sb).copied().flatten(),
         }
+    }
+
+    /// What this station records: its `[[station.subband]]` tables, else
+    /// the job's subbands `job_subbands` at this station's slots (those it
+    /// records). The second element is the job subband a recorded one is,
+    /// when it is one (`None` for the station's own tables).
+    pub fn recorded_subbands(&self, job_subbands: &[Subband]) -> Vec<(Subband, Option<usize>)> {
+        if !self.subbands.is_empty() {
+            return self.subbands.iter().map(|s| (s.clone(), None)).collect();
+        }
+        job_subbands
+            .iter()
+            .enumerate()
+            .filter_map(|(i, sb)| {
+                self.slot(i, sb).map(|(thread, channel)| {
+                    (
+                        Subband {
+                            thread,
+                            channel,
+                            ..sb.clone()
+                        },
+                        Some(i),
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// The VDIF threads this station's recording is read from (sorted).
+    pub fn recorded_threads(&self, job_subbands: &[Subband]) -> Vec<u16> {
+        let mut t: Vec<u16> = self
+            .recorded_subbands(job_subbands)
+            .iter()
+            .map(|(s, _)| s.thread)
+            .collect();
+        t.sort_unstable();
+        t.dedup();
+        t
     }
 }
 

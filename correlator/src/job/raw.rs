@@ -98,6 +98,12 @@ pub(super) struct RawStation {
     #[serde(default)]
     pub(super) lunar_proper_time: bool,
     pub(super) delay_poly: Option<RawDelayPoly>,
+    pub(super) sampling: Option<String>,
+    pub(super) lo_offset_hz: Option<f64>,
+    /// `[[station.subband]]`: what this station records, when it differs
+    /// from the job's `[[subband]]`.
+    #[serde(default)]
+    pub(super) subband: Vec<RawSubband>,
 }
 
 #[derive(Deserialize)]

@@ -240,3 +240,57 @@ fn session_mistakes_name_the_scan_or_source_key() {
     let e = parse(&session("")).unwrap_err().to_string();
     assert!(e.contains("key `source`"), "{e}");
 }
+
+#[test]
+fn stations_may_record_differently() {
+    let text = r#"
+[job]
+name = "h"
+[source]
+name = "S"
+ra_deg = 1.0
+dec_deg = 2.0
+[[station]]
+name = "A"
+delay_poly = { epoch = "2026-01-01T00:00:00Z", coeffs_s = [0.0] }
+[[station]]
+name = "LS"
+sample_rate_hz = 128e6
+sampling = "complex_dsb"
+lo_offset_hz = 2.5e3
+delay_poly = { epoch = "2026-01-01T00:00:00Z", coeffs_s = [0.0] }
+[[station.subband]]
+sky_freq_hz = 8.388e9
+bandwidth_hz = 64e6
+sideband = "U"
+pol = "R"
+thread = 0
+channel = 0
+[[subband]]
+sky_freq_hz = 8.4e9
+bandwidth_hz = 16e6
+"#;
+    let j = Job::from_toml_str(text, Path::new("/tmp/h.toml")).unwrap();
+    assert_eq!(j.stations[0].sampling, None);
+    assert_eq!(j.stations[0].lo_offset_hz, 0.0);
+    assert!(j.stations[0].subbands.is_empty());
+    let ls = &j.stations[1];
+    assert_eq!(ls.sampling, Some(crate::job::Sampling::ComplexDsb));
+    assert_eq!(ls.lo_offset_hz, 2.5e3);
+    assert_eq!(ls.subbands.len(), 1);
+    assert_eq!(ls.subbands[0].bandwidth_hz, 64e6);
+    assert_eq!(ls.recorded_threads(&j.subbands), vec![0]);
+    let bad = text.replace("complex_dsb", "dsb");
+    let e = Job::from_toml_str(&bad, Path::new("/tmp/h.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("station[1] (LS).sampling") && !e.contains('\n'),
+        "{e}"
+    );
+    let bad = text.replace("sideband = \"U\"", "sideband = \"X\"");
+    let e = Job::from_toml_str(&bad, Path::new("/tmp/h.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("station[1] (LS).subband[0].sideband"), "{e}");
+}

@@ -4,10 +4,10 @@
 //! recordings) is not checked here but by that command (`needs`), so that a
 //! job without a frequency setup still gives its delay model.
 
-use super::raw::{RawCorrelation, RawJob, RawScan, RawSource};
+use super::raw::{RawCorrelation, RawJob, RawScan, RawSource, RawSubband};
 use super::{
     base_dir, parse_dec, parse_ra, ClockModel, Correlation, DelayPolySpec, Job, JobError,
-    ModelConfig, MoonSite, Pol, ScanSpec, Sideband, Source, SourcePosition, Station,
+    ModelConfig, MoonSite, Pol, Sampling, ScanSpec, Sideband, Source, SourcePosition, Station,
     StationPosition, Subband, Window,
 };
 use formats::UtcTime;
@@ -242,7 +242,30 @@ pub(super) fn validate(raw: RawJob, path: &Path) -> Result<Job, JobError> {
                 "only a station on the Moon has a lunar clock".into(),
             ));
         }
+        let sampling = match s.sampling.as_deref() {
+            None => None,
+            Some("real") => Some(Sampling::Real),
+            Some("complex") => Some(Sampling::Complex),
+            Some("complex_dsb") => Some(Sampling::ComplexDsb),
+            Some(other) => {
+                return Err(key_err(
+                    &k("sampling"),
+                    format!("{other:?}: expected \"real\", \"complex\" or \"complex_dsb\""),
+                ))
+            }
+        };
+        let lo_offset_hz = s.lo_offset_hz.unwrap_or(0.0);
+        if !lo_offset_hz.is_finite() {
+            return Err(key_err(
+                &k("lo_offset_hz"),
+                format!("must be a finite frequency, got {lo_offset_hz}"),
+            ));
+        }
+        let own_subbands = validate_subbands(s.subband, &k("subband"), &key_err)?;
         stations.push(Station {
+            sampling,
+            lo_offset_hz,
+            subbands: own_subbands,
             name: s.name,
             position,
             files,
@@ -254,76 +277,7 @@ pub(super) fn validate(raw: RawJob, path: &Path) -> Result<Job, JobError> {
         });
     }
 
-    let mut subbands = Vec::with_capacity(raw.subband.len());
-    for (i, b) in raw.subband.into_iter().enumerate() {
-        let k = |field: &str| format!("subband[{i}].{field}");
-        if !(b.sky_freq_hz.is_finite() && b.sky_freq_hz > 0.0) {
-            return Err(key_err(
-                &k("sky_freq_hz"),
-                format!("must be positive, got {}", b.sky_freq_hz),
-            ));
-        }
-        if !(b.bandwidth_hz.is_finite() && b.bandwidth_hz > 0.0) {
-            return Err(key_err(
-                &k("bandwidth_hz"),
-                format!("must be positive, got {}", b.bandwidth_hz),
-            ));
-        }
-        let sideband = match b.sideband.as_deref().unwrap_or("U") {
-            "U" | "u" | "USB" => Sideband::Upper,
-            "L" | "l" | "LSB" => Sideband::Lower,
-            other => {
-                return Err(key_err(
-                    &k("sideband"),
-                    format!("{other:?}: expected \"U\" or \"L\""),
-                ))
-            }
-        };
-        let pol = match b.pol.as_deref().unwrap_or("R") {
-            "R" | "r" => Pol::R,
-            "L" | "l" => Pol::L,
-            "X" | "x" => Pol::X,
-            "Y" | "y" => Pol::Y,
-            other => {
-                return Err(key_err(
-                    &k("pol"),
-                    format!("{other:?}: expected R, L, X or Y"),
-                ))
-            }
-        };
-        let thread = b.thread.unwrap_or(0);
-        if !(0..1024).contains(&thread) {
-            return Err(key_err(
-                &k("thread"),
-                format!("VDIF thread IDs are 0 to 1023, got {thread}"),
-            ));
-        }
-        let channel = b.channel.unwrap_or(0);
-        if !(0..=65536).contains(&channel) {
-            return Err(key_err(
-                &k("channel"),
-                format!("must be from 0 to 65536, got {channel}"),
-            ));
-        }
-        let sb = Subband {
-            sky_freq_hz: b.sky_freq_hz,
-            bandwidth_hz: b.bandwidth_hz,
-            sideband,
-            pol,
-            thread: thread as u16,
-            channel: channel as usize,
-        };
-        if subbands
-            .iter()
-            .any(|o: &Subband| o.thread == sb.thread && o.channel == sb.channel)
-        {
-            return Err(key_err(
-                &k("thread"),
-                format!("thread {thread} channel {channel} is used by two subbands"),
-            ));
-        }
-        subbands.push(sb);
-    }
+    let subbands = validate_subbands(raw.subband, "subband", &key_err)?;
 
     for sc in &scans {
         for name in sc.stations.iter().flatten() {
@@ -552,4 +506,86 @@ fn validate_source(
         name: s.name,
         position,
     })
+}
+
+/// `[[subband]]` tables (the job's output bands, or a station's own
+/// `[[station.subband]]` recording setup; `key` names the list in
+/// messages): frequencies positive, sideband and polarisation spelt right,
+/// each (thread, channel) used once.
+fn validate_subbands(
+    raw: Vec<RawSubband>,
+    key: &str,
+    key_err: &dyn Fn(&str, String) -> JobError,
+) -> Result<Vec<Subband>, JobError> {
+    let mut subbands = Vec::with_capacity(raw.len());
+    for (i, b) in raw.into_iter().enumerate() {
+        let k = |field: &str| format!("{key}[{i}].{field}");
+        if !(b.sky_freq_hz.is_finite() && b.sky_freq_hz > 0.0) {
+            return Err(key_err(
+                &k("sky_freq_hz"),
+                format!("must be positive, got {}", b.sky_freq_hz),
+            ));
+        }
+        if !(b.bandwidth_hz.is_finite() && b.bandwidth_hz > 0.0) {
+            return Err(key_err(
+                &k("bandwidth_hz"),
+                format!("must be positive, got {}", b.bandwidth_hz),
+            ));
+        }
+        let sideband = match b.sideband.as_deref().unwrap_or("U") {
+            "U" | "u" | "USB" => Sideband::Upper,
+            "L" | "l" | "LSB" => Sideband::Lower,
+            other => {
+                return Err(key_err(
+                    &k("sideband"),
+                    format!("{other:?}: expected \"U\" or \"L\""),
+                ))
+            }
+        };
+        let pol = match b.pol.as_deref().unwrap_or("R") {
+            "R" | "r" => Pol::R,
+            "L" | "l" => Pol::L,
+            "X" | "x" => Pol::X,
+            "Y" | "y" => Pol::Y,
+            other => {
+                return Err(key_err(
+                    &k("pol"),
+                    format!("{other:?}: expected R, L, X or Y"),
+                ))
+            }
+        };
+        let thread = b.thread.unwrap_or(0);
+        if !(0..1024).contains(&thread) {
+            return Err(key_err(
+                &k("thread"),
+                format!("VDIF thread IDs are 0 to 1023, got {thread}"),
+            ));
+        }
+        let channel = b.channel.unwrap_or(0);
+        if !(0..=65536).contains(&channel) {
+            return Err(key_err(
+                &k("channel"),
+                format!("must be from 0 to 65536, got {channel}"),
+            ));
+        }
+        let sb = Subband {
+            sky_freq_hz: b.sky_freq_hz,
+            bandwidth_hz: b.bandwidth_hz,
+            sideband,
+            pol,
+            thread: thread as u16,
+            channel: channel as usize,
+        };
+        if subbands
+            .iter()
+            .any(|o: &Subband| o.thread == sb.thread && o.channel == sb.channel)
+        {
+            return Err(key_err(
+                &k("thread"),
+                format!("thread {thread} channel {channel} is used by two subbands"),
+            ));
+        }
+        subbands.push(sb);
+    }
+    Ok(subbands)
 }

@@ -95,6 +95,9 @@ pub(super) fn load(job: &Job, path: &Path) -> Result<Session, SessionError> {
                 clock_given: false,
                 delay_poly: None,
                 slots: None,
+                sampling: None,
+                lo_offset_hz: 0.0,
+                subbands: Vec::new(),
             },
         };
         if st.position == StationPosition::None && st.delay_poly.is_none() {
@@ -376,6 +379,44 @@ fn subbands_from_mode(
             })
             .collect();
         let missing = slots.iter().filter(|s| s.is_none()).count();
+        // A station whose own $FREQ differs (other frequencies, widths or
+        // sidebands): its channels become its own recording setup, and the
+        // engine takes each output band from the channel that contains it.
+        let own: Vec<Subband> = setup
+            .channels
+            .iter()
+            .filter_map(|c| {
+                c.record.map(|r| Subband {
+                    sky_freq_hz: c.sky_freq_hz,
+                    bandwidth_hz: c.bandwidth_hz,
+                    sideband: sideband_of(c.sideband),
+                    pol: pol_of(c.polarisation()).unwrap_or(Pol::R),
+                    thread: r.thread_id as u16,
+                    channel: r.index as usize,
+                })
+            })
+            .collect();
+        // Only a station with channels the output bands lack has a setup
+        // of its own; one that records some of them keeps its slots.
+        let differs = own.iter().any(|c| {
+            !subbands.iter().any(|sb| {
+                sb.sky_freq_hz == c.sky_freq_hz
+                    && sb.bandwidth_hz == c.bandwidth_hz
+                    && sb.sideband == c.sideband
+                    && sb.pol == c.pol
+            })
+        });
+        if missing > 0 && differs && st.subbands.is_empty() {
+            notes.push(format!(
+                "station {}: its $FREQ in mode {} differs from the output bands; its {} recorded channels are its own recording setup",
+                st.name,
+                mode.name,
+                own.len()
+            ));
+            st.subbands = own;
+            st.slots = None;
+            continue;
+        }
         if missing > 0 {
             notes.push(format!(
                 "station {}: records {} of the {} channels of mode {} (the others have no data from it)",

@@ -800,9 +800,6 @@ fn progress_bar() -> indicatif::ProgressBar {
 /// Earth stations'), so that no station's writer is held up while the
 /// correlator waits for another's. A signal ends every wait.
 pub(crate) fn open_sources(job: &Job, span_s: f64) -> Result<Vec<Box<dyn SampleSource>>, Failure> {
-    let mut threads: Vec<u16> = job.subbands.iter().map(|sb| sb.thread).collect();
-    threads.sort_unstable();
-    threads.dedup();
     let mut recordings = Vec::with_capacity(job.stations.len());
     for st in &job.stations {
         if st.files.is_empty() {
@@ -815,7 +812,9 @@ pub(crate) fn open_sources(job: &Job, span_s: f64) -> Result<Vec<Box<dyn SampleS
         let rate = st.sample_rate_hz.unwrap_or(64e6);
         let opts = OpenOptions {
             sample_rate_hz: st.sample_rate_hz,
-            threads: Some(threads.clone()),
+            // The threads this station records (its own subbands, or the
+            // job's at its slots).
+            threads: Some(st.recorded_threads(&job.subbands)),
             readahead_bytes: engine::readahead_bytes(job, span_s, rate),
             cancel: reliability::cancel_token(),
         };

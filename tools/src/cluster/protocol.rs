@@ -290,6 +290,10 @@ mod tests {
             fft_length: 32,
             blocks_per_integration: 10,
             integration_s: 2e-5,
+            station_sample_rate_hz: vec![16e6; 3],
+            station_fft_length: vec![32; 3],
+            station_recordings: vec![Vec::new(); 3],
+            channel_maps: vec![Vec::new(); 3],
         }
     }
 
