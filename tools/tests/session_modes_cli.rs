@@ -53,7 +53,10 @@ fn sim() -> &'static (tempfile::TempDir, String) {
         let mut second = v.modes[0].clone();
         second.name = "SIM2".into();
         for setup in &mut second.setups {
-            assert!(setup.channels.len() >= 2, "the scenario records two channels");
+            assert!(
+                setup.channels.len() >= 2,
+                "the scenario records two channels"
+            );
             setup.channels.remove(0);
         }
         v.modes.push(second);
@@ -126,7 +129,10 @@ fn each_mode_is_a_file_equal_to_its_one_mode_session_and_every_scan_says_where()
     let dir = tempfile::tempdir().unwrap();
     let two = job("two.toml", "");
     let out = dir.path().join("em.fits");
-    let (a, b) = (dir.path().join("em_SIM.fits"), dir.path().join("em_SIM2.fits"));
+    let (a, b) = (
+        dir.path().join("em_SIM.fits"),
+        dir.path().join("em_SIM2.fits"),
+    );
 
     // The plan: every scan, each with the file it goes to.
     let plan: serde_json::Value =
@@ -167,7 +173,10 @@ fn each_mode_is_a_file_equal_to_its_one_mode_session_and_every_scan_says_where()
     // The run: both files, the summary as the plan.
     let summary: serde_json::Value =
         serde_json::from_str(&ok(&correlate(&two, &out, &["--json"]))).unwrap();
-    assert!(!out.exists(), "a session with two modes writes no single file");
+    assert!(
+        !out.exists(),
+        "a session with two modes writes no single file"
+    );
     assert_eq!(where_to(&summary), want);
     for s in summary["scans"].as_array().unwrap() {
         assert_eq!(s["status"], "correlated", "{s}");
@@ -191,7 +200,11 @@ fn each_mode_is_a_file_equal_to_its_one_mode_session_and_every_scan_says_where()
         let (x, y) = (rows(file), rows(&o));
         assert!(!x.is_empty());
         assert_eq!(x.len(), y.len(), "{}", file.display());
-        assert!(x == y, "{}: rows differ from the one-mode session", file.display());
+        assert!(
+            x == y,
+            "{}: rows differ from the one-mode session",
+            file.display()
+        );
         assert_eq!(bands(file), bands(&o));
         // The whole file, tables and all.
         assert!(
@@ -218,7 +231,10 @@ fn an_interrupted_two_mode_session_resumes_across_the_mode_boundary() {
     // Mode SIM has 4 integrations (two scans of 2 s): held after 5, the
     // first of mode SIM2.
     let out = dir.path().join("cut.fits");
-    let (a, b) = (dir.path().join("cut_SIM.fits"), dir.path().join("cut_SIM2.fits"));
+    let (a, b) = (
+        dir.path().join("cut_SIM.fits"),
+        dir.path().join("cut_SIM2.fits"),
+    );
     let hold = dir.path().join("hold");
     std::fs::write(&hold, b"").unwrap();
     let mut child = emcorr()

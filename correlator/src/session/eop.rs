@@ -75,11 +75,17 @@ pub(super) fn vex_table(v: &Vex) -> Result<Option<(Eop, String)>, SessionError> 
     for e in &v.eop {
         let n = e.ut1_utc_s.len();
         if n == 0 {
-            return Err(v.missing(&e.origin, Some("ut1-utc"), "UT1−UTC values").into());
+            return Err(v
+                .missing(&e.origin, Some("ut1-utc"), "UT1−UTC values")
+                .into());
         }
         let Some(epoch) = e.ref_epoch else {
             return Err(v
-                .missing(&e.origin, Some("eop_ref_epoch"), "the epoch of the first point")
+                .missing(
+                    &e.origin,
+                    Some("eop_ref_epoch"),
+                    "the epoch of the first point",
+                )
                 .into());
         };
         let interval_s = match e.interval_s {
@@ -127,9 +133,8 @@ pub(super) fn vex_table(v: &Vex) -> Result<Option<(Eop, String)>, SessionError> 
             String::new()
         }
     );
-    let table = Eop::from_rows(&what, rows).map_err(|why| {
-        SessionError::from(v.missing(&first.origin, Some("ut1-utc"), why))
-    })?;
+    let table = Eop::from_rows(&what, rows)
+        .map_err(|why| SessionError::from(v.missing(&first.origin, Some("ut1-utc"), why)))?;
     Ok(Some((table, what)))
 }
 

@@ -207,7 +207,11 @@ impl Session {
     fn skip_other_modes(&mut self, why: impl Fn(&str, &str) -> String) {
         let own = self.mode.clone().unwrap_or_else(|| "?".into());
         for sc in &mut self.scans {
-            if let Some(m) = sc.mode.as_deref().filter(|m| Some(*m) != self.mode.as_deref()) {
+            if let Some(m) = sc
+                .mode
+                .as_deref()
+                .filter(|m| Some(*m) != self.mode.as_deref())
+            {
                 if sc.skip.as_deref() != Some(NOT_SELECTED) {
                     sc.skip = Some(why(m, &own));
                 }

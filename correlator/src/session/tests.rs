@@ -200,7 +200,10 @@ fn edited_vex_job(dir: &Path, edit: impl Fn(String) -> String, model_extra: &str
         "[job]\nname = \"em\"\nvex = \"em.vex\"\nstations = [\"T6\", \"KM\"]\n\
          [model]\nkernels = [{:?}]\n{model_extra}\n\
          [[source]]\nname = \"CE7LANDER\"\nmoon = {{ lat_deg = -89.45, lon_deg = 20.0 }}\n",
-        testdata().join("de421_2026_excerpt.bsp").display().to_string()
+        testdata()
+            .join("de421_2026_excerpt.bsp")
+            .display()
+            .to_string()
     );
     Job::from_toml_str(&job, &dir.join("job.toml")).unwrap()
 }
@@ -229,7 +232,12 @@ fn a_schedule_with_two_modes_is_one_session_per_mode() {
     // Each with its own frequency setup: X4x16's four channels of T6, and
     // X2m's two (CH01 and CH03 of X2x16, from DS2's one thread).
     assert_eq!(parts[0].job.subbands.len(), 4);
-    let sb: Vec<f64> = parts[1].job.subbands.iter().map(|b| b.sky_freq_hz).collect();
+    let sb: Vec<f64> = parts[1]
+        .job
+        .subbands
+        .iter()
+        .map(|b| b.sky_freq_hz)
+        .collect();
     assert_eq!(sb, [8212.99e6, 8228.99e6]);
     // Every scan in both, each correlated by its own mode's session only.
     fn open(s: &Session) -> Vec<&str> {
@@ -307,7 +315,11 @@ fn eop_from_finals(text: String, dut1_extra_s: f64) -> String {
 
 /// Delay (s) of stations T6 and KM towards PKS 1921−293 at `g`.
 fn delays(job: &Job, g: UtcTime) -> [f64; 2] {
-    let src = job.sources.iter().find(|s| s.name == "PKS1921-293").unwrap();
+    let src = job
+        .sources
+        .iter()
+        .find(|s| s.name == "PKS1921-293")
+        .unwrap();
     let m = crate::model::DelayModel::new(job, src, g, g.add_seconds(1.0)).unwrap();
     let ctx = m.epoch(g).unwrap();
     [
@@ -327,7 +339,11 @@ fn a_vex_eop_is_the_model_s_when_the_job_gives_none() {
     let vex = Session::load(&edited_vex_job(dir.path(), |t| eop_from_finals(t, 0.0), "")).unwrap();
     assert_eq!(file_job.eop.from, "job");
     assert_eq!(vex.eop.from, "vex");
-    assert!(vex.eop.what.as_deref().unwrap().contains("$EOP EOP61101"), "{:?}", vex.eop);
+    assert!(
+        vex.eop.what.as_deref().unwrap().contains("$EOP EOP61101"),
+        "{:?}",
+        vex.eop
+    );
     assert!(vex.job.model.as_ref().unwrap().eop_table.is_some());
     let mut worst = 0.0f64;
     for minute in [0, 7, 15] {
@@ -337,16 +353,28 @@ fn a_vex_eop_is_the_model_s_when_the_job_gives_none() {
             worst = worst.max((a[s] - b[s]).abs());
         }
     }
-    eprintln!("VEX $EOP vs IERS file: largest delay difference {:.3e} s", worst);
+    eprintln!(
+        "VEX $EOP vs IERS file: largest delay difference {:.3e} s",
+        worst
+    );
     assert!(worst < 1e-12, "VEX $EOP vs IERS file: {:.3e} s", worst);
 
     // UT1−UTC 1 ms later turns the Earth by ω⊕·1 ms about the CIP: station
     // x moves by ω⊕·Δ·(p × x), its delay −ŝ·Δx/c (a station towards the
     // source sees the wavefront first).
-    let shifted =
-        Session::load(&edited_vex_job(dir.path(), |t| eop_from_finals(t, 1e-3), "")).unwrap();
+    let shifted = Session::load(&edited_vex_job(
+        dir.path(),
+        |t| eop_from_finals(t, 1e-3),
+        "",
+    ))
+    .unwrap();
     let omega = 2.0 * std::f64::consts::PI * 1.002_737_811_911_354_5 / 86_400.0;
-    let src = vex.job.sources.iter().find(|s| s.name == "PKS1921-293").unwrap();
+    let src = vex
+        .job
+        .sources
+        .iter()
+        .find(|s| s.name == "PKS1921-293")
+        .unwrap();
     let SourcePosition::RaDec { ra_rad, dec_rad } = src.position else {
         panic!("PKS is far-field")
     };
@@ -378,7 +406,10 @@ fn a_vex_eop_is_the_model_s_when_the_job_gives_none() {
         // The baseline T6–KM: the shift of the delay difference.
         let got = (b[1] - b[0]) - (a[1] - a[0]);
         let want = p1 - p0;
-        assert!(want.abs() > 1e-11, "{want:e}: a baseline that sees the rotation");
+        assert!(
+            want.abs() > 1e-11,
+            "{want:e}: a baseline that sees the rotation"
+        );
         worst = worst.max((got - want).abs());
         eprintln!(
             "12:{minute:02}: T6–KM delay shift {:.4} ps, closed form {:.4} ps",

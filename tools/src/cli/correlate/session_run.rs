@@ -113,7 +113,12 @@ pub(super) fn run(
     }
 
     let late_warnings = Arc::new(Mutex::new(Vec::<String>::new()));
-    driver.runs(active.iter().map(|&i| parts.parts[i].plan.correlated()).sum());
+    driver.runs(
+        active
+            .iter()
+            .map(|&i| parts.parts[i].plan.correlated())
+            .sum(),
+    );
     let mut progress = ProgressOut::new(args);
     let pause = test_pause();
     let mut results: Vec<Vec<ScanResult>> = vec![Vec::new(); parts.parts.len()];
@@ -121,9 +126,7 @@ pub(super) fn run(
     // Integrations in the outputs finished so far, and those outputs.
     let mut written_before = 0u64;
     let mut finished: Vec<PathBuf> = Vec::new();
-    for (n, ((&i, out), (journal, replay))) in
-        active.iter().zip(&outs).zip(journals).enumerate()
-    {
+    for (n, ((&i, out), (journal, replay))) in active.iter().zip(&outs).zip(journals).enumerate() {
         let part = &parts.parts[i];
         let pjob = &part.session.job;
         let first = replay.len() as u64;
@@ -134,8 +137,7 @@ pub(super) fn run(
             ..Options::default()
         };
         let mut sink = CheckedSink {
-            inner: IdiSink::to_target(out.target.clone())
-                .with_session(session_outputs[n].clone()),
+            inner: IdiSink::to_target(out.target.clone()).with_session(session_outputs[n].clone()),
             journal,
             replay,
             written: first,
@@ -304,10 +306,7 @@ pub(super) fn run(
         }
     }
     if args.json {
-        print_stdout(&format!(
-            "{}\n",
-            session::json(parts, Some(&results), base)
-        ))?;
+        print_stdout(&format!("{}\n", session::json(parts, Some(&results), base)))?;
     } else if !args.quiet {
         for l in session::text(parts, Some(&results)) {
             eprintln!("{l}");
