@@ -63,6 +63,10 @@ pub struct Session {
     pub mode: Option<String>,
     /// Where the delay model's Earth orientation comes from.
     pub eop: EopUse,
+    /// Per station of `job`: its VEX `$CLOCK` entries when there are
+    /// several (valid from different epochs) and the job gives no clock;
+    /// [`Session::scan_job`] takes the one in force at each scan's start.
+    pub vex_clocks: Vec<Option<Vec<formats::vex::ClockEntry>>>,
 }
 
 /// One scan of the schedule.
@@ -322,5 +326,6 @@ fn from_tables(job: &Job) -> Session {
         notes: Vec::new(),
         mode: None,
         eop: EopUse::of_job(job.model.as_ref()),
+        vex_clocks: Vec::new(),
     }
 }

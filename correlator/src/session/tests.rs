@@ -454,3 +454,48 @@ fn a_job_eop_file_wins_and_a_disagreeing_vex_eop_is_a_warning() {
         .to_string();
     assert!(e.contains("em.vex:") && e.contains("eop_ref_epoch"), "{e}");
 }
+
+#[test]
+fn each_scan_takes_the_clock_in_force_at_its_start() {
+    // T6 has two clock_early entries: 1.234 µs from the day's start, and
+    // −0.5 µs, −2 ps/s (epoch 12:10) from 12:10; No0003 starts at 12:10.
+    let s = Session::load(&vex_job("")).unwrap();
+    let plan = Plan {
+        scans: s
+            .scans
+            .iter()
+            .map(|_| ScanPlan {
+                status: ScanStatus::Correlate,
+                stations: vec![(0, Vec::new())],
+                bytes: 0,
+                cpu_s: 0.0,
+                notes: Vec::new(),
+            })
+            .collect(),
+        problems: Vec::new(),
+        bits: vec![None; s.job.stations.len()],
+    };
+    let clock = |k: usize| s.scan_job(k, &plan).stations[0].clock.clone();
+    for k in [0, 1] {
+        assert!((clock(k).offset_s - 1.234e-6).abs() < 1e-18);
+        assert_eq!(clock(k).rate, 1.5e-13);
+    }
+    for k in [2, 3] {
+        let c = clock(k);
+        assert!((c.offset_s + 0.5e-6).abs() < 1e-18, "{c:?}");
+        assert!((c.rate + 2e-12).abs() < 1e-24, "{c:?}");
+        assert_eq!(
+            c.epoch,
+            Some(UtcTime::from_calendar(2026, 3, 2, 12, 10, 0, 0.0))
+        );
+    }
+    // A clock the job gives stands for every scan.
+    let mut job = vex_job("");
+    job.stations.push(crate::job::Station {
+        name: "T6".into(),
+        clock_given: true,
+        ..s.job.stations[0].clone()
+    });
+    let s = Session::load(&job).unwrap();
+    assert_eq!(s.vex_clocks[0], None);
+}

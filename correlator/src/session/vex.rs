@@ -73,6 +73,9 @@ pub(super) fn load(job: &Job, path: &Path, mode: Option<&str>) -> Result<Session
         }
     }
     let mut stations: Vec<Station> = Vec::new();
+    // Per session station: its `$CLOCK` entries when there are several and
+    // the job gives no clock (each scan takes the one in force at its start).
+    let mut vex_clocks: Vec<Option<Vec<vex::ClockEntry>>> = Vec::new();
     for vs in &v.stations {
         if job
             .select_stations
@@ -112,14 +115,14 @@ pub(super) fn load(job: &Job, path: &Path, mode: Option<&str>) -> Result<Session
                 st.clock.epoch = c.epoch;
                 if vs.clock.len() > 1 {
                     notes.push(format!(
-                        "station {}: {} clock_early entries in $CLOCK; the one in force at the first scan (line {}) is used for the whole session",
+                        "station {}: {} clock_early entries in $CLOCK; each scan uses the one in force at its start",
                         vs.code,
                         vs.clock.len(),
-                        c.origin.line
                     ));
                 }
             }
         }
+        vex_clocks.push((!st.clock_given && vs.clock.len() > 1).then(|| vs.clock.clone()));
         stations.push(st);
     }
 
@@ -283,6 +286,7 @@ pub(super) fn load(job: &Job, path: &Path, mode: Option<&str>) -> Result<Session
         notes,
         mode: mode_name,
         eop,
+        vex_clocks,
     })
 }
 
