@@ -133,8 +133,15 @@ pub(super) fn vex_table(v: &Vex) -> Result<Option<(Eop, String)>, SessionError> 
             String::new()
         }
     );
-    let table = Eop::from_rows(&what, rows)
-        .map_err(|why| SessionError::from(v.missing(&first.origin, Some("ut1-utc"), why)))?;
+    // Interpolation needs two points or more, at distinct epochs.
+    let table = Eop::from_rows(&what, rows).map_err(|_| {
+        let n: usize = v.eop.iter().map(|e| e.ut1_utc_s.len()).sum();
+        SessionError::from(v.missing(
+            &first.origin,
+            Some("ut1-utc"),
+            format!("two EOP points or more at distinct epochs to interpolate ({n} given)"),
+        ))
+    })?;
     Ok(Some((table, what)))
 }
 
