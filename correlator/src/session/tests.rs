@@ -453,6 +453,24 @@ fn a_job_eop_file_wins_and_a_disagreeing_vex_eop_is_a_warning() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("em.vex:") && e.contains("eop_ref_epoch"), "{e}");
+    // One point cannot be interpolated.
+    let one = |t: String| {
+        let t = eop_from_finals(t, 0.0);
+        let a = t.find("    num_eop_points").unwrap();
+        let b = a + t[a..].find("  enddef;").unwrap();
+        format!(
+            "{}    ut1-utc = 0.064 sec;\n    x_wobble = 0.05 asec;\n    y_wobble = 0.36 asec;\n{}",
+            &t[..a],
+            &t[b..]
+        )
+    };
+    let e = Session::load(&edited_vex_job(dir.path(), one, ""))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("two EOP points or more") && e.contains("(1 given)"),
+        "{e}"
+    );
 }
 
 #[test]
