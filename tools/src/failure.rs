@@ -42,6 +42,11 @@ impl Failure {
         }
     }
 
+    /// The same kind of failure (so the same exit code) with another message.
+    pub fn with_message(&self, message: String) -> Failure {
+        Failure::from_code(self.exit_code(), message)
+    }
+
     pub fn message(&self) -> &str {
         match self {
             Failure::Internal(m)

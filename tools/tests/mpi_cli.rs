@@ -402,3 +402,78 @@ stations = ["T6", "KM", "LS"]
         "resumed MPI session bytes differ"
     );
 }
+
+/// The simulated session (testdata/scenarios/session.toml, `--vex`) with a
+/// second mode SIM2 (only the second channel) for scans No0002 and No0004,
+/// as in `session_modes_cli.rs`: the job naming that VEX.
+fn two_mode_session(dir: &Path) -> PathBuf {
+    let out = Command::new(emcorr())
+        .arg("simulate")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/scenarios/session.toml"))
+        .arg("--out")
+        .arg(dir)
+        .arg("--vex")
+        .output()
+        .unwrap();
+    succeeded(&out);
+    let job = std::fs::read_to_string(dir.join("job_vex.toml")).unwrap();
+    let t: toml::Table = job.parse().unwrap();
+    let vex_name = t["job"]["vex"].as_str().unwrap().to_string();
+    let mut v = formats::vex::read_vex(&dir.join(&vex_name)).unwrap();
+    let mut second = v.modes[0].clone();
+    second.name = "SIM2".into();
+    for setup in &mut second.setups {
+        setup.channels.remove(0);
+    }
+    v.modes.push(second);
+    for sc in &mut v.scans {
+        if sc.name == "No0002" || sc.name == "No0004" {
+            sc.mode = "SIM2".into();
+        }
+    }
+    std::fs::write(dir.join("two.vex"), formats::vex::write_vex2(&v)).unwrap();
+    let p = dir.join("two.toml");
+    std::fs::write(&p, job.replace(&format!("\"{vex_name}\""), "\"two.vex\"")).unwrap();
+    p
+}
+
+#[test]
+fn a_two_mode_session_under_mpi_writes_the_single_process_files_and_resumes() {
+    // Ranks prepare the runs of mode SIM's scans, then SIM2's, as rank 0
+    // drives them: a rank out of step would fail the plan check.
+    let dir = tempfile::tempdir().unwrap();
+    let job = two_mode_session(dir.path());
+    let files = |base: &str| {
+        ["SIM", "SIM2"].map(|m| std::fs::read(dir.path().join(format!("{base}_{m}.fits"))).unwrap())
+    };
+    let out = Command::new(emcorr())
+        .args(["correlate", "--quiet", "--threads", "1", "--output"])
+        .arg(dir.path().join("single.fits"))
+        .arg(&job)
+        .output()
+        .unwrap();
+    succeeded(&out);
+    let want = files("single");
+    succeeded(&correlate_mpi(
+        3,
+        &job,
+        &dir.path().join("mpi.fits"),
+        &[],
+        &[],
+    ));
+    assert!(files("mpi") == want, "MPI two-mode files differ");
+
+    // A rank fails in the first scan's run: mode SIM's partial and both
+    // checkpoints are kept; resumed under MPI, both files as one process.
+    let cut = dir.path().join("cut.fits");
+    let out = correlate_mpi(3, &job, &cut, &[], &[("EMCORR_TEST_MPI_FAIL", "1")]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.path().join("cut_SIM2.fits.checkpoint").exists());
+    succeeded(&correlate_mpi(3, &job, &cut, &["--resume"], &[]));
+    assert!(files("cut") == want, "resumed MPI two-mode files differ");
+}

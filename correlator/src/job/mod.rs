@@ -163,6 +163,10 @@ pub struct ModelConfig {
     pub kernels: Vec<PathBuf>,
     /// IERS finals2000A Earth-orientation file, if given.
     pub eop: Option<PathBuf>,
+    /// Earth orientation given with the schedule (a VEX `$EOP`), used when
+    /// `eop` names no file (`correlator::session` fills it; a job file
+    /// cannot).
+    pub eop_table: Option<crate::model::earth::Eop>,
     /// Span of each delay polynomial.
     pub interval_s: f64,
     /// Polynomial order.

@@ -117,6 +117,7 @@ pub(super) fn validate(raw: RawJob, path: &Path) -> Result<Job, JobError> {
             Some(ModelConfig {
                 kernels: m.kernels.iter().map(|k| resolve(k)).collect(),
                 eop: m.eop.as_deref().map(resolve),
+                eop_table: None,
                 interval_s,
                 order: order as usize,
             })

@@ -16,19 +16,24 @@ use std::path::{Path, PathBuf};
 
 const ARCSEC: f64 = std::f64::consts::PI / (180.0 * 3600.0);
 
-/// One day of Earth orientation.
+/// One tabulated epoch of Earth orientation (a day of the IERS file, a
+/// point of a VEX `$EOP`).
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct EopRow {
-    mjd: f64,
-    xp_arcsec: f64,
-    yp_arcsec: f64,
-    dut1_s: f64,
+pub struct EopRow {
+    /// UTC MJD of the point (whole days in the IERS file).
+    pub mjd: f64,
+    pub xp_arcsec: f64,
+    pub yp_arcsec: f64,
+    pub dut1_s: f64,
 }
 
 /// Earth orientation parameters from an IERS finals2000A file (Bulletin A
-/// columns: polar motion x, y and UT1−UTC; observed and predicted rows).
-#[derive(Debug, Clone)]
+/// columns: polar motion x, y and UT1−UTC; observed and predicted rows), or
+/// from the points a schedule gives (VEX `$EOP`, [`Eop::from_rows`]).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Eop {
+    /// The file, or for in-memory points a description of where they come
+    /// from (shown in messages).
     file: PathBuf,
     rows: Vec<EopRow>,
 }
@@ -101,6 +106,33 @@ impl Eop {
         })
     }
 
+    /// A table from points given elsewhere (a VEX `$EOP`), interpolated as
+    /// the IERS file is; `from` names them in messages. Needs at least two
+    /// points in increasing time (schedules often carry only two or three
+    /// days: then the interpolation is linear or quadratic, see
+    /// [`Eop::at`]).
+    pub fn from_rows(from: &str, mut rows: Vec<EopRow>) -> Result<Eop, String> {
+        rows.sort_by(|a, b| a.mjd.total_cmp(&b.mjd));
+        if rows.len() < 2 {
+            return Err(format!(
+                "{from}: {} EOP point(s): at least 2 are needed to interpolate",
+                rows.len()
+            ));
+        }
+        if let Some(w) = rows.windows(2).find(|w| w[1].mjd <= w[0].mjd) {
+            return Err(format!("{from}: two EOP points at MJD {}", w[0].mjd));
+        }
+        Ok(Eop {
+            file: PathBuf::from(from),
+            rows,
+        })
+    }
+
+    /// The tabulated points.
+    pub fn rows(&self) -> &[EopRow] {
+        &self.rows
+    }
+
     pub fn file(&self) -> &Path {
         &self.file
     }
@@ -113,7 +145,8 @@ impl Eop {
 
     /// Values at a UTC instant by 4-point Lagrange interpolation of the daily
     /// table (IERS Conventions 2010 §5.5.1 recommends Lagrangian
-    /// interpolation; the sub-daily tidal terms of §8 are not added).
+    /// interpolation; the sub-daily tidal terms of §8 are not added); a
+    /// table of fewer points (a schedule's `$EOP`) uses all of them.
     /// A leap second between rows is removed from UT1−UTC before interpolating.
     pub fn at(&self, utc: UtcTime) -> Result<EopValues, ModelError> {
         let (mjd_day, sod) = utc.mjd();
@@ -130,8 +163,9 @@ impl Eop {
             });
         }
         let k = self.rows.partition_point(|r| r.mjd <= mjd);
-        let lo = k.saturating_sub(2).min(self.rows.len() - 4);
-        let pts = &self.rows[lo..lo + 4];
+        let n = self.rows.len().min(4);
+        let lo = k.saturating_sub(n / 2).min(self.rows.len() - n);
+        let pts = &self.rows[lo..lo + n];
         let mut out = EopValues::default();
         let base_dut1 = pts[1].dut1_s;
         for (j, pj) in pts.iter().enumerate() {

@@ -91,9 +91,12 @@ impl DelayModel {
         }
         let eph = Ephemeris::load(&cfg.kernels)?;
         let mut warnings = Vec::new();
-        let eop = match &cfg.eop {
-            Some(p) => Some(Eop::from_file(p)?),
-            None => {
+        // The job's file wins over a schedule's points (see
+        // `correlator::session`, which says which was used).
+        let eop = match (&cfg.eop, &cfg.eop_table) {
+            (Some(p), _) => Some(Eop::from_file(p)?),
+            (None, Some(t)) => Some(t.clone()),
+            (None, None) => {
                 warnings.push(
                     "no model.eop: UT1−UTC = 0 and no polar motion (errors up to ~1.5 µs in delay)"
                         .into(),

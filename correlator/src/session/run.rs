@@ -63,6 +63,12 @@ impl Session {
             .map(|(s, files)| {
                 let mut st = self.job.stations[*s].clone();
                 st.files = files.clone();
+                let entries = self.vex_clocks.get(*s).and_then(|c| c.as_ref());
+                if let Some(c) = entries.and_then(|c| clock_at(c, sc.start)) {
+                    st.clock.offset_s = c.offset_s;
+                    st.clock.rate = c.rate_s_per_s.unwrap_or(0.0);
+                    st.clock.epoch = c.epoch;
+                }
                 st
             })
             .collect();
@@ -191,6 +197,19 @@ impl Session {
         sink.finish()?;
         Ok(results)
     }
+}
+
+/// The `$CLOCK` entry in force at `t` (as `formats::vex::Station::clock_at`:
+/// the latest `valid_from` not after `t`; no `valid_from` is from the start).
+fn clock_at(entries: &[formats::vex::ClockEntry], t: UtcTime) -> Option<&formats::vex::ClockEntry> {
+    let mut best: Option<&formats::vex::ClockEntry> = None;
+    for c in entries {
+        let in_force = c.valid_from.is_none_or(|v| v <= t);
+        if in_force && best.is_none_or(|b| c.valid_from >= b.valid_from) {
+            best = Some(c);
+        }
+    }
+    best
 }
 
 /// One scan's run as the session's sink sees it: integrations numbered

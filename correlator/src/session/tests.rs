@@ -189,3 +189,331 @@ fn a_job_with_only_name_and_vex_is_a_session_and_a_missing_vex_is_io() {
     assert!(e.is_io(), "{e}");
     assert!(e.to_string().contains("nowhere.vex"), "{e}");
 }
+
+/// em2603.vex with `edit` applied, written into `dir`; a job beside it
+/// correlating T6 and KM only (no lunar station: the tests below need
+/// Earth geometry), with `extra` in `[model]`.
+fn edited_vex_job(dir: &Path, edit: impl Fn(String) -> String, model_extra: &str) -> Job {
+    let text = std::fs::read_to_string(testdata().join("vex/em2603.vex")).unwrap();
+    std::fs::write(dir.join("em.vex"), edit(text)).unwrap();
+    let job = format!(
+        "[job]\nname = \"em\"\nvex = \"em.vex\"\nstations = [\"T6\", \"KM\"]\n\
+         [model]\nkernels = [{:?}]\n{model_extra}\n\
+         [[source]]\nname = \"CE7LANDER\"\nmoon = {{ lat_deg = -89.45, lon_deg = 20.0 }}\n",
+        testdata()
+            .join("de421_2026_excerpt.bsp")
+            .display()
+            .to_string()
+    );
+    Job::from_toml_str(&job, &dir.join("job.toml")).unwrap()
+}
+
+/// A second mode: every station records the two channels LS records in
+/// X4x16 (X2x16, $BBC BBC2, $DATASTREAMS DS2), used by scan No0003.
+fn two_modes(text: String) -> String {
+    text.replace(
+        "$MODE;\n",
+        "$MODE;\n  def X2m;\n    ref $FREQ = X2x16 : T6 : KM : UR : LS;\n    ref $BBC = BBC2 : T6 : KM : UR : LS;\n    ref $IF = IF_X;\n    ref $DATASTREAMS = DS2 : T6 : KM : UR : LS;\n  enddef;\n",
+    )
+    .replace(
+        "start = 2026y061d12h10m00s;\n    mode = X4x16;",
+        "start = 2026y061d12h10m00s;\n    mode = X2m;",
+    )
+}
+
+#[test]
+fn a_schedule_with_two_modes_is_one_session_per_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let job = edited_vex_job(dir.path(), two_modes, "");
+    let parts = Session::load_modes(&job).unwrap();
+    assert_eq!(parts.len(), 2);
+    assert_eq!(parts[0].mode.as_deref(), Some("X4x16"));
+    assert_eq!(parts[1].mode.as_deref(), Some("X2m"));
+    // Each with its own frequency setup: X4x16's four channels of T6, and
+    // X2m's two (CH01 and CH03 of X2x16, from DS2's one thread).
+    assert_eq!(parts[0].job.subbands.len(), 4);
+    let sb: Vec<f64> = parts[1]
+        .job
+        .subbands
+        .iter()
+        .map(|b| b.sky_freq_hz)
+        .collect();
+    assert_eq!(sb, [8212.99e6, 8228.99e6]);
+    // Every scan in both, each correlated by its own mode's session only.
+    fn open(s: &Session) -> Vec<&str> {
+        s.scans
+            .iter()
+            .filter(|x| x.skip.is_none())
+            .map(|x| x.name.as_str())
+            .collect()
+    }
+    assert_eq!(open(&parts[0]), ["No0001", "No0002", "No0004"]);
+    assert_eq!(open(&parts[1]), ["No0003"]);
+    assert!(parts[1].scans[0]
+        .skip
+        .as_deref()
+        .unwrap()
+        .contains("mode X4x16: correlated into that mode's own output"));
+    // One mode selected: one session, as `load` gives.
+    let mut one = job.clone();
+    one.select_scans = Some(vec!["No0003".into()]);
+    let parts = Session::load_modes(&one).unwrap();
+    assert_eq!(parts.len(), 1);
+    assert_eq!(parts[0].mode.as_deref(), Some("X2m"));
+    assert_eq!(parts[0].scans[0].skip.as_deref(), Some(NOT_SELECTED));
+    // [[subband]] tables fix one setup: the other mode's scans are skipped,
+    // saying why.
+    let mut fixed = job.clone();
+    fixed.subbands = parts[0].job.subbands.clone();
+    let parts = Session::load_modes(&fixed).unwrap();
+    assert_eq!(parts.len(), 1);
+    assert!(parts[0].scans[2]
+        .skip
+        .as_deref()
+        .unwrap()
+        .contains("[[subband]] tables give one frequency setup"));
+}
+
+#[test]
+fn a_mode_names_its_output() {
+    let p = |b: &str, m: &str| mode_output(Path::new(b), m).display().to_string();
+    assert_eq!(p("out/em2603.fits", "MODE2"), "out/em2603_MODE2.fits");
+    assert_eq!(p("em2603", "X2m"), "em2603_X2m");
+    assert_eq!(p("a.b.fits", "X/8 GHz"), "a.b_X_8_GHz.fits");
+}
+
+/// `$EOP` of em2603.vex replaced by the IERS finals rows of MJD 61099 to
+/// 61103 (2026-02-28 … 03-04, around the scans of 03-02), values copied as
+/// the file writes them; `dut1_extra_s` added to each UT1−UTC.
+fn eop_from_finals(text: String, dut1_extra_s: f64) -> String {
+    let finals = std::fs::read_to_string(testdata().join("finals2000A_2025-2026.txt")).unwrap();
+    let (mut x, mut y, mut ut1) = (Vec::new(), Vec::new(), Vec::new());
+    for line in finals.lines() {
+        let mjd: f64 = line[7..15].trim().parse().unwrap();
+        if (61099.0..=61103.0).contains(&mjd) {
+            x.push(format!("{} asec", line[18..27].trim()));
+            y.push(format!("{} asec", line[37..46].trim()));
+            let u = line[58..68].trim();
+            ut1.push(if dut1_extra_s == 0.0 {
+                format!("{u} sec")
+            } else {
+                format!("{:.7} sec", u.parse::<f64>().unwrap() + dut1_extra_s)
+            });
+        }
+    }
+    assert_eq!(ut1.len(), 5);
+    let def = format!(
+        "$EOP;\n  def EOP61101;\n    TAI-UTC = 37 sec;\n    eop_ref_epoch = 2026y059d;\n    num_eop_points = 5;\n    eop_interval = 24 hr;\n    ut1-utc = {};\n    x_wobble = {};\n    y_wobble = {};\n  enddef;\n",
+        ut1.join(" : "),
+        x.join(" : "),
+        y.join(" : ")
+    );
+    let a = text.find("$EOP;").unwrap();
+    let b = a + text[a..].find("*---").unwrap();
+    format!("{}{def}{}", &text[..a], &text[b..])
+}
+
+/// Delay (s) of stations T6 and KM towards PKS 1921−293 at `g`.
+fn delays(job: &Job, g: UtcTime) -> [f64; 2] {
+    let src = job
+        .sources
+        .iter()
+        .find(|s| s.name == "PKS1921-293")
+        .unwrap();
+    let m = crate::model::DelayModel::new(job, src, g, g.add_seconds(1.0)).unwrap();
+    let ctx = m.epoch(g).unwrap();
+    [
+        m.station(&ctx, 0).unwrap().delay_s,
+        m.station(&ctx, 1).unwrap().delay_s,
+    ]
+}
+
+#[test]
+fn a_vex_eop_is_the_model_s_when_the_job_gives_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let finals = testdata().join("finals2000A_2025-2026.txt");
+    let from_file = format!("eop = {:?}", finals.display().to_string());
+    // The truth is the IERS file itself: the job naming it, the VEX
+    // carrying five of its days, must give the same delays.
+    let file_job = Session::load(&edited_vex_job(dir.path(), |t| t, &from_file)).unwrap();
+    let vex = Session::load(&edited_vex_job(dir.path(), |t| eop_from_finals(t, 0.0), "")).unwrap();
+    assert_eq!(file_job.eop.from, "job");
+    assert_eq!(vex.eop.from, "vex");
+    assert!(
+        vex.eop.what.as_deref().unwrap().contains("$EOP EOP61101"),
+        "{:?}",
+        vex.eop
+    );
+    assert!(vex.job.model.as_ref().unwrap().eop_table.is_some());
+    let mut worst = 0.0f64;
+    for minute in [0, 7, 15] {
+        let g = UtcTime::from_calendar(2026, 3, 2, 12, minute, 0, 0.0);
+        let (a, b) = (delays(&file_job.job, g), delays(&vex.job, g));
+        for s in 0..2 {
+            worst = worst.max((a[s] - b[s]).abs());
+        }
+    }
+    eprintln!(
+        "VEX $EOP vs IERS file: largest delay difference {:.3e} s",
+        worst
+    );
+    assert!(worst < 1e-12, "VEX $EOP vs IERS file: {:.3e} s", worst);
+
+    // UT1−UTC 1 ms later turns the Earth by ω⊕·1 ms about the CIP: station
+    // x moves by ω⊕·Δ·(p × x), its delay −ŝ·Δx/c (a station towards the
+    // source sees the wavefront first).
+    let shifted = Session::load(&edited_vex_job(
+        dir.path(),
+        |t| eop_from_finals(t, 1e-3),
+        "",
+    ))
+    .unwrap();
+    let omega = 2.0 * std::f64::consts::PI * 1.002_737_811_911_354_5 / 86_400.0;
+    let src = vex
+        .job
+        .sources
+        .iter()
+        .find(|s| s.name == "PKS1921-293")
+        .unwrap();
+    let SourcePosition::RaDec { ra_rad, dec_rad } = src.position else {
+        panic!("PKS is far-field")
+    };
+    let s_hat = [
+        dec_rad.cos() * ra_rad.cos(),
+        dec_rad.cos() * ra_rad.sin(),
+        dec_rad.sin(),
+    ];
+    let c = 299_792_458.0;
+    let mut worst = 0.0f64;
+    for minute in [0, 7, 15] {
+        let g = UtcTime::from_calendar(2026, 3, 2, 12, minute, 0, 0.0);
+        let (a, b) = (delays(&vex.job, g), delays(&shifted.job, g));
+        let (t1, t2) = crate::model::time_scales::utc_to_tt(g).jd2();
+        let p = sofars::pnp::c2i06a(t1, t2)[2];
+        let src = &vex.job.sources[0];
+        let m = crate::model::DelayModel::new(&vex.job, src, g, g.add_seconds(1.0)).unwrap();
+        let ctx = m.epoch(g).unwrap();
+        let x = |i: usize| m.station(&ctx, i).unwrap().geocentric_m;
+        let predicted = |x: [f64; 3]| {
+            let pxx = [
+                p[1] * x[2] - p[2] * x[1],
+                p[2] * x[0] - p[0] * x[2],
+                p[0] * x[1] - p[1] * x[0],
+            ];
+            -omega * 1e-3 * (pxx[0] * s_hat[0] + pxx[1] * s_hat[1] + pxx[2] * s_hat[2]) / c
+        };
+        let (p0, p1) = (predicted(x(0)), predicted(x(1)));
+        // The baseline T6–KM: the shift of the delay difference.
+        let got = (b[1] - b[0]) - (a[1] - a[0]);
+        let want = p1 - p0;
+        assert!(
+            want.abs() > 1e-11,
+            "{want:e}: a baseline that sees the rotation"
+        );
+        worst = worst.max((got - want).abs());
+        eprintln!(
+            "12:{minute:02}: T6–KM delay shift {:.4} ps, closed form {:.4} ps",
+            got * 1e12,
+            want * 1e12
+        );
+    }
+    // The closed form leaves out aberration (the apparent ŝ is v⊕/c ≈ 1e-4
+    // rad from the catalogue's: ~0.04 ps of the ~380 ps shift).
+    assert!(worst < 0.1e-12, "closed form off by {:.4} ps", worst * 1e12);
+}
+
+#[test]
+fn a_job_eop_file_wins_and_a_disagreeing_vex_eop_is_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let finals = testdata().join("finals2000A_2025-2026.txt");
+    let from_file = format!("eop = {:?}", finals.display().to_string());
+    // The same values: no warning.
+    let same = Session::load(&edited_vex_job(
+        dir.path(),
+        |t| eop_from_finals(t, 0.0),
+        &from_file,
+    ))
+    .unwrap();
+    assert_eq!(same.eop.from, "job");
+    assert_eq!(same.eop.warning, None);
+    assert!(same.job.model.as_ref().unwrap().eop_table.is_none());
+    // 20 µs off (tolerance 10 µs): the file is used, and said to disagree.
+    let off = Session::load(&edited_vex_job(
+        dir.path(),
+        |t| eop_from_finals(t, 20e-6),
+        &from_file,
+    ))
+    .unwrap();
+    assert_eq!(off.eop.from, "job");
+    let w = off.eop.warning.as_deref().unwrap();
+    assert!(w.contains("disagrees") && w.contains("20.0 µs"), "{w}");
+    // A $EOP without its epoch, when it is needed: an error naming the line.
+    let broken = |t: String| eop_from_finals(t, 0.0).replace("eop_ref_epoch = 2026y059d;", "");
+    let e = Session::load(&edited_vex_job(dir.path(), broken, ""))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("em.vex:") && e.contains("eop_ref_epoch"), "{e}");
+    // One point cannot be interpolated.
+    let one = |t: String| {
+        let t = eop_from_finals(t, 0.0);
+        let a = t.find("    num_eop_points").unwrap();
+        let b = a + t[a..].find("  enddef;").unwrap();
+        format!(
+            "{}    ut1-utc = 0.064 sec;\n    x_wobble = 0.05 asec;\n    y_wobble = 0.36 asec;\n{}",
+            &t[..a],
+            &t[b..]
+        )
+    };
+    let e = Session::load(&edited_vex_job(dir.path(), one, ""))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("two EOP points or more") && e.contains("(1 given)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn each_scan_takes_the_clock_in_force_at_its_start() {
+    // T6 has two clock_early entries: 1.234 µs from the day's start, and
+    // −0.5 µs, −2 ps/s (epoch 12:10) from 12:10; No0003 starts at 12:10.
+    let s = Session::load(&vex_job("")).unwrap();
+    let plan = Plan {
+        scans: s
+            .scans
+            .iter()
+            .map(|_| ScanPlan {
+                status: ScanStatus::Correlate,
+                stations: vec![(0, Vec::new())],
+                bytes: 0,
+                cpu_s: 0.0,
+                notes: Vec::new(),
+            })
+            .collect(),
+        problems: Vec::new(),
+        bits: vec![None; s.job.stations.len()],
+    };
+    let clock = |k: usize| s.scan_job(k, &plan).stations[0].clock.clone();
+    for k in [0, 1] {
+        assert!((clock(k).offset_s - 1.234e-6).abs() < 1e-18);
+        assert_eq!(clock(k).rate, 1.5e-13);
+    }
+    for k in [2, 3] {
+        let c = clock(k);
+        assert!((c.offset_s + 0.5e-6).abs() < 1e-18, "{c:?}");
+        assert!((c.rate + 2e-12).abs() < 1e-24, "{c:?}");
+        assert_eq!(
+            c.epoch,
+            Some(UtcTime::from_calendar(2026, 3, 2, 12, 10, 0, 0.0))
+        );
+    }
+    // A clock the job gives stands for every scan.
+    let mut job = vex_job("");
+    job.stations.push(crate::job::Station {
+        name: "T6".into(),
+        clock_given: true,
+        ..s.job.stations[0].clone()
+    });
+    let s = Session::load(&job).unwrap();
+    assert_eq!(s.vex_clocks[0], None);
+}

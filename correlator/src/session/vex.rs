@@ -29,7 +29,10 @@ use crate::job::{
 use formats::vex::{self, Polarisation, Vex};
 use std::path::{Path, PathBuf};
 
-pub(super) fn load(job: &Job, path: &Path) -> Result<Session, SessionError> {
+/// `mode`: the mode whose frequency setup the session takes (default: that
+/// of the first selected scan); scans of other modes are skipped by
+/// [`Session::load`]'s caller.
+pub(super) fn load(job: &Job, path: &Path, mode: Option<&str>) -> Result<Session, SessionError> {
     let v = vex::read_vex(path)?;
     let job_file = job.file.display().to_string();
     let key = |k: &str, why: String| SessionError::Key {
@@ -70,6 +73,9 @@ pub(super) fn load(job: &Job, path: &Path) -> Result<Session, SessionError> {
         }
     }
     let mut stations: Vec<Station> = Vec::new();
+    // Per session station: its `$CLOCK` entries when there are several and
+    // the job gives no clock (each scan takes the one in force at its start).
+    let mut vex_clocks: Vec<Option<Vec<vex::ClockEntry>>> = Vec::new();
     for vs in &v.stations {
         if job
             .select_stations
@@ -112,14 +118,14 @@ pub(super) fn load(job: &Job, path: &Path) -> Result<Session, SessionError> {
                 st.clock.epoch = c.epoch;
                 if vs.clock.len() > 1 {
                     notes.push(format!(
-                        "station {}: {} clock_early entries in $CLOCK; the one in force at the first scan (line {}) is used for the whole session",
+                        "station {}: {} clock_early entries in $CLOCK; each scan uses the one in force at its start",
                         vs.code,
                         vs.clock.len(),
-                        c.origin.line
                     ));
                 }
             }
         }
+        vex_clocks.push((!st.clock_given && vs.clock.len() > 1).then(|| vs.clock.clone()));
         stations.push(st);
     }
 
@@ -181,15 +187,16 @@ pub(super) fn load(job: &Job, path: &Path) -> Result<Session, SessionError> {
     }
 
     // --- frequency setup
-    let mode_name = v
-        .scans
-        .iter()
-        .find(|s| {
-            job.select_scans
-                .as_ref()
-                .is_none_or(|sel| sel.contains(&s.name))
-        })
-        .map(|s| s.mode.clone());
+    let mode_name = mode.map(str::to_string).or_else(|| {
+        v.scans
+            .iter()
+            .find(|s| {
+                job.select_scans
+                    .as_ref()
+                    .is_none_or(|sel| sel.contains(&s.name))
+            })
+            .map(|s| s.mode.clone())
+    });
     let mut subbands = job.subbands.clone();
     if subbands.is_empty() {
         if let Some(m) = mode_name.as_deref().and_then(|m| v.mode(m)) {
@@ -205,6 +212,8 @@ pub(super) fn load(job: &Job, path: &Path) -> Result<Session, SessionError> {
             }
         }
     }
+    // $EOP (see `super::eop`).
+    let eop = super::eop::choose(&v, &mut model)?;
 
     let effective = Job {
         sources,
@@ -246,13 +255,9 @@ pub(super) fn load(job: &Job, path: &Path) -> Result<Session, SessionError> {
                     ScanSource { name, source: idx }
                 })
                 .collect();
-            let skip = if Some(&s.mode) != mode_name.as_ref() {
-                Some(format!(
-                    "mode {} differs from the session's {} (one frequency setup per output: correlate it in a job with [job] scans)",
-                    s.mode,
-                    mode_name.as_deref().unwrap_or("?")
-                ))
-            } else if let Some(x) = srcs.iter().find(|x| x.source.is_none()) {
+            // A scan of another mode is skipped by `Session::load` (after
+            // `[job] scans`, which is the better reason when both apply).
+            let skip = if let Some(x) = srcs.iter().find(|x| x.source.is_none()) {
                 Some(format!(
                     "source {} has no position (no ra/dec, no bsp_object_id in {}, no [[source]] in the job)",
                     x.name, v.file
@@ -282,6 +287,9 @@ pub(super) fn load(job: &Job, path: &Path) -> Result<Session, SessionError> {
         scans,
         schedule_file: v.file.clone(),
         notes,
+        mode: mode_name,
+        eop,
+        vex_clocks,
     })
 }
 

@@ -7,7 +7,8 @@
 //! ([`crate::cluster`]).
 
 mod output;
-mod session;
+pub(crate) mod session;
+mod session_run;
 
 use crate::cluster::{ClusterReport, Driver, Local, Stopped};
 use crate::failure::{print_stdout, Failure};
@@ -97,8 +98,8 @@ fn dry_run(args: &CorrelateArgs) -> Result<(), Failure> {
     let job = Job::from_file(&args.job).map_err(|e| Failure::BadInput(e.to_string()))?;
     let output = args.output.clone().unwrap_or_else(|| job.output.clone());
     if correlator::session::Session::is_session(&job) {
-        let (s, p) = session::load(&job)?;
-        return session::print_plan(&s, &p, &output, args.json);
+        let parts = session::load(&job, &output)?;
+        return session::print_plan(&parts, &output, args.json);
     }
     let mut stations = serde_json::Map::new();
     let mut lines = Vec::new();
@@ -139,8 +140,9 @@ fn dry_run(args: &CorrelateArgs) -> Result<(), Failure> {
 pub(crate) struct Loaded {
     /// For a session: its effective job (every station, source, subband).
     pub job: Job,
-    /// A session and its plan, when the job is one.
-    pub session: Option<(correlator::session::Session, correlator::session::Plan)>,
+    /// A session (one part per mode, each with its plan and output), when
+    /// the job is one.
+    pub session: Option<session::Parts>,
     pub output: PathBuf,
     pub threads: usize,
     /// Delay span between stations at the start (for stream read-ahead).
@@ -150,17 +152,19 @@ pub(crate) struct Loaded {
 /// Read the job, settle the thread count and check the memory budget.
 pub(crate) fn load(args: &CorrelateArgs) -> Result<Loaded, Failure> {
     let mut job = Job::from_file(&args.job).map_err(|e| Failure::BadInput(e.to_string()))?;
+    let output = args.output.clone().unwrap_or_else(|| job.output.clone());
     let session = if correlator::session::Session::is_session(&job) {
-        let (s, p) = session::load(&job)?;
-        session::check_correlatable(&s)?;
-        job = s.job.clone();
-        Some((s, p))
+        let parts = session::load(&job, &output)?;
+        for p in &parts.parts {
+            session::check_correlatable(&p.session)?;
+        }
+        job = parts.first().job.clone();
+        Some(parts)
     } else {
         job.require_correlation()
             .map_err(|e| Failure::BadInput(e.to_string()))?;
         None
     };
-    let output = args.output.clone().unwrap_or_else(|| job.output.clone());
     if let Some(0) = args.threads {
         return Err(Failure::BadInput("--threads must be at least 1".into()));
     }
@@ -183,7 +187,15 @@ pub(crate) fn load(args: &CorrelateArgs) -> Result<Loaded, Failure> {
         }
     }
     let span_s = delay_span(&job).unwrap_or(2.0);
-    check_memory(&job, threads, span_s, args.max_memory.as_deref())?;
+    match &session {
+        // Each mode's frequency setup has its own buffers.
+        Some(parts) => {
+            for p in &parts.parts {
+                check_memory(&p.session.job, threads, span_s, args.max_memory.as_deref())?;
+            }
+        }
+        None => check_memory(&job, threads, span_s, args.max_memory.as_deref())?,
+    }
     Ok(Loaded {
         job,
         session,
@@ -246,20 +258,14 @@ pub(crate) fn run_with(args: CorrelateArgs, driver: &mut dyn Driver) -> Result<(
         threads,
         span_s,
     } = load(&args)?;
+    if let Some(parts) = session {
+        return session_run::run(&args, driver, &parts, &output, threads, span_s);
+    }
 
     // What the output path is (refused ones before anything is created),
     // then the checkpoint: a new one, or the one of the run being resumed.
     let out = output::Output::resolve(&output, args.overwrite, args.resume)?;
-    let job_text = std::fs::read(&args.job)
-        .map_err(|e| Failure::Io(format!("{}: cannot read: {e}", args.job.display())))?;
-    // A session's checkpoint also belongs to its schedule.
-    let vex_text = match &job.vex {
-        Some(v) => std::fs::read(v)
-            .map_err(|e| Failure::Io(format!("{}: cannot read: {e}", v.display())))?,
-        None => Vec::new(),
-    };
-    let fingerprint =
-        reliability::fnv64(&[&job_text, &vex_text, env!("CARGO_PKG_VERSION").as_bytes()]);
+    let fingerprint = checkpoint_fingerprint(&args, &job, None)?;
     let (journal, replay) = out.open_journal(fingerprint, args.resume)?;
     let resumed = replay.len() as u64;
 
@@ -273,36 +279,18 @@ pub(crate) fn run_with(args: CorrelateArgs, driver: &mut dyn Driver) -> Result<(
         }
         e
     };
-    // A session opens each scan's recordings when it comes to it.
-    let (sources, ended, late_warnings) = match &session {
-        None => {
-            let o = open_guarded(&job, span_s).map_err(drop_checkpoint)?;
-            (o.sources, o.ended, o.late_warnings)
-        }
-        Some(_) => (
-            Vec::new(),
-            Arc::new(Mutex::new(vec![None; job.stations.len()])),
-            Arc::new(Mutex::new(Vec::new())),
-        ),
-    };
-    let session_output = match &session {
-        Some((s, p)) => Some(
-            s.output(p)
-                .map_err(|e| drop_checkpoint(engine_failure(e)))?,
-        ),
-        None => None,
-    };
-    let mut inner = IdiSink::to_target(out.target.clone());
-    if let Some(o) = &session_output {
-        inner = inner.with_session(o.clone());
-    }
+    let Opened {
+        sources,
+        ended,
+        late_warnings,
+    } = open_guarded(&job, span_s).map_err(drop_checkpoint)?;
     let opts = Options {
         threads,
         first_integration: resumed,
         ..Options::default()
     };
     let mut sink = CheckedSink {
-        inner,
+        inner: IdiSink::to_target(out.target.clone()),
         journal,
         replay,
         written: resumed,
@@ -311,93 +299,14 @@ pub(crate) fn run_with(args: CorrelateArgs, driver: &mut dyn Driver) -> Result<(
         job: &job,
         pause: test_pause(),
     };
-    let bar = (!args.quiet && std::io::stderr().is_terminal()).then(progress_bar);
-    // Under mpirun or srun stderr is a pipe to a log: a line every 10 s
-    // instead of a bar.
-    let mut log_lines = (!args.quiet && args.mpi && bar.is_none())
-        .then(|| std::time::Instant::now() + std::time::Duration::from_secs(10));
-    let mut on_progress = |p: &Progress, detail: Option<&str>| {
-        if let Some(next) = log_lines
-            .as_mut()
-            .filter(|n| std::time::Instant::now() >= **n)
-        {
-            *next += std::time::Duration::from_secs(10);
-            eprintln!(
-                "emcorr: progress: {:.3} s{} of data, {:.2}× real time, {} integrations{}",
-                p.data_s,
-                p.total_s
-                    .map(|t| format!(" of {t:.3} s"))
-                    .unwrap_or_default(),
-                p.data_s / p.wall_s.max(1e-9),
-                p.integrations,
-                detail.map(|d| format!("; {d}")).unwrap_or_default()
-            );
-        }
-        if let Some(bar) = &bar {
-            if let Some(t) = p.total_s {
-                bar.set_length((t * 1000.0) as u64);
-            }
-            bar.set_position((p.data_s * 1000.0) as u64);
-            bar.set_message(format!(
-                "{:.3} s of data, {:.2}× real time, {} integrations{}",
-                p.data_s,
-                p.data_s / p.wall_s.max(1e-9),
-                p.integrations,
-                detail.map(|d| format!("; {d}")).unwrap_or_default()
-            ));
-        }
-    };
+    let mut progress = ProgressOut::new(&args);
+    let mut on_progress = |p: &Progress, detail: Option<&str>| progress.report(p, detail);
     let build = |c: usize, a: UtcTime, b: UtcTime| engine::centre_model(&job, c, a, b);
-    let result = match (&session, &session_output) {
-        (Some((s, p)), Some(o)) => {
-            // One engine run per scan; each scan's recordings opened (and
-            // guarded) when it comes.
-            let mut open = |j: &Job| {
-                let opened = open_guarded(j, span_s).map_err(|f| match f {
-                    Failure::BadInput(m) => EngineError::BadInput(m),
-                    f => EngineError::Io(f.message().to_string()),
-                })?;
-                late_warnings
-                    .lock()
-                    .unwrap()
-                    .extend(opened.late_warnings.lock().unwrap().drain(..));
-                Ok(opened.sources)
-            };
-            // A failed MPI rank stops the session as it stops a job (the
-            // work done is kept): remembered here, reported below.
-            let mut rank_failure: Option<Stopped> = None;
-            driver.runs(o.scans.len());
-            let mut drive = |e: Engine, sk: &mut dyn Sink, o: &Options| {
-                driver
-                    .drive(e, sk, o, &mut on_progress)
-                    .map(|(summary, _)| summary)
-                    .map_err(|st| match st {
-                        Stopped::Engine(e) => e,
-                        r @ Stopped::Rank { .. } => {
-                            let m = match &r {
-                                Stopped::Rank { failure, .. } => failure.message().to_string(),
-                                Stopped::Engine(e) => e.to_string(),
-                            };
-                            rank_failure = Some(r);
-                            EngineError::Io(m)
-                        }
-                    })
-            };
-            let r = s.run(p, o, &mut open, &mut drive, &mut sink, &opts);
-            match (r, rank_failure) {
-                (Err(_), Some(rf)) => Err(rf),
-                (r, _) => r.map(Outcome::Session).map_err(Stopped::Engine),
-            }
-        }
-        _ => Engine::prepare(&job, sources, &build, &opts)
-            .map_err(Stopped::Engine)
-            .and_then(|e| driver.drive(e, &mut sink, &opts, &mut on_progress))
-            .map(|sc| Outcome::Job(Box::new(sc))),
-    };
-    if let Some(bar) = &bar {
-        bar.finish_and_clear();
-    }
-    let outcome = match result {
+    let result = Engine::prepare(&job, sources, &build, &opts)
+        .map_err(Stopped::Engine)
+        .and_then(|e| driver.drive(e, &mut sink, &opts, &mut on_progress));
+    progress.finish();
+    let (summary, cluster) = match result {
         Ok(s) => {
             out.remove_checkpoint();
             s
@@ -418,12 +327,7 @@ pub(crate) fn run_with(args: CorrelateArgs, driver: &mut dyn Driver) -> Result<(
                 failure.message(),
                 out.left_behind(&format!(" with {done} integration(s)"))
             );
-            return Err(match failure {
-                Failure::Internal(_) => Failure::Internal(m),
-                Failure::BadInput(_) => Failure::BadInput(m),
-                Failure::Io(_) => Failure::Io(m),
-                Failure::Interrupted(_) => Failure::Interrupted(m),
-            });
+            return Err(failure.with_message(m));
         }
         Err(Stopped::Engine(e)) => {
             if let Some(sig) = reliability::interrupted() {
@@ -454,50 +358,6 @@ pub(crate) fn run_with(args: CorrelateArgs, driver: &mut dyn Driver) -> Result<(
             return Err(drop_checkpoint(engine_failure(e)));
         }
     };
-    let (summary, cluster) = match outcome {
-        Outcome::Job(sc) => *sc,
-        Outcome::Session(results) => {
-            let (s, p) = session.as_ref().expect("a session outcome has a session");
-            if !args.quiet {
-                let mut all: Vec<String> = Vec::new();
-                for r in &results {
-                    for w in &r.summary.warnings {
-                        if !all.contains(w) {
-                            all.push(w.clone());
-                        }
-                    }
-                }
-                for w in late_warnings.lock().unwrap().iter() {
-                    if !all.contains(w) {
-                        all.push(w.clone());
-                    }
-                }
-                for w in &all {
-                    eprintln!("emcorr: warning: {w}");
-                }
-            }
-            if resumed > 0 && !args.quiet {
-                eprintln!("emcorr: resumed after {resumed} integration(s) from the checkpoint");
-            }
-            if args.json {
-                print_stdout(&format!(
-                    "{}\n",
-                    session::json(s, p, Some(&results), &output)
-                ))?;
-            } else if !args.quiet {
-                for l in session::text(s, p, Some(&results)) {
-                    eprintln!("{l}");
-                }
-                eprintln!(
-                    "correlated {} of {} scans → {}",
-                    results.len(),
-                    s.scans.len(),
-                    output.display()
-                );
-            }
-            return Ok(());
-        }
-    };
     if !args.quiet {
         // What the readers noticed before the run, then what they found
         // while reading (damage met mid-run).
@@ -525,11 +385,81 @@ pub(crate) fn run_with(args: CorrelateArgs, driver: &mut dyn Driver) -> Result<(
     Ok(())
 }
 
-/// What a run gave: one job's summary (and the MPI report), or a session's
-/// scans.
-enum Outcome {
-    Job(Box<(Summary, Option<ClusterReport>)>),
-    Session(Vec<correlator::session::ScanResult>),
+/// What a checkpoint belongs to: the job file, a session's schedule, this
+/// build, and for one mode of a session with several, that mode (so that
+/// one mode's checkpoint cannot be taken for another's).
+pub(crate) fn checkpoint_fingerprint(
+    args: &CorrelateArgs,
+    job: &Job,
+    mode: Option<&str>,
+) -> Result<u64, Failure> {
+    let job_text = std::fs::read(&args.job)
+        .map_err(|e| Failure::Io(format!("{}: cannot read: {e}", args.job.display())))?;
+    let vex_text = match &job.vex {
+        Some(v) => std::fs::read(v)
+            .map_err(|e| Failure::Io(format!("{}: cannot read: {e}", v.display())))?,
+        None => Vec::new(),
+    };
+    let version = env!("CARGO_PKG_VERSION").as_bytes();
+    Ok(match mode {
+        None => reliability::fnv64(&[&job_text, &vex_text, version]),
+        Some(m) => reliability::fnv64(&[&job_text, &vex_text, version, m.as_bytes()]),
+    })
+}
+
+/// Progress on stderr: a bar on a terminal; under mpirun or srun (stderr a
+/// pipe to a log) a line every 10 s instead.
+pub(crate) struct ProgressOut {
+    bar: Option<indicatif::ProgressBar>,
+    next_line: Option<std::time::Instant>,
+}
+
+impl ProgressOut {
+    pub(crate) fn new(args: &CorrelateArgs) -> ProgressOut {
+        let bar = (!args.quiet && std::io::stderr().is_terminal()).then(progress_bar);
+        let next_line = (!args.quiet && args.mpi && bar.is_none())
+            .then(|| std::time::Instant::now() + std::time::Duration::from_secs(10));
+        ProgressOut { bar, next_line }
+    }
+
+    pub(crate) fn report(&mut self, p: &Progress, detail: Option<&str>) {
+        if let Some(next) = self
+            .next_line
+            .as_mut()
+            .filter(|n| std::time::Instant::now() >= **n)
+        {
+            *next += std::time::Duration::from_secs(10);
+            eprintln!(
+                "emcorr: progress: {:.3} s{} of data, {:.2}× real time, {} integrations{}",
+                p.data_s,
+                p.total_s
+                    .map(|t| format!(" of {t:.3} s"))
+                    .unwrap_or_default(),
+                p.data_s / p.wall_s.max(1e-9),
+                p.integrations,
+                detail.map(|d| format!("; {d}")).unwrap_or_default()
+            );
+        }
+        if let Some(bar) = &self.bar {
+            if let Some(t) = p.total_s {
+                bar.set_length((t * 1000.0) as u64);
+            }
+            bar.set_position((p.data_s * 1000.0) as u64);
+            bar.set_message(format!(
+                "{:.3} s of data, {:.2}× real time, {} integrations{}",
+                p.data_s,
+                p.data_s / p.wall_s.max(1e-9),
+                p.integrations,
+                detail.map(|d| format!("; {d}")).unwrap_or_default()
+            ));
+        }
+    }
+
+    pub(crate) fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 /// Refuse a job whose buffers would not fit in the memory budget.

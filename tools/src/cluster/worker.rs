@@ -93,7 +93,7 @@ fn work(world: &SimpleCommunicator, host: &str, args: &CorrelateArgs) -> Result<
         threads,
         ..Options::default()
     };
-    let Some((session, plan)) = session else {
+    let Some(parts) = session else {
         let Opened {
             sources,
             late_warnings,
@@ -105,20 +105,24 @@ fn work(world: &SimpleCommunicator, host: &str, args: &CorrelateArgs) -> Result<
             Engine::prepare(&job, sources, &build, &opts).map_err(correlate::engine_failure)?;
         return run_units(world, host, &job, engine, &late_warnings);
     };
-    // A session: rank 0 drives one engine run per correlated scan (every
-    // one, also those a resumed run has), so this rank prepares the same
-    // runs in the same order: the same scan jobs, models and SOURCE_IDs;
-    // after the first, each only once rank 0 says the next run starts.
-    for (i, k) in correlator::session::Session::correlated(&plan)
-        .into_iter()
-        .enumerate()
-    {
+    // A session: rank 0 drives one engine run per correlated scan of each
+    // mode's part in turn (every one, also those a resumed run has), so
+    // this rank prepares the same runs in the same order: the same scan
+    // jobs, models and SOURCE_IDs; after the first, each only once rank 0
+    // says the next run starts.
+    let runs = parts.parts.iter().flat_map(|p| {
+        correlator::session::Session::correlated(&p.plan)
+            .into_iter()
+            .map(move |k| (p, k))
+    });
+    for (i, (part, k)) in runs.enumerate() {
         if i > 0 && !next_run(world)? {
             return Ok(());
         }
-        let scan_job = session.scan_job(k, &plan);
+        let (session, plan) = (&part.session, &part.plan);
+        let scan_job = session.scan_job(k, plan);
         let models = (0..scan_job.sources.len())
-            .map(|c| session.scan_model(k, &plan, c))
+            .map(|c| session.scan_model(k, plan, c))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| Failure::BadInput(e.to_string()))?;
         let Opened {

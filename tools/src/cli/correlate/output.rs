@@ -42,6 +42,30 @@ impl Output {
         Ok(Output { target, checkpoint })
     }
 
+    /// As [`Output::resolve`], for one mode's file of a session with
+    /// several: on `--resume`, a finished file whose checkpoint is still
+    /// beside it (and no `.partial`) is the interrupted run's own, kept
+    /// until the whole session finished; it may be replaced, since the
+    /// resumed run writes it again from that checkpoint, to the same bytes.
+    pub(crate) fn resolve_part(
+        path: &Path,
+        overwrite: bool,
+        resume: bool,
+    ) -> Result<Output, Failure> {
+        match Output::resolve(path, overwrite, resume) {
+            Err(e) if resume && !overwrite => match Output::resolve(path, true, true) {
+                Ok(o)
+                    if o.checkpoint.as_ref().is_some_and(|c| c.exists())
+                        && o.target.partial_path().is_some_and(|p| !p.exists()) =>
+                {
+                    Ok(o)
+                }
+                _ => Err(e),
+            },
+            r => r,
+        }
+    }
+
     /// A new checkpoint (also the first file made beside the output, so a
     /// missing or unwritable directory is found here, before any work), or
     /// the one of the run being resumed with its integrations.

@@ -2,10 +2,83 @@
 //! tables): the plan (`--dry-run`) and the summary, one entry per scan of
 //! the schedule in schedule order, as text and JSON. The decisions are
 //! `correlator::session`'s; this is how they are shown.
+//!
+//! A schedule with several modes is several sessions ([`Parts`]), one per
+//! mode and output file; the report still has one entry per scan, taken
+//! from the part of the scan's mode, with the file it goes to.
 
 use crate::failure::{print_stdout, Failure};
-use correlator::session::{Plan, ScanResult, ScanStatus, Session, SessionError};
+use correlator::session::{self as sess, Plan, ScanResult, ScanStatus, Session, SessionError};
 use correlator::Job;
+use std::path::{Path, PathBuf};
+
+/// One output of a session: the session of one mode, its plan, its file.
+pub(crate) struct Part {
+    pub session: Session,
+    pub plan: Plan,
+    pub output: PathBuf,
+}
+
+/// A session as `emcorr correlate` runs it: one [`Part`] per mode (one
+/// for a single mode or `[[scan]]` tables, written to the output given).
+pub(crate) struct Parts {
+    pub parts: Vec<Part>,
+}
+
+impl Parts {
+    /// The part that owns scan `k` (the one of its mode; the first when no
+    /// part has its mode: a scan that is not selected, or of a mode the
+    /// job's `[[subband]]` tables leave out).
+    pub(crate) fn owner(&self, k: usize) -> usize {
+        let mode = &self.parts[0].session.scans[k].mode;
+        self.parts
+            .iter()
+            .position(|p| &p.session.mode == mode)
+            .unwrap_or(0)
+    }
+
+    /// The first part's session (every part has the same scans and
+    /// stations; only the frequency setup and the skipped scans differ).
+    pub(crate) fn first(&self) -> &Session {
+        &self.parts[0].session
+    }
+
+    /// Scans correlated over all parts.
+    pub(crate) fn correlated(&self) -> usize {
+        self.parts.iter().map(|p| p.plan.correlated()).sum()
+    }
+
+    /// Notes of every part, each once.
+    fn notes(&self) -> Vec<String> {
+        let mut all: Vec<String> = Vec::new();
+        for p in &self.parts {
+            for n in &p.session.notes {
+                if !all.contains(n) {
+                    all.push(n.clone());
+                }
+            }
+            if p.plan.correlated() == 0 && self.parts.len() > 1 {
+                all.push(format!(
+                    "mode {}: no scan to correlate, so no {}",
+                    p.session.mode.as_deref().unwrap_or("?"),
+                    p.output.display()
+                ));
+            }
+        }
+        all
+    }
+
+    /// Recordings that could not be read or placed, each once.
+    fn problems(&self) -> Vec<String> {
+        let mut all: Vec<String> = Vec::new();
+        for n in self.parts.iter().flat_map(|p| &p.plan.problems) {
+            if !all.contains(n) {
+                all.push(n.clone());
+            }
+        }
+        all
+    }
+}
 
 /// A session error as the process reports it.
 pub(crate) fn failure(e: SessionError) -> Failure {
@@ -16,11 +89,35 @@ pub(crate) fn failure(e: SessionError) -> Failure {
     }
 }
 
-/// Load the session of `job` and plan it against the recordings.
-pub(crate) fn load(job: &Job) -> Result<(Session, Plan), Failure> {
-    let session = Session::load(job).map_err(failure)?;
-    let plan = Plan::new(&session);
-    Ok((session, plan))
+/// Load the session of `job`, one part per mode, plan each against the
+/// recordings, and name its output: `output` itself for a single part,
+/// else `output` with the mode inserted ([`sess::mode_output`]).
+pub(crate) fn load(job: &Job, output: &Path) -> Result<Parts, Failure> {
+    let sessions = Session::load_modes(job).map_err(failure)?;
+    let several = sessions.len() > 1;
+    let mut parts: Vec<Part> = Vec::new();
+    for session in sessions {
+        let output = match (several, &session.mode) {
+            (true, Some(m)) => sess::mode_output(output, m),
+            _ => output.to_path_buf(),
+        };
+        if let Some(p) = parts.iter().find(|p| p.output == output) {
+            return Err(Failure::BadInput(format!(
+                "{}: modes {} and {} would both write {} (their names differ only in characters a file name cannot hold): rename one in the VEX",
+                job.file.display(),
+                p.session.mode.as_deref().unwrap_or("?"),
+                session.mode.as_deref().unwrap_or("?"),
+                output.display()
+            )));
+        }
+        let plan = Plan::new(&session);
+        parts.push(Part {
+            session,
+            plan,
+            output,
+        });
+    }
+    Ok(Parts { parts })
 }
 
 /// What a session correlation needs beyond a dry run: a frequency setup and
@@ -67,15 +164,18 @@ pub(crate) fn check_correlatable(session: &Session) -> Result<(), Failure> {
     Ok(())
 }
 
-/// One scan as JSON: what the schedule says, what the plan decided, and,
-/// after a run, what it gave.
+/// One scan as JSON: what the schedule says, what the plan decided, where
+/// it goes, and, after a run, what it gave.
 fn scan_json(
-    session: &Session,
-    plan: &Plan,
+    parts: &Parts,
     k: usize,
-    result: Option<&ScanResult>,
+    results: Option<&[Vec<ScanResult>]>,
     dry_run: bool,
 ) -> serde_json::Value {
+    let o = parts.owner(k);
+    let part = &parts.parts[o];
+    let (session, plan) = (&part.session, &part.plan);
+    let result = results.and_then(|rs| rs.get(o)?.iter().find(|r| r.scan == k));
     let sc = &session.scans[k];
     let p = &plan.scans[k];
     let job = &session.job;
@@ -86,6 +186,7 @@ fn scan_json(
         // Not reached by a finished run (every planned scan has a result).
         (ScanStatus::Correlate, None) => ("skipped", Some("not run".to_string())),
     };
+    let output = (status != "skipped").then(|| part.output.display().to_string());
     let mut v = serde_json::json!({
         "name": sc.name,
         "start": sc.start.to_iso8601(),
@@ -95,6 +196,7 @@ fn scan_json(
         "stations": sc.stations.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
         "status": status,
         "why": why,
+        "output": output,
         "correlated_stations": p.stations.iter().map(|(s, _)| job.stations[*s].name.clone()).collect::<Vec<_>>(),
         "notes": p.notes,
     });
@@ -130,45 +232,70 @@ fn scan_json(
     v
 }
 
-/// The whole plan or summary as JSON: `{"schedule", "scans": [...], ...}`.
+/// The whole plan or summary as JSON: `{"schedule", "output", "outputs":
+/// [...], "scans": [...], ...}`. `results` holds each part's scans (in
+/// part order) after a run, `None` for the plan.
 pub(crate) fn json(
-    session: &Session,
-    plan: &Plan,
-    results: Option<&[ScanResult]>,
-    output: &std::path::Path,
+    parts: &Parts,
+    results: Option<&[Vec<ScanResult>]>,
+    output: &Path,
 ) -> serde_json::Value {
     let dry_run = results.is_none();
+    let session = parts.first();
     let scans: Vec<serde_json::Value> = (0..session.scans.len())
-        .map(|k| {
-            let r = results.and_then(|rs| rs.iter().find(|r| r.scan == k));
-            scan_json(session, plan, k, r, dry_run)
+        .map(|k| scan_json(parts, k, results, dry_run))
+        .collect();
+    // The files written (or to be): one per mode with scans to correlate.
+    let outputs: Vec<serde_json::Value> = parts
+        .parts
+        .iter()
+        .filter(|p| p.plan.correlated() > 0)
+        .map(|p| {
+            let names: Vec<&str> = Session::correlated(&p.plan)
+                .into_iter()
+                .map(|k| p.session.scans[k].name.as_str())
+                .collect();
+            serde_json::json!({
+                "file": p.output.display().to_string(),
+                "mode": p.session.mode,
+                "scans": names,
+            })
         })
         .collect();
+    let eop = &session.eop;
     let mut v = serde_json::json!({
         "schedule": session.schedule_file,
         "output": output.display().to_string(),
+        "outputs": outputs,
         "scans": scans,
-        "scans_correlated": plan.correlated(),
-        "scans_skipped": session.scans.len() - plan.correlated(),
-        "notes": session.notes,
-        "problems": plan.problems,
+        "scans_correlated": parts.correlated(),
+        "scans_skipped": session.scans.len() - parts.correlated(),
+        "eop": {"from": eop.from, "what": eop.what, "warning": eop.warning},
+        "notes": parts.notes(),
+        "problems": parts.problems(),
     });
+    let plans = || parts.parts.iter().flat_map(|p| p.plan.scans.iter());
     if dry_run {
-        v["bytes"] = plan.scans.iter().map(|p| p.bytes).sum::<u64>().into();
-        v["cpu_s"] = plan.scans.iter().map(|p| p.cpu_s).sum::<f64>().into();
+        v["bytes"] = plans().map(|p| p.bytes).sum::<u64>().into();
+        v["cpu_s"] = plans().map(|p| p.cpu_s).sum::<f64>().into();
     } else if let Some(rs) = results {
-        v["integrations"] = rs.iter().map(|r| r.integrations).sum::<u64>().into();
-        v["wall_s"] = rs.iter().map(|r| r.summary.wall_s).sum::<f64>().into();
+        let all = || rs.iter().flatten();
+        v["integrations"] = all().map(|r| r.integrations).sum::<u64>().into();
+        v["wall_s"] = all().map(|r| r.summary.wall_s).sum::<f64>().into();
     }
     v
 }
 
-/// The plan or summary as text lines (stderr): one line per scan.
-pub(crate) fn text(session: &Session, plan: &Plan, results: Option<&[ScanResult]>) -> Vec<String> {
-    let job = &session.job;
+/// The plan or summary as text lines (stderr): one line per scan (with
+/// `→ file` when the session writes several).
+pub(crate) fn text(parts: &Parts, results: Option<&[Vec<ScanResult>]>) -> Vec<String> {
+    let several = parts.parts.len() > 1;
     let mut lines = Vec::new();
-    for (k, sc) in session.scans.iter().enumerate() {
-        let p = &plan.scans[k];
+    for (k, sc) in parts.first().scans.iter().enumerate() {
+        let o = parts.owner(k);
+        let part = &parts.parts[o];
+        let job = &part.session.job;
+        let p = &part.plan.scans[k];
         let head = format!(
             "{} {} {:.1} s {}",
             sc.name,
@@ -185,74 +312,94 @@ pub(crate) fn text(session: &Session, plan: &Plan, results: Option<&[ScanResult]
             .iter()
             .map(|(s, _)| job.stations[*s].name.as_str())
             .collect();
+        let notes = if p.notes.is_empty() {
+            String::new()
+        } else {
+            format!("; {}", p.notes.join("; "))
+        };
+        let to = if several {
+            format!(" → {}", part.output.display())
+        } else {
+            String::new()
+        };
         let line = match (&p.status, results) {
             (ScanStatus::Skipped(why), _) => format!("{head}: skipped: {why}"),
             (ScanStatus::Correlate, None) => format!(
-                "{head}: correlate {} ({:.1} MB, ~{:.0} CPU s){}",
+                "{head}: correlate {} ({:.1} MB, ~{:.0} CPU s){to}{notes}",
                 stations.join(" "),
                 p.bytes as f64 / 1e6,
                 p.cpu_s,
-                if p.notes.is_empty() {
-                    String::new()
-                } else {
-                    format!("; {}", p.notes.join("; "))
-                }
             ),
-            (ScanStatus::Correlate, Some(rs)) => match rs.iter().find(|r| r.scan == k) {
-                Some(r) => {
-                    let w = &r.summary.baseline_weights;
-                    let mean = if w.is_empty() {
-                        0.0
-                    } else {
-                        w.iter().map(|x| x.1).sum::<f64>() / w.len() as f64
-                    };
-                    let from = if w.is_empty() {
-                        ", from the checkpoint".to_string()
-                    } else {
-                        format!(", mean weight {mean:.3}")
-                    };
-                    format!(
-                        "{head}: correlated {} ({} integrations{from}){}",
-                        stations.join(" "),
-                        r.integrations,
-                        if p.notes.is_empty() {
-                            String::new()
+            (ScanStatus::Correlate, Some(rs)) => {
+                match rs.get(o).and_then(|r| r.iter().find(|r| r.scan == k)) {
+                    Some(r) => {
+                        let w = &r.summary.baseline_weights;
+                        let mean = if w.is_empty() {
+                            0.0
                         } else {
-                            format!("; {}", p.notes.join("; "))
-                        }
-                    )
+                            w.iter().map(|x| x.1).sum::<f64>() / w.len() as f64
+                        };
+                        let from = if w.is_empty() {
+                            ", from the checkpoint".to_string()
+                        } else {
+                            format!(", mean weight {mean:.3}")
+                        };
+                        format!(
+                            "{head}: correlated {} ({} integrations{from}){to}{notes}",
+                            stations.join(" "),
+                            r.integrations,
+                        )
+                    }
+                    None => format!("{head}: not run"),
                 }
-                None => format!("{head}: not run"),
-            },
+            }
         };
         lines.push(line);
     }
-    for n in session.notes.iter().chain(&plan.problems) {
+    let eop = &parts.first().eop;
+    lines.push(format!("note: {}", eop.describe()));
+    if let Some(w) = &eop.warning {
+        lines.push(format!("warning: {w}"));
+    }
+    for n in parts.notes().iter().chain(&parts.problems()) {
         lines.push(format!("note: {n}"));
     }
     lines
 }
 
+/// The files a session writes, for the closing line.
+pub(crate) fn outputs_text(parts: &Parts) -> String {
+    parts
+        .parts
+        .iter()
+        .filter(|p| p.plan.correlated() > 0)
+        .map(|p| match (&p.session.mode, parts.parts.len() > 1) {
+            (Some(m), true) => format!("{} (mode {m})", p.output.display()),
+            _ => p.output.display().to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `--dry-run`: print the plan and stop.
-pub(crate) fn print_plan(
-    session: &Session,
-    plan: &Plan,
-    output: &std::path::Path,
-    as_json: bool,
-) -> Result<(), Failure> {
+pub(crate) fn print_plan(parts: &Parts, output: &Path, as_json: bool) -> Result<(), Failure> {
     if as_json {
-        print_stdout(&format!("{}\n", json(session, plan, None, output)))
-    } else {
-        for l in text(session, plan, None) {
-            print_stdout(&format!("{l}\n"))?;
-        }
-        print_stdout(&format!(
-            "{} of {} scans to correlate, {:.1} MB, ~{:.0} CPU s → {}\n",
-            plan.correlated(),
-            session.scans.len(),
-            plan.scans.iter().map(|p| p.bytes).sum::<u64>() as f64 / 1e6,
-            plan.scans.iter().map(|p| p.cpu_s).sum::<f64>(),
-            output.display()
-        ))
+        return print_stdout(&format!("{}\n", json(parts, None, output)));
     }
+    for l in text(parts, None) {
+        print_stdout(&format!("{l}\n"))?;
+    }
+    let plans = || parts.parts.iter().flat_map(|p| p.plan.scans.iter());
+    print_stdout(&format!(
+        "{} of {} scans to correlate, {:.1} MB, ~{:.0} CPU s → {}\n",
+        parts.correlated(),
+        parts.first().scans.len(),
+        plans().map(|p| p.bytes).sum::<u64>() as f64 / 1e6,
+        plans().map(|p| p.cpu_s).sum::<f64>(),
+        if parts.correlated() == 0 {
+            output.display().to_string()
+        } else {
+            outputs_text(parts)
+        }
+    ))
 }
