@@ -343,7 +343,7 @@ impl Setup {
         let fft_nchan = nchan;
         let nchan = match job.correlation.channels {
             None => fft_nchan,
-            Some(c) if c <= fft_nchan && fft_nchan % c == 0 => c,
+            Some(c) if c <= fft_nchan && fft_nchan.is_multiple_of(c) => c,
             Some(c) => {
                 return Err(EngineError::bad(format!(
                     "{file}: correlation.channels {c} does not divide the {fft_nchan} channels of a band at the FFT's resolution ({n}-point FFT): give a divisor of {fft_nchan}"
