@@ -59,10 +59,8 @@ pub use schedule::{InOrder, Schedule, WorkUnit};
 use crate::job::Job;
 use crate::model::{self, DelayTrack, ModelTracks};
 use formats::UtcTime;
-use schedule::chunk_blocks;
 use std::cell::RefCell;
 use std::time::Instant;
-use workers::UNIT_BLOCKS;
 
 /// How to run the engine.
 #[derive(Debug, Clone, PartialEq)]
@@ -141,13 +139,15 @@ pub fn readahead_bytes(job: &Job, delay_span_s: f64, sample_rate_hz: f64) -> usi
 }
 
 /// An upper estimate (bytes) of the engine's own buffers for `job` run on
-/// `threads` workers, before it starts: the integration accumulators, one
-/// accumulator per work unit, two chunks of samples (the one processed and
-/// the one being read), and the workers' spectra and FFT scratch, the
-/// accumulators and spectra once per phase centre. Assumes complex data
-/// and every subband its own band (the largest layout the job can give).
-/// Not included: read-ahead of streamed inputs (see [`readahead_bytes`])
-/// and the samples between phase centres ([`centre_spread_bytes`]).
+/// `threads` workers, before it starts: the integration accumulators, the
+/// work units' accumulators, two chunks of samples (the one processed and
+/// the one being read), and the workers' spectra and FFT scratch (shared
+/// by unit) or the chunk's spectrum store and the units' per-range sums
+/// (shared by stage: [`workers`]), the accumulators and spectra once per
+/// phase centre. Assumes complex data and every subband its own band
+/// (the largest layout the job can give). Not included: read-ahead of
+/// streamed inputs (see [`readahead_bytes`]) and the samples between
+/// phase centres ([`centre_spread_bytes`]).
 pub fn buffer_bytes(job: &Job, threads: usize) -> u64 {
     let n = job.correlation.fft_length as u64;
     let nc = job.sources.len().max(1) as u64;
@@ -158,12 +158,19 @@ pub fn buffer_bytes(job: &Job, threads: usize) -> u64 {
     let np = nc * baselines * nsub * 4;
     let inputs = nc * nst * nsub;
     let integration = np * nchan * 16 + np * 8 + inputs * 16;
-    let blocks = chunk_blocks(job.correlation.fft_length, threads) as u64;
-    let units = blocks.div_ceil(UNIT_BLOCKS as u64);
+    let cut = schedule::cut(job.correlation.fft_length, threads, (nc * nst) as usize);
+    let blocks = cut.blocks as u64;
+    // One unit's f32 sums; by stage, a slot's sums are split over channel
+    // ranges and one more unit is assembled from them when it is finished.
     let unit = np * nchan * 8 + np * 4 + inputs * 16;
+    let units = workers::unit_slots(cut.blocks) as u64 + u64::from(cut.by_stage);
     let chunk = nst * nsub * (blocks + 2) * n * (8 + 1) + blocks * nc * nst * 64;
-    let worker = inputs * nchan * 9 + n * 64;
-    integration + units * unit + 2 * chunk + threads.max(1) as u64 * worker
+    let (store, worker) = if cut.by_stage {
+        (blocks * inputs * (nchan * 8 + 64), n * 64)
+    } else {
+        (0, inputs * nchan * 9 + n * 64)
+    };
+    integration + units * unit + 2 * chunk + store + threads.max(1) as u64 * worker
 }
 
 /// Bytes the two chunks of samples grow by when the phase centres' blocks

@@ -9,16 +9,16 @@
 //! same chunk: each station's samples are read once, covering what every
 //! centre's blocks need.
 
-use super::accumulate::{IntegrationAcc, UnitAcc};
+use super::accumulate::IntegrationAcc;
 use super::collect::{Flow, UnitResult};
 use super::error::EngineError;
 use super::input::SampleSource;
 use super::plan::{self, Layout};
-use super::schedule::{chunk_blocks, ChunkCursor, ChunkSpec, Schedule, WorkUnit};
+use super::schedule::{self, ChunkCursor, ChunkSpec, Schedule, WorkUnit};
 use super::setup::{Setup, Span};
 use super::sink::{CentreHeader, RunHeader};
 use super::station::SubbandDsp;
-use super::workers::{self, Chunk, Context, SampleBuf, Worker, UNIT_BLOCKS};
+use super::workers::{self, Chunk, Context, SampleBuf, Worker};
 use super::Options;
 use crate::job::{Job, Sideband};
 use crate::model::{DelayTrack, ModelTracks};
@@ -37,6 +37,8 @@ pub struct Engine<'j> {
     source_ids: Vec<u32>,
     warnings: Vec<String>,
     opts: Options,
+    /// Tasks each worker thread did in the last [`Engine::run`].
+    worker_tasks: Vec<u64>,
 }
 
 /// The delay model of phase centre `centre` (an index into `job.sources`)
@@ -115,6 +117,7 @@ impl<'j> Engine<'j> {
             source_ids: (1..=ncentres as u32).collect(),
             warnings,
             opts: opts.clone(),
+            worker_tasks: Vec::new(),
         })
     }
 
@@ -203,6 +206,13 @@ impl<'j> Engine<'j> {
         self.sources.iter().all(|s| s.random_access())
     }
 
+    /// Tasks (work units, or by stage station and baseline tasks) each
+    /// worker thread did in the last [`Engine::run`]: how the work was
+    /// shared (see [`workers`]).
+    pub fn worker_tasks(&self) -> &[u64] {
+        &self.worker_tasks
+    }
+
     /// What each station's recording holds (job order).
     pub fn stream_infos(&self) -> Vec<super::input::StreamInfo> {
         self.sources.iter().map(|s| s.info().clone()).collect()
@@ -225,7 +235,7 @@ impl<'j> Engine<'j> {
         let nst = job.stations.len();
         let block_s = layout.block_s();
         let m = layout.blocks_per_integration as u64;
-        let chunk_blocks = chunk_blocks(n, self.opts.threads);
+        let cut = schedule::cut(n, self.opts.threads, layout.centres.len() * nst);
         let origins: Vec<UtcTime> = self.sources.iter().map(|s| s.origin()).collect();
         let ctx = Context {
             layout,
@@ -245,13 +255,10 @@ impl<'j> Engine<'j> {
         };
         let threads = self.opts.threads.max(1);
         let workers: Vec<Worker> = (0..threads)
-            .map(|_| Worker::new(&ctx, self.opts.formulation))
-            .collect();
-        let units: Vec<UnitAcc> = (0..chunk_blocks.div_ceil(UNIT_BLOCKS))
-            .map(|_| UnitAcc::new(layout, nsub))
+            .map(|_| Worker::new(&ctx, self.opts.formulation, cut.by_stage))
             .collect();
         let mut iacc = IntegrationAcc::new(layout, nsub);
-        let mut cursor = ChunkCursor::new(schedule, m, chunk_blocks as u64, self.span.total_blocks);
+        let mut cursor = ChunkCursor::new(schedule, m, cut.blocks as u64, self.span.total_blocks);
         let tracks: Vec<&[DelayTrack]> = self.models.iter().map(|m| &m.delays[..]).collect();
         let reader = Reader {
             tracks: &tracks,
@@ -265,66 +272,75 @@ impl<'j> Engine<'j> {
             complex: layout.complex,
             nsub,
             discard: cursor.in_order(),
+            ctx: &ctx,
         };
         let empty = Chunk {
             bufs: vec![SampleBuf::default(); nst * nsub],
             ..Chunk::default()
         };
         let Some(mut spec) = cursor.next_chunk()? else {
+            self.worker_tasks = vec![0; threads];
             return Ok(());
         };
         let sources = &mut self.sources;
         let (span, quant) = (&self.span, &self.setup.quant);
-        workers::with_crew(&ctx, workers, units, [empty.clone(), empty], |crew| {
-            // `cur` is the buffer the workers process; the reader fills the other.
-            let mut cur = 0;
-            reader.read(sources, &spec, &mut crew.chunk_mut(cur))?;
-            loop {
-                // Ask for what comes after this chunk now, so it can be read
-                // while the workers process this one.
-                let next_spec = cursor.next_chunk()?;
-                let srcs = &mut *sources;
-                let rd = &reader;
-                let next_spec = crew.process(cur, move |other| match next_spec {
-                    Some(sp) => rd.read(srcs, &sp, other).map(|_| Some(sp)),
-                    None => Ok(None),
-                })?;
-                let chunk = crew.chunk(cur);
-                for u in 0..workers::units_in(chunk.nblocks) {
-                    let b = (chunk.nblocks - u * UNIT_BLOCKS).min(UNIT_BLOCKS);
-                    iacc.add(&crew.unit(u), b as u64, &chunk.bands);
-                }
-                on_chunk(chunk.nblocks, &spec.unit);
-                if spec.last_of_integration {
-                    let int = spec.unit.integration;
-                    let station_has_data = (0..nst)
-                        .map(|s| iacc.station_has_data(s, nst, nsub))
-                        .collect();
-                    let first = int * m;
-                    let centre = span
-                        .start
-                        .add_seconds((first as f64 + iacc.blocks as f64 / 2.0) * block_s);
-                    let integration = iacc.finish(layout, nsub, quant, int, centre);
-                    iacc.clear(&chunk.bands);
-                    let flow = deliver(UnitResult {
-                        unit: spec.unit.clone(),
-                        integration,
-                        station_has_data,
+        let chunks = [empty.clone(), empty];
+        let (result, tasks) =
+            workers::with_crew(&ctx, workers, cut.blocks, cut.by_stage, chunks, |crew| {
+                // `cur` is the buffer the workers process; the reader fills the other.
+                let mut cur = 0;
+                reader.read(sources, &spec, &mut crew.chunk_mut(cur))?;
+                loop {
+                    // Ask for what comes after this chunk now, so it can be read
+                    // while the workers process this one.
+                    let next_spec = cursor.next_chunk()?;
+                    let srcs = &mut *sources;
+                    let rd = &reader;
+                    let next_spec = crew.process(cur, move |other| match next_spec {
+                        Some(sp) => rd.read(srcs, &sp, other).map(|_| Some(sp)),
+                        None => Ok(None),
                     })?;
-                    if flow == Flow::Stop {
-                        return Ok(());
+                    let chunk = crew.chunk(cur);
+                    // Units in order; a unit that goes on in the next chunk
+                    // keeps its sums (in slot 0) until it is finished.
+                    for run in &chunk.runs {
+                        if let Some(blocks) = run.finished {
+                            iacc.add(&crew.unit(&chunk, run.slot), blocks as u64, &chunk.bands);
+                        }
+                    }
+                    on_chunk(chunk.nblocks, &spec.unit);
+                    if spec.last_of_integration {
+                        let int = spec.unit.integration;
+                        let station_has_data = (0..nst)
+                            .map(|s| iacc.station_has_data(s, nst, nsub))
+                            .collect();
+                        let first = int * m;
+                        let centre = span
+                            .start
+                            .add_seconds((first as f64 + iacc.blocks as f64 / 2.0) * block_s);
+                        let integration = iacc.finish(layout, nsub, quant, int, centre);
+                        iacc.clear(&chunk.bands);
+                        let flow = deliver(UnitResult {
+                            unit: spec.unit.clone(),
+                            integration,
+                            station_has_data,
+                        })?;
+                        if flow == Flow::Stop {
+                            return Ok(());
+                        }
+                    }
+                    drop(chunk);
+                    match next_spec {
+                        Some(sp) => {
+                            spec = sp;
+                            cur = 1 - cur;
+                        }
+                        None => return Ok(()),
                     }
                 }
-                drop(chunk);
-                match next_spec {
-                    Some(sp) => {
-                        spec = sp;
-                        cur = 1 - cur;
-                    }
-                    None => return Ok(()),
-                }
-            }
-        })
+            });
+        self.worker_tasks = tasks;
+        result
     }
 }
 
@@ -345,6 +361,7 @@ struct Reader<'a> {
     nsub: usize,
     /// Let the streams drop data before each chunk (in-order schedules).
     discard: bool,
+    ctx: &'a Context<'a>,
 }
 
 impl Reader<'_> {
@@ -367,6 +384,9 @@ impl Reader<'_> {
                 chunk.active[sb] = true;
             }
         }
+        let m = self.layout.blocks_per_integration as u64;
+        let offset = spec.first_block - spec.unit.integration * m;
+        chunk.plan(self.ctx, offset, spec.last_of_integration);
         chunk.geoms.clear();
         for b in 0..spec.nblocks as u64 {
             let g_c = plan::block_centre(self.start, self.block_s, spec.first_block + b);
@@ -394,6 +414,12 @@ impl Reader<'_> {
                 }
                 let buf = &mut chunk.bufs[s * self.nsub + sb];
                 buf.n_lo = lo;
+                // Exactly what the chunk needs: `resize` alone may double
+                // the capacity when a chunk is a sample longer than the
+                // last, which the memory estimate does not allow for.
+                buf.samples
+                    .reserve_exact((len * w).saturating_sub(buf.samples.len()));
+                buf.valid.reserve_exact(len.saturating_sub(buf.valid.len()));
                 buf.samples.resize(len * w, 0.0);
                 buf.valid.resize(len, false);
                 src.read(

@@ -1,17 +1,38 @@
-//! Work distribution: a chunk of consecutive blocks (all stations and
-//! subbands read into memory, once for all phase centres) is cut into fixed
-//! work units of
-//! [`UNIT_BLOCKS`] blocks; crossbeam worker threads, kept for the whole run
-//! ([`Crew`]), take units from a shared counter and sum each unit on their
-//! own. The caller adds the units' sums in unit order, so the output does
-//! not depend on the number of threads or on which thread did what
-//! (bitwise).
+//! Work distribution. A chunk of consecutive blocks (all stations and
+//! subbands read into memory, once for all phase centres) is processed by
+//! crossbeam worker threads kept for the whole run ([`Crew`]), in one of
+//! two ways ([`super::schedule::cut`] chooses):
+//!
+//! - **By unit** (FFTs up to a few thousand points, or one worker): a task
+//!   is the blocks of one work unit of [`UNIT_BLOCKS`] blocks inside the
+//!   chunk; the worker runs the station and baseline stages of each block
+//!   and sums the unit on its own, its spectra hot in its cache.
+//! - **By stage** (larger FFTs, where a chunk holds too few units to share):
+//!   station-stage tasks are (block, input), each writing one spectrum to
+//!   the chunk's spectrum store; after a barrier among the workers,
+//!   baseline-stage tasks are (unit, channel range), each summing its
+//!   channels of the unit's products over the unit's blocks in block order.
+//!
+//! Either way each (unit, product, channel) is the same f32 sum over the
+//! unit's blocks in block order, each station power the same f64 sum, and
+//! the caller adds the units' sums into the integration in unit order: the
+//! output does not depend on the number of threads, on which thread did
+//! what, or on how the blocks were cut into chunks (bitwise). Splitting by
+//! channel keeps that property for free (every channel's arithmetic is
+//! its own); splitting a unit's blocks among threads would not (the f32
+//! sums would be added in another order).
+//!
+//! Tasks are taken from a shared counter, except that worker w always
+//! takes task w of a phase first: a worker the system is slow to wake
+//! cannot lose its share, and every worker provably gets work when a phase
+//! has at least as many tasks as workers ([`Crew::tasks_per_worker`]).
 
 use super::accumulate::UnitAcc;
 use super::baseline::{auto_mac, cmac};
 use super::plan::{BlockGeom, Layout};
 use super::station::{RealFormulation, StationDsp, SubbandDsp};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Barrier, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// Blocks per work unit (fixed: part of what makes the output reproducible).
@@ -29,6 +50,62 @@ pub struct SampleBuf {
     pub valid: Vec<bool>,
 }
 
+/// The blocks of one work unit inside a chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnitRun {
+    /// Accumulator slot: the chunk's runs take slots 0, 1, … in order (a
+    /// unit continued from the last chunk is the chunk's only run, and
+    /// keeps slot 0, where its sums are).
+    pub slot: usize,
+    /// Chunk blocks [b0, b1).
+    pub b0: usize,
+    pub b1: usize,
+    /// Whether b0 is the unit's first block (its sums start from zero).
+    pub fresh: bool,
+    /// The whole unit's blocks, when it ends with this chunk.
+    pub finished: Option<usize>,
+}
+
+/// The runs of units in a chunk of `nblocks` blocks whose first block is
+/// block `offset` of its integration; `last` when the chunk ends the
+/// integration (whose last unit may be short).
+pub fn unit_runs(offset: u64, nblocks: usize, last: bool) -> Vec<UnitRun> {
+    let u = UNIT_BLOCKS as u64;
+    let mut runs = Vec::new();
+    let mut b0 = 0usize;
+    while b0 < nblocks {
+        let at = offset + b0 as u64;
+        let unit_start = at - at % u;
+        let b1 = ((unit_start + u - offset) as usize).min(nblocks);
+        let ends = (offset + b1 as u64) % u == 0 || (last && b1 == nblocks);
+        runs.push(UnitRun {
+            slot: runs.len(),
+            b0,
+            b1,
+            fresh: at == unit_start,
+            finished: ends.then(|| (offset + b1 as u64 - unit_start) as usize),
+        });
+        b0 = b1;
+    }
+    runs
+}
+
+/// Unit accumulator slots a chunk of `chunk_blocks` blocks needs (see
+/// [`super::schedule::Cut::blocks`]: 1, 2, 4 or a multiple of
+/// [`UNIT_BLOCKS`]).
+pub fn unit_slots(chunk_blocks: usize) -> usize {
+    (chunk_blocks / UNIT_BLOCKS).max(1)
+}
+
+/// One product of the baseline stage: accumulator index k
+/// ([centre][baseline][band][product]) and its two inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pair {
+    pub k: usize,
+    pub a: usize,
+    pub b: usize,
+}
+
 /// Consecutive blocks of one integration, with their data.
 #[derive(Debug, Clone, Default)]
 pub struct Chunk {
@@ -44,6 +121,44 @@ pub struct Chunk {
     pub active: Vec<bool>,
     /// Per layout band: whether the work unit includes it.
     pub bands: Vec<bool>,
+    /// The units' blocks in the chunk, in order.
+    pub runs: Vec<UnitRun>,
+    /// Station-stage inputs of the active subbands, ascending.
+    pub inputs: Vec<usize>,
+    /// Products of the active bands, in accumulator order.
+    pub pairs: Vec<Pair>,
+}
+
+impl Chunk {
+    /// Derive `runs`, `inputs` and `pairs` from `active` and `bands` (set
+    /// first) for a chunk starting at block `offset` of its integration.
+    pub fn plan(&mut self, ctx: &Context, offset: u64, last: bool) {
+        self.runs = unit_runs(offset, self.nblocks, last);
+        let (nst, nsub) = (ctx.nstations, ctx.nsub());
+        self.inputs.clear();
+        self.inputs
+            .extend((0..ctx.ninputs()).filter(|i| self.active[i % nsub]));
+        self.pairs.clear();
+        let l = ctx.layout;
+        let mut k = 0;
+        for c in 0..ctx.ncentres() {
+            let input = |s: usize, sb: usize| (c * nst + s) * nsub + sb;
+            for &(a, b) in &l.baselines {
+                for (bi, band) in l.bands.iter().enumerate() {
+                    for prod in &l.products {
+                        if self.bands[bi] {
+                            self.pairs.push(Pair {
+                                k,
+                                a: input(a, band.subbands[prod.pol_a]),
+                                b: input(b, band.subbands[prod.pol_b]),
+                            });
+                        }
+                        k += 1;
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// What every worker needs to know, read-only.
@@ -70,12 +185,18 @@ impl Context<'_> {
     pub fn ninputs(&self) -> usize {
         self.ncentres() * self.nstations * self.nsub()
     }
+
+    /// Accumulator products: [centre][baseline][band][product].
+    pub fn nproducts(&self) -> usize {
+        let l = self.layout;
+        self.ncentres() * l.baselines.len() * l.bands.len() * l.products.len()
+    }
 }
 
 /// One worker's private state, kept across chunks.
 pub struct Worker {
     dsp: StationDsp,
-    /// [centre][station][job subband][chan]
+    /// By unit only: [centre][station][job subband][chan]
     spec_re: Vec<f32>,
     spec_im: Vec<f32>,
     /// [centre][station][job subband]
@@ -83,9 +204,11 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub fn new(ctx: &Context, formulation: RealFormulation) -> Self {
+    /// A worker; `by_stage` workers write their spectra to the chunk's
+    /// store and need no buffers of their own.
+    pub fn new(ctx: &Context, formulation: RealFormulation, by_stage: bool) -> Self {
         let l = ctx.layout;
-        let n = ctx.ninputs() * l.nchan;
+        let n = if by_stage { 0 } else { ctx.ninputs() * l.nchan };
         Worker {
             dsp: StationDsp::new(l.fft_length, l.complex, formulation),
             spec_re: vec![0.0; n],
@@ -94,85 +217,88 @@ impl Worker {
         }
     }
 
-    /// Sum blocks [b0, b1) of `chunk` into `unit` (cleared first).
-    fn unit(&mut self, ctx: &Context, chunk: &Chunk, b0: usize, b1: usize, unit: &mut UnitAcc) {
-        unit.clear(&chunk.bands);
-        let l = ctx.layout;
-        let (n, nch, nsub) = (l.fft_length, l.nchan, ctx.nsub());
-        let (nst, nc) = (ctx.nstations, ctx.ncentres());
-        let w = if l.complex { 2 } else { 1 };
-        for blk in b0..b1 {
-            // Station stage, per input (centre, station, subband): each
-            // centre takes its own samples from the station's buffer and
-            // rotates them with its own model.
-            for c in 0..nc {
-                for s in 0..nst {
-                    let g = &chunk.geoms[(blk * nc + c) * nst + s];
-                    for (sb, sub) in ctx.subbands.iter().enumerate() {
-                        let i = (c * nst + s) * nsub + sb;
-                        if !chunk.active[sb] {
-                            self.valid[i] = false;
-                            continue;
-                        }
-                        let buf = &chunk.bufs[s * nsub + sb];
-                        let off = (g.n0 - buf.n_lo) as usize;
-                        let ok = all_valid(&buf.valid[off..off + n]);
-                        self.valid[i] = ok;
-                        if !ok {
-                            continue;
-                        }
-                        let (re, im) = (
-                            &mut self.spec_re[i * nch..(i + 1) * nch],
-                            &mut self.spec_im[i * nch..(i + 1) * nch],
-                        );
-                        let p = self.dsp.spectrum(
-                            &buf.samples[off * w..(off + n) * w],
-                            g,
-                            sub,
-                            l.sample_rate_hz,
-                            re,
-                            im,
-                        );
-                        unit.power[i] += p;
-                        unit.power_samples[i] += n as u64;
-                    }
+    /// Both stages for the blocks of `run` (by unit), summed into `unit`
+    /// (cleared first if the run starts the unit).
+    fn unit(&mut self, ctx: &Context, chunk: &Chunk, run: &UnitRun, unit: &mut UnitAcc) {
+        if run.fresh {
+            unit.clear(&chunk.bands);
+        }
+        let n = ctx.layout.fft_length;
+        let nch = ctx.layout.nchan;
+        for blk in run.b0..run.b1 {
+            self.valid.fill(false);
+            for &i in &chunk.inputs {
+                let p = station(
+                    &mut self.dsp,
+                    ctx,
+                    chunk,
+                    blk,
+                    i,
+                    &mut self.spec_re[i * nch..(i + 1) * nch],
+                    &mut self.spec_im[i * nch..(i + 1) * nch],
+                );
+                if let Some(p) = p {
+                    self.valid[i] = true;
+                    unit.power[i] += p;
+                    unit.power_samples[i] += n as u64;
                 }
             }
-            // Baseline stage, per centre: [centre][baseline][band][product].
-            let mut k = 0;
-            for c in 0..nc {
-                let input = |s: usize, sb: usize| (c * nst + s) * nsub + sb;
-                for &(a, b) in &l.baselines {
-                    for band in &l.bands {
-                        for prod in &l.products {
-                            let ia = input(a, band.subbands[prod.pol_a]);
-                            let ib = input(b, band.subbands[prod.pol_b]);
-                            if self.valid[ia] && self.valid[ib] && ia == ib {
-                                // Parallel-hand autocorrelation: real, imaginary part stays 0.
-                                auto_mac(
-                                    &mut unit.re[k * nch..(k + 1) * nch],
-                                    &self.spec_re[ia * nch..(ia + 1) * nch],
-                                    &self.spec_im[ia * nch..(ia + 1) * nch],
-                                );
-                                unit.used[k] += 1;
-                            } else if self.valid[ia] && self.valid[ib] {
-                                cmac(
-                                    &mut unit.re[k * nch..(k + 1) * nch],
-                                    &mut unit.im[k * nch..(k + 1) * nch],
-                                    &self.spec_re[ia * nch..(ia + 1) * nch],
-                                    &self.spec_im[ia * nch..(ia + 1) * nch],
-                                    &self.spec_re[ib * nch..(ib + 1) * nch],
-                                    &self.spec_im[ib * nch..(ib + 1) * nch],
-                                );
-                                unit.used[k] += 1;
-                            }
-                            k += 1;
-                        }
-                    }
+            // Baseline stage: [centre][baseline][band][product].
+            for p in &chunk.pairs {
+                if !(self.valid[p.a] && self.valid[p.b]) {
+                    continue;
                 }
+                let k = p.k;
+                let (ar, ai) = (
+                    &self.spec_re[p.a * nch..(p.a + 1) * nch],
+                    &self.spec_im[p.a * nch..(p.a + 1) * nch],
+                );
+                if p.a == p.b {
+                    // Parallel-hand autocorrelation: real, imaginary part stays 0.
+                    auto_mac(&mut unit.re[k * nch..(k + 1) * nch], ar, ai);
+                } else {
+                    cmac(
+                        &mut unit.re[k * nch..(k + 1) * nch],
+                        &mut unit.im[k * nch..(k + 1) * nch],
+                        ar,
+                        ai,
+                        &self.spec_re[p.b * nch..(p.b + 1) * nch],
+                        &self.spec_im[p.b * nch..(p.b + 1) * nch],
+                    );
+                }
+                unit.used[k] += 1;
             }
         }
     }
+}
+
+/// Station stage of input `i` ([centre][station][job subband]) for chunk
+/// block `blk`: its spectrum into `re`/`im` and Σx² of its samples, or
+/// `None` when one of them is invalid (the block is not used; `re`/`im`
+/// are then left as they were).
+fn station(
+    dsp: &mut StationDsp,
+    ctx: &Context,
+    chunk: &Chunk,
+    blk: usize,
+    i: usize,
+    re: &mut [f32],
+    im: &mut [f32],
+) -> Option<f64> {
+    let l = ctx.layout;
+    let (n, nsub, nst) = (l.fft_length, ctx.nsub(), ctx.nstations);
+    let (c, s, sb) = (i / (nst * nsub), (i / nsub) % nst, i % nsub);
+    let w = if l.complex { 2 } else { 1 };
+    // Each centre takes its own samples from the station's buffer and
+    // rotates them with its own model.
+    let g = &chunk.geoms[(blk * ctx.ncentres() + c) * nst + s];
+    let buf = &chunk.bufs[s * nsub + sb];
+    let off = (g.n0 - buf.n_lo) as usize;
+    if !all_valid(&buf.valid[off..off + n]) {
+        return None;
+    }
+    let x = &buf.samples[off * w..(off + n) * w];
+    Some(dsp.spectrum(x, g, &ctx.subbands[sb], l.sample_rate_hz, re, im))
 }
 
 /// Whether every flag is set (bytes compared eight at a time).
@@ -182,9 +308,176 @@ fn all_valid(v: &[bool]) -> bool {
     rest && chunks.fold(true, |ok, c| ok & c.iter().fold(true, |a, &b| a & b))
 }
 
-/// Number of units in a chunk of `nblocks` blocks.
-pub fn units_in(nblocks: usize) -> usize {
-    nblocks.div_ceil(UNIT_BLOCKS)
+/// One (block, input) spectrum of the by-stage store.
+#[derive(Debug, Default)]
+struct Spectrum {
+    re: Vec<f32>,
+    im: Vec<f32>,
+    /// Σx² of the block's samples; `None` when the block is not used
+    /// (an invalid sample, or a subband outside the chunk's unit).
+    power: Option<f64>,
+}
+
+/// By stage: one unit's sums over one channel range, [product][channel
+/// − range start]; the first range's also hold the unit's block counts
+/// and station powers (as [`UnitAcc`] lays them out).
+#[derive(Debug, Default)]
+struct Piece {
+    re: Vec<f32>,
+    im: Vec<f32>,
+    used: Vec<u32>,
+    power: Vec<f64>,
+    power_samples: Vec<u64>,
+}
+
+/// The by-stage state of a crew.
+struct Staged {
+    /// [chunk block][input]
+    spectra: Vec<RwLock<Spectrum>>,
+    /// Channel ranges of the baseline-stage tasks.
+    ranges: Vec<Range<usize>>,
+    /// [slot][range]
+    pieces: Vec<Mutex<Piece>>,
+    next: AtomicUsize,
+    /// The workers meet here between the stages (the caller is reading).
+    mid: Barrier,
+}
+
+impl Staged {
+    fn new(ctx: &Context, chunk_blocks: usize, workers: usize) -> Self {
+        let nch = ctx.layout.nchan;
+        // Ranges of ≥ 512 channels (per product, the f32 sums and the two
+        // spectra of a range stay in L1/L2), at most four per worker.
+        let nr = (nch / 512).clamp(1, 4 * workers.max(1));
+        let ranges: Vec<Range<usize>> = (0..nr).map(|r| r * nch / nr..(r + 1) * nch / nr).collect();
+        let np = ctx.nproducts();
+        let ni = ctx.ninputs();
+        let pieces = (0..unit_slots(chunk_blocks))
+            .flat_map(|_| ranges.iter().enumerate())
+            .map(|(r, range)| {
+                let meta = if r == 0 { 1 } else { 0 };
+                Mutex::new(Piece {
+                    re: vec![0.0; np * range.len()],
+                    im: vec![0.0; np * range.len()],
+                    used: vec![0; np * meta],
+                    power: vec![0.0; ni * meta],
+                    power_samples: vec![0; ni * meta],
+                })
+            })
+            .collect();
+        let spectra = (0..chunk_blocks * ni)
+            .map(|_| {
+                RwLock::new(Spectrum {
+                    re: vec![0.0; nch],
+                    im: vec![0.0; nch],
+                    power: None,
+                })
+            })
+            .collect();
+        Staged {
+            spectra,
+            ranges,
+            pieces,
+            next: AtomicUsize::new(0),
+            mid: Barrier::new(workers),
+        }
+    }
+
+    /// Baseline stage of `run`'s blocks over channel range `r`, from the
+    /// store into the run's piece.
+    fn baseline(&self, ctx: &Context, chunk: &Chunk, run: &UnitRun, r: usize) {
+        let ni = ctx.ninputs();
+        let n = ctx.layout.fft_length as u64;
+        let range = self.ranges[r].clone();
+        let len = range.len();
+        let mut piece = self.pieces[run.slot * self.ranges.len() + r]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let piece = &mut *piece;
+        if run.fresh {
+            for p in &chunk.pairs {
+                piece.re[p.k * len..(p.k + 1) * len].fill(0.0);
+                piece.im[p.k * len..(p.k + 1) * len].fill(0.0);
+            }
+            if r == 0 {
+                piece.used.fill(0);
+                piece.power.fill(0.0);
+                piece.power_samples.fill(0);
+            }
+        }
+        let mut specs: Vec<Option<RwLockReadGuard<'_, Spectrum>>> = (0..ni).map(|_| None).collect();
+        for blk in run.b0..run.b1 {
+            for &i in &chunk.inputs {
+                specs[i] = Some(
+                    self.spectra[blk * ni + i]
+                        .read()
+                        .unwrap_or_else(|e| e.into_inner()),
+                );
+            }
+            let spec = |i: usize| specs[i].as_deref().filter(|s| s.power.is_some());
+            for p in &chunk.pairs {
+                let (Some(a), Some(b)) = (spec(p.a), spec(p.b)) else {
+                    continue;
+                };
+                let k = p.k;
+                let (acc_re, acc_im) = (
+                    &mut piece.re[k * len..(k + 1) * len],
+                    &mut piece.im[k * len..(k + 1) * len],
+                );
+                let (ar, ai) = (&a.re[range.clone()], &a.im[range.clone()]);
+                if p.a == p.b {
+                    auto_mac(acc_re, ar, ai);
+                } else {
+                    cmac(
+                        acc_re,
+                        acc_im,
+                        ar,
+                        ai,
+                        &b.re[range.clone()],
+                        &b.im[range.clone()],
+                    );
+                }
+                if r == 0 {
+                    piece.used[k] += 1;
+                }
+            }
+            if r == 0 {
+                for &i in &chunk.inputs {
+                    if let Some(p) = spec(i).and_then(|s| s.power) {
+                        piece.power[i] += p;
+                        piece.power_samples[i] += n;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Copy slot `slot`'s pieces of the chunk's products into `unit`.
+    fn assemble(&self, ctx: &Context, chunk: &Chunk, slot: usize, unit: &mut UnitAcc) {
+        let nch = ctx.layout.nchan;
+        let nr = self.ranges.len();
+        for (r, range) in self.ranges.iter().enumerate() {
+            let piece = self.pieces[slot * nr + r]
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            let len = range.len();
+            for p in &chunk.pairs {
+                let (src, dst) = (
+                    p.k * len..(p.k + 1) * len,
+                    p.k * nch + range.start..p.k * nch + range.end,
+                );
+                unit.re[dst.clone()].copy_from_slice(&piece.re[src.clone()]);
+                unit.im[dst].copy_from_slice(&piece.im[src]);
+                if r == 0 {
+                    unit.used[p.k] = piece.used[p.k];
+                }
+            }
+            if r == 0 {
+                unit.power.copy_from_slice(&piece.power);
+                unit.power_samples.copy_from_slice(&piece.power_samples);
+            }
+        }
+    }
 }
 
 /// The worker threads of one run, kept for all its chunks (spawning them
@@ -192,50 +485,67 @@ pub fn units_in(nblocks: usize) -> usize {
 ///
 /// Each chunk is one phase: [`Crew::process`] publishes which of the two
 /// chunk buffers to work on and opens the start barrier; the workers take
-/// units from a shared counter, each summing into that unit's own
-/// accumulator, while the calling thread fills the other buffer (the
-/// reader); everyone meets at the end barrier. Between phases only the
-/// calling thread touches the buffers and accumulators.
+/// tasks from shared counters (by unit: each summing into that unit's own
+/// accumulator; by stage: the station tasks, a barrier among the workers,
+/// the baseline tasks), while the calling thread fills the other buffer
+/// (the reader); everyone meets at the end barrier. Between phases only
+/// the calling thread touches the buffers and accumulators.
 pub struct Crew<'c> {
     ctx: &'c Context<'c>,
     chunks: [RwLock<Chunk>; 2],
+    /// By unit: one per slot; by stage: one, the finished unit assembled.
     units: Vec<Mutex<UnitAcc>>,
+    staged: Option<Staged>,
     current: AtomicUsize,
-    nunits: AtomicUsize,
-    next_unit: AtomicUsize,
+    next_task: AtomicUsize,
+    workers: usize,
+    /// Tasks each worker has done.
+    done: Vec<AtomicU64>,
     stop: AtomicBool,
     panicked: AtomicBool,
     start: Barrier,
     end: Barrier,
 }
 
-/// Run `body` with a crew of one thread per worker; the crew ends when
-/// `body` returns (or unwinds).
+/// Run `body` with a crew of one thread per worker, chunks of up to
+/// `chunk_blocks` blocks shared by unit or `by_stage`; the crew ends when
+/// `body` returns (or unwinds). Returns what `body` did and the tasks
+/// each worker did ([`Crew::tasks_per_worker`]).
 pub fn with_crew<R>(
     ctx: &Context,
     workers: Vec<Worker>,
-    units: Vec<UnitAcc>,
+    chunk_blocks: usize,
+    by_stage: bool,
     chunks: [Chunk; 2],
     body: impl FnOnce(&Crew) -> R,
-) -> R {
+) -> (R, Vec<u64>) {
     let n = workers.len();
     let [c0, c1] = chunks;
+    let nunits = if by_stage {
+        1
+    } else {
+        unit_slots(chunk_blocks)
+    };
     let crew = Crew {
         ctx,
         chunks: [RwLock::new(c0), RwLock::new(c1)],
-        units: units.into_iter().map(Mutex::new).collect(),
+        units: (0..nunits)
+            .map(|_| Mutex::new(UnitAcc::new(ctx.layout, ctx.nsub())))
+            .collect(),
+        staged: by_stage.then(|| Staged::new(ctx, chunk_blocks, n)),
         current: AtomicUsize::new(0),
-        nunits: AtomicUsize::new(0),
-        next_unit: AtomicUsize::new(0),
+        next_task: AtomicUsize::new(0),
+        workers: n,
+        done: (0..n).map(|_| AtomicU64::new(0)).collect(),
         stop: AtomicBool::new(false),
         panicked: AtomicBool::new(false),
         start: Barrier::new(n + 1),
         end: Barrier::new(n + 1),
     };
     crossbeam::scope(|scope| {
-        for mut w in workers {
+        for (id, mut w) in workers.into_iter().enumerate() {
             let crew = &crew;
-            scope.spawn(move |_| crew.work(&mut w));
+            scope.spawn(move |_| crew.work(id, &mut w));
         }
         // Whatever `body` does, the workers are let go at the end.
         struct Release<'a, 'c>(&'a Crew<'c>);
@@ -246,13 +556,30 @@ pub fn with_crew<R>(
             }
         }
         let _release = Release(&crew);
-        body(&crew)
+        let r = body(&crew);
+        (r, crew.tasks_per_worker())
     })
     .expect("a correlator worker thread failed")
 }
 
 impl Crew<'_> {
-    fn work(&self, w: &mut Worker) {
+    /// Do tasks 0..n of a phase: task `id` first, then whatever `next`
+    /// hands out (it starts at the number of workers).
+    fn tasks(&self, id: usize, n: usize, next: &AtomicUsize, mut task: impl FnMut(usize)) {
+        let mut t = id;
+        while t < n {
+            // A panic must not leave the others waiting at a barrier: note
+            // it, and the caller panics after the phase.
+            let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| task(t)));
+            if ok.is_err() {
+                self.panicked.store(true, Ordering::SeqCst);
+            }
+            self.done[id].fetch_add(1, Ordering::Relaxed);
+            t = next.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn work(&self, id: usize, w: &mut Worker) {
         loop {
             self.start.wait();
             if self.stop.load(Ordering::SeqCst) {
@@ -262,22 +589,34 @@ impl Crew<'_> {
                 let chunk = self.chunks[self.current.load(Ordering::SeqCst)]
                     .read()
                     .unwrap_or_else(|e| e.into_inner());
-                let nunits = self.nunits.load(Ordering::SeqCst);
-                loop {
-                    let u = self.next_unit.fetch_add(1, Ordering::SeqCst);
-                    if u >= nunits {
-                        break;
-                    }
-                    let b0 = u * UNIT_BLOCKS;
-                    let b1 = (b0 + UNIT_BLOCKS).min(chunk.nblocks);
-                    // A panic must not leave the others waiting at the
-                    // barrier: note it, and the caller panics after the phase.
-                    let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        let mut unit = self.units[u].lock().unwrap_or_else(|e| e.into_inner());
-                        w.unit(self.ctx, &chunk, b0, b1, &mut unit);
-                    }));
-                    if ok.is_err() {
-                        self.panicked.store(true, Ordering::SeqCst);
+                let chunk = &*chunk;
+                match &self.staged {
+                    None => self.tasks(id, chunk.runs.len(), &self.next_task, |t| {
+                        let run = &chunk.runs[t];
+                        let mut unit = self.units[run.slot]
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner());
+                        w.unit(self.ctx, chunk, run, &mut unit);
+                    }),
+                    Some(st) => {
+                        let ni = self.ctx.ninputs();
+                        let inputs = &chunk.inputs;
+                        let n = chunk.nblocks * inputs.len();
+                        self.tasks(id, n, &self.next_task, |t| {
+                            let (blk, i) = (t / inputs.len(), inputs[t % inputs.len()]);
+                            let mut sp = st.spectra[blk * ni + i]
+                                .write()
+                                .unwrap_or_else(|e| e.into_inner());
+                            let sp = &mut *sp;
+                            sp.power = station(
+                                &mut w.dsp, self.ctx, chunk, blk, i, &mut sp.re, &mut sp.im,
+                            );
+                        });
+                        st.mid.wait();
+                        let nr = st.ranges.len();
+                        self.tasks(id, chunk.runs.len() * nr, &st.next, |t| {
+                            st.baseline(self.ctx, chunk, &chunk.runs[t / nr], t % nr);
+                        });
                     }
                 }
             }
@@ -285,13 +624,14 @@ impl Crew<'_> {
         }
     }
 
-    /// Process every unit of chunk buffer `i` while `alongside` runs on the
-    /// calling thread with the other buffer (the reader filling it).
+    /// Process chunk buffer `i` while `alongside` runs on the calling
+    /// thread with the other buffer (the reader filling it).
     pub fn process<R>(&self, i: usize, alongside: impl FnOnce(&mut Chunk) -> R) -> R {
-        let nblocks = self.chunk(i).nblocks;
         self.current.store(i, Ordering::SeqCst);
-        self.nunits.store(units_in(nblocks), Ordering::SeqCst);
-        self.next_unit.store(0, Ordering::SeqCst);
+        self.next_task.store(self.workers, Ordering::SeqCst);
+        if let Some(st) = &self.staged {
+            st.next.store(self.workers, Ordering::SeqCst);
+        }
         self.start.wait();
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             alongside(&mut self.chunk_mut(1 - i))
@@ -313,8 +653,65 @@ impl Crew<'_> {
         self.chunks[i].write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Work unit `u`'s sums (between phases).
-    pub fn unit(&self, u: usize) -> MutexGuard<'_, UnitAcc> {
-        self.units[u].lock().unwrap_or_else(|e| e.into_inner())
+    /// The sums of the unit in `slot` of `chunk` (between phases; the
+    /// chunk just processed).
+    pub fn unit(&self, chunk: &Chunk, slot: usize) -> MutexGuard<'_, UnitAcc> {
+        match &self.staged {
+            None => self.units[slot].lock().unwrap_or_else(|e| e.into_inner()),
+            Some(st) => {
+                let mut u = self.units[0].lock().unwrap_or_else(|e| e.into_inner());
+                st.assemble(self.ctx, chunk, slot, &mut u);
+                u
+            }
+        }
+    }
+
+    /// Tasks each worker has done so far (a test checks that the work is
+    /// shared).
+    pub fn tasks_per_worker(&self) -> Vec<u64> {
+        self.done
+            .iter()
+            .map(|d| d.load(Ordering::Relaxed))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unit_runs_follow_units_across_chunks() {
+        // Chunks of 16 from an integration's start: whole units.
+        let r = unit_runs(16, 16, false);
+        assert_eq!(r.len(), 2);
+        assert!(r.iter().all(|u| u.fresh && u.finished == Some(8)));
+        assert_eq!((r[1].slot, r[1].b0, r[1].b1), (1, 8, 16));
+        // The last chunk of an integration of 21 blocks: a short unit.
+        let r = unit_runs(16, 5, true);
+        assert_eq!(
+            r,
+            vec![UnitRun {
+                slot: 0,
+                b0: 0,
+                b1: 5,
+                fresh: true,
+                finished: Some(5)
+            }]
+        );
+        // Chunks of 2 blocks: a unit is four consecutive pieces in slot 0.
+        let pieces: Vec<UnitRun> = (0..4).map(|c| unit_runs(8 + 2 * c, 2, false)[0]).collect();
+        assert!(pieces.iter().all(|u| u.slot == 0 && (u.b0, u.b1) == (0, 2)));
+        assert_eq!(
+            pieces.iter().map(|u| u.fresh).collect::<Vec<_>>(),
+            [true, false, false, false]
+        );
+        assert_eq!(
+            pieces.iter().map(|u| u.finished).collect::<Vec<_>>(),
+            [None, None, None, Some(8)]
+        );
+        // An integration of 9 blocks in chunks of 4: 4 + 4 (unit 0), 1 (unit 1).
+        assert_eq!(unit_runs(4, 4, false)[0].finished, Some(8));
+        assert_eq!(unit_runs(8, 1, true)[0].finished, Some(1));
     }
 }
