@@ -346,9 +346,10 @@ struct Staged {
 impl Staged {
     fn new(ctx: &Context, chunk_blocks: usize, workers: usize) -> Self {
         let nch = ctx.layout.nchan;
-        // Ranges of ≥ 512 channels (per product, the f32 sums and the two
-        // spectra of a range stay in L1/L2), at most four per worker.
-        let nr = (nch / 512).clamp(1, 4 * workers.max(1));
+        // At most four ranges per worker (enough to even out), of at
+        // least 256 channels (a range's sums and spectra per product,
+        // 8 KiB, stay in L1 while its blocks are added).
+        let nr = (nch / 256).clamp(1, 4 * workers.max(1));
         let ranges: Vec<Range<usize>> = (0..nr).map(|r| r * nch / nr..(r + 1) * nch / nr).collect();
         let np = ctx.nproducts();
         let ni = ctx.ninputs();
