@@ -77,7 +77,7 @@ pub fn unit_runs(offset: u64, nblocks: usize, last: bool) -> Vec<UnitRun> {
         let at = offset + b0 as u64;
         let unit_start = at - at % u;
         let b1 = ((unit_start + u - offset) as usize).min(nblocks);
-        let ends = (offset + b1 as u64) % u == 0 || (last && b1 == nblocks);
+        let ends = (offset + b1 as u64).is_multiple_of(u) || (last && b1 == nblocks);
         runs.push(UnitRun {
             slot: runs.len(),
             b0,

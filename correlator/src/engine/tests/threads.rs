@@ -174,7 +174,7 @@ fn every_fft_length_gives_every_thread_work() {
         for t in 1..=8 {
             for streams in 1..=4 {
                 let c = cut(n, t, streams);
-                assert!(c.blocks < 8 && c.blocks.is_power_of_two() || c.blocks % 8 == 0);
+                assert!(c.blocks < 8 && c.blocks.is_power_of_two() || c.blocks.is_multiple_of(8));
                 if c.by_stage {
                     assert!(t > 1 && c.blocks * streams >= 2 * t, "n {n} t {t} {c:?}");
                     assert!((n / 2 / 256).clamp(1, 4 * t) >= t, "n {n} t {t}");
