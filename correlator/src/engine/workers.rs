@@ -22,10 +22,13 @@
 //! its own); splitting a unit's blocks among threads would not (the f32
 //! sums would be added in another order).
 //!
-//! Tasks are taken from a shared counter, except that worker w always
-//! takes task w of a phase first: a worker the system is slow to wake
-//! cannot lose its share, and every worker provably gets work when a phase
-//! has at least as many tasks as workers ([`Crew::tasks_per_worker`]).
+//! Tasks are taken from a shared counter. By stage, worker w takes task w
+//! of each phase first, so every worker provably gets work when a phase
+//! has at least as many tasks as workers ([`Crew::tasks_per_worker`]; a
+//! test relies on it). By unit, all come from the counter, as before:
+//! chunks there are ~1 ms of work, and on a loaded machine a worker the
+//! system is slow to wake would hold up the chunk with a unit reserved
+//! for it.
 
 use super::accumulate::UnitAcc;
 use super::baseline::{auto_mac, cmac};
@@ -564,10 +567,14 @@ pub fn with_crew<R>(
 }
 
 impl Crew<'_> {
-    /// Do tasks 0..n of a phase: task `id` first, then whatever `next`
-    /// hands out (it starts at the number of workers).
+    /// Do tasks 0..n of a phase: by stage task `id` first, then whatever
+    /// `next` hands out (it starts at the number of workers; by unit at 0).
     fn tasks(&self, id: usize, n: usize, next: &AtomicUsize, mut task: impl FnMut(usize)) {
-        let mut t = id;
+        let mut t = if self.staged.is_some() {
+            id
+        } else {
+            next.fetch_add(1, Ordering::SeqCst)
+        };
         while t < n {
             // A panic must not leave the others waiting at a barrier: note
             // it, and the caller panics after the phase.
@@ -629,9 +636,15 @@ impl Crew<'_> {
     /// thread with the other buffer (the reader filling it).
     pub fn process<R>(&self, i: usize, alongside: impl FnOnce(&mut Chunk) -> R) -> R {
         self.current.store(i, Ordering::SeqCst);
-        self.next_task.store(self.workers, Ordering::SeqCst);
+        // By stage, tasks below `workers` are each worker's own (see `tasks`).
+        let first = if self.staged.is_some() {
+            self.workers
+        } else {
+            0
+        };
+        self.next_task.store(first, Ordering::SeqCst);
         if let Some(st) = &self.staged {
-            st.next.store(self.workers, Ordering::SeqCst);
+            st.next.store(first, Ordering::SeqCst);
         }
         self.start.wait();
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
