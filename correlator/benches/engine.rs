@@ -12,6 +12,14 @@
 //! peak RSS, and what the second centre costs (CPU seconds per data second,
 //! as a ratio to one centre, runs side by side). Not a test: figures depend
 //! on the machine.
+//!
+//! With EMCORR_BENCH_FFTS (e.g. `1024,16384,262144,1048576`) it measures
+//! thread scaling instead: for each FFT length and station count
+//! (EMCORR_BENCH_STATIONS), EMCORR_BENCH_REPEATS (default 5) pairs of runs
+//! on 1 and 2 worker threads, back to back (alternating which goes
+//! first), the wall-clock speed-up of each pair, its median and range, the
+//! bare r2c FFT's own 2-thread speed-up at that length, and the engine's
+//! memory estimate against the peak RSS.
 
 use correlator::engine::baseline::{auto_mac, cmac};
 use correlator::engine::station::{StationDsp, SubbandDsp};
@@ -47,48 +55,55 @@ fn cpu_s() -> f64 {
 /// (samples per wall second, samples per CPU second) of `threads` threads
 /// each running r2c (or c2c) on its own buffer.
 fn fft_rate(threads: usize, complex: bool, secs: f64) -> (f64, f64) {
+    fft_rate_n(N, threads, complex, secs)
+}
+
+/// As [`fft_rate`], at `n` points.
+fn fft_rate_n(n: usize, threads: usize, complex: bool, secs: f64) -> (f64, f64) {
     let c0 = cpu_s();
     let t0 = Instant::now();
     let counts: Vec<usize> = std::thread::scope(|s| {
         let hs: Vec<_> = (0..threads)
             .map(|t| {
                 s.spawn(move || {
-                    let mut x: Vec<f32> = (0..N).map(|i| ((i * 7 + t) % 13) as f32 - 6.0).collect();
+                    let mut x: Vec<f32> = (0..n).map(|i| ((i * 7 + t) % 13) as f32 - 6.0).collect();
                     let start = Instant::now();
-                    let mut n = 0usize;
+                    let mut done = 0usize;
+                    // ~0.25 M samples between looks at the clock.
+                    let batch = ((1usize << 18) / n).max(1);
                     if complex {
-                        let fft = FftPlanner::<f32>::new().plan_fft_forward(N);
+                        let fft = FftPlanner::<f32>::new().plan_fft_forward(n);
                         let mut buf: Vec<Complex32> =
                             x.iter().map(|&v| Complex32::new(v, -v)).collect();
                         let mut scratch =
                             vec![Complex32::new(0.0, 0.0); fft.get_inplace_scratch_len()];
                         while start.elapsed().as_secs_f64() < secs {
-                            for _ in 0..256 {
+                            for _ in 0..batch {
                                 fft.process_with_scratch(&mut buf, &mut scratch);
                                 buf[0] = Complex32::new(1.0, 0.0);
                             }
-                            n += 256;
+                            done += batch;
                         }
                     } else {
-                        let fft = RealFftPlanner::<f32>::new().plan_fft_forward(N);
+                        let fft = RealFftPlanner::<f32>::new().plan_fft_forward(n);
                         let mut out = fft.make_output_vec();
                         let mut scratch = fft.make_scratch_vec();
                         while start.elapsed().as_secs_f64() < secs {
-                            for _ in 0..256 {
+                            for _ in 0..batch {
                                 fft.process_with_scratch(&mut x, &mut out, &mut scratch)
                                     .unwrap();
                                 x[0] = out[1].re;
                             }
-                            n += 256;
+                            done += batch;
                         }
                     }
-                    n
+                    done
                 })
             })
             .collect();
         hs.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    let samples = counts.iter().sum::<usize>() as f64 * N as f64;
+    let samples = counts.iter().sum::<usize>() as f64 * n as f64;
     (
         samples / t0.elapsed().as_secs_f64(),
         samples / (cpu_s() - c0),
@@ -162,9 +177,14 @@ impl SampleSource for BenchSource {
 /// those of centre `model_of` (the engine takes each centre's model from
 /// the job of that centre).
 fn job(stations: usize, seconds: f64, centres: usize, model_of: usize) -> Job {
+    job_n(N, stations, seconds, centres, model_of)
+}
+
+/// As [`job`], with FFTs of `n` points.
+fn job_n(n: usize, stations: usize, seconds: f64, centres: usize, model_of: usize) -> Job {
     let mut t = format!(
         "[job]\nname = \"bench\"\nstart = \"2000-01-01T00:00:02Z\"\nduration_s = {seconds:?}\n\
-         [correlation]\nfft_length = {N}\nintegration_s = 1.0\n"
+         [correlation]\nfft_length = {n}\nintegration_s = 1.0\n"
     );
     for c in 0..centres {
         t += &format!(
@@ -212,6 +232,10 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(10.0);
+    if let Ok(ffts) = std::env::var("EMCORR_BENCH_FFTS") {
+        let ffts: Vec<usize> = ffts.split(',').filter_map(|x| x.parse().ok()).collect();
+        return scaling(&ffts, seconds);
+    }
     // Interleaved, best of three: other programs share this machine.
     let best = |v: &[(f64, f64)]| {
         (
@@ -427,4 +451,78 @@ fn stage_costs(formulation: RealFormulation) -> (f64, f64, f64, f64) {
 /// The job whose stations carry centre `c`'s delays (for its model).
 fn job_of(stations: usize, seconds: f64, c: usize) -> Job {
     job(stations, seconds, 1, c)
+}
+
+/// One run of the bench job at `n` points on `threads` threads: wall
+/// seconds, CPU seconds, data seconds.
+fn run_once(n: usize, stations: usize, seconds: f64, threads: usize) -> (f64, f64, f64) {
+    let job = job_n(n, stations, seconds, 1, 0);
+    let sources: Vec<Box<dyn SampleSource>> = (0..stations)
+        .map(|s| Box::new(BenchSource::new(s as u64 + 1)) as Box<dyn SampleSource>)
+        .collect();
+    let opts = Options {
+        threads,
+        ..Options::default()
+    };
+    let mut sink = MemorySink::default();
+    let c0 = cpu_s();
+    let t = Instant::now();
+    let sum = engine::correlate(&job, sources, &opts, &mut sink, &mut |_| {}).unwrap();
+    (t.elapsed().as_secs_f64(), cpu_s() - c0, sum.data_s)
+}
+
+/// Thread scaling per FFT length (see the module doc).
+fn scaling(ffts: &[usize], seconds: f64) {
+    let repeats: usize = std::env::var("EMCORR_BENCH_REPEATS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    let stations: Vec<usize> = std::env::var("EMCORR_BENCH_STATIONS")
+        .ok()
+        .map(|s| s.split(',').filter_map(|x| x.parse().ok()).collect())
+        .unwrap_or(vec![2]);
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("load average: {}", load.trim());
+    println!(
+        "thread scaling: 2-bit real, 2 subbands × 16 MHz, {seconds} s of data, 1 s integrations, {repeats} pairs of runs (1 and 2 threads back to back)"
+    );
+    for &n in ffts {
+        // The bare FFT's own 2-thread speed-up at this length: the ceiling.
+        let best = |t: usize| {
+            (0..3)
+                .map(|_| fft_rate_n(n, t, false, 1.0).0)
+                .fold(0.0, f64::max)
+        };
+        let bare = best(2) / best(1);
+        for &st in &stations {
+            let mut ratios = Vec::new();
+            let mut x1 = Vec::new();
+            for r in 0..repeats {
+                let order: [usize; 2] = if r % 2 == 0 { [1, 2] } else { [2, 1] };
+                let mut wall = [0.0; 3];
+                for t in order {
+                    let (w, c, d) = run_once(n, st, seconds, t);
+                    wall[t] = w;
+                    if t == 1 {
+                        x1.push((d / w, d / c));
+                    }
+                }
+                ratios.push(wall[1] / wall[2]);
+            }
+            let mut sorted = ratios.clone();
+            sorted.sort_by(|a, b| a.total_cmp(b));
+            let median = sorted[sorted.len() / 2];
+            let job = job_n(n, st, seconds, 1, 0);
+            println!(
+                "  FFT {n:>7}, {st} stations: 2 threads / 1 thread wall speed-up median {median:.2}, range {:.2}–{:.2} (each pair: {}); bare r2c on 2 threads {bare:.2}; 1 thread {:.2}× real time ({:.2}× per CPU s); estimate {:.0} MiB (2 threads), peak RSS so far {:.0} MB",
+                sorted[0],
+                sorted[sorted.len() - 1],
+                ratios.iter().map(|r| format!("{r:.2}")).collect::<Vec<_>>().join(" "),
+                x1.iter().map(|x| x.0).fold(0.0, f64::max),
+                x1.iter().map(|x| x.1).fold(0.0, f64::max),
+                engine::buffer_bytes(&job, 2) as f64 / (1u64 << 20) as f64,
+                peak_rss_mb(),
+            );
+        }
+    }
 }

@@ -59,10 +59,8 @@ pub use schedule::{InOrder, Schedule, WorkUnit};
 use crate::job::Job;
 use crate::model::{self, DelayTrack, ModelTracks};
 use formats::UtcTime;
-use schedule::chunk_blocks;
 use std::cell::RefCell;
 use std::time::Instant;
-use workers::UNIT_BLOCKS;
 
 /// How to run the engine.
 #[derive(Debug, Clone, PartialEq)]
@@ -146,29 +144,61 @@ pub fn readahead_bytes(job: &Job, delay_span_s: f64, sample_rate_hz: f64) -> usi
 }
 
 /// An upper estimate (bytes) of the engine's own buffers for `job` run on
-/// `threads` workers, before it starts: the integration accumulators, one
-/// accumulator per work unit, two chunks of samples (the one processed and
-/// the one being read), and the workers' spectra and FFT scratch, the
-/// accumulators and spectra once per phase centre. Assumes complex data
-/// and every subband its own band (the largest layout the job can give).
-/// Not included: read-ahead of streamed inputs (see [`readahead_bytes`])
-/// and the samples between phase centres ([`centre_spread_bytes`]).
+/// `threads` workers, before it starts: the integration accumulators, the
+/// work units' accumulators, two chunks of samples (the one processed and
+/// the one being read), and the workers' spectra and FFT scratch (shared
+/// by unit) or the chunk's spectrum store and the units' per-range sums
+/// (shared by stage: [`workers`]), the accumulators and spectra once per
+/// phase centre. Assumes complex data and every subband its own band
+/// (the largest layout the job can give). Not included: read-ahead of
+/// streamed inputs (see [`readahead_bytes`]) and the samples between
+/// phase centres ([`centre_spread_bytes`]).
 pub fn buffer_bytes(job: &Job, threads: usize) -> u64 {
-    let n = job.correlation.fft_length as u64;
+    // Channels of a band at the FFT's resolution: at most the job's FFT
+    // length (the lowest-rate station's). Samples, FFT scratch and the cut
+    // follow the largest station FFT.
+    let nchan = job.correlation.fft_length as u64;
+    let n_max = max_station_fft_length(job);
+    let n = n_max as u64;
     let nc = job.sources.len().max(1) as u64;
     let nst = job.stations.len() as u64;
     let nsub = job.subbands.len() as u64;
-    let nchan = n;
     let baselines = nst * (nst + 1) / 2;
     let np = nc * baselines * nsub * 4;
     let inputs = nc * nst * nsub;
     let integration = np * nchan * 16 + np * 8 + inputs * 16;
-    let blocks = chunk_blocks(job.correlation.fft_length, threads) as u64;
-    let units = blocks.div_ceil(UNIT_BLOCKS as u64);
+    let cut = schedule::cut(n_max, threads, (nc * nst) as usize);
+    let blocks = cut.blocks as u64;
+    // One unit's f32 sums; by stage, a slot's sums are split over channel
+    // ranges and one more unit is assembled from them when it is finished.
     let unit = np * nchan * 8 + np * 4 + inputs * 16;
+    let units = workers::unit_slots(cut.blocks) as u64 + u64::from(cut.by_stage);
     let chunk = nst * nsub * (blocks + 2) * n * (8 + 1) + blocks * nc * nst * 64;
-    let worker = inputs * nchan * 9 + n * 64;
-    integration + units * unit + 2 * chunk + threads.max(1) as u64 * worker
+    let (store, worker) = if cut.by_stage {
+        (blocks * inputs * (nchan * 8 + 64), n * 64)
+    } else {
+        (0, inputs * nchan * 9 + n * 64)
+    };
+    integration + units * unit + 2 * chunk + store + threads.max(1) as u64 * worker
+}
+
+/// The largest station FFT of `job` as far as the job says (DiFX's rule,
+/// as the engine's setup: station s's FFT is `fft_length` × its sample
+/// rate / the lowest); the job's `fft_length` when a station's rate is
+/// only known from its recording.
+pub fn max_station_fft_length(job: &Job) -> usize {
+    let n = job.correlation.fft_length;
+    let rates: Option<Vec<f64>> = job.stations.iter().map(|s| s.sample_rate_hz).collect();
+    let Some(rates) = rates.filter(|r| !r.is_empty()) else {
+        return n;
+    };
+    let lo = rates.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = rates.iter().copied().fold(0.0, f64::max);
+    if lo > 0.0 && hi.is_finite() {
+        ((n as f64 * hi / lo).round() as usize).max(n)
+    } else {
+        n
+    }
 }
 
 /// Bytes the two chunks of samples grow by when the phase centres' blocks

@@ -9,16 +9,16 @@
 //! same chunk: each station's samples are read once, covering what every
 //! centre's blocks need.
 
-use super::accumulate::{IntegrationAcc, UnitAcc};
+use super::accumulate::IntegrationAcc;
 use super::collect::{Flow, UnitResult};
 use super::error::EngineError;
 use super::input::SampleSource;
 use super::plan::{self, Layout};
-use super::schedule::{chunk_blocks, ChunkCursor, ChunkSpec, Schedule, WorkUnit};
+use super::schedule::{self, ChunkCursor, ChunkSpec, Schedule, WorkUnit};
 use super::setup::{Setup, Span};
 use super::sink::{CentreHeader, RunHeader};
 use super::station::SubbandDsp;
-use super::workers::{self, Chunk, Context, RecordingDsp, SampleBuf, Worker, UNIT_BLOCKS};
+use super::workers::{self, Chunk, Context, RecordingDsp, SampleBuf, Worker};
 use super::Options;
 use crate::job::{Job, Sampling, Sideband};
 use crate::model::{DelayTrack, ModelTracks};
@@ -37,6 +37,8 @@ pub struct Engine<'j> {
     source_ids: Vec<u32>,
     warnings: Vec<String>,
     opts: Options,
+    /// Tasks each worker thread did in the last [`Engine::run`].
+    worker_tasks: Vec<u64>,
 }
 
 /// The delay model of phase centre `centre` (an index into `job.sources`)
@@ -115,6 +117,7 @@ impl<'j> Engine<'j> {
             source_ids: (1..=ncentres as u32).collect(),
             warnings,
             opts: opts.clone(),
+            worker_tasks: Vec::new(),
         })
     }
 
@@ -203,6 +206,13 @@ impl<'j> Engine<'j> {
         self.sources.iter().all(|s| s.random_access())
     }
 
+    /// Tasks (work units, or by stage station and baseline tasks) each
+    /// worker thread did in the last [`Engine::run`]: how the work was
+    /// shared (see [`workers`]).
+    pub fn worker_tasks(&self) -> &[u64] {
+        &self.worker_tasks
+    }
+
     /// What each station's recording holds (job order).
     pub fn stream_infos(&self) -> Vec<super::input::StreamInfo> {
         self.sources.iter().map(|s| s.info().clone()).collect()
@@ -220,12 +230,14 @@ impl<'j> Engine<'j> {
     ) -> Result<(), EngineError> {
         let job = self.job;
         let layout = &self.setup.layout;
-        let n = layout.fft_length;
         let nsub = job.subbands.len();
         let nst = job.stations.len();
         let block_s = layout.block_s();
         let m = layout.blocks_per_integration as u64;
-        let chunk_blocks = chunk_blocks(n, self.opts.threads);
+        // The largest station FFT sets the chunk (its samples and spectra
+        // are the ones that must fit, and share out).
+        let n_max = layout.station_fft_length.iter().copied().max().unwrap_or(0);
+        let cut = schedule::cut(n_max, self.opts.threads, layout.centres.len() * nst);
         let origins: Vec<UtcTime> = self.sources.iter().map(|s| s.origin()).collect();
         let (recordings, rec_base) = recording_dsps(layout, nsub);
         let ctx = Context {
@@ -249,13 +261,10 @@ impl<'j> Engine<'j> {
         };
         let threads = self.opts.threads.max(1);
         let workers: Vec<Worker> = (0..threads)
-            .map(|_| Worker::new(&ctx, self.opts.formulation))
-            .collect();
-        let units: Vec<UnitAcc> = (0..chunk_blocks.div_ceil(UNIT_BLOCKS))
-            .map(|_| UnitAcc::new(layout, nsub))
+            .map(|_| Worker::new(&ctx, self.opts.formulation, cut.by_stage))
             .collect();
         let mut iacc = IntegrationAcc::new(layout, nsub);
-        let mut cursor = ChunkCursor::new(schedule, m, chunk_blocks as u64, self.span.total_blocks);
+        let mut cursor = ChunkCursor::new(schedule, m, cut.blocks as u64, self.span.total_blocks);
         let tracks: Vec<&[DelayTrack]> = self.models.iter().map(|m| &m.delays[..]).collect();
         let reader = Reader {
             tracks: &tracks,
@@ -264,68 +273,76 @@ impl<'j> Engine<'j> {
             layout,
             start: self.span.start,
             block_s,
-            rec_base: &ctx.rec_base,
             discard: cursor.in_order(),
+            ctx: &ctx,
         };
         let empty = Chunk {
             bufs: vec![SampleBuf::default(); ctx.recordings.len()],
             ..Chunk::default()
         };
         let Some(mut spec) = cursor.next_chunk()? else {
+            self.worker_tasks = vec![0; threads];
             return Ok(());
         };
         let sources = &mut self.sources;
         let (span, quant) = (&self.span, &self.setup.quant);
-        workers::with_crew(&ctx, workers, units, [empty.clone(), empty], |crew| {
-            // `cur` is the buffer the workers process; the reader fills the other.
-            let mut cur = 0;
-            reader.read(sources, &spec, &mut crew.chunk_mut(cur))?;
-            loop {
-                // Ask for what comes after this chunk now, so it can be read
-                // while the workers process this one.
-                let next_spec = cursor.next_chunk()?;
-                let srcs = &mut *sources;
-                let rd = &reader;
-                let next_spec = crew.process(cur, move |other| match next_spec {
-                    Some(sp) => rd.read(srcs, &sp, other).map(|_| Some(sp)),
-                    None => Ok(None),
-                })?;
-                let chunk = crew.chunk(cur);
-                for u in 0..workers::units_in(chunk.nblocks) {
-                    let b = (chunk.nblocks - u * UNIT_BLOCKS).min(UNIT_BLOCKS);
-                    iacc.add(&crew.unit(u), b as u64, &chunk.bands);
-                }
-                on_chunk(chunk.nblocks, &spec.unit);
-                if spec.last_of_integration {
-                    let int = spec.unit.integration;
-                    let station_has_data = (0..nst)
-                        .map(|s| iacc.station_has_data(s, nst, nsub))
-                        .collect();
-                    let first = int * m;
-                    let centre = span
-                        .start
-                        .add_seconds((first as f64 + iacc.blocks as f64 / 2.0) * block_s);
-                    let integration = iacc.finish(layout, nsub, quant, int, centre);
-                    iacc.clear(&chunk.bands);
-                    let flow = deliver(UnitResult {
-                        unit: spec.unit.clone(),
-                        integration,
-                        station_has_data,
+        let chunks = [empty.clone(), empty];
+        let (result, tasks) =
+            workers::with_crew(&ctx, workers, cut.blocks, cut.by_stage, chunks, |crew| {
+                // `cur` is the buffer the workers process; the reader fills the other.
+                let mut cur = 0;
+                reader.read(sources, &spec, &mut crew.chunk_mut(cur))?;
+                loop {
+                    // Ask for what comes after this chunk now, so it can be read
+                    // while the workers process this one.
+                    let next_spec = cursor.next_chunk()?;
+                    let srcs = &mut *sources;
+                    let rd = &reader;
+                    let next_spec = crew.process(cur, move |other| match next_spec {
+                        Some(sp) => rd.read(srcs, &sp, other).map(|_| Some(sp)),
+                        None => Ok(None),
                     })?;
-                    if flow == Flow::Stop {
-                        return Ok(());
+                    let chunk = crew.chunk(cur);
+                    // Units in order; a unit that goes on in the next chunk
+                    // keeps its sums (in slot 0) until it is finished.
+                    for run in &chunk.runs {
+                        if let Some(blocks) = run.finished {
+                            iacc.add(&crew.unit(&chunk, run.slot), blocks as u64, &chunk.bands);
+                        }
+                    }
+                    on_chunk(chunk.nblocks, &spec.unit);
+                    if spec.last_of_integration {
+                        let int = spec.unit.integration;
+                        let station_has_data = (0..nst)
+                            .map(|s| iacc.station_has_data(s, nst, nsub))
+                            .collect();
+                        let first = int * m;
+                        let centre = span
+                            .start
+                            .add_seconds((first as f64 + iacc.blocks as f64 / 2.0) * block_s);
+                        let integration = iacc.finish(layout, nsub, quant, int, centre);
+                        iacc.clear(&chunk.bands);
+                        let flow = deliver(UnitResult {
+                            unit: spec.unit.clone(),
+                            integration,
+                            station_has_data,
+                        })?;
+                        if flow == Flow::Stop {
+                            return Ok(());
+                        }
+                    }
+                    drop(chunk);
+                    match next_spec {
+                        Some(sp) => {
+                            spec = sp;
+                            cur = 1 - cur;
+                        }
+                        None => return Ok(()),
                     }
                 }
-                drop(chunk);
-                match next_spec {
-                    Some(sp) => {
-                        spec = sp;
-                        cur = 1 - cur;
-                    }
-                    None => return Ok(()),
-                }
-            }
-        })
+            });
+        self.worker_tasks = tasks;
+        result
     }
 }
 
@@ -340,10 +357,11 @@ struct Reader<'a> {
     layout: &'a Layout,
     start: UtcTime,
     block_s: f64,
-    /// Station s's recordings are `chunk.bufs[rec_base[s]..rec_base[s + 1]]`.
-    rec_base: &'a [usize],
     /// Let the streams drop data before each chunk (in-order schedules).
     discard: bool,
+    /// The run's station stage (`ctx.rec_base[s]..ctx.rec_base[s + 1]`
+    /// are station s's entries of `chunk.bufs`).
+    ctx: &'a Context<'a>,
 }
 
 impl Reader<'_> {
@@ -357,7 +375,7 @@ impl Reader<'_> {
         chunk.first_block = spec.first_block;
         chunk.nblocks = spec.nblocks;
         chunk.active.clear();
-        chunk.active.resize(self.rec_base[nst], false);
+        chunk.active.resize(self.ctx.rec_base[nst], false);
         chunk.bands.clear();
         chunk.bands.resize(self.layout.bands.len(), false);
         for &b in &spec.unit.bands {
@@ -365,11 +383,14 @@ impl Reader<'_> {
             for &sb in &self.layout.bands[b].subbands {
                 for s in 0..nst {
                     if let Some(m) = self.layout.channel_maps[s][sb] {
-                        chunk.active[self.rec_base[s] + m.recording] = true;
+                        chunk.active[self.ctx.rec_base[s] + m.recording] = true;
                     }
                 }
             }
         }
+        let m = self.layout.blocks_per_integration as u64;
+        let offset = spec.first_block - spec.unit.integration * m;
+        chunk.plan(self.ctx, offset, spec.last_of_integration);
         chunk.geoms.clear();
         for b in 0..spec.nblocks as u64 {
             let g_c = plan::block_centre(self.start, self.block_s, spec.first_block + b);
@@ -392,13 +413,19 @@ impl Reader<'_> {
             let (lo, hi) = n0s.fold((i64::MAX, i64::MIN), |(l, h), n0| (l.min(n0), h.max(n0)));
             let len = (hi + n as i64 - lo) as usize;
             for (r, rec) in self.layout.station_recordings[s].iter().enumerate() {
-                let q = self.rec_base[s] + r;
+                let q = self.ctx.rec_base[s] + r;
                 if !chunk.active[q] {
                     continue;
                 }
                 let w = if rec.sampling == Sampling::Real { 1 } else { 2 };
                 let buf = &mut chunk.bufs[q];
                 buf.n_lo = lo;
+                // Exactly what the chunk needs: `resize` alone may double
+                // the capacity when a chunk is a sample longer than the
+                // last, which the memory estimate does not allow for.
+                buf.samples
+                    .reserve_exact((len * w).saturating_sub(buf.samples.len()));
+                buf.valid.reserve_exact(len.saturating_sub(buf.valid.len()));
                 buf.samples.resize(len * w, 0.0);
                 buf.valid.resize(len, false);
                 src.read(

@@ -9,7 +9,8 @@
 //! carries it, so the output does not depend on the schedule (bitwise).
 //!
 //! The pipeline reads and processes chunks of consecutive blocks inside one
-//! unit; [`ChunkCursor`] cuts units into chunks.
+//! unit; [`ChunkCursor`] cuts units into chunks ([`cut`] says how many
+//! blocks a chunk holds and how the workers share it).
 
 use super::error::EngineError;
 use super::plan::Layout;
@@ -126,14 +127,64 @@ pub fn band_groups(job: &Job, layout: &Layout) -> Vec<Vec<usize>> {
     out
 }
 
-/// Blocks per chunk: ~64 k samples per station and subband (so a chunk
-/// stays in the L2/L3 caches between the reader and the workers), twice
-/// that with two or more worker threads (each chunk ends at a barrier, and
-/// more units per thread leave less idle at it: 2 stations on 2 threads ran
-/// 15–20% faster, A/B three times, with no change on 1 thread), whole units.
-pub(crate) fn chunk_blocks(fft_length: usize, threads: usize) -> usize {
-    let b = ((1usize << 16) / fft_length).max(1) * threads.clamp(1, 2);
-    b.div_ceil(UNIT_BLOCKS) * UNIT_BLOCKS
+/// How a run's work is cut: blocks per chunk, and how the workers share
+/// a chunk. The output does not depend on either (units are always the
+/// same [`UNIT_BLOCKS`] blocks from the integration's start, each summed
+/// in block order), only the speed and the memory do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Cut {
+    /// Blocks per chunk: 1, 2 or 4 (a chunk then lies inside one unit,
+    /// whose sums carry over to the next chunk) or a multiple of
+    /// [`UNIT_BLOCKS`] (a chunk then starts on a unit boundary). Chunks
+    /// start at integration boundaries, so with either kind no unit is
+    /// ever split between two chunks except as consecutive pieces.
+    pub blocks: usize,
+    /// Share a chunk by stage rather than by unit: the workers first
+    /// compute the spectra of every (block, station-stage input), then the
+    /// baseline stage of every (unit, channel range). See
+    /// [`super::workers`].
+    pub by_stage: bool,
+}
+
+/// The cut for `threads` workers at `fft_length`, with `streams` (phase
+/// centres × stations) station-stage inputs per subband.
+///
+/// Chunks hold ~64 k samples per station and subband and worker (so a
+/// chunk stays in the L2/L3 caches between the reader and the workers;
+/// more per chunk with more workers, since each chunk ends at a barrier
+/// and more work per worker leaves less idle at it: 2 stations on 2
+/// threads ran 15–20% faster with twice the blocks, A/B three times).
+///
+/// While that gives every worker at least two whole units (FFTs up to
+/// 4096 points at any thread count), workers take whole units: a unit's
+/// spectra stay in the worker's cache from its FFT to its
+/// multiply-accumulate. Above that a chunk has too few units to share
+/// (an integration of 2^18-point FFTs holds only a handful of blocks), so
+/// the stages are shared instead: station-stage tasks are (block, input),
+/// at least two per worker (the chunk grows to hold enough blocks), and
+/// baseline-stage tasks are (unit, channel range). Splitting the FFT
+/// itself was not needed: a job has several inputs per block. One worker
+/// always takes whole units (sharing by stage only adds a pass over the
+/// spectra through memory).
+pub(crate) fn cut(fft_length: usize, threads: usize, streams: usize) -> Cut {
+    let t = threads.max(1);
+    let budget = ((1usize << 16) / fft_length.max(1)).max(1) * t;
+    let whole_units = t == 1 || budget >= 2 * t * UNIT_BLOCKS;
+    let blocks = if whole_units {
+        budget
+    } else {
+        budget.max((2 * t).div_ceil(streams.max(1)))
+    };
+    // 1, 2, 4 or a multiple of UNIT_BLOCKS (see `Cut::blocks`).
+    let blocks = if blocks < UNIT_BLOCKS {
+        blocks.next_power_of_two()
+    } else {
+        blocks.div_ceil(UNIT_BLOCKS) * UNIT_BLOCKS
+    };
+    Cut {
+        blocks,
+        by_stage: !whole_units,
+    }
 }
 
 /// Consecutive blocks of one work unit.

@@ -1149,3 +1149,4 @@ fn band_units_on_separate_engines_in_any_order_reproduce_the_run_bit_for_bit() {
 mod centres;
 mod hetero;
 mod spectral;
+mod threads;

@@ -516,6 +516,44 @@ fn real_subbands_against_one_wide_complex_recording() {
 }
 
 #[test]
+fn large_station_ffts_shared_by_stage_give_the_one_thread_bits() {
+    // Station FFTs of 4096 and 8192 points: the largest sets the cut, so
+    // 2, 3 and 5 threads share chunks by stage, the station tasks per
+    // (block, station, recording): B's one 8 MHz recording feeds both
+    // output bands from one FFT per block, A's two recordings one each.
+    // Integrations of 9 blocks (units 8 + 1), 29 blocks in all.
+    let mut h = real_pair_against_wide_complex();
+    h.n = 4096;
+    h.integration_s = 0.01;
+    h.duration_s = 0.03;
+    for t in [2, 3, 5] {
+        assert!(crate::engine::schedule::cut(8192, t, 2).by_stage);
+    }
+    let bits = |s: &MemorySink| -> Vec<u32> {
+        s.integrations
+            .iter()
+            .flat_map(|i| {
+                i.vis
+                    .iter()
+                    .flat_map(|c| [c.re.to_bits(), c.im.to_bits()])
+                    .chain(i.weights.iter().map(|w| w.to_bits()))
+            })
+            .collect()
+    };
+    let (one, _) = h.run(1);
+    let l = one.layout.as_ref().unwrap();
+    assert_eq!(l.station_fft_length, vec![4096, 8192]);
+    assert_eq!(one.integrations.len(), 3);
+    for band in 0..2 {
+        check_band(&h, &one, 0, 1, band, "FFT 4096/8192, 1 thread");
+    }
+    for t in [2, 3, 5] {
+        let (r, _) = h.run(t);
+        assert!(bits(&r) == bits(&one), "{t} threads differ from 1");
+    }
+}
+
+#[test]
 fn lsb_station_against_usb_station_on_one_sky_band() {
     // B records 8.400–8.402 GHz as LSB (upper edge 8.402 GHz). Output as
     // USB (B's spectrum reversed and conjugated) and as LSB (A's).

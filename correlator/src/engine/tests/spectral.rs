@@ -77,6 +77,40 @@ fn averaged_channels_are_the_means_of_the_full_resolution_channels() {
 }
 
 #[test]
+fn averaged_windowed_channels_from_large_ffts_shared_by_stage_are_the_one_thread_bits() {
+    // An 8192-point FFT (4096 channels) windowed and averaged to 256: with
+    // 2 and 3 threads the chunks are shared by stage, whose spectrum store
+    // and channel ranges are at the FFT's resolution (fft_nchan).
+    let mut sc = Scenario::basic();
+    sc.n = 8192;
+    sc.subbands = vec![(8.4e9, "U", "R", 0), (8.5e9, "L", "R", 1)];
+    let sc = with(&sc, "channels = 256\nwindow = \"hann\"\n");
+    for t in [2, 3] {
+        assert!(crate::engine::schedule::cut(8192, t, 2).by_stage);
+    }
+    let signals = sc.signals();
+    let one = sc.run(sc.sources(&signals), 1);
+    let l = one.layout.as_ref().unwrap();
+    assert_eq!((l.nchan, l.fft_nchan), (256, 4096));
+    assert!(!one.integrations.is_empty());
+    let bits = |s: &MemorySink| -> Vec<u32> {
+        s.integrations
+            .iter()
+            .flat_map(|i| {
+                i.vis
+                    .iter()
+                    .flat_map(|c| [c.re.to_bits(), c.im.to_bits()])
+                    .chain(i.weights.iter().map(|w| w.to_bits()))
+            })
+            .collect()
+    };
+    for t in [2, 3] {
+        let r = sc.run(sc.sources(&signals), t);
+        assert!(bits(&r) == bits(&one), "{t} threads differ from 1");
+    }
+}
+
+#[test]
 fn channels_that_do_not_divide_the_fft_and_unknown_windows_are_refused() {
     let sc = with(&Scenario::basic(), "channels = 100\n");
     let signals = sc.signals();
