@@ -27,6 +27,8 @@ pub mod vex_out;
 pub mod write;
 
 #[cfg(test)]
+mod hetero_tests;
+#[cfg(test)]
 mod session_tests;
 #[cfg(test)]
 mod tests;
