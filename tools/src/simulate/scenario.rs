@@ -19,6 +19,31 @@
 //! faults = { missing_ranges_s = [[0.5, 0.6]], truncate_last_frame = true }
 //! ```
 //!
+//! Stations that record differently (the job's `[[subband]]` tables are the
+//! output bands; these keys go into job.toml as given):
+//!
+//! ```toml
+//! [[station]]
+//! sampling = "complex_dsb"     # "real" | "complex" | "complex_dsb" (default: [simulation] complex)
+//! lo_offset_hz = 2.5e3         # LO = the band's LO + this, every band (default 0)
+//! [[station.subband]]          # what it records instead of the job's subbands
+//! sky_freq_hz = 8.4e9          # band edge: lower (USB, complex_dsb) or upper (LSB)
+//! bandwidth_hz = 16e6
+//! sideband = "U"               # default "U"; complex_dsb: "U" only
+//! pol = "R"                    # default "R"
+//! thread = 0                   # default 0
+//! channel = 0                  # default 0
+//! ```
+//!
+//! Carriers of a source (simulation keys, not in job.toml):
+//!
+//! ```toml
+//! [[source.tone]]
+//! sky_freq_hz = 8.4043e9       # transmitted frequency
+//! amplitude = 0.2              # peak per real component, in σ of the recording
+//! phase_rad = 0.5              # at the geocentre at the reference epoch (default 0)
+//! ```
+//!
 //! Fault keys (per station, or in [simulation] for all): `invalid_fraction`,
 //! `missing_fraction` (of frames, chosen at random), `invalid_ranges_s`,
 //! `missing_ranges_s` (lists of [from, to) seconds after the station's first

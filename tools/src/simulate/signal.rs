@@ -355,10 +355,16 @@ impl SkyCache {
                     (h, -h),
                 ];
                 let b8 = b.rem_euclid(8);
-                for m in union_lo..union_hi {
+                // Bin i of the union (m = union_lo + i) takes bits 2i and
+                // 2i + 1 of the stream of 64-bit words (two ChaCha words
+                // each): start at the word holding the band's first bin, so
+                // a narrow band of a wide union draws only its own part.
+                let skip = (lo - union_lo).max(0) as u128 / 32;
+                rng.set_word_pos(rng.get_word_pos() + 2 * skip);
+                for m in union_lo + 32 * skip as i64..hi.min(union_hi) {
                     let re = if sign(&mut rng) { a } else { -a };
                     let im = if sign(&mut rng) { a } else { -a };
-                    if m < lo || m >= hi {
+                    if m < lo {
                         continue;
                     }
                     let k = m - centre;
