@@ -179,7 +179,7 @@ impl Worker {
                             );
                             self.valid[i] = true;
                             unit.power[i] += p;
-                            unit.power_samples[i] += n as u64;
+                            unit.power_samples[i] += (n * w) as u64;
                             continue;
                         }
                         let p = dsp.transform(samples, g, &rec.dsp, fs);
@@ -196,7 +196,7 @@ impl Worker {
                             );
                             self.valid[i] = true;
                             unit.power[i] += p;
-                            unit.power_samples[i] += n as u64;
+                            unit.power_samples[i] += (n * w) as u64;
                         }
                     }
                 }

@@ -4,7 +4,7 @@
 
 use super::scenario::Scenario;
 use super::tests::scenarios::decode;
-use super::{read_job_without_setups, simulate, Options};
+use super::{read_job_toml, simulate, Options};
 use formats::UtcTime;
 use num_complex::Complex64;
 use rustfft::FftPlanner;
@@ -469,7 +469,7 @@ fn the_shipped_hetero_and_carrier_scenarios_run() {
     assert_eq!(ls["lo_offset_hz"].as_float(), Some(2.5e3));
     assert_eq!(ls["subband"][0]["bandwidth_hz"].as_float(), Some(16e6));
     assert_eq!(ls["sample_rate_hz"].as_float(), Some(16e6));
-    read_job_without_setups(&text, &dir.path().join("job.toml")).unwrap();
+    read_job_toml(&text, &dir.path().join("job.toml")).unwrap();
     let truth: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("truth.json")).unwrap())
             .unwrap();

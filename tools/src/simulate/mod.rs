@@ -270,20 +270,9 @@ fn output_bands(sc: &Scenario) -> Vec<(f64, f64, bool)> {
         .collect()
 }
 
-/// Read job.toml as the correlator reads it today: without the station
-/// setup keys (`sampling`, `lo_offset_hz`, `[[station.subband]]`), which
-/// the job parser does not know yet. (To go when it does.)
-pub fn read_job_without_setups(text: &str, path: &Path) -> Result<correlator::Job, SimError> {
-    let mut t: toml::Table =
-        toml::from_str(text).map_err(|e| SimError::BadInput(format!("{}: {e}", path.display())))?;
-    if let Some(toml::Value::Array(sts)) = t.get_mut("station") {
-        for st in sts.iter_mut().filter_map(|v| v.as_table_mut()) {
-            for key in ["sampling", "lo_offset_hz", "subband"] {
-                st.remove(key);
-            }
-        }
-    }
-    correlator::Job::from_toml_table(t, path).map_err(|e| SimError::BadInput(e.to_string()))
+/// Read job.toml as the correlator reads it (station setup keys included).
+pub fn read_job_toml(text: &str, path: &Path) -> Result<correlator::Job, SimError> {
+    correlator::Job::from_toml_str(text, path).map_err(|e| SimError::BadInput(e.to_string()))
 }
 
 /// One source in a recording: the station's true delay for it and the
@@ -741,7 +730,7 @@ pub fn simulate(sc: &Scenario, out_dir: &Path, opts: Options) -> Result<Summary,
     let job_path = out_dir.join("job.toml");
     std::fs::write(&job_path, &plan.job_toml).map_err(io_err(&job_path))?;
     // The job must read back as a valid job (paths resolved from out_dir).
-    read_job_without_setups(&plan.job_toml, &job_path)
+    read_job_toml(&plan.job_toml, &job_path)
         .map_err(|e| SimError::BadInput(format!("internal: written job is invalid: {e}")))?;
     if let (true, Some(schedule)) = (opts.vex, &plan.schedule) {
         vex_out::write(sc, schedule, &plan.job_toml, out_dir)?;
