@@ -43,12 +43,7 @@ fn station(
     rate: f64,
     index: usize,
 ) -> StationSignal<GaussianSky> {
-    let sampling = SubbandSampling {
-        lo_hz: 8.4e9,
-        bandwidth_hz: 8e6,
-        upper_sideband: true,
-        complex: false,
-    };
+    let sampling = SubbandSampling::band(8.4e9, 8e6, true, false);
     StationSignal::new(
         sky,
         interp.clone(),

@@ -698,15 +698,23 @@ fn coherence_at_40_and_50_khz_fringe_rate() {
 
 #[test]
 fn quantised_data_read_back_the_injected_correlation() {
-    for (bits, rho) in [(2u8, 0.1), (2, 0.3), (1, 0.1)] {
+    // Complex too: the quantiser's power is per real value (I and Q
+    // counted apart), not per complex sample.
+    for (bits, rho, complex) in [
+        (2u8, 0.1, false),
+        (2, 0.3, false),
+        (1, 0.1, false),
+        (2, 0.3, true),
+    ] {
         let mut sc = Scenario::basic();
+        sc.complex = complex;
         sc.bits = bits;
         sc.rho = rho;
         sc.duration_s = 16e-3;
         sc.stations[1].rate = sc.stations[0].rate;
         let (_, _, amp) = delay_phase_amp(&sc);
         eprintln!(
-            "{bits}-bit, ρ = {rho}: amplitude {amp:.4} ({:+.2}%)",
+            "{bits}-bit, ρ = {rho}, complex {complex}: amplitude {amp:.4} ({:+.2}%)",
             (amp / rho - 1.0) * 100.0
         );
         assert!((amp / rho - 1.0).abs() < 0.02, "{bits}-bit ρ={rho}: {amp}");

@@ -253,6 +253,17 @@ impl Context<'_> {
         (i / self.nsub()) % self.nstations
     }
 
+    /// Sample values in one block of station `s` (its FFT length, twice
+    /// that for complex data: Σx² sums I² + Q², so the 2-bit correction
+    /// takes power per value).
+    pub fn values_per_block(&self, s: usize) -> u64 {
+        let l = self.layout;
+        let complex = l.station_recordings[s]
+            .first()
+            .is_some_and(|r| r.sampling != crate::job::Sampling::Real);
+        (l.station_fft_length[s] * if complex { 2 } else { 1 }) as u64
+    }
+
     /// Accumulator products: [centre][baseline][band][product].
     pub fn nproducts(&self) -> usize {
         let l = self.layout;
@@ -330,7 +341,7 @@ impl Worker {
                     )
                 });
                 if let Some(p) = p {
-                    let n = ctx.layout.station_fft_length[task.s] as u64;
+                    let n = ctx.values_per_block(task.s);
                     for i in ctx.targets(task) {
                         self.valid[i] = true;
                         unit.power[i] += p;
@@ -559,8 +570,7 @@ impl Staged {
                 for &i in &chunk.inputs {
                     if let Some(p) = spec(i).and_then(|s| s.power) {
                         piece.power[i] += p;
-                        piece.power_samples[i] +=
-                            ctx.layout.station_fft_length[ctx.station_of(i)] as u64;
+                        piece.power_samples[i] += ctx.values_per_block(ctx.station_of(i));
                     }
                 }
             }

@@ -15,6 +15,7 @@
 //! `faults` → `write` (files or FIFOs, one writer thread per station);
 //! `truth` beside.
 
+pub mod bands;
 pub mod detmath;
 pub mod faults;
 pub mod quantise;
@@ -26,10 +27,13 @@ pub mod vex_out;
 pub mod write;
 
 #[cfg(test)]
+mod hetero_tests;
+#[cfg(test)]
 mod session_tests;
 #[cfg(test)]
 mod tests;
 
+use bands::SkyPlan;
 use correlator::job::Sideband;
 use correlator::model::{build_tracks, DelayTrack};
 use faults::{Fate, FaultPlan};
@@ -37,8 +41,7 @@ use formats::UtcTime;
 use quantise::Quantiser;
 use scenario::Scenario;
 use signal::{
-    noise_stream, GaussianSky, Interpolator, SkyCache, SkyPart, StationSignal, SubbandSampling,
-    TrueDelay,
+    noise_stream, GaussianSky, Interpolator, SkyCache, SkyPart, StationSignal, TonePart, TrueDelay,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -78,6 +81,200 @@ impl TrueDelay for InjectedDelay {
     }
 }
 
+impl InjectedDelay {
+    /// dτ/dg of the truth.
+    pub fn rate_at(&self, g: UtcTime) -> f64 {
+        self.track.eval(g).rate + self.rate
+    }
+}
+
+/// ν·(to − from) in turns, reduced mod 1, exact enough at 10 GHz over days:
+/// whole seconds times the integer part of ν are whole turns.
+pub(crate) fn turns_between(nu_hz: f64, from: UtcTime, to: UtcTime) -> f64 {
+    let whole = (to.sec() - from.sec()) as f64;
+    let frac = to.frac() - from.frac();
+    let nu_frac = nu_hz - nu_hz.floor();
+    let wrap = |x: f64| x - x.floor();
+    wrap(wrap(nu_frac * whole) + wrap(nu_hz * frac))
+}
+
+/// Source `k`'s carriers with their transmitted phase at `g_ref` (turns):
+/// φ at the reference epoch advanced by ν_T·(g_ref − epoch).
+fn tones_at(sc: &Scenario, k: usize, epoch: UtcTime, g_ref: UtcTime) -> Vec<(scenario::Tone, f64)> {
+    sc.sim
+        .sources
+        .get(k)
+        .map(|s| {
+            s.tones
+                .iter()
+                .map(|t| {
+                    let turns = t.phase_rad / std::f64::consts::TAU
+                        + turns_between(t.sky_freq_hz, epoch, g_ref);
+                    (*t, turns - turns.floor())
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Station `s`'s setup for truth.json, when the scenario gave it one.
+fn setup_truth(sc: &Scenario, s: usize) -> Option<truth::SetupTruth> {
+    let setup = &sc.sim.stations[s].setup;
+    if setup.job_keys.is_empty() {
+        return None;
+    }
+    Some(truth::SetupTruth {
+        sampling: setup.sampling.name().into(),
+        lo_offset_hz: setup.lo_offset_hz,
+        subbands: setup
+            .bands
+            .iter()
+            .map(|b| {
+                let (lo, hi) = setup.sky_range_hz(b);
+                truth::StationBandTruth {
+                    sky_freq_hz: b.sky_freq_hz,
+                    bandwidth_hz: b.bandwidth_hz,
+                    sideband: if b.sideband == Sideband::Upper {
+                        "U"
+                    } else {
+                        "L"
+                    }
+                    .into(),
+                    pol: b.pol.letter().to_string(),
+                    thread: b.thread,
+                    channel: b.channel,
+                    lo_hz: setup.lo_hz(b),
+                    sky_range_hz: [lo, hi],
+                }
+            })
+            .collect(),
+    })
+}
+
+/// Index of station `s`'s band that records sky frequency `nu_hz`.
+fn band_holding(sc: &Scenario, s: usize, nu_hz: f64) -> Option<usize> {
+    let setup = &sc.sim.stations[s].setup;
+    setup.bands.iter().position(|b| {
+        let (lo, hi) = setup.sky_range_hz(b);
+        (lo..hi).contains(&nu_hz)
+    })
+}
+
+/// Station `s`'s view of carriers `tones` (phases at `g_ref`) through its
+/// true delay, at geocentric epoch `g_e` (see `truth::StationToneTruth`).
+fn station_tones(
+    sc: &Scenario,
+    s: usize,
+    tones: &[(scenario::Tone, f64)],
+    delay: &InjectedDelay,
+    g_e: UtcTime,
+    g_ref: UtcTime,
+) -> Vec<truth::StationToneTruth> {
+    let setup = &sc.sim.stations[s].setup;
+    let tau = delay.delay_s(g_e);
+    let rho = delay.rate_at(g_e);
+    tones
+        .iter()
+        .map(|(t, phase_turns)| {
+            let nu = t.sky_freq_hz;
+            let received = nu / (1.0 + rho);
+            let band = band_holding(sc, s, nu);
+            let (f, phase) = match band {
+                None => (None, None),
+                Some(j) => {
+                    let b = &setup.bands[j];
+                    let lo = setup.lo_hz(b);
+                    let turns = phase_turns + ((nu - lo) * g_e.seconds_since(g_ref)).fract()
+                        - (lo * tau).fract();
+                    let phase = truth::wrap_phase(std::f64::consts::TAU * (turns - turns.round()));
+                    if b.sideband == Sideband::Upper {
+                        (Some(received - lo), Some(phase))
+                    } else {
+                        (Some(lo - received), Some(-phase))
+                    }
+                }
+            };
+            truth::StationToneTruth {
+                sky_freq_hz: nu,
+                received_freq_hz: received,
+                subband: band,
+                baseband_freq_hz: f,
+                baseband_phase_rad: phase,
+            }
+        })
+        .collect()
+}
+
+/// Per output band, what stations `a` and `b` both record of it and the
+/// coefficient there; `None` when no station has a setup of its own.
+fn band_truths(
+    sc: &Scenario,
+    a: usize,
+    b: usize,
+    amp: f64,
+    amp_quantised: f64,
+) -> Option<Vec<truth::BaselineBandTruth>> {
+    if sc.sim.stations.iter().all(|s| s.setup.job_keys.is_empty()) {
+        return None;
+    }
+    // The station band overlapping the output band most (a correlator takes
+    // one band of a station per output band), as [lo, hi).
+    let covered = |s: usize, lo: f64, hi: f64, pol| -> Option<(f64, f64)> {
+        let setup = &sc.sim.stations[s].setup;
+        setup
+            .bands
+            .iter()
+            .filter(|x| x.pol == pol)
+            .map(|x| {
+                let (l, h) = setup.sky_range_hz(x);
+                (l.max(lo), h.min(hi))
+            })
+            .filter(|(l, h)| h > l)
+            .max_by(|x, y| (x.1 - x.0).total_cmp(&(y.1 - y.0)))
+    };
+    Some(
+        sc.job
+            .subbands
+            .iter()
+            .enumerate()
+            .map(|(k, sb)| {
+                let (lo, hi) = if sb.sideband == Sideband::Upper {
+                    (sb.sky_freq_hz, sb.sky_freq_hz + sb.bandwidth_hz)
+                } else {
+                    (sb.sky_freq_hz - sb.bandwidth_hz, sb.sky_freq_hz)
+                };
+                let common = match (covered(a, lo, hi, sb.pol), covered(b, lo, hi, sb.pol)) {
+                    (Some(x), Some(y)) => {
+                        let (l, h) = (x.0.max(y.0), x.1.min(y.1));
+                        (h > l).then_some([l, h])
+                    }
+                    _ => None,
+                };
+                truth::BaselineBandTruth {
+                    subband: k,
+                    common_sky_hz: common,
+                    expected_amplitude: common.map(|_| amp),
+                    expected_amplitude_quantised: common.map(|_| amp_quantised),
+                }
+            })
+            .collect(),
+    )
+}
+
+/// The output bands as (band edge, bandwidth, upper sideband).
+fn output_bands(sc: &Scenario) -> Vec<(f64, f64, bool)> {
+    sc.job
+        .subbands
+        .iter()
+        .map(|s| (s.sky_freq_hz, s.bandwidth_hz, s.sideband == Sideband::Upper))
+        .collect()
+}
+
+/// Read job.toml as the correlator reads it (station setup keys included).
+pub fn read_job_toml(text: &str, path: &Path) -> Result<correlator::Job, SimError> {
+    correlator::Job::from_toml_str(text, path).map_err(|e| SimError::BadInput(e.to_string()))
+}
+
 /// One source in a recording: the station's true delay for it and the
 /// source's share of the station's power.
 pub struct RecordedSource {
@@ -85,6 +282,8 @@ pub struct RecordedSource {
     pub part: usize,
     pub delay: Arc<InjectedDelay>,
     pub correlated_fraction: f64,
+    /// The source's carriers, with their phase at the pass's g_ref (turns).
+    pub tones: Vec<(scenario::Tone, f64)>,
 }
 
 /// One recording (a file, or a FIFO): one station over one span or scan.
@@ -134,7 +333,9 @@ impl Pass {
 
 /// Everything decided before any sample is made.
 pub struct Plan {
-    pub layout: FrameLayout,
+    /// Per station (job order): its recordings' frame layout.
+    pub layouts: Vec<FrameLayout>,
+    pub skies: SkyPlan,
     pub passes: Vec<Pass>,
     pub truth: truth::TruthFile,
     pub job_toml: String,
@@ -163,10 +364,47 @@ fn quantiser(sc: &Scenario) -> Result<Quantiser, SimError> {
     })
 }
 
-/// The frame layout every recording of the scenario shares.
-/// The frame layout the scenario's recordings use.
+/// The frame layout of recordings of the job's subbands as `[simulation]`
+/// samples them (what a VEX schedule describes).
 pub(crate) fn layout_of(sc: &Scenario) -> Result<FrameLayout, SimError> {
     frame_layout(sc)
+}
+
+/// The frame layout of station `s`'s recordings: its bands on their VDIF
+/// threads and channels, at its sample rate.
+pub(crate) fn station_layout(sc: &Scenario, s: usize) -> Result<FrameLayout, SimError> {
+    let setup = &sc.sim.stations[s].setup;
+    let mut ids: Vec<u16> = setup.bands.iter().map(|b| b.thread).collect();
+    ids.sort();
+    ids.dedup();
+    let threads = ids
+        .into_iter()
+        .map(|t| {
+            let n = setup.bands.iter().filter(|b| b.thread == t).count();
+            let mut sbs = vec![0; n];
+            for (i, b) in setup.bands.iter().enumerate() {
+                if b.thread == t {
+                    sbs[b.channel] = i;
+                }
+            }
+            (t, sbs)
+        })
+        .collect();
+    let vps = if setup.sampling.is_complex() { 2 } else { 1 };
+    FrameLayout::new(setup.sample_rate_hz(), sc.sim.bits, vps, threads).map_err(|why| {
+        SimError::BadInput(format!(
+            "{}: station {}: {why}",
+            sc.job.file.display(),
+            sc.job.stations[s].name
+        ))
+    })
+}
+
+/// Every station's layout, in job order.
+pub(crate) fn station_layouts(sc: &Scenario) -> Result<Vec<FrameLayout>, SimError> {
+    (0..sc.job.stations.len())
+        .map(|s| station_layout(sc, s))
+        .collect()
 }
 
 fn frame_layout(sc: &Scenario) -> Result<FrameLayout, SimError> {
@@ -245,14 +483,17 @@ fn plan_span(sc: &Scenario, out_dir: &Path) -> Result<Plan, SimError> {
     )
     .map_err(|e| SimError::BadInput(e.to_string()))?;
 
-    let layout = frame_layout(sc)?;
-    let fps = layout.frames_per_second;
+    let layouts = station_layouts(sc)?;
     let efficiency = quantiser(sc)?.efficiency();
+    let tones = tones_at(sc, 0, start, start);
 
     let mut recordings = Vec::new();
     let mut st_truth = BTreeMap::new();
+    let mut residuals = Vec::new();
     for (i, (st, track)) in job.stations.iter().zip(tracks).enumerate() {
         let sim = &sc.sim.stations[i];
+        let layout = &layouts[i];
+        let fps = layout.frames_per_second;
         let model_at_start = track.eval(start);
         let delay = Arc::new(InjectedDelay {
             track,
@@ -260,9 +501,14 @@ fn plan_span(sc: &Scenario, out_dir: &Path) -> Result<Plan, SimError> {
             rate: sim.inject_clock_rate,
             epoch: start,
         });
+        residuals.push(truth::Residual {
+            delay_s: sim.inject_clock_offset_s,
+            rate: sim.inject_clock_rate,
+            model_rate: model_at_start.rate,
+        });
         // The recording covers [start + τ(start), end + τ(end)] of station
         // time, plus one frame each side, on frame boundaries.
-        let (first, frames) = recording_window(&layout, &[&delay], start, end);
+        let (first, frames) = recording_window(layout, &[&delay], start, end);
         let faults = FaultPlan::new(
             &sim.faults,
             sc.sim.seed,
@@ -289,6 +535,8 @@ fn plan_span(sc: &Scenario, out_dir: &Path) -> Result<Plan, SimError> {
                 model_delay_at_start_s: model_at_start.delay_s,
                 model_rate_at_start: model_at_start.rate,
                 true_delay_at_start_s: delay.delay_s(start),
+                setup: setup_truth(sc, i),
+                tones: station_tones(sc, i, &tones, &delay, start, start),
             },
         );
         recordings.push(Recording {
@@ -302,12 +550,29 @@ fn plan_span(sc: &Scenario, out_dir: &Path) -> Result<Plan, SimError> {
                 part: 0,
                 delay,
                 correlated_fraction: sim.correlated_fraction,
+                tones: tones.clone(),
             }],
         });
     }
     let names: Vec<String> = job.stations.iter().map(|s| s.name.clone()).collect();
     let los: Vec<f64> = job.subbands.iter().map(|s| s.sky_freq_hz).collect();
-    let baselines = truth::baselines(&names, &st_truth, &los);
+    let mut baselines = truth::baselines(&names, &st_truth, &los);
+    let tone_freqs: Vec<f64> = tones.iter().map(|t| t.0.sky_freq_hz).collect();
+    for a in 0..names.len() {
+        for b in a + 1..names.len() {
+            if let Some(bt) = baselines.get_mut(&format!("{}-{}", names[a], names[b])) {
+                let d_corr = truth::corr_frame_delay_s(residuals[a], residuals[b]);
+                bt.tones = truth::baseline_tones(d_corr, &tone_freqs, &output_bands(sc));
+                bt.subbands = band_truths(
+                    sc,
+                    a,
+                    b,
+                    bt.expected_amplitude,
+                    bt.expected_amplitude_quantised,
+                );
+            }
+        }
+    }
     let truth = truth::Truth {
         reference_epoch: start.to_iso8601(),
         seed: sc.sim.seed,
@@ -321,17 +586,18 @@ fn plan_span(sc: &Scenario, out_dir: &Path) -> Result<Plan, SimError> {
     jt.insert("start".into(), start.to_iso8601().into());
     jt.insert("duration_s".into(), duration.into());
     if let Some(toml::Value::Array(sts)) = t.get_mut("station") {
-        for (st, s) in sts.iter_mut().zip(&job.stations) {
+        for (i, (st, s)) in sts.iter_mut().zip(&job.stations).enumerate() {
             if let Some(st) = st.as_table_mut() {
                 st.remove("files");
                 st.insert("file".into(), format!("{}.vdif", s.name).into());
-                st.insert("sample_rate_hz".into(), layout.sample_rate_hz.into());
+                st.insert("sample_rate_hz".into(), layouts[i].sample_rate_hz.into());
             }
         }
     }
     let job_toml = job_text(&t, "clock errors")?;
     Ok(Plan {
-        layout,
+        layouts,
+        skies: SkyPlan::new(sc),
         passes: vec![Pass {
             scan: None,
             g_ref: start,
@@ -354,6 +620,15 @@ fn job_table(sc: &Scenario) -> Result<toml::Table, SimError> {
     };
     let mut t = sc.job_table.clone();
     let job = &sc.job;
+    // The stations' setup keys, as the scenario gave them (the simulator
+    // took them out before the job parser saw the scenario).
+    if let Some(toml::Value::Array(sts)) = t.get_mut("station") {
+        for (st, sim) in sts.iter_mut().zip(&sc.sim.stations) {
+            if let Some(st) = st.as_table_mut() {
+                st.extend(sim.setup.job_keys.clone());
+            }
+        }
+    }
     let jt = job_section(&mut t);
     jt.insert("name".into(), job.name.clone().into());
     jt.insert("output".into(), format!("{}.fits", job.name).into());
@@ -422,6 +697,12 @@ pub fn check_options(sc: &Scenario, opts: Options) -> Result<(), SimError> {
             sc.job.file.display()
         )));
     }
+    if opts.vex && sc.sim.stations.iter().any(|s| !s.setup.job_keys.is_empty()) {
+        return Err(SimError::BadInput(format!(
+            "{}: --vex does not yet describe stations with setups of their own (sampling, lo_offset_hz, [[station.subband]])",
+            sc.job.file.display()
+        )));
+    }
     if opts.vex && !sc.is_session() {
         return Err(SimError::BadInput(format!(
             "{}: --vex writes a session's schedule: the scenario has no [[scan]] tables",
@@ -449,7 +730,7 @@ pub fn simulate(sc: &Scenario, out_dir: &Path, opts: Options) -> Result<Summary,
     let job_path = out_dir.join("job.toml");
     std::fs::write(&job_path, &plan.job_toml).map_err(io_err(&job_path))?;
     // The job must read back as a valid job (paths resolved from out_dir).
-    correlator::Job::from_file(&job_path)
+    read_job_toml(&plan.job_toml, &job_path)
         .map_err(|e| SimError::BadInput(format!("internal: written job is invalid: {e}")))?;
     if let (true, Some(schedule)) = (opts.vex, &plan.schedule) {
         vex_out::write(sc, schedule, &plan.job_toml, out_dir)?;
@@ -498,23 +779,34 @@ fn write_pass(
     interp: &Arc<Interpolator>,
     quantiser: &Quantiser,
 ) -> Result<(), SimError> {
-    // Stations move together (at most PACING_BATCHES apart in geocentric
-    // time), so each sky needs only the blocks of that window, shared.
-    let pacer = write::Pacer::new(pass.recordings.len(), PACING_BATCHES);
-    let batch_sky = write::batch_frames(&plan.layout) as f64
-        * plan.layout.samples_per_frame as f64
-        * (2.0 * sc.job.subbands[0].bandwidth_hz / plan.layout.sample_rate_hz);
-    let capacity =
-        ((PACING_BATCHES + 3) as f64 * batch_sky / signal::SKY_HOP as f64).ceil() as usize + 4;
-    // skies[part][subband]
+    // Stations move together (at most PACING_BATCHES batches apart in
+    // geocentric time), so each sky needs only the blocks of that window,
+    // shared.
+    let batch_s = plan
+        .layouts
+        .iter()
+        .map(write::batch_seconds)
+        .fold(0.0, f64::max);
+    let pacer = write::Pacer::new(
+        pass.recordings.len(),
+        write::nanos(PACING_BATCHES as f64 * batch_s),
+    );
+    // skies[part][sky]
     let skies: Vec<Vec<Arc<SkyCache>>> = (0..pass.sources.len())
         .map(|part| {
-            (0..sc.job.subbands.len())
-                .map(|k| {
-                    Arc::new(SkyCache::on_stream(
+            plan.skies
+                .skies
+                .iter()
+                .map(|def| {
+                    // The blocks of the pacing window (a block lasts n / rate).
+                    let hop_s = def.block_len() as f64 / def.sky_rate_hz * 7.0 / 8.0;
+                    let capacity =
+                        ((PACING_BATCHES + 3) as f64 * batch_s / hop_s).ceil() as usize + 4;
+                    Arc::new(SkyCache::cut(
                         sc.sim.seed,
-                        pass.sky_stream(part, k),
+                        pass.sky_stream(part, def.sky_id),
                         capacity,
+                        def.cut,
                     ))
                 })
                 .collect()
@@ -531,7 +823,7 @@ fn write_pass(
                 scope.spawn(move || {
                     // Finished, failed or panicked: never hold the others back.
                     let _release = write::Release(pacer, ri);
-                    let mut signals = station_signals(sc, pass, rec, &interp, skies);
+                    let mut signals = station_signals(sc, plan, pass, rec, &interp, skies);
                     write_one(plan, rec, &mut signals, quantiser, pacer, ri)
                 })
             })
@@ -586,19 +878,20 @@ fn write_one(
 ) -> Result<(), SimError> {
     // Opening a FIFO blocks until its reader opens it.
     let file = std::fs::File::create(&rec.path).map_err(io_err(&rec.path))?;
-    let frame_bytes = plan.layout.frame_bytes() as u64;
-    let written = (rec.frames * plan.layout.threads.len() as u64 - rec.faults.count(Fate::Missing))
-        * frame_bytes;
+    let layout = &plan.layouts[rec.station];
+    let frame_bytes = layout.frame_bytes() as u64;
+    let written =
+        (rec.frames * layout.threads.len() as u64 - rec.faults.count(Fate::Missing)) * frame_bytes;
     let limit = if rec.faults.truncate_last_frame {
         written - frame_bytes / 2
     } else {
         written
     };
     let out = write::Truncate::new(file, limit);
-    let mut sink = write::vdif_sink(out, &plan.layout, &rec.name, rec.first_sample)
+    let mut sink = write::vdif_sink(out, layout, &rec.name, rec.first_sample)
         .map_err(|e| SimError::BadInput(format!("station {}: {e}", rec.name)))?;
     let written = write::write_station(
-        &plan.layout,
+        layout,
         rec.frames,
         signals,
         quantiser,
@@ -619,33 +912,49 @@ fn write_one(
     }
 }
 
-/// One signal generator per subband for a recording: the sum of its
-/// sources' skies, each at its own delay, plus the station's noise.
+/// One signal generator per band of a recording: the sum of its sources'
+/// skies, each at its own delay, plus the station's noise, plus the
+/// sources' carriers that fall in the band.
 fn station_signals(
     sc: &Scenario,
+    plan: &Plan,
     pass: &Pass,
     rec: &Recording,
     interp: &Arc<Interpolator>,
     skies: &[Vec<Arc<SkyCache>>],
 ) -> Vec<StationSignal<GaussianSky>> {
-    sc.job
-        .subbands
+    let setup = &sc.sim.stations[rec.station].setup;
+    plan.skies.bands[rec.station]
         .iter()
+        .zip(&setup.bands)
         .enumerate()
-        .map(|(k, sb)| {
-            let sampling = SubbandSampling {
-                lo_hz: sb.sky_freq_hz,
-                bandwidth_hz: sb.bandwidth_hz,
-                upper_sideband: sb.sideband == Sideband::Upper,
-                complex: sc.sim.complex,
-            };
+        .map(|(k, (&(sky, sampling), band))| {
             let parts = rec
                 .sources
                 .iter()
                 .map(|p| SkyPart {
-                    sky: GaussianSky::shared(skies[p.part][k].clone()),
+                    sky: GaussianSky::shared(skies[p.part][sky].clone()),
                     delay: p.delay.clone(),
                     correlated_fraction: p.correlated_fraction,
+                })
+                .collect();
+            // A brick-wall band: a carrier is in it when its transmitted
+            // frequency is (keep carriers off the edges by more than the
+            // Doppler, ν·ρ ≈ 40 kHz at X band for the Moon).
+            let (lo, hi) = setup.sky_range_hz(band);
+            let tones = rec
+                .sources
+                .iter()
+                .flat_map(|p| {
+                    p.tones
+                        .iter()
+                        .filter(|(t, _)| (lo..hi).contains(&t.sky_freq_hz))
+                        .map(|(t, phase_turns)| TonePart {
+                            delay: p.delay.clone(),
+                            sky_freq_hz: t.sky_freq_hz,
+                            amplitude: t.amplitude,
+                            phase_turns: *phase_turns,
+                        })
                 })
                 .collect();
             StationSignal::sum(
@@ -657,6 +966,7 @@ fn station_signals(
                 sc.sim.seed,
                 pass.noise_stream(rec.station, k),
             )
+            .with_tones(tones)
         })
         .collect()
 }

@@ -19,6 +19,31 @@
 //! faults = { missing_ranges_s = [[0.5, 0.6]], truncate_last_frame = true }
 //! ```
 //!
+//! Stations that record differently (the job's `[[subband]]` tables are the
+//! output bands; these keys go into job.toml as given):
+//!
+//! ```toml
+//! [[station]]
+//! sampling = "complex_dsb"     # "real" | "complex" | "complex_dsb" (default: [simulation] complex)
+//! lo_offset_hz = 2.5e3         # LO = the band's LO + this, every band (default 0)
+//! [[station.subband]]          # what it records instead of the job's subbands
+//! sky_freq_hz = 8.4e9          # band edge: lower (USB, complex_dsb) or upper (LSB)
+//! bandwidth_hz = 16e6
+//! sideband = "U"               # default "U"; complex_dsb: "U" only
+//! pol = "R"                    # default "R"
+//! thread = 0                   # default 0
+//! channel = 0                  # default 0
+//! ```
+//!
+//! Carriers of a source (simulation keys, not in job.toml):
+//!
+//! ```toml
+//! [[source.tone]]
+//! sky_freq_hz = 8.4043e9       # transmitted frequency
+//! amplitude = 0.2              # peak per real component, in σ of the recording
+//! phase_rad = 0.5              # at the geocentre at the reference epoch (default 0)
+//! ```
+//!
 //! Fault keys (per station, or in [simulation] for all): `invalid_fraction`,
 //! `missing_fraction` (of frames, chosen at random), `invalid_ranges_s`,
 //! `missing_ranges_s` (lists of [from, to) seconds after the station's first
@@ -52,7 +77,7 @@
 //! never describe a job `emcorr correlate` would refuse.
 
 use super::signal::MAX_SCANS;
-use correlator::job::{Job, JobError, Subband};
+use correlator::job::{Job, JobError, Pol, Sideband};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -110,6 +135,114 @@ pub struct StationSim {
     /// Sessions: `correlated_fraction_by_source`, by source name.
     pub correlated_fraction_by_source: BTreeMap<String, f64>,
     pub faults: Faults,
+    /// How the station records (its own bands, sampling, LO offset).
+    pub setup: StationSetup,
+}
+
+/// How a station samples: `sampling = "real" | "complex" | "complex_dsb"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sampling {
+    /// Real samples at 2B; video [0, B).
+    Real,
+    /// Complex (I, Q) at B, the LO at the band edge; video [0, B).
+    Complex,
+    /// Complex at B, the LO at the band centre; video [−B/2, B/2) is sky LO + f.
+    ComplexDsb,
+}
+
+impl Sampling {
+    pub fn name(self) -> &'static str {
+        match self {
+            Sampling::Real => "real",
+            Sampling::Complex => "complex",
+            Sampling::ComplexDsb => "complex_dsb",
+        }
+    }
+    pub fn is_complex(self) -> bool {
+        self != Sampling::Real
+    }
+}
+
+/// One band a station records (`[[station.subband]]`, or a job subband).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StationBand {
+    /// As in the job: the lower edge for USB, the upper for LSB; complex
+    /// DSB: the lower edge.
+    pub sky_freq_hz: f64,
+    pub bandwidth_hz: f64,
+    pub sideband: Sideband,
+    pub pol: Pol,
+    pub thread: u16,
+    pub channel: usize,
+}
+
+/// A station's recording setup.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StationSetup {
+    pub sampling: Sampling,
+    /// The station's LO is the band's LO plus this (every band).
+    pub lo_offset_hz: f64,
+    /// What it records: its `[[station.subband]]` tables, else the job's
+    /// subbands (as `sampling` records them).
+    pub bands: Vec<StationBand>,
+    /// Whether `[[station.subband]]` tables gave `bands`.
+    pub own_bands: bool,
+    /// The setup keys as the scenario gave them (`sampling`, `lo_offset_hz`,
+    /// `subband`), written back into job.toml: what the correlator reads.
+    pub job_keys: toml::Table,
+}
+
+impl StationSetup {
+    /// The station's LO for `band` (offset included): the sky frequency of
+    /// video frequency 0.
+    pub fn lo_hz(&self, band: &StationBand) -> f64 {
+        let edge = match self.sampling {
+            Sampling::ComplexDsb => band.sky_freq_hz + band.bandwidth_hz / 2.0,
+            _ => band.sky_freq_hz,
+        };
+        edge + self.lo_offset_hz
+    }
+
+    /// The sky frequencies `band` holds, [lo, hi) (offset included).
+    pub fn sky_range_hz(&self, band: &StationBand) -> (f64, f64) {
+        let lo = self.lo_hz(band);
+        let b = band.bandwidth_hz;
+        match (self.sampling, band.sideband) {
+            (Sampling::ComplexDsb, _) => (lo - b / 2.0, lo + b / 2.0),
+            (_, Sideband::Upper) => (lo, lo + b),
+            (_, Sideband::Lower) => (lo - b, lo),
+        }
+    }
+
+    /// Samples per second (every band of a station shares one bandwidth).
+    pub fn sample_rate_hz(&self) -> f64 {
+        let b = self.bands[0].bandwidth_hz;
+        if self.sampling.is_complex() {
+            b
+        } else {
+            2.0 * b
+        }
+    }
+
+    /// Whether the station records other than the job's subbands at their LOs.
+    pub fn differs_in_sky(&self) -> bool {
+        self.own_bands || self.lo_offset_hz != 0.0
+    }
+}
+
+/// A carrier of a source (`[[source.tone]]`).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tone {
+    /// Transmitted (rest) frequency, Hz.
+    pub sky_freq_hz: f64,
+    /// Peak amplitude of each real component in units of the recording's
+    /// σ (the unit-variance sky + noise): power A²/2 of that σ², on top.
+    pub amplitude: f64,
+    /// Transmitted phase at the geocentre at the reference epoch (the job
+    /// start; a session's first scan start), rad.
+    #[serde(default)]
+    pub phase_rad: f64,
 }
 
 /// What the simulator adds to one source (sessions).
@@ -120,6 +253,8 @@ pub struct SourceSim {
     /// True minus a-priori position in the Moon's mean-Earth frame (metres),
     /// for a `moon = {...}` source: the truth's geometry, not job.toml's.
     pub inject_offset_m: Option<[f64; 3]>,
+    /// Carriers (`[[source.tone]]`).
+    pub tones: Vec<Tone>,
 }
 
 /// `[simulation]`, validated.
@@ -289,12 +424,27 @@ impl Scenario {
                         .map_err(|e| key_err(&k("faults"), one_line(&e.to_string())))?,
                 };
                 check_faults(&faults, &k("faults"), &key_err)?;
+                // Setup keys: the job parser does not know them yet (they are
+                // read after it, and written back into job.toml).
+                let mut job_keys = toml::Table::new();
+                for key in ["sampling", "lo_offset_hz", "subband"] {
+                    if let Some(v) = st.remove(key) {
+                        job_keys.insert(key.into(), v);
+                    }
+                }
                 station_sims.push(StationSim {
                     inject_clock_offset_s: offset,
                     inject_clock_rate: rate,
                     correlated_fraction: fraction,
                     correlated_fraction_by_source: by_source,
                     faults,
+                    setup: StationSetup {
+                        sampling: Sampling::Real,
+                        lo_offset_hz: 0.0,
+                        bands: Vec::new(),
+                        own_bands: false,
+                        job_keys,
+                    },
                 });
             }
         }
@@ -367,29 +517,29 @@ impl Scenario {
                 ));
             }
         }
-        let bw = job.subbands[0].bandwidth_hz;
-        if job.subbands.iter().any(|s| s.bandwidth_hz != bw) {
-            return Err(key_err(
-                "subband.bandwidth_hz",
-                "the simulator needs one bandwidth for all subbands (one sample rate per station)"
-                    .into(),
-            ));
-        }
-        let rate = if complex { bw } else { 2.0 * bw };
-        for (i, s) in job.stations.iter().enumerate() {
-            if let Some(r) = s.sample_rate_hz {
+        for (i, st) in job.stations.iter().enumerate() {
+            let keys = std::mem::take(&mut station_sims[i].setup.job_keys);
+            station_sims[i].setup = station_setup(i, &st.name, keys, &job, complex, &key_err)?;
+            let setup = &station_sims[i].setup;
+            let rate = setup.sample_rate_hz();
+            if let Some(r) = st.sample_rate_hz {
                 if r != rate {
                     return Err(key_err(
-                        &format!("station[{i}] ({}).sample_rate_hz", s.name),
+                        &format!("station[{i}] ({}).sample_rate_hz", st.name),
                         format!(
-                            "{r} Hz, but {} sampling of {bw} Hz subbands is {rate} Hz",
-                            if complex { "complex" } else { "real" }
+                            "{r} Hz, but {} sampling of {} Hz subbands is {rate} Hz",
+                            setup.sampling.name(),
+                            setup.bands[0].bandwidth_hz
                         ),
                     ));
                 }
             }
         }
-        check_layout(&job.subbands, &key_err)?;
+        if station_sims.iter().any(|s| !s.setup.own_bands) {
+            let slots: Vec<(u16, usize)> =
+                job.subbands.iter().map(|s| (s.thread, s.channel)).collect();
+            check_layout(&slots, "subband", &key_err)?;
+        }
         let sim = Simulation {
             seed: seed as u64,
             bits: bits as u32,
@@ -536,9 +686,47 @@ fn strip_source_keys(
                 Some(xyz)
             }
         };
+        let tones = match t.remove("tone") {
+            None => Vec::new(),
+            Some(v) => Vec::<Tone>::deserialize(v).map_err(|e| {
+                key_err(
+                    &k("tone"),
+                    format!(
+                        "expected [[{key}.tone]] tables of sky_freq_hz, amplitude, phase_rad: {}",
+                        one_line(&e.to_string())
+                    ),
+                )
+            })?,
+        };
+        for (j, tone) in tones.iter().enumerate() {
+            let kt = |f: &str| k(&format!("tone[{j}].{f}"));
+            if !(tone.sky_freq_hz.is_finite() && tone.sky_freq_hz > 0.0) {
+                return Err(key_err(
+                    &kt("sky_freq_hz"),
+                    format!("must be a positive frequency, got {}", tone.sky_freq_hz),
+                ));
+            }
+            // A tone above a few σ would clip the quantiser for good.
+            if !(tone.amplitude.is_finite() && (0.0..=4.0).contains(&tone.amplitude)) {
+                return Err(key_err(
+                    &kt("amplitude"),
+                    format!(
+                        "must be from 0 to 4 (σ of the recording), got {}",
+                        tone.amplitude
+                    ),
+                ));
+            }
+            if !tone.phase_rad.is_finite() {
+                return Err(key_err(
+                    &kt("phase_rad"),
+                    format!("must be finite, got {}", tone.phase_rad),
+                ));
+            }
+        }
         out.push(SourceSim {
             correlated_fraction,
             inject_offset_m,
+            tones,
         });
         keys.push(key);
     }
@@ -555,6 +743,14 @@ fn check_session_keys(
     let source_key = |i: usize, f: &str| format!("{}.{f}", source_keys[i]);
     if job.scans.is_empty() {
         // A single span records the first source alone, as ever.
+        for (i, s) in sim.sources.iter().enumerate().skip(1) {
+            if !s.tones.is_empty() {
+                return Err(key_err(
+                    &source_key(i, "tone"),
+                    "a single span simulates its first source only; tones of another source need a session ([[scan]] tables)".into(),
+                ));
+            }
+        }
         for (i, s) in sim.sources.iter().enumerate() {
             for (f, given) in [
                 ("correlated_fraction", s.correlated_fraction.is_some()),
@@ -722,26 +918,24 @@ fn check_faults(
 
 /// Every VDIF thread needs the same number of channels, a power of two, with
 /// no channel left empty (the writer writes whole frames of all channels).
+/// `slots`: (thread, channel) of each band.
 fn check_layout(
-    subbands: &[Subband],
+    slots: &[(u16, usize)],
+    key: &str,
     key_err: &dyn Fn(&str, String) -> ScenarioError,
 ) -> Result<(), ScenarioError> {
-    let mut threads: Vec<u16> = subbands.iter().map(|s| s.thread).collect();
+    let mut threads: Vec<u16> = slots.iter().map(|s| s.0).collect();
     threads.sort();
     threads.dedup();
     let per: Vec<usize> = threads
         .iter()
-        .map(|t| subbands.iter().filter(|s| s.thread == *t).count())
+        .map(|t| slots.iter().filter(|s| s.0 == *t).count())
         .collect();
     let n = per[0];
     let ok = per.iter().all(|&p| p == n)
         && n.is_power_of_two()
         && threads.iter().all(|t| {
-            let mut ch: Vec<usize> = subbands
-                .iter()
-                .filter(|s| s.thread == *t)
-                .map(|s| s.channel)
-                .collect();
+            let mut ch: Vec<usize> = slots.iter().filter(|s| s.0 == *t).map(|s| s.1).collect();
             ch.sort();
             ch.iter().enumerate().all(|(i, c)| i == *c)
         });
@@ -749,8 +943,228 @@ fn check_layout(
         Ok(())
     } else {
         Err(key_err(
-            "subband",
+            key,
             "the simulator writes every VDIF thread with the same power-of-two number of channels 0…n−1".into(),
         ))
     }
+}
+
+/// One `[[station.subband]]` table as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStationBand {
+    sky_freq_hz: f64,
+    bandwidth_hz: f64,
+    sideband: Option<String>,
+    pol: Option<String>,
+    thread: Option<i64>,
+    channel: Option<i64>,
+}
+
+/// Station `i`'s setup from its setup keys (`keys`: `sampling`,
+/// `lo_offset_hz`, `subband` as given; absent ones take the defaults: the
+/// scenario's `[simulation] complex`, no offset, the job's subbands).
+fn station_setup(
+    i: usize,
+    name: &str,
+    keys: toml::Table,
+    job: &Job,
+    complex: bool,
+    key_err: &dyn Fn(&str, String) -> ScenarioError,
+) -> Result<StationSetup, ScenarioError> {
+    let k = |f: &str| format!("station[{i}] ({name}).{f}");
+    let sampling = match keys.get("sampling") {
+        None if complex => Sampling::Complex,
+        None => Sampling::Real,
+        Some(toml::Value::String(v)) => match v.as_str() {
+            "real" => Sampling::Real,
+            "complex" => Sampling::Complex,
+            "complex_dsb" => Sampling::ComplexDsb,
+            other => {
+                return Err(key_err(
+                    &k("sampling"),
+                    format!("{other:?} is not \"real\", \"complex\" or \"complex_dsb\""),
+                ))
+            }
+        },
+        Some(other) => {
+            return Err(key_err(
+                &k("sampling"),
+                format!("expected \"real\", \"complex\" or \"complex_dsb\", got {other}"),
+            ))
+        }
+    };
+    let lo_offset_hz = match keys.get("lo_offset_hz") {
+        None => 0.0,
+        Some(toml::Value::Float(x)) => *x,
+        Some(toml::Value::Integer(x)) => *x as f64,
+        Some(other) => {
+            return Err(key_err(
+                &k("lo_offset_hz"),
+                format!("expected a number of Hz, got {other}"),
+            ))
+        }
+    };
+    let (bands, own_bands) = match keys.get("subband") {
+        None => {
+            let bw = job.subbands[0].bandwidth_hz;
+            if job.subbands.iter().any(|s| s.bandwidth_hz != bw) {
+                return Err(key_err(
+                    "subband.bandwidth_hz",
+                    format!(
+                        "station {name} records the job's subbands: the simulator needs one \
+                         bandwidth for them (one sample rate per station)"
+                    ),
+                ));
+            }
+            let bands = job
+                .subbands
+                .iter()
+                .map(|s| {
+                    // complex DSB names a band by its lower edge.
+                    let lsb_as_dsb =
+                        sampling == Sampling::ComplexDsb && s.sideband == Sideband::Lower;
+                    StationBand {
+                        sky_freq_hz: if lsb_as_dsb {
+                            s.sky_freq_hz - s.bandwidth_hz
+                        } else {
+                            s.sky_freq_hz
+                        },
+                        bandwidth_hz: s.bandwidth_hz,
+                        sideband: if lsb_as_dsb {
+                            Sideband::Upper
+                        } else {
+                            s.sideband
+                        },
+                        pol: s.pol,
+                        thread: s.thread,
+                        channel: s.channel,
+                    }
+                })
+                .collect();
+            (bands, false)
+        }
+        Some(toml::Value::Array(list)) if !list.is_empty() => {
+            let mut bands = Vec::with_capacity(list.len());
+            for (j, v) in list.iter().enumerate() {
+                let kb = |f: &str| k(&format!("subband[{j}].{f}"));
+                let raw = RawStationBand::deserialize(v.clone())
+                    .map_err(|e| key_err(&k(&format!("subband[{j}]")), one_line(&e.to_string())))?;
+                if !(raw.sky_freq_hz.is_finite() && raw.sky_freq_hz > 0.0) {
+                    return Err(key_err(
+                        &kb("sky_freq_hz"),
+                        format!("must be a positive frequency, got {}", raw.sky_freq_hz),
+                    ));
+                }
+                if !(raw.bandwidth_hz.is_finite()
+                    && raw.bandwidth_hz > 0.0
+                    && raw.bandwidth_hz < raw.sky_freq_hz)
+                {
+                    return Err(key_err(
+                        &kb("bandwidth_hz"),
+                        format!(
+                            "must be positive and below the sky frequency, got {}",
+                            raw.bandwidth_hz
+                        ),
+                    ));
+                }
+                let sideband =
+                    match raw.sideband.as_deref().unwrap_or("U") {
+                        "U" | "u" => Sideband::Upper,
+                        "L" | "l" if sampling == Sampling::ComplexDsb => return Err(key_err(
+                            &kb("sideband"),
+                            "complex_dsb bands are named by their lower edge with sideband \"U\""
+                                .into(),
+                        )),
+                        "L" | "l" => Sideband::Lower,
+                        other => {
+                            return Err(key_err(
+                                &kb("sideband"),
+                                format!("{other:?} is not \"U\" or \"L\""),
+                            ))
+                        }
+                    };
+                let pol = match raw.pol.as_deref().unwrap_or("R") {
+                    "R" | "r" => Pol::R,
+                    "L" | "l" => Pol::L,
+                    "X" | "x" => Pol::X,
+                    "Y" | "y" => Pol::Y,
+                    other => {
+                        return Err(key_err(
+                            &kb("pol"),
+                            format!("{other:?} is not R, L, X or Y"),
+                        ))
+                    }
+                };
+                let thread = raw.thread.unwrap_or(0);
+                if !(0..1024).contains(&thread) {
+                    return Err(key_err(
+                        &kb("thread"),
+                        format!("VDIF thread IDs are 0 to 1023, got {thread}"),
+                    ));
+                }
+                let channel = raw.channel.unwrap_or(0);
+                if !(0..=65536).contains(&channel) {
+                    return Err(key_err(
+                        &kb("channel"),
+                        format!("must be from 0 to 65536, got {channel}"),
+                    ));
+                }
+                let band = StationBand {
+                    sky_freq_hz: raw.sky_freq_hz,
+                    bandwidth_hz: raw.bandwidth_hz,
+                    sideband,
+                    pol,
+                    thread: thread as u16,
+                    channel: channel as usize,
+                };
+                if bands
+                    .iter()
+                    .any(|o: &StationBand| (o.thread, o.channel) == (band.thread, band.channel))
+                {
+                    return Err(key_err(
+                        &kb("thread"),
+                        format!("thread {thread} channel {channel} is used by two subbands"),
+                    ));
+                }
+                if band.bandwidth_hz != list_bw(&bands).unwrap_or(band.bandwidth_hz) {
+                    return Err(key_err(
+                        &kb("bandwidth_hz"),
+                        "the simulator needs one bandwidth per station (one sample rate)".into(),
+                    ));
+                }
+                bands.push(band);
+            }
+            let slots: Vec<(u16, usize)> = bands.iter().map(|b| (b.thread, b.channel)).collect();
+            check_layout(&slots, &k("subband"), key_err)?;
+            (bands, true)
+        }
+        Some(_) => {
+            return Err(key_err(
+                &k("subband"),
+                "expected [[station.subband]] tables".into(),
+            ))
+        }
+    };
+    // An offset of a band or more would be another band, not an offset.
+    if !(lo_offset_hz.is_finite() && lo_offset_hz.abs() < bands[0].bandwidth_hz) {
+        return Err(key_err(
+            &k("lo_offset_hz"),
+            format!(
+                "{lo_offset_hz} Hz: must be smaller than the bandwidth ({} Hz)",
+                bands[0].bandwidth_hz
+            ),
+        ));
+    }
+    Ok(StationSetup {
+        sampling,
+        lo_offset_hz,
+        bands,
+        own_bands,
+        job_keys: keys,
+    })
+}
+
+fn list_bw(bands: &[StationBand]) -> Option<f64> {
+    bands.first().map(|b| b.bandwidth_hz)
 }

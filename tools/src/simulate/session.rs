@@ -27,8 +27,9 @@ use super::scenario::Scenario;
 use super::signal::{fault_stream, scan_stream};
 use super::truth::{self, Residual};
 use super::{
-    frame_layout, job_section, job_table, job_text, quantiser, recording_window, InjectedDelay,
-    Pass, Plan, RecordedSource, Recording, SimError, MODEL_MARGIN_S,
+    band_truths, job_section, job_table, job_text, output_bands, quantiser, recording_window,
+    setup_truth, station_layouts, station_tones, tones_at, InjectedDelay, Pass, Plan,
+    RecordedSource, Recording, SimError, SkyPlan, MODEL_MARGIN_S,
 };
 use correlator::job::{MoonSite, Source, SourcePosition};
 use correlator::model::moon::{site_me_m, MOON_RADIUS_M};
@@ -191,8 +192,7 @@ pub fn plan(sc: &Scenario, out_dir: &Path) -> Result<Plan, SimError> {
                 .ok_or_else(|| bad(format!("internal: no model for source {k}, station {s}")))
         };
 
-    let layout = frame_layout(sc)?;
-    let fps = layout.frames_per_second;
+    let layouts = station_layouts(sc)?;
     let efficiency = quantiser(sc)?.efficiency();
     let los: Vec<f64> = job.subbands.iter().map(|s| s.sky_freq_hz).collect();
 
@@ -212,6 +212,8 @@ pub fn plan(sc: &Scenario, out_dir: &Path) -> Result<Plan, SimError> {
         for &s in &stations {
             let st = &job.stations[s];
             let sim = &sc.sim.stations[s];
+            let layout = &layouts[s];
+            let fps = layout.frames_per_second;
             let mut parts = Vec::with_capacity(sources.len());
             for (p, &k) in sources.iter().enumerate() {
                 parts.push(RecordedSource {
@@ -223,10 +225,11 @@ pub fn plan(sc: &Scenario, out_dir: &Path) -> Result<Plan, SimError> {
                         epoch: reference,
                     }),
                     correlated_fraction: sc.sim.fraction(s, k, &job.sources[k].name),
+                    tones: tones_at(sc, k, reference, start),
                 });
             }
             let delays: Vec<&InjectedDelay> = parts.iter().map(|p| p.delay.as_ref()).collect();
-            let (first, frames) = recording_window(&layout, &delays, start, end);
+            let (first, frames) = recording_window(layout, &delays, start, end);
             let rec_end = first.add_seconds(frames as f64 / fps as f64);
             if let Some((prev_end, prev_scan)) = previous[s] {
                 if first < prev_end {
@@ -279,10 +282,17 @@ pub fn plan(sc: &Scenario, out_dir: &Path) -> Result<Plan, SimError> {
         // difference: ε = (true geometry − a-priori geometry) + injected clock.
         let mut residuals = BTreeMap::new();
         for &k in &sources {
+            let tones = tones_at(sc, k, reference, start);
             let mut st_truth = BTreeMap::new();
             let mut eps = Vec::with_capacity(stations.len());
             for &s in &stations {
                 let sim = &sc.sim.stations[s];
+                let true_delay = InjectedDelay {
+                    track: track(&tracks.truth, k, s)?,
+                    offset_s: sim.inject_clock_offset_s,
+                    rate: sim.inject_clock_rate,
+                    epoch: reference,
+                };
                 let model = track(&tracks.apriori, k, s)?.eval(centre);
                 let geo = track(&tracks.truth, k, s)?.eval(centre);
                 let clock_s = sim.inject_clock_offset_s
@@ -303,22 +313,37 @@ pub fn plan(sc: &Scenario, out_dir: &Path) -> Result<Plan, SimError> {
                         true_delay_s: geo.delay_s + clock_s,
                         true_rate: geo.rate + sim.inject_clock_rate,
                         geometry_error_s,
+                        tones: station_tones(sc, s, &tones, &true_delay, centre, start),
                     },
                 );
                 eps.push((s, r, f));
             }
             let mut baselines = BTreeMap::new();
+            let tone_freqs: Vec<f64> = tones.iter().map(|t| t.0.sky_freq_hz).collect();
             for (ai, &(a, ra, fa)) in eps.iter().enumerate() {
                 for &(b, rb, fb) in &eps[ai + 1..] {
+                    let mut bt = truth::baseline_from_residuals(
+                        ra,
+                        rb,
+                        &los,
+                        (fa, fb),
+                        (efficiency, efficiency),
+                    );
+                    bt.tones = truth::baseline_tones(
+                        truth::corr_frame_delay_s(ra, rb),
+                        &tone_freqs,
+                        &output_bands(sc),
+                    );
+                    bt.subbands = band_truths(
+                        sc,
+                        a,
+                        b,
+                        bt.expected_amplitude,
+                        bt.expected_amplitude_quantised,
+                    );
                     baselines.insert(
                         format!("{}-{}", job.stations[a].name, job.stations[b].name),
-                        truth::baseline_from_residuals(
-                            ra,
-                            rb,
-                            &los,
-                            (fa, fb),
-                            (efficiency, efficiency),
-                        ),
+                        bt,
                     );
                 }
             }
@@ -364,16 +389,17 @@ pub fn plan(sc: &Scenario, out_dir: &Path) -> Result<Plan, SimError> {
     }
 
     let mut st_truth = BTreeMap::new();
-    for (st, sim) in job.stations.iter().zip(&sc.sim.stations) {
+    for (s, (st, sim)) in job.stations.iter().zip(&sc.sim.stations).enumerate() {
         st_truth.insert(
             st.name.clone(),
             truth::SessionStationTruth {
                 clock_offset_s: sim.inject_clock_offset_s,
                 clock_rate: sim.inject_clock_rate,
                 quantisation_efficiency: efficiency,
-                sample_rate_hz: layout.sample_rate_hz,
-                frames_per_second: fps,
-                samples_per_frame: layout.samples_per_frame,
+                sample_rate_hz: layouts[s].sample_rate_hz,
+                frames_per_second: layouts[s].frames_per_second,
+                samples_per_frame: layouts[s].samples_per_frame,
+                setup: setup_truth(sc, s),
             },
         );
     }
@@ -422,9 +448,11 @@ pub fn plan(sc: &Scenario, out_dir: &Path) -> Result<Plan, SimError> {
         reference_epoch: reference,
         scans: scheduled,
     };
-    let job_toml = job_toml(sc, &schedule, layout.sample_rate_hz)?;
+    let rates: Vec<f64> = layouts.iter().map(|l| l.sample_rate_hz).collect();
+    let job_toml = job_toml(sc, &schedule, &rates)?;
     Ok(Plan {
-        layout,
+        layouts,
+        skies: SkyPlan::new(sc),
         passes,
         truth: truth::TruthFile::Session(truth),
         job_toml,
@@ -437,7 +465,11 @@ pub fn plan(sc: &Scenario, out_dir: &Path) -> Result<Plan, SimError> {
 /// listed in time order (`files`; the correlator places them by their VDIF
 /// times). A station with a known clock rate or lunar proper time and no
 /// `clock_epoch` gets the reference epoch, the one its truth was made with.
-fn job_toml(sc: &Scenario, schedule: &Schedule, sample_rate_hz: f64) -> Result<String, SimError> {
+fn job_toml(
+    sc: &Scenario,
+    schedule: &Schedule,
+    sample_rate_hz: &[f64],
+) -> Result<String, SimError> {
     let mut t = job_table(sc)?;
     let jt = job_section(&mut t);
     jt.remove("start");
@@ -459,7 +491,7 @@ fn job_toml(sc: &Scenario, schedule: &Schedule, sample_rate_hz: f64) -> Result<S
         .collect();
     t.insert("scan".into(), toml::Value::Array(scans));
     if let Some(toml::Value::Array(sts)) = t.get_mut("station") {
-        for (st, s) in sts.iter_mut().zip(&sc.job.stations) {
+        for (i, (st, s)) in sts.iter_mut().zip(&sc.job.stations).enumerate() {
             let Some(st) = st.as_table_mut() else {
                 continue;
             };
@@ -469,7 +501,7 @@ fn job_toml(sc: &Scenario, schedule: &Schedule, sample_rate_hz: f64) -> Result<S
             if !files.is_empty() {
                 st.insert("files".into(), files.into());
             }
-            st.insert("sample_rate_hz".into(), sample_rate_hz.into());
+            st.insert("sample_rate_hz".into(), sample_rate_hz[i].into());
             if s.clock.epoch.is_none() && (s.clock.rate != 0.0 || s.clock.lunar_proper_time) {
                 st.insert(
                     "clock_epoch".into(),

@@ -189,17 +189,41 @@ pub trait Sky: Send {
 /// Cached raw blocks: (use counter, [(block index, last use, block)]).
 type BlockStore = (u64, Vec<(i64, u64, Arc<Vec<Complex32>>)>);
 
+/// Which part of the sky a cache holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SkyCut {
+    /// The band's own sky (independent of every other band's): bins
+    /// −N/4 … N/4 − 1 of N = [`SKY_BLOCK`] at rate 2B.
+    Own,
+    /// Bins `lo..hi` (absolute: bin m is sky frequency m·Δf) of a sky whose
+    /// random coefficients are drawn over the union `union_lo..union_hi` of
+    /// every band cut from it, centred on bin `centre`, in blocks of `n`
+    /// samples at rate n·Δf: bands cut from one union hold the same sky
+    /// where they overlap (see [`SkyCache::cut`]).
+    Cut {
+        union_lo: i64,
+        union_hi: i64,
+        lo: i64,
+        hi: i64,
+        centre: i64,
+        n: usize,
+    },
+}
+
 /// Raw sky blocks of one subband (and polarisation), shared by every station
 /// that sees it: block b is a pure function of (seed, sky id, b), so which
 /// thread makes it, and whether it is made twice, never changes a bit.
-/// Holds the most recently used `capacity` blocks (128 kB each); stations
-/// that advance together in geocentric time (see `write`) share them.
+/// Holds the most recently used `capacity` blocks (128 kB each for
+/// [`SKY_BLOCK`]); stations that advance together in geocentric time (see
+/// `write`) share them.
 pub struct SkyCache {
     seed: u64,
     stream: u64,
     ifft: Arc<dyn Fft<f32>>,
     capacity: usize,
     blocks: Mutex<BlockStore>,
+    cut: SkyCut,
+    n: usize,
 }
 
 impl SkyCache {
@@ -209,15 +233,43 @@ impl SkyCache {
 
     /// A sky on a given random stream (a session's scan: see [`scan_stream`]).
     pub fn on_stream(seed: u64, stream: u64, capacity: usize) -> Self {
+        Self::cut(seed, stream, capacity, SkyCut::Own)
+    }
+
+    /// A band cut from a common sky (or the band's own sky, [`SkyCut::Own`]).
+    ///
+    /// Why bands cut from one union see one sky: block b of the union sky
+    /// is s_b(g) = Σ_m A_m(b)·e^{2πi m Δf (g − g_ref)} with random A_m(b)
+    /// drawn bin by bin in the union's order, so every band draws the same
+    /// A_m. A band centred on bin m_c holds c(g) = Σ_m A_m e^{2πi (m − m_c) Δf (g − g_ref)}:
+    /// its sample K = b·hop + j of block b gets bin k = m − m_c the factor
+    /// e^{2πi k b hop/n} (hop/n = 7/8, so one of eight exact phasors) on top
+    /// of the FFT's e^{2πi k j/n}. Every band's blocks last 1/Δf and are
+    /// cross-faded over the same eighth of it, so they match in time too;
+    /// the cross-fade (a slow window) leaks only ~8 bins past a band edge.
+    /// Each band is scaled to unit variance on its own (a per-band gain,
+    /// which no correlation coefficient sees).
+    pub fn cut(seed: u64, stream: u64, capacity: usize, cut: SkyCut) -> Self {
+        let n = match cut {
+            SkyCut::Own => SKY_BLOCK,
+            SkyCut::Cut { n, .. } => n,
+        };
         SkyCache {
             seed,
             stream,
             // The scalar planner: the same FFT algorithm (and so the same
             // bits) on every CPU, whatever SIMD it has.
-            ifft: FftPlannerScalar::new().plan_fft_inverse(SKY_BLOCK),
+            ifft: FftPlannerScalar::new().plan_fft_inverse(n),
             capacity: capacity.max(2),
             blocks: Mutex::new((0, Vec::new())),
+            cut,
+            n,
         }
+    }
+
+    /// Samples per block (the overlap is an eighth of it).
+    pub fn block_len(&self) -> usize {
+        self.n
     }
 
     /// Raw block b (made here if no station has made it lately).
@@ -246,12 +298,11 @@ impl SkyCache {
     }
 
     /// Raw block b: inverse FFT of a random-sign spectrum over the bins of
-    /// [−B/2, B/2) (signed bins −N/4 … N/4−1 of N at rate 2B).
+    /// [−B/2, B/2) (signed bins −N/4 … N/4−1 of N at rate 2B), or over the
+    /// cut's bins.
     fn raw_block(&self, b: i64) -> Vec<Complex32> {
-        let n = SKY_BLOCK;
+        let n = self.n;
         let mut rng = rng_at(self.seed, self.stream, b);
-        // E|s|² = (N/2)·E|X|² for the unnormalised inverse FFT; want 2.
-        let a = (2.0 / n as f64).sqrt() as f32;
         let mut spec = vec![Complex32::default(); n];
         // Random signs (±a ± ia) rather than Gaussian bins: each time sample
         // is a sum of N/2 random-sign terms, Gaussian by the central limit
@@ -266,15 +317,63 @@ impl SkyCache {
                 left = 64;
             }
             left -= 1;
-            let s = if bits & 1 == 1 { a } else { -a };
+            let s = bits & 1 == 1;
             bits >>= 1;
             s
         };
-        let quarter = n / 4;
-        for i in (0..quarter).chain(n - quarter..n) {
-            let re = sign(&mut rng);
-            let im = sign(&mut rng);
-            spec[i] = Complex32::new(re, im);
+        match self.cut {
+            SkyCut::Own => {
+                // E|s|² = (N/2)·E|X|² for the unnormalised inverse FFT; want 2.
+                let a = (2.0 / n as f64).sqrt() as f32;
+                let quarter = n / 4;
+                for i in (0..quarter).chain(n - quarter..n) {
+                    let re = if sign(&mut rng) { a } else { -a };
+                    let im = if sign(&mut rng) { a } else { -a };
+                    spec[i] = Complex32::new(re, im);
+                }
+            }
+            SkyCut::Cut {
+                union_lo,
+                union_hi,
+                lo,
+                hi,
+                centre,
+                ..
+            } => {
+                // K bins of |X|² = 2a² give E|c|² = 2 for a = 1/√K.
+                let a = (1.0 / (hi - lo).max(1) as f64).sqrt() as f32;
+                let h = std::f32::consts::FRAC_1_SQRT_2;
+                // e^{2πi j/8}, j = 0 … 7.
+                let eighth = [
+                    (1.0, 0.0),
+                    (h, h),
+                    (0.0, 1.0),
+                    (-h, h),
+                    (-1.0, 0.0),
+                    (-h, -h),
+                    (0.0, -1.0),
+                    (h, -h),
+                ];
+                let b8 = b.rem_euclid(8);
+                // Bin i of the union (m = union_lo + i) takes bits 2i and
+                // 2i + 1 of the stream of 64-bit words (two ChaCha words
+                // each): start at the word holding the band's first bin, so
+                // a narrow band of a wide union draws only its own part.
+                let skip = (lo - union_lo).max(0) as u128 / 32;
+                rng.set_word_pos(rng.get_word_pos() + 2 * skip);
+                for m in union_lo + 32 * skip as i64..hi.min(union_hi) {
+                    let re = if sign(&mut rng) { a } else { -a };
+                    let im = if sign(&mut rng) { a } else { -a };
+                    if m < lo {
+                        continue;
+                    }
+                    let k = m - centre;
+                    // e^{2πi k b·7/8} (see `cut`).
+                    let (c, s) = eighth[(k.rem_euclid(8) * b8 * 7).rem_euclid(8) as usize];
+                    spec[k.rem_euclid(n as i64) as usize] =
+                        Complex32::new(re * c - im * s, re * s + im * c);
+                }
+            }
         }
         let mut scratch = vec![Complex32::default(); self.ifft.get_inplace_scratch_len()];
         self.ifft.process_with_scratch(&mut spec, &mut scratch);
@@ -287,6 +386,8 @@ impl SkyCache {
 pub struct GaussianSky {
     cache: Arc<SkyCache>,
     fade: Vec<(f32, f32)>,
+    /// New samples per block (block length − overlap).
+    hop: usize,
     /// Contiguous samples c_k for k in [base, base + buf.len()/2), interleaved.
     base: i64,
     buf: Vec<f32>,
@@ -300,39 +401,44 @@ impl GaussianSky {
 
     /// A view of a shared sky.
     pub fn shared(cache: Arc<SkyCache>) -> Self {
-        let fade = (0..SKY_OVERLAP)
+        // SKY_OVERLAP of SKY_BLOCK: an eighth of any block.
+        let overlap = cache.block_len() / (SKY_BLOCK / SKY_OVERLAP);
+        let fade = (0..overlap)
             .map(|m| {
-                let a = 0.25 * (m as f64 + 0.5) / SKY_OVERLAP as f64; // turns
+                let a = 0.25 * (m as f64 + 0.5) / overlap as f64; // turns
                 let (s, c) = sin_cos_turns(a);
                 (c as f32, s as f32)
             })
             .collect();
+        let hop = cache.block_len() - overlap;
         GaussianSky {
             cache,
             fade,
+            hop,
             base: 0,
             buf: Vec::new(),
         }
     }
 
-    /// Segment b: sky samples k ∈ [b·HOP, (b+1)·HOP), the cross-fade of block
+    /// Segment b: sky samples k ∈ [b·hop, (b+1)·hop), the cross-fade of block
     /// b−1's tail into block b followed by block b's exclusive part.
     fn segment(&mut self, b: i64) -> Vec<f32> {
         let prev = self.cache.block(b - 1);
         let cur = self.cache.block(b);
-        let mut seg = Vec::with_capacity(2 * SKY_HOP);
+        let (hop, overlap) = (self.hop, self.fade.len());
+        let mut seg = Vec::with_capacity(2 * hop);
         for (m, &(c, s)) in self.fade.iter().enumerate() {
-            let v = prev[SKY_HOP + m] * c + cur[m] * s;
+            let v = prev[hop + m] * c + cur[m] * s;
             seg.extend([v.re, v.im]);
         }
-        seg.extend(cur[SKY_OVERLAP..SKY_HOP].iter().flat_map(|v| [v.re, v.im]));
+        seg.extend(cur[overlap..hop].iter().flat_map(|v| [v.re, v.im]));
         seg
     }
 }
 
 impl Sky for GaussianSky {
     fn window(&mut self, k_lo: i64, k_hi: i64) -> &[f32] {
-        let hop = SKY_HOP as i64;
+        let hop = self.hop as i64;
         let end = self.base + (self.buf.len() / 2) as i64;
         if self.buf.is_empty() || k_lo < self.base || k_lo > end {
             // Start afresh at the segment holding k_lo.
@@ -478,15 +584,37 @@ pub trait TrueDelay: Send + Sync {
 /// How one station samples one subband.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SubbandSampling {
-    /// LO (band edge): lower edge for USB, upper for LSB.
+    /// The station's LO: the sky frequency of video frequency 0 (USB and
+    /// real/complex: the lower band edge; LSB: the upper edge; complex DSB:
+    /// the band centre), LO offset included.
     pub lo_hz: f64,
     pub bandwidth_hz: f64,
+    /// Upper sideband (or complex DSB): video f is sky LO + f; lower: LO − f.
     pub upper_sideband: bool,
     /// Complex (I, Q at rate B) or real (rate 2B).
     pub complex: bool,
+    /// Sample rate of the sky this band is cut from (its [`Sky`] samples per
+    /// second), at least twice the band's width.
+    pub sky_rate_hz: f64,
+    /// The sky's centre frequency (its zero) minus `lo_hz`.
+    pub sky_centre_offset_hz: f64,
 }
 
 impl SubbandSampling {
+    /// A band on its own sky (centred on the band, rate 2B), the LO at the
+    /// band edge: real or complex, USB or LSB — every scenario before
+    /// stations had setups of their own.
+    pub fn band(lo_hz: f64, bandwidth_hz: f64, upper_sideband: bool, complex: bool) -> Self {
+        SubbandSampling {
+            lo_hz,
+            bandwidth_hz,
+            upper_sideband,
+            complex,
+            sky_rate_hz: 2.0 * bandwidth_hz,
+            sky_centre_offset_hz: if upper_sideband { 0.5 } else { -0.5 } * bandwidth_hz,
+        }
+    }
+
     pub fn sample_rate_hz(&self) -> f64 {
         if self.complex {
             self.bandwidth_hz
@@ -510,6 +638,23 @@ pub struct SkyPart<S: Sky> {
     pub sky: S,
     pub delay: Arc<dyn TrueDelay>,
     pub correlated_fraction: f64,
+}
+
+/// A carrier (a spacecraft's tone) as one station records it: the sky holds
+/// A·e^{i(2π ν_T (g − g_ref) + φ)} at the geocentre (analytic signal), which
+/// the station receives at its own delay τ(g) and mixes with its own LO, so
+/// its baseband holds A·e^{2πi(φ/2π + (ν_T − ν₀)(g − g_ref) − ν₀ τ)}: the
+/// frequency ν_T/(1 + ρ) − ν₀ (ρ = dτ/dg, the station's own Doppler) and the
+/// phase −2πν_T τ of any sky signal at ν_T.
+pub struct TonePart {
+    pub delay: Arc<dyn TrueDelay>,
+    pub sky_freq_hz: f64,
+    /// Peak amplitude of each real component, in units of the recording's
+    /// σ (before the tone was added: the tone comes on top of the unit
+    /// variance, adding A²/2 of power).
+    pub amplitude: f64,
+    /// Transmitted phase at the geocentre at g_ref, turns.
+    pub phase_turns: f64,
 }
 
 /// Generates one station's samples of one subband, in time order, as f32
@@ -538,6 +683,7 @@ pub struct StationSignal<S: Sky> {
     noise_chunk: Option<u64>,
     span_buf: Vec<f32>,
     span_index: Option<u64>,
+    tones: Vec<TonePart>,
 }
 
 /// A sky part with its gain as the sample loop uses it.
@@ -626,7 +772,14 @@ impl<S: Sky> StationSignal<S> {
             noise_chunk: None,
             span_buf: Vec::new(),
             span_index: None,
+            tones: Vec::new(),
         }
+    }
+
+    /// Add carriers (each band gets those within its sky range: see `mod`).
+    pub fn with_tones(mut self, tones: Vec<TonePart>) -> Self {
+        self.tones = tones;
+        self
     }
 
     pub fn sampling(&self) -> &SubbandSampling {
@@ -698,6 +851,49 @@ impl<S: Sky> StationSignal<S> {
                 dst,
             );
         }
+        for tone in &self.tones {
+            add_tone(tone, self.sampling, self.t0, self.g_ref, a, dst);
+        }
+    }
+}
+
+/// Add one carrier to the span of samples a … a + dst.len()/vps − 1: its
+/// phase (turns) φ + (ν_T − ν₀)(g − g_ref) − ν₀ τ from the exact arrival
+/// times at the span's ends, linear between (as for the sky).
+fn add_tone(
+    tone: &TonePart,
+    s: SubbandSampling,
+    t0: UtcTime,
+    g_ref: UtcTime,
+    a: u64,
+    dst: &mut [f32],
+) {
+    let fs = s.sample_rate_hz();
+    let vps = s.values_per_sample();
+    let count = dst.len() / vps;
+    let b = a + count as u64;
+    let at = |k: u64| solve_arrival(tone.delay.as_ref(), sample_time(t0, k, fs));
+    let (ga, tau_a) = at(a);
+    let (gb, tau_b) = at(b);
+    let shift = tone.sky_freq_hz - s.lo_hz;
+    let wrap = |x: f64| x - x.floor();
+    let pha = wrap(
+        wrap(tone.phase_turns) + wrap(shift * ga.seconds_since(g_ref)) - wrap(s.lo_hz * tau_a),
+    );
+    let dph = (shift * gb.seconds_since(ga) - s.lo_hz * (tau_b - tau_a)) / count as f64;
+    let (s0, c0) = sin_cos_turns(pha);
+    let (s1, c1) = sin_cos_turns(dph);
+    let mut z = Complex64::new(c0, s0) * tone.amplitude;
+    let step = Complex64::new(c1, s1);
+    let lsb = !s.upper_sideband;
+    for i in 0..count {
+        if s.complex {
+            dst[2 * i] += z.re as f32;
+            dst[2 * i + 1] += if lsb { -z.im } else { z.im } as f32;
+        } else {
+            dst[i] += z.re as f32;
+        }
+        z *= step;
     }
 }
 
@@ -714,8 +910,8 @@ fn add_part<S: Sky>(
     let fs = s.sample_rate_hz();
     let vps = s.values_per_sample();
     let count = dst.len() / vps;
-    let sky_rate = 2.0 * s.bandwidth_hz;
-    let shift = if s.upper_sideband { 0.5 } else { -0.5 } * s.bandwidth_hz;
+    let sky_rate = s.sky_rate_hz;
+    let shift = s.sky_centre_offset_hz;
 
     // Exact arrival times at both ends of the span, linear between.
     let b = a + SPAN as u64;
@@ -725,7 +921,7 @@ fn add_part<S: Sky>(
     let span = (b - a) as f64;
     let pa = ga.seconds_since(g_ref) * sky_rate;
     let dp = gb.seconds_since(ga) * sky_rate / span;
-    // Phase in turns: ±(B/2)(g − g_ref) − ν₀ τ, each term reduced mod 1
+    // Phase in turns: (ν_c − ν₀)(g − g_ref) − ν₀ τ, each term reduced mod 1
     // before they meet (ν₀τ ~ 1e10 turns).
     let wrap = |x: f64| x - x.floor();
     let pha = wrap(wrap(shift * ga.seconds_since(g_ref)) - wrap(s.lo_hz * tau_a));

@@ -47,12 +47,7 @@ const B: f64 = 8e6;
 const LO: f64 = 8.4e9;
 
 fn sampling(complex: bool, usb: bool) -> SubbandSampling {
-    SubbandSampling {
-        lo_hz: LO,
-        bandwidth_hz: B,
-        upper_sideband: usb,
-        complex,
-    }
+    SubbandSampling::band(LO, B, usb, complex)
 }
 
 #[allow(clippy::too_many_arguments)]

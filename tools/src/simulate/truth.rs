@@ -60,6 +60,59 @@ pub struct StationTruth {
     pub true_delay_at_start_s: f64,
     /// dτ_model/dg at the job start.
     pub model_rate_at_start: f64,
+    /// How the station records, when it has a setup of its own (absent: the
+    /// job's subbands as `complex` says).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setup: Option<SetupTruth>,
+    /// The source's carriers as this station records them (absent: none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tones: Vec<StationToneTruth>,
+}
+
+/// A station's recording setup as simulated.
+#[derive(Debug, Clone, Serialize)]
+pub struct SetupTruth {
+    /// "real", "complex" or "complex_dsb".
+    pub sampling: String,
+    pub lo_offset_hz: f64,
+    /// Its bands in recording order (VDIF thread, channel).
+    pub subbands: Vec<StationBandTruth>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StationBandTruth {
+    /// As in the job: lower edge (USB, complex_dsb) or upper edge (LSB).
+    pub sky_freq_hz: f64,
+    pub bandwidth_hz: f64,
+    pub sideband: String,
+    pub pol: String,
+    pub thread: u16,
+    pub channel: usize,
+    /// The station's LO (offset included): the sky frequency of baseband 0.
+    pub lo_hz: f64,
+    /// The sky frequencies it records, [lo, hi).
+    pub sky_range_hz: [f64; 2],
+}
+
+/// One carrier as one station records it, at the reference epoch g_e.
+#[derive(Debug, Clone, Serialize)]
+pub struct StationToneTruth {
+    /// Transmitted frequency.
+    pub sky_freq_hz: f64,
+    /// ν_T/(1 + ρ), ρ = dτ_true/dg at g_e: the frequency this station
+    /// receives (its own Doppler).
+    pub received_freq_hz: f64,
+    /// The station's band holding the tone (index into its subbands; null:
+    /// none — the tone is not in its recording).
+    pub subband: Option<usize>,
+    /// The tone's frequency in that band's recorded baseband at g_e:
+    /// received − LO (USB, complex_dsb: may be negative), LO − received (LSB).
+    pub baseband_freq_hz: Option<f64>,
+    /// Its phase φ_s in that baseband at station time g_e + τ_true(g_e)
+    /// (the recording holds A·cos(2π f (t − t_e) + φ_s), or A·e^{i(…)} for
+    /// complex): φ + 2π(ν_T − LO)(g_e − g_ref) − 2π·LO·τ(g_e) for USB and
+    /// complex_dsb, its negative for LSB; wrapped to (−π, π].
+    pub baseband_phase_rad: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -69,6 +122,41 @@ pub struct BaselineTruth {
     pub residual_phase_rad: Vec<f64>,
     pub expected_amplitude: f64,
     pub expected_amplitude_quantised: f64,
+    /// Per output band (job subband), when stations record differently.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subbands: Option<Vec<BaselineBandTruth>>,
+    /// The source's carriers on this baseline.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tones: Vec<BaselineToneTruth>,
+}
+
+/// One output band on one baseline.
+#[derive(Debug, Clone, Serialize)]
+pub struct BaselineBandTruth {
+    /// Index of the job subband.
+    pub subband: usize,
+    /// Sky frequencies of the output band both stations record, [lo, hi)
+    /// (null: they share none of it).
+    pub common_sky_hz: Option<[f64; 2]>,
+    /// The correlation coefficient in every channel of `common_sky_hz`:
+    /// √(f_A f_B), as the baseline's; quantised: × η_A η_B.
+    pub expected_amplitude: Option<f64>,
+    pub expected_amplitude_quantised: Option<f64>,
+}
+
+/// One carrier on one baseline, at the reference epoch.
+#[derive(Debug, Clone, Serialize)]
+pub struct BaselineToneTruth {
+    pub sky_freq_hz: f64,
+    /// Fringe phase of V_AB = ⟨X_A conj X_B⟩ in the channel of the tone
+    /// after correlating with job.toml's model: 2πν_T·(ε_B/(1 + ρ_B) −
+    /// ε_A/(1 + ρ_A)), wrapped — the continuum's residual phase at ν_T (sky
+    /// convention, as `residual_phase_rad`; the transmitted phase cancels).
+    pub residual_phase_rad: f64,
+    /// The output band holding ν_T (null: none).
+    pub subband: Option<usize>,
+    /// ν_T − LO (USB) or LO − ν_T (LSB) of that band.
+    pub band_freq_hz: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -126,6 +214,8 @@ pub fn baselines(
                     expected_amplitude_quantised: amp
                         * sa.quantisation_efficiency
                         * sb.quantisation_efficiency,
+                    subbands: None,
+                    tones: Vec::new(),
                 },
             );
         }
@@ -171,6 +261,9 @@ pub struct SessionStationTruth {
     pub sample_rate_hz: f64,
     pub frames_per_second: u64,
     pub samples_per_frame: usize,
+    /// How the station records, when it has a setup of its own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setup: Option<SetupTruth>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -248,6 +341,9 @@ pub struct StationSourceTruth {
     pub true_rate: f64,
     /// The position error's part of true − model (no clock), s.
     pub geometry_error_s: f64,
+    /// The source's carriers as this station records them, at the centre.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tones: Vec<StationToneTruth>,
 }
 
 /// One station's residual for one source at one epoch: ε = τ_true − τ_model,
@@ -286,5 +382,50 @@ pub fn baseline_from_residuals(
             .collect(),
         expected_amplitude: amp,
         expected_amplitude_quantised: amp * eta_a * eta_b,
+        subbands: None,
+        tones: Vec::new(),
     }
+}
+
+/// The residual delay in the correlator's frame, ε_B/(1 + ρ_B) − ε_A/(1 + ρ_A).
+pub fn corr_frame_delay_s(a: Residual, b: Residual) -> f64 {
+    b.delay_s / (1.0 + b.model_rate) - a.delay_s / (1.0 + a.model_rate)
+}
+
+/// The carriers' truth on a baseline whose residual in the correlator's
+/// frame is `d_corr_s`; `bands`: the output bands as (sky_freq_hz,
+/// bandwidth_hz, upper sideband).
+pub fn baseline_tones(
+    d_corr_s: f64,
+    tones: &[f64],
+    bands: &[(f64, f64, bool)],
+) -> Vec<BaselineToneTruth> {
+    tones
+        .iter()
+        .map(|&nu| {
+            let turns = nu * d_corr_s;
+            let band = bands.iter().position(|&(edge, bw, usb)| {
+                if usb {
+                    (edge..edge + bw).contains(&nu)
+                } else {
+                    nu > edge - bw && nu <= edge
+                }
+            });
+            BaselineToneTruth {
+                sky_freq_hz: nu,
+                residual_phase_rad: wrap_phase(
+                    2.0 * std::f64::consts::PI * (turns - turns.round()),
+                ),
+                subband: band,
+                band_freq_hz: band.map(|k| {
+                    let (edge, _, usb) = bands[k];
+                    if usb {
+                        nu - edge
+                    } else {
+                        edge - nu
+                    }
+                }),
+            }
+        })
+        .collect()
 }

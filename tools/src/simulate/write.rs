@@ -84,15 +84,18 @@ impl FrameLayout {
     }
 }
 
-/// Keeps the station writers together: batch i of any station starts only
-/// when every station has finished batch i − window.
+/// Keeps the station writers together: a batch of any station starts only
+/// when every station has written up to `window` before the batch's start
+/// (in nanoseconds of recording since its first sample).
 ///
 /// Every recording starts one frame before the wavefront of the job start
-/// reaches its station, so batch i of every station covers the same
+/// reaches its station, so the same time into every recording is the same
 /// geocentric time (within a frame), even though the lunar station's
 /// recording is ~1.3 s of station time away from the Earth stations'. Moving
 /// together in geocentric time is what a correlator reading all the FIFOs
 /// needs, keeps memory bounded, and lets the stations share sky blocks.
+/// (Time, not batch counts: stations with different sample rates have
+/// batches of different lengths.)
 pub struct Pacer {
     done: Mutex<Vec<u64>>,
     cv: Condvar,
@@ -100,6 +103,7 @@ pub struct Pacer {
 }
 
 impl Pacer {
+    /// `window`: nanoseconds a station may run ahead of the slowest.
     pub fn new(stations: usize, window: u64) -> Self {
         Pacer {
             done: Mutex::new(vec![0; stations]),
@@ -108,20 +112,37 @@ impl Pacer {
         }
     }
 
-    /// Wait until batch `i` may start.
-    pub fn wait(&self, i: u64) {
+    /// Wait until a batch starting at `from` ns may start.
+    pub fn wait(&self, from: u64) {
         let mut g = self.done.lock().unwrap_or_else(|e| e.into_inner());
-        while g.iter().min().copied().unwrap_or(u64::MAX) + self.window < i {
+        while g
+            .iter()
+            .min()
+            .copied()
+            .unwrap_or(u64::MAX)
+            .saturating_add(self.window)
+            < from
+        {
             g = self.cv.wait(g).unwrap_or_else(|e| e.into_inner());
         }
     }
 
-    /// Station `s` has finished `batches` batches (u64::MAX: finished or failed).
-    pub fn report(&self, s: usize, batches: u64) {
+    /// Station `s` has written `upto` ns (u64::MAX: finished or failed).
+    pub fn report(&self, s: usize, upto: u64) {
         let mut g = self.done.lock().unwrap_or_else(|e| e.into_inner());
-        g[s] = batches;
+        g[s] = upto;
         self.cv.notify_all();
     }
+}
+
+/// Seconds as whole nanoseconds (the pacer's unit).
+pub fn nanos(seconds: f64) -> u64 {
+    (seconds * 1e9).round() as u64
+}
+
+/// Nanoseconds of recording in `frames` frames.
+fn frames_ns(layout: &FrameLayout, frames: u64) -> u64 {
+    (frames as u128 * 1_000_000_000 / layout.frames_per_second as u128) as u64
 }
 
 /// Marks station `.1` as done with the pacer when dropped (also on panic).
@@ -136,6 +157,11 @@ impl Drop for Release<'_> {
 /// Frames per batch: about one noise chunk of samples.
 pub fn batch_frames(layout: &FrameLayout) -> u64 {
     (NOISE_CHUNK as usize / layout.samples_per_frame).max(1) as u64
+}
+
+/// Seconds of recording per batch.
+pub fn batch_seconds(layout: &FrameLayout) -> f64 {
+    batch_frames(layout) as f64 / layout.frames_per_second as f64
 }
 
 /// Generate `frames` frames per thread for one station into `sink`.
@@ -166,9 +192,8 @@ pub fn write_station(
         s.seek(0);
     }
     let mut f0 = 0;
-    let mut i = 0;
     while f0 < frames {
-        pacer.wait(i);
+        pacer.wait(frames_ns(layout, f0));
         let nf = batch.min(frames - f0);
         let len = nf as usize * spf * vps;
         for (sig, c) in signals.iter_mut().zip(codes.iter_mut()) {
@@ -204,8 +229,7 @@ pub fn write_station(
         }
         sink.flush()?;
         f0 += nf;
-        i += 1;
-        pacer.report(station_index, i);
+        pacer.report(station_index, frames_ns(layout, f0));
     }
     Ok(())
 }
