@@ -510,46 +510,33 @@ fn recordings(
                 )));
             }
             let (bw, off) = (sb.bandwidth_hz, st.lo_offset_hz);
-            let rec = match (sampling, sb.sideband) {
-                (Sampling::ComplexDsb, _) => Recording {
-                    lo_hz: sb.sky_freq_hz + bw / 2.0 + off,
-                    chan0_sky_hz: sb.sky_freq_hz + bw / 2.0 - fs / 2.0,
-                    sideband: Sideband::Upper,
-                    sky_lo_hz: sb.sky_freq_hz,
-                    sky_hi_hz: sb.sky_freq_hz + bw,
-                    thread: sb.thread,
-                    channel: sb.channel,
-                    pol: sb.pol,
-                    sampling,
-                    lo_offset_hz: off,
-                    nchan: nch,
-                },
-                (_, Sideband::Upper) => Recording {
-                    lo_hz: sb.sky_freq_hz + off,
-                    chan0_sky_hz: sb.sky_freq_hz,
-                    sideband: Sideband::Upper,
-                    sky_lo_hz: sb.sky_freq_hz,
-                    sky_hi_hz: sb.sky_freq_hz + bw,
-                    thread: sb.thread,
-                    channel: sb.channel,
-                    pol: sb.pol,
-                    sampling,
-                    lo_offset_hz: off,
-                    nchan: nch,
-                },
-                (_, Sideband::Lower) => Recording {
-                    lo_hz: sb.sky_freq_hz + off,
-                    chan0_sky_hz: sb.sky_freq_hz,
-                    sideband: Sideband::Lower,
-                    sky_lo_hz: sb.sky_freq_hz - bw,
-                    sky_hi_hz: sb.sky_freq_hz,
-                    thread: sb.thread,
-                    channel: sb.channel,
-                    pol: sb.pol,
-                    sampling,
-                    lo_offset_hz: off,
-                    nchan: nch,
-                },
+            // (LO, sky frequency of FFT channel 0, sideband, sky range) by
+            // the station file doc's mapping of baseband to sky.
+            let edge = sb.sky_freq_hz;
+            let (lo_hz, chan0_sky_hz, sideband, sky_lo_hz, sky_hi_hz) =
+                match (sampling, sb.sideband) {
+                    (Sampling::ComplexDsb, _) => (
+                        edge + bw / 2.0 + off,
+                        edge + bw / 2.0 - fs / 2.0,
+                        Sideband::Upper,
+                        edge,
+                        edge + bw,
+                    ),
+                    (_, Sideband::Upper) => (edge + off, edge, Sideband::Upper, edge, edge + bw),
+                    (_, Sideband::Lower) => (edge + off, edge, Sideband::Lower, edge - bw, edge),
+                };
+            let rec = Recording {
+                lo_hz,
+                chan0_sky_hz,
+                sideband,
+                sky_lo_hz,
+                sky_hi_hz,
+                thread: sb.thread,
+                channel: sb.channel,
+                pol: sb.pol,
+                sampling,
+                lo_offset_hz: off,
+                nchan: nch,
             };
             recs.push(rec);
         }
