@@ -239,7 +239,8 @@ impl<'j> Engine<'j> {
         let n_max = layout.station_fft_length.iter().copied().max().unwrap_or(0);
         let cut = schedule::cut(n_max, self.opts.threads, layout.centres.len() * nst);
         let origins: Vec<UtcTime> = self.sources.iter().map(|s| s.origin()).collect();
-        let (recordings, rec_base) = recording_dsps(layout, nsub);
+        let (recordings, rec_base) =
+            recording_dsps(layout, nsub, job.correlation.track_band_centre);
         let ctx = Context {
             layout,
             subbands: job
@@ -452,7 +453,7 @@ impl Reader<'_> {
 
 /// The station stage of every station's recordings (station after
 /// station), and where each station's begin: `rec_base[s]..rec_base[s + 1]`.
-fn recording_dsps(layout: &Layout, nsub: usize) -> (Vec<RecordingDsp>, Vec<usize>) {
+fn recording_dsps(layout: &Layout, nsub: usize, track: bool) -> (Vec<RecordingDsp>, Vec<usize>) {
     let mut out = Vec::new();
     let mut base = vec![0];
     for (s, recs) in layout.station_recordings.iter().enumerate() {
@@ -468,8 +469,9 @@ fn recording_dsps(layout: &Layout, nsub: usize) -> (Vec<RecordingDsp>, Vec<usize
             let direct = targets.len() == 1
                 && targets[0].1.first_chan == 0
                 && !targets[0].1.reversed
-                && rec.nchan == layout.nchan
-                && !dsb;
+                && rec.nchan == layout.fft_nchan
+                && !dsb
+                && !track;
             out.push(RecordingDsp {
                 dsp: SubbandDsp {
                     lo_hz: rec.lo_hz,
@@ -480,6 +482,8 @@ fn recording_dsps(layout: &Layout, nsub: usize) -> (Vec<RecordingDsp>, Vec<usize
                     },
                     offset_hz: rec.lo_offset_hz,
                     dsb,
+                    track,
+                    track_hz: 0.0,
                 },
                 targets,
                 direct,

@@ -241,6 +241,9 @@ pub struct BlockGeom {
     /// at the geocentre u / (1 + rate) after g_c, so its delay is
     /// τ_c + u · rate / (1 + rate).
     pub rate_station: f64,
+    /// d²τ/dt² in station time, a/(1 + rate)³ (used when a long block's
+    /// rotation is tracked to second order).
+    pub accel_station: f64,
     /// The block's geocentric centre g_c (the LO-offset shift is a phase
     /// in geocentric time).
     pub g_c: UtcTime,
@@ -268,6 +271,7 @@ pub fn block_geom(
         delta,
         tau_s: d.delay_s,
         rate_station: d.rate / (1.0 + d.rate),
+        accel_station: d.accel_per_s / (1.0 + d.rate).powi(3),
         g_c,
     }
 }

@@ -12,6 +12,10 @@ use crate::job::{Job, Pol, Sampling, Sideband};
 use crate::model::DelayTrack;
 use formats::UtcTime;
 
+/// The longest FFT a zoom pass may ask for (2^28 points; the memory
+/// estimate refuses what does not fit long before).
+const MAX_FFT: usize = 1 << 28;
+
 /// The span of a run, in geocentric UTC.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Span {
@@ -123,12 +127,7 @@ pub(crate) struct Setup {
 }
 
 fn pol_rank(p: Pol) -> usize {
-    match p {
-        Pol::R => 0,
-        Pol::L => 1,
-        Pol::X => 2,
-        Pol::Y => 3,
-    }
+    p.rank()
 }
 
 impl Setup {
@@ -156,9 +155,21 @@ impl Setup {
         // channel width Δf = lowest rate / fft_length for the whole job, so
         // station s's FFT is N_s = fs_s / Δf points and every block lasts
         // 1/Δf).
-        let n = job.correlation.fft_length;
         let rates: Vec<f64> = sources.iter().map(|s| s.info().sample_rate_hz).collect();
         let fs = rates.iter().cloned().fold(f64::INFINITY, f64::min);
+        let n = match job.correlation.chan_width_hz {
+            None => job.correlation.fft_length,
+            // A zoom pass: the FFT its channel width needs.
+            Some(w) => {
+                let x = fs / w;
+                if (x - x.round()).abs() > 1e-6 * x || x.round() < 2.0 || x > MAX_FFT as f64 {
+                    return Err(EngineError::bad(format!(
+                        "{file}: zoom channels of {w} Hz need an FFT of {fs} Hz / {w} Hz = {x} points at the lowest sample rate: not a whole number from 2 to {MAX_FFT} (choose bandwidth_hz / channels to divide {fs} Hz)"
+                    )));
+                }
+                x.round() as usize
+            }
+        };
         let chan_width_hz = fs / n as f64;
         let mut station_fft_length = Vec::with_capacity(job.stations.len());
         let mut samplings = Vec::with_capacity(job.stations.len());

@@ -61,6 +61,13 @@ pub struct SubbandDsp {
     /// Complex double-sideband samples: the spectrum is reordered to run
     /// from −fs/2 to fs/2, and corrected at those baseband frequencies.
     pub dsb: bool,
+    /// Track the delay's change inside the block at `track_hz` and to
+    /// second order (a zoom pass's long blocks; see [`StationDsp::transform`]).
+    pub track: bool,
+    /// The spectrum frequency (as the fractional correction counts it:
+    /// (k + b)·fs/N for channel k) at which the delay's change inside the
+    /// block is removed exactly.
+    pub track_hz: f64,
 }
 
 /// Whole cycles of `freq_hz` × (t − the time origin) dropped: the phase
@@ -95,6 +102,34 @@ impl Phasors {
             hi_im: vec![0.0; n / l],
             lo_re: vec![0.0; l],
             lo_im: vec![0.0; l],
+        }
+    }
+
+    /// Fill for the phase φ(k) = `phi0` + `step`·k + `curv`·k² cycles. The
+    /// coarse table is evaluated directly at every k = h·L (n/L sin/cos);
+    /// the fine table steps at the block centre's slope, off by
+    /// 2·curv·|k − n/2|·L cycles at most within a run of L samples
+    /// (~1e-6 cycles for an Earth station's 1e-10 s/s² at 8.4 GHz over a
+    /// one-second block at 16 MHz).
+    fn fill_quadratic(&mut self, phi0: f64, step: f64, curv: f64) {
+        let cis = |cycles: f64| {
+            let (s, c) = (TAU * (cycles - cycles.round())).sin_cos();
+            (c, s)
+        };
+        let n = (self.hi_re.len() * self.l) as f64;
+        let slope = step + curv * n;
+        let (sr, si) = cis(slope);
+        let (mut r, mut i) = (1.0f64, 0.0f64);
+        for (re, im) in self.lo_re.iter_mut().zip(self.lo_im.iter_mut()) {
+            *re = r as f32;
+            *im = i as f32;
+            (r, i) = (r * sr - i * si, r * si + i * sr);
+        }
+        for (h, (re, im)) in self.hi_re.iter_mut().zip(self.hi_im.iter_mut()).enumerate() {
+            let k = (h * self.l) as f64;
+            let (c, s) = cis(phi0 + step * k + curv * k * k);
+            *re = c as f32;
+            *im = s as f32;
         }
     }
 
@@ -161,16 +196,20 @@ impl StationDsp {
         window: Window,
     ) -> Self {
         let n = fft_length;
-        let r2c = RealFftPlanner::<f32>::new().plan_fft_forward(n);
+        // The two-real-FFT buffers only where that formulation is used (a
+        // zoom pass's 2^24-point FFT would otherwise carry ~400 MB unused).
+        let two_real = !complex && formulation == RealFormulation::TwoRealFfts;
+        let r2c = RealFftPlanner::<f32>::new().plan_fft_forward(if two_real { n } else { 2 });
         let c2c = FftPlanner::<f32>::new().plan_fft_forward(n);
         let nchan = if complex { n } else { n / 2 };
+        let real_len = if two_real { n } else { 0 };
         StationDsp {
             n,
             window: window.coefficients(n),
             complex,
             formulation,
-            a: vec![0.0; n],
-            b: vec![0.0; n],
+            a: vec![0.0; real_len],
+            b: vec![0.0; real_len],
             spec_a: r2c.make_output_vec(),
             spec_b: r2c.make_output_vec(),
             r2c_scratch: r2c.make_scratch_vec(),
@@ -275,6 +314,27 @@ impl StationDsp {
         let phi_c = sub.sign * (cyc - cyc.floor());
         let mut step = sub.sign * sub.lo_hz * geom.rate_station / sample_rate_hz;
         let mut phi0 = phi_c - step * (n as f64 / 2.0 + geom.delta);
+        // Tracking (a zoom pass). Sample k was taken δ(u_k) = δ + ṫ·u_k·fs
+        // (+ ½·τ̈·u_k²·fs) samples early, so spectrum frequency f carries
+        // −2π f δ(u_k)/fs: the fractional correction removes the constant
+        // part, and multiplying by exp(+2πi f_t (ṫ u + ½ τ̈ u²)) removes the
+        // rest at f_t, leaving 2π (f − f_t)(ṫ u + ½ τ̈ u²) across the band
+        // (and shifting the spectrum by the Doppler f_t·ṫ, which is what
+        // the other station's spectrum is shifted by too). The LO term
+        // σ f_LO τ(t_k) gains its second-order part ½ σ f_LO τ̈ u² too.
+        let mut curv = 0.0;
+        if sub.track {
+            let t_step = sub.track_hz * geom.rate_station / sample_rate_hz;
+            step += t_step;
+            phi0 -= t_step * (n as f64 / 2.0 + geom.delta);
+            // ½ τ̈ u² with u = (k − N/2 − δ)/fs: c·(k − m)² = c k² − 2cm k + c m².
+            let c = 0.5 * (sub.sign * sub.lo_hz + sub.track_hz) * geom.accel_station
+                / (sample_rate_hz * sample_rate_hz);
+            let m = n as f64 / 2.0 + geom.delta;
+            curv = c;
+            step -= 2.0 * c * m;
+            phi0 += c * m * m;
+        }
         if sub.offset_hz != 0.0 {
             // LO offset: + σ·δ_LO·g_k cycles, g_k = g_c + u_k(1 − rate_station).
             let shift = sub.sign * sub.offset_hz;
@@ -282,7 +342,11 @@ impl StationDsp {
             phi0 += cycles_at(shift, geom.g_c) - s_step * (n as f64 / 2.0 + geom.delta);
             step += s_step;
         }
-        self.rot.fill(phi0, step);
+        if curv != 0.0 {
+            self.rot.fill_quadratic(phi0, step, curv);
+        } else {
+            self.rot.fill(phi0, step);
+        }
         let power;
         if self.complex {
             power = rotate_complex(samples, &self.rot, &mut self.cbuf);

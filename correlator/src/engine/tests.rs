@@ -1158,3 +1158,4 @@ mod centres;
 mod hetero;
 mod spectral;
 mod threads;
+mod zoom;

@@ -410,6 +410,29 @@ fn station(
     }
     let samples = &buf.samples[off * w..(off + n) * w];
     let first = (c * nst + s) * nsub;
+    if rec.dsp.track {
+        // A zoom pass: each output band is rotated at its own centre, so
+        // each is transformed on its own.
+        let base = if rec.dsp.dsb { -((n / 2) as f64) } else { 0.0 };
+        let mut p = 0.0;
+        for &(sb, map) in &rec.targets {
+            let half = (nch - 1) as f64 / 2.0;
+            let centre = if map.reversed {
+                map.first_chan as f64 - half
+            } else {
+                map.first_chan as f64 + half
+            };
+            let sub = super::station::SubbandDsp {
+                track_hz: (centre + base) * fs / n as f64,
+                ..rec.dsp
+            };
+            p = dsp.transform(samples, g, &sub, fs);
+            out(first + sb, &mut |re, im| {
+                dsp.extract(map.first_chan, nch, map.reversed, g.delta, &sub, re, im);
+            });
+        }
+        return Some(p);
+    }
     if rec.direct {
         let mut p = 0.0;
         out(first + rec.targets[0].0, &mut |re, im| {

@@ -59,6 +59,9 @@ mod error;
 mod needs;
 mod raw;
 mod validate;
+mod zoom;
+
+pub use zoom::{tagged_output, Zoom};
 
 #[cfg(test)]
 mod tests;
@@ -102,6 +105,9 @@ pub struct Job {
     /// delay model needs none). Commands that correlate ask
     /// [`Job::require_subbands`] / [`Job::require_correlation`].
     pub subbands: Vec<Subband>,
+    /// `[[zoom]]`: narrow bands correlated at fine resolution in a pass of
+    /// their own ([`Job::zoom_pass`]), written to a file of their own.
+    pub zooms: Vec<Zoom>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -117,6 +123,15 @@ pub struct Correlation {
     pub channels: Option<usize>,
     /// Window applied to each block of samples before its FFT.
     pub window: Window,
+    /// The channel width instead of `fft_length` (not a job-file key: a
+    /// zoom pass sets it): the engine then makes the lowest-rate station's
+    /// FFT fs / `chan_width_hz` points.
+    pub chan_width_hz: Option<f64>,
+    /// Track the delay's change inside a block at each output band's
+    /// centre frequency, to second order (not a job-file key: a zoom pass
+    /// sets it, whose blocks last up to seconds; see
+    /// [`crate::engine::station`]).
+    pub track_band_centre: bool,
 }
 
 /// A window on the samples of a block before the FFT (SFXC's set; none by
@@ -369,6 +384,16 @@ pub enum Pol {
 }
 
 impl Pol {
+    /// Canonical order of polarisations in a band: R before L, X before Y.
+    pub fn rank(self) -> usize {
+        match self {
+            Pol::R => 0,
+            Pol::L => 1,
+            Pol::X => 2,
+            Pol::Y => 3,
+        }
+    }
+
     pub fn letter(self) -> char {
         match self {
             Pol::R => 'R',

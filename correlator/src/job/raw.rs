@@ -19,6 +19,18 @@ pub(super) struct RawJob {
     pub(super) station: Vec<RawStation>,
     #[serde(default)]
     pub(super) subband: Vec<RawSubband>,
+    #[serde(default)]
+    pub(super) zoom: Vec<RawZoom>,
+}
+
+/// `[[zoom]]`: a narrow band cut out of a recorded one at fine resolution.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawZoom {
+    pub(super) sky_freq_hz: f64,
+    pub(super) bandwidth_hz: f64,
+    pub(super) channels: i64,
+    pub(super) pol: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -279,6 +279,7 @@ pub(super) fn validate(raw: RawJob, path: &Path) -> Result<Job, JobError> {
     }
 
     let subbands = validate_subbands(raw.subband, "subband", &key_err)?;
+    let zooms = super::zoom::validate(raw.zoom, &key_err)?;
 
     for sc in &scans {
         for name in sc.stations.iter().flatten() {
@@ -302,6 +303,8 @@ pub(super) fn validate(raw: RawJob, path: &Path) -> Result<Job, JobError> {
             integration_s,
             channels,
             window,
+            chan_width_hz: None,
+            track_band_centre: false,
         },
         model,
         sources,
@@ -311,6 +314,7 @@ pub(super) fn validate(raw: RawJob, path: &Path) -> Result<Job, JobError> {
         select_stations: raw.job.stations,
         stations,
         subbands,
+        zooms,
     })
 }
 
@@ -543,18 +547,7 @@ fn validate_subbands(
                 ))
             }
         };
-        let pol = match b.pol.as_deref().unwrap_or("R") {
-            "R" | "r" => Pol::R,
-            "L" | "l" => Pol::L,
-            "X" | "x" => Pol::X,
-            "Y" | "y" => Pol::Y,
-            other => {
-                return Err(key_err(
-                    &k("pol"),
-                    format!("{other:?}: expected R, L, X or Y"),
-                ))
-            }
-        };
+        let pol = parse_pol(b.pol.as_deref().unwrap_or("R"), &k("pol"), key_err)?;
         let thread = b.thread.unwrap_or(0);
         if !(0..1024).contains(&thread) {
             return Err(key_err(
@@ -589,4 +582,19 @@ fn validate_subbands(
         subbands.push(sb);
     }
     Ok(subbands)
+}
+
+/// A polarisation letter (`key` names it in the error).
+pub(super) fn parse_pol(
+    s: &str,
+    key: &str,
+    key_err: &dyn Fn(&str, String) -> JobError,
+) -> Result<Pol, JobError> {
+    Ok(match s {
+        "R" | "r" => Pol::R,
+        "L" | "l" => Pol::L,
+        "X" | "x" => Pol::X,
+        "Y" | "y" => Pol::Y,
+        other => return Err(key_err(key, format!("{other:?}: expected R, L, X or Y"))),
+    })
 }

@@ -251,25 +251,7 @@ const NOT_SELECTED: &str = "not selected ([job] scans)";
 /// of the mode name that do not belong in a file name (anything but ASCII
 /// letters, digits, `.`, `_`, `+`, `-`) become `_`.
 pub fn mode_output(base: &Path, mode: &str) -> PathBuf {
-    let tag: String = mode
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._+-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let stem = base
-        .file_stem()
-        .map(|s| s.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let name = match base.extension() {
-        Some(ext) => format!("{stem}_{tag}.{}", ext.to_string_lossy()),
-        None => format!("{stem}_{tag}"),
-    };
-    base.with_file_name(name)
+    crate::job::tagged_output(base, mode)
 }
 
 /// A session from the job's own `[[scan]]` tables: every scan on the job's
