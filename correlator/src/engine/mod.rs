@@ -157,7 +157,16 @@ pub fn buffer_bytes(job: &Job, threads: usize) -> u64 {
     // Channels of a band at the FFT's resolution: at most the job's FFT
     // length (the lowest-rate station's). Samples, FFT scratch and the cut
     // follow the largest station FFT.
-    let nchan = job.correlation.fft_length as u64;
+    // A zoom pass: only the zooms' channels are kept.
+    let nchan = match job.correlation.chan_width_hz {
+        None => job.correlation.fft_length as u64,
+        Some(w) => job
+            .subbands
+            .iter()
+            .map(|sb| (sb.bandwidth_hz / w).ceil() as u64)
+            .max()
+            .unwrap_or(1),
+    };
     let n_max = max_station_fft_length(job);
     let n = n_max as u64;
     let nc = job.sources.len().max(1) as u64;
@@ -186,9 +195,21 @@ pub fn buffer_bytes(job: &Job, threads: usize) -> u64 {
 /// as the engine's setup: station s's FFT is `fft_length` × its sample
 /// rate / the lowest); the job's `fft_length` when a station's rate is
 /// only known from its recording.
+///
+/// A zoom pass (`chan_width_hz`): the highest rate / the channel width, or
+/// 64 MHz / the width when a rate is only known from its recording.
 pub fn max_station_fft_length(job: &Job) -> usize {
     let n = job.correlation.fft_length;
     let rates: Option<Vec<f64>> = job.stations.iter().map(|s| s.sample_rate_hz).collect();
+    if let Some(w) = job.correlation.chan_width_hz {
+        let hi = rates
+            .iter()
+            .flatten()
+            .copied()
+            .fold(0.0, f64::max)
+            .max(if rates.is_some() { 0.0 } else { 64e6 });
+        return (hi / w).round().max(2.0) as usize;
+    }
     let Some(rates) = rates.filter(|r| !r.is_empty()) else {
         return n;
     };

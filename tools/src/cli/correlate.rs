@@ -169,6 +169,12 @@ pub(crate) fn load(args: &CorrelateArgs) -> Result<Loaded, Failure> {
         return Err(Failure::BadInput("--threads must be at least 1".into()));
     }
     let threads = args.threads.unwrap_or_else(|| Options::default().threads);
+    if args.mpi && session.is_none() && !job.zooms.is_empty() {
+        return Err(Failure::BadInput(format!(
+            "{}: key `zoom`: --mpi runs the zoom pass of a session only: give the job [[scan]] tables (or a VEX), or run it without --mpi",
+            job.file.display()
+        )));
+    }
     if args.mpi {
         // Ranks read their units wherever they lie in the recordings.
         for st in &job.stations {
@@ -261,11 +267,87 @@ pub(crate) fn run_with(args: CorrelateArgs, driver: &mut dyn Driver) -> Result<(
     if let Some(parts) = session {
         return session_run::run(&args, driver, &parts, &output, threads, span_s);
     }
+    // A job with [[zoom]] tables: the job, then its zoom pass into
+    // `<output>_zoom`, each with its own checkpoint; the first one's is
+    // kept until the second has finished (as a session's modes do), so
+    // that `--resume` after a stop in the zoom pass finds both.
+    let zoom = job
+        .zoom_pass()
+        .map_err(|e| Failure::BadInput(e.to_string()))?;
+    let Some(zoom) = zoom else {
+        let (summary, cluster, _) = run_plain(&args, driver, &job, &output, threads, span_s, None)?;
+        return report(&args, &[(summary, cluster, output)]);
+    };
+    let zoom_output = correlator::job::tagged_output(&output, "zoom");
+    let main = run_plain(&args, driver, &job, &output, threads, span_s, None)?;
+    let z = run_plain(
+        &args,
+        driver,
+        &zoom,
+        &zoom_output,
+        threads,
+        span_s,
+        Some("zoom"),
+    )?;
+    main.2.remove_checkpoint();
+    z.2.remove_checkpoint();
+    report(&args, &[(main.0, main.1, output), (z.0, z.1, zoom_output)])
+}
 
+/// The summary of each output written: one line each, or (`--json`) one
+/// object, the first output's, with `outputs` (every file) and `zoom`
+/// (the zoom pass's summary) when there are two.
+fn report(
+    args: &CorrelateArgs,
+    done: &[(Summary, Option<ClusterReport>, PathBuf)],
+) -> Result<(), Failure> {
+    if args.json {
+        let mut v: serde_json::Value =
+            serde_json::from_str(&summary_json(&done[0].0, done[0].1.as_ref(), &done[0].2))
+                .unwrap_or_default();
+        if let Some((s, c, o)) = done.get(1) {
+            v["zoom"] = serde_json::from_str(&summary_json(s, c.as_ref(), o)).unwrap_or_default();
+            v["outputs"] = done
+                .iter()
+                .map(|d| d.2.display().to_string())
+                .collect::<Vec<_>>()
+                .into();
+        }
+        print_stdout(&format!("{v}\n"))
+    } else {
+        if !args.quiet {
+            for (s, _, o) in done {
+                eprintln!("{}", summary_line(s, o));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One pass of a one-span job into `output` (`tag`: the zoom pass, whose
+/// checkpoint is its own and which may replace a finished file of an
+/// interrupted run being resumed). Returns the engine's summary and the
+/// output, whose checkpoint the caller removes when every pass is done.
+#[allow(clippy::too_many_arguments)]
+fn run_plain(
+    args: &CorrelateArgs,
+    driver: &mut dyn Driver,
+    job: &Job,
+    output: &std::path::Path,
+    threads: usize,
+    span_s: f64,
+    tag: Option<&str>,
+) -> Result<(Summary, Option<ClusterReport>, output::Output), Failure> {
+    let job = job.clone();
+    let several = tag.is_some() || !job.zooms.is_empty();
     // What the output path is (refused ones before anything is created),
     // then the checkpoint: a new one, or the one of the run being resumed.
-    let out = output::Output::resolve(&output, args.overwrite, args.resume)?;
-    let fingerprint = checkpoint_fingerprint(&args, &job, None)?;
+    let out = if several {
+        output::Output::resolve_part(output, args.overwrite, args.resume)?
+    } else {
+        output::Output::resolve(output, args.overwrite, args.resume)?
+    };
+    let fingerprint = checkpoint_fingerprint(args, &job, tag)?;
     let (journal, replay) = out.open_journal(fingerprint, args.resume)?;
     let resumed = replay.len() as u64;
 
@@ -308,7 +390,9 @@ pub(crate) fn run_with(args: CorrelateArgs, driver: &mut dyn Driver) -> Result<(
     progress.finish();
     let (summary, cluster) = match result {
         Ok(s) => {
-            out.remove_checkpoint();
+            if !several {
+                out.remove_checkpoint();
+            }
             s
         }
         Err(Stopped::Rank {
@@ -374,15 +458,7 @@ pub(crate) fn run_with(args: CorrelateArgs, driver: &mut dyn Driver) -> Result<(
     if resumed > 0 && !args.quiet {
         eprintln!("emcorr: resumed after {resumed} integration(s) from the checkpoint");
     }
-    if args.json {
-        print_stdout(&format!(
-            "{}\n",
-            summary_json(&summary, cluster.as_ref(), &output)
-        ))?;
-    } else if !args.quiet {
-        eprintln!("{}", summary_line(&summary, &output));
-    }
-    Ok(())
+    Ok((summary, cluster, out))
 }
 
 /// What a checkpoint belongs to: the job file, a session's schedule, this

@@ -17,6 +17,23 @@ pub(crate) struct Part {
     pub session: Session,
     pub plan: Plan,
     pub output: PathBuf,
+    /// The zoom pass of the mode before it ([`Job::zoom_pass`]): its own
+    /// output (`<output>_zoom`) and checkpoint.
+    pub zoom: bool,
+}
+
+impl Part {
+    /// What tells this part's checkpoint from the others' (`several`:
+    /// the session has more than one part): its mode, and `zoom` for a
+    /// zoom pass.
+    pub(crate) fn tag(&self, several: bool) -> Option<String> {
+        let mode = self.session.mode.clone().filter(|_| several);
+        match (self.zoom, mode) {
+            (false, m) => m,
+            (true, Some(m)) => Some(format!("{m}/zoom")),
+            (true, None) => Some("zoom".into()),
+        }
+    }
 }
 
 /// A session as `emcorr correlate` runs it: one [`Part`] per mode (one
@@ -43,9 +60,14 @@ impl Parts {
         &self.parts[0].session
     }
 
-    /// Scans correlated over all parts.
+    /// Scans correlated over all parts (a zoom pass correlates its mode's
+    /// scans again: they are not counted twice).
     pub(crate) fn correlated(&self) -> usize {
-        self.parts.iter().map(|p| p.plan.correlated()).sum()
+        self.parts
+            .iter()
+            .filter(|p| !p.zoom)
+            .map(|p| p.plan.correlated())
+            .sum()
     }
 
     /// Notes of every part, each once.
@@ -111,11 +133,29 @@ pub(crate) fn load(job: &Job, output: &Path) -> Result<Parts, Failure> {
             )));
         }
         let plan = Plan::new(&session);
+        let zoom = session
+            .job
+            .zoom_pass()
+            .map_err(|e| Failure::BadInput(e.to_string()))?;
+        let zoom_output = correlator::job::tagged_output(&output, "zoom");
         parts.push(Part {
-            session,
+            session: session.clone(),
             plan,
             output,
+            zoom: false,
         });
+        // The mode's zoom pass: the same scans and recordings, its own
+        // output bands, FFT and file.
+        if let Some(job) = zoom {
+            let session = Session { job, ..session };
+            let plan = Plan::new(&session);
+            parts.push(Part {
+                session,
+                plan,
+                output: zoom_output,
+                zoom: true,
+            });
+        }
     }
     Ok(Parts { parts })
 }
@@ -258,6 +298,7 @@ pub(crate) fn json(
             serde_json::json!({
                 "file": p.output.display().to_string(),
                 "mode": p.session.mode,
+                "zoom": p.zoom,
                 "scans": names,
             })
         })
@@ -373,9 +414,13 @@ pub(crate) fn outputs_text(parts: &Parts) -> String {
         .parts
         .iter()
         .filter(|p| p.plan.correlated() > 0)
-        .map(|p| match (&p.session.mode, parts.parts.len() > 1) {
-            (Some(m), true) => format!("{} (mode {m})", p.output.display()),
-            _ => p.output.display().to_string(),
+        .map(|p| {
+            let zoom = if p.zoom { ", zoom bands" } else { "" };
+            match (&p.session.mode, parts.parts.len() > 1) {
+                (Some(m), true) => format!("{} (mode {m}{zoom})", p.output.display()),
+                (None, true) if p.zoom => format!("{} (zoom bands)", p.output.display()),
+                _ => p.output.display().to_string(),
+            }
         })
         .collect::<Vec<_>>()
         .join(", ")

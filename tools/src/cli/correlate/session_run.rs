@@ -84,8 +84,8 @@ pub(super) fn run(
     };
     let mut journals = Vec::new();
     for (n, &i) in active.iter().enumerate() {
-        let mode = parts.parts[i].session.mode.as_deref().filter(|_| several);
-        let fingerprint = checkpoint_fingerprint(args, job, mode)?;
+        let tag = parts.parts[i].tag(several);
+        let fingerprint = checkpoint_fingerprint(args, job, tag.as_deref())?;
         match outs[n].open_journal(fingerprint, args.resume) {
             Ok(j) => journals.push(j),
             Err(e) => {
