@@ -158,3 +158,60 @@ fn lander_carriers_in_1_hz_zoom_channels_and_the_quasar_group_delay() {
     }
     assert_eq!(seen, 6, "two carriers on three baselines");
 }
+
+/// A one-span job (no scans): its zoom pass is written beside its output,
+/// and `--json` reports both.
+#[test]
+fn a_one_span_job_writes_its_zoom_pass_beside_its_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(&emcorr()
+        .args(["simulate", "--seconds", "2", "--out"])
+        .arg(d)
+        .output()
+        .unwrap());
+    let job = d.join("job.toml");
+    let text = std::fs::read_to_string(&job).unwrap();
+    let parsed: toml::Table = text.parse().unwrap();
+    let sb0 = parsed["subband"][0]["sky_freq_hz"].as_float().unwrap();
+    // 128 Hz in 32 channels: 4 Hz, 0.25 s blocks of 2^22 real samples.
+    std::fs::write(
+        &job,
+        format!(
+            "{text}\n[[zoom]]\nsky_freq_hz = {:?}\nbandwidth_hz = 128.0\nchannels = 32\n",
+            sb0 + 1e6
+        ),
+    )
+    .unwrap();
+    let out = ok(&emcorr()
+        .arg("correlate")
+        .arg(&job)
+        .arg("--json")
+        .output()
+        .unwrap());
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let zoom_file = d.join("earth-moon_zoom.fits");
+    assert_eq!(v["outputs"][1], zoom_file.display().to_string(), "{v}");
+    assert_eq!(v["zoom"]["channels"], 32, "{v}");
+    assert_eq!(v["zoom"]["integrations"], 2, "{v}");
+    // The FFT emcorr chose: 16 Ms/s / 4 Hz.
+    assert_eq!(v["zoom"]["fft_lengths"][0], 4_000_000, "{v}");
+    assert_eq!(v["zoom"]["chan_width_hz"], 4.0, "{v}");
+    let r = IdiReader::open(&zoom_file).unwrap();
+    let h = r.header();
+    assert_eq!((h.n_chan, h.bands.len()), (32, 1));
+    assert!((h.chan_bw_hz - 4.0).abs() < 1e-9, "{}", h.chan_bw_hz);
+    assert!(
+        (h.ref_freq_hz + h.bands[0].freq_offset_hz - (sb0 + 1e6)).abs() < 1e-3,
+        "zoom band at {} Hz",
+        h.ref_freq_hz + h.bands[0].freq_offset_hz
+    );
+    // The checkpoints are gone once both passes finished.
+    let left: Vec<_> = std::fs::read_dir(d)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("checkpoint") || n.contains("partial"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -249,6 +249,8 @@ impl<'s> Collector<'s> {
                 .collect(),
             nchan: layout.nchan,
             fft_nchan: layout.fft_nchan,
+            chan_width_hz: layout.chan_width_hz,
+            fft_lengths: layout.station_fft_length.clone(),
             window: layout.window,
             integrations: written,
             integration_s: layout.integration_s,

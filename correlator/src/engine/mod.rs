@@ -115,6 +115,10 @@ pub struct Summary {
     /// Channels of the FFT (averaged `fft_nchan / nchan` to one output
     /// channel) and the window before it.
     pub fft_nchan: usize,
+    /// Width of an output channel.
+    pub chan_width_hz: f64,
+    /// Each station's FFT length (job order): what a zoom pass chose.
+    pub fft_lengths: Vec<usize>,
     pub window: crate::job::Window,
     pub integrations: u64,
     /// Integration time used (the requested one rounded to whole FFTs).

@@ -899,6 +899,17 @@ fn summary_line(s: &Summary, output: &std::path::Path) -> String {
     if s.window != correlator::job::Window::None {
         spectral.push(format!("{} window", s.window.name()));
     }
+    // A zoom pass: the FFT emcorr chose for the channel width.
+    if s.fft_lengths.iter().any(|&n| n > 1 << 16) {
+        let mut n = s.fft_lengths.clone();
+        n.dedup();
+        let n: Vec<String> = n.iter().map(|n| n.to_string()).collect();
+        spectral.push(format!(
+            "{} Hz channels from {}-point FFTs",
+            s.chan_width_hz,
+            n.join("/")
+        ));
+    }
     let spectral = if spectral.is_empty() {
         String::new()
     } else {
@@ -936,6 +947,8 @@ fn summary_json(s: &Summary, cluster: Option<&ClusterReport>, output: &std::path
         "bands": s.bands,
         "channels": s.nchan,
         "fft_channels": s.fft_nchan,
+        "chan_width_hz": s.chan_width_hz,
+        "fft_lengths": s.fft_lengths,
         "window": s.window.name(),
         "products": s.products,
         "integrations": s.integrations,
