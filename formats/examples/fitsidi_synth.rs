@@ -61,6 +61,7 @@ fn main() {
         n_chan,
         chan_bw_hz: chan_bw,
         ref_pixel: 1.0,
+        fx: None,
         bands: (0..2)
             .map(|b| IdiBand {
                 freq_offset_hz: b as f64 * 32e6,

@@ -53,6 +53,7 @@ fn header() -> IdiHeader {
         n_chan: 16,
         chan_bw_hz: 1e6,
         ref_pixel: 1.0,
+        fx: None,
         bands: (0..2)
             .map(|b| IdiBand {
                 freq_offset_hz: 16e6 * b as f64,

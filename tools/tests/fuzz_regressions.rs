@@ -102,6 +102,7 @@ fn write_fitsidi_seed() {
         n_chan: 4,
         chan_bw_hz: 1e6,
         ref_pixel: 1.0,
+        fx: None,
         bands: vec![IdiBand {
             freq_offset_hz: 0.0,
             sideband: 1,

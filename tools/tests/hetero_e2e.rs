@@ -71,13 +71,17 @@ fn four_recording_setups_give_the_truths_delays_and_amplitudes() {
             f(r, "snr")
         );
         // Measured (seed 14, 2-bit): delays within 2.7σ, rates within
-        // 1.4σ. Amplitudes 0.960–0.991 of the expected coefficient (the
-        // issue asks for 2 %: the baselines with the 32 MHz station are
-        // 4 % low, not yet explained; the bound records today's state).
+        // 1.4σ. Amplitudes 0.9951–1.0003 of the expected coefficient
+        // (A-B 0.9990, A-C 0.9976, A-LS 0.9952, B-C 0.9979, B-LS 1.0003,
+        // C-LS 0.9951). They were 0.960–0.991 while `fringe` divided out
+        // sinc(Δν·τ) for the residual delay instead of the FX loss
+        // 1 − |τ|·Δν (the two stations' 16 µs FFT blocks share only
+        // 16 µs − |τ| of wavefronts): the 437 ns clock of B made its
+        // baselines 2.7–4.3 % low, not the 32 MHz band.
         assert!(z_delay.abs() < 3.0, "{bl}: delay {z_delay:+.2}σ");
         assert!(z_rate.abs() < 3.0, "{bl}: rate {z_rate:+.2}σ");
         assert!(
-            (0.95..1.02).contains(&ratio),
+            (0.98..1.02).contains(&ratio),
             "{bl}: amplitude ratio {ratio}"
         );
     }

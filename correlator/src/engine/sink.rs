@@ -79,8 +79,8 @@ impl Sink for MemorySink {
 
 use crate::job::{SourcePosition, StationPosition};
 use formats::fitsidi::{
-    IdiAntenna, IdiBand, IdiEop, IdiError, IdiHeader, IdiScan, IdiSource, IdiWriter, ModelRow,
-    Mount, UvRow,
+    IdiAntenna, IdiBand, IdiEop, IdiError, IdiFx, IdiHeader, IdiScan, IdiSource, IdiWriter,
+    ModelRow, Mount, UvRow,
 };
 use formats::output::OutputTarget;
 use std::path::{Path, PathBuf};
@@ -375,6 +375,12 @@ fn idi_header(
         n_chan: l.nchan,
         chan_bw_hz: l.chan_width_hz,
         ref_pixel: 1.0,
+        // What a fringe fitter needs for the amplitude a residual delay
+        // costs (the FFT's length and window; see `IdiFx`).
+        fx: Some(IdiFx {
+            spec_avg: l.chans_averaged() as u32,
+            window: l.window.name().into(),
+        }),
         bands: l
             .bands
             .iter()

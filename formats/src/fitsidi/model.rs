@@ -38,6 +38,9 @@ pub struct IdiHeader {
     pub ref_pixel: f64,
     /// FREQUENCY table: the bands (IFs), NO_BAND of them.
     pub bands: Vec<IdiBand>,
+    /// How the FX correlator made the channels (UV_DATA keywords SPECAVG
+    /// and FFTWIN, emcorr's own): `None` for a file without them.
+    pub fx: Option<IdiFx>,
     /// AIPS polarisation codes, consecutive in the FITS sense (STK_1, then
     /// steps of -1 for negative codes or +1 for Stokes I, Q, U, V): e.g.
     /// `[-1, -2, -3, -4]` = RR, LL, RL, LR. NO_STKD = len.
@@ -92,6 +95,21 @@ impl IdiScan {
     pub fn end(&self) -> UtcTime {
         self.start.add_seconds(self.duration_s)
     }
+}
+
+/// How an FX correlator made each channel: what a fringe fitter needs to
+/// know the amplitude a residual delay costs (the two stations' FFT blocks
+/// share a fraction of their wavefronts that depends on the FFT's length,
+/// 1/(FFT channel width), and its window; averaged channels also lose the
+/// residual phase slope across them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdiFx {
+    /// SPECAVG: FFT channels averaged into one output channel (≥ 1), so the
+    /// FFT's channel width is CH_WIDTH / SPECAVG (DiFX's `specAvg`).
+    pub spec_avg: u32,
+    /// FFTWIN: the window applied before the FFT, by the job file's name
+    /// ("none", "hann", "hamming", "cosine").
+    pub window: String,
 }
 
 /// One band (IF) of the frequency setup: a row element of the FREQUENCY table.

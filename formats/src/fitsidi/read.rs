@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use super::cfits::{CfError, ColInfo, Fits};
 use super::error::IdiError;
 use super::model::{
-    from_jd_and_day_fraction, IdiAntenna, IdiBand, IdiEop, IdiFile, IdiHeader, IdiScan, IdiSource,
-    ModelRow, Mount, UvRow, DAY_S,
+    from_jd_and_day_fraction, IdiAntenna, IdiBand, IdiEop, IdiFile, IdiFx, IdiHeader, IdiScan,
+    IdiSource, ModelRow, Mount, UvRow, DAY_S,
 };
 use crate::time::UtcTime;
 
@@ -310,6 +310,14 @@ impl IdiReader {
         let ref_freq_hz = uv.req_f64("REF_FREQ")?;
         let chan_bw_hz = uv.req_f64("CHAN_BW")?;
         let ref_pixel = uv.req_f64("REF_PIXL")?;
+        let fx = match uv.opt_f64("SPECAVG")? {
+            None => None,
+            Some(m) if m.fract() == 0.0 && (1.0..=1e9).contains(&m) => Some(IdiFx {
+                spec_avg: m as u32,
+                window: uv.opt_str("FFTWIN")?.unwrap_or_else(|| "none".into()),
+            }),
+            Some(m) => return Err(uv.bad_key("SPECAVG", format!("{m} is not a whole number ≥ 1"))),
+        };
         if stk_1 == 0 || !(-8..=4).contains(&stk_1) {
             return Err(uv.bad_key("STK_1", format!("{stk_1} is not an AIPS polarisation code")));
         }
@@ -343,6 +351,7 @@ impl IdiReader {
             chan_bw_hz,
             ref_pixel,
             bands,
+            fx,
             stokes,
             antennas,
             sources,

@@ -26,6 +26,7 @@ pub(crate) fn sample_header(nb: usize, nc: usize, stokes: &[i32]) -> IdiHeader {
         n_chan: nc,
         chan_bw_hz: 0.5e6,
         ref_pixel: 1.0,
+        fx: None,
         bands: (0..nb)
             .map(|b| IdiBand {
                 freq_offset_hz: b as f64 * 32e6,
@@ -265,7 +266,12 @@ fn assert_same(a: &IdiFile, b: &IdiFile) {
 fn round_trip_two_bands_sixteen_channels_four_stokes_with_lunar_station() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("rt.idifits");
-    let h = sample_header(2, 16, &[-1, -2, -3, -4]);
+    let mut h = sample_header(2, 16, &[-1, -2, -3, -4]);
+    // SPECAVG and FFTWIN come back (the other round trip: absent, None).
+    h.fx = Some(IdiFx {
+        spec_avg: 4,
+        window: "hann".into(),
+    });
     let rows = sample_rows(&h, 5);
     let models = sample_models(&h);
     let out = write_file(&path, &h, &rows, &models);

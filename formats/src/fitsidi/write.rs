@@ -884,6 +884,14 @@ fn create_uv_data(f: &mut Fits, h: &IdiHeader) -> Result<(), CfError> {
     common_keys(f, h, TABREV_UV)?;
     f.key_str("TDIM11", &format!("({ns},{nb})"), "")?;
     f.key_str("TDIM13", &format!("(3,{ns},{nc},{nb},1,1)"), "")?;
+    if let Some(fx) = &h.fx {
+        f.key_int(
+            "SPECAVG",
+            fx.spec_avg as i64,
+            "FFT channels averaged per channel (emcorr)",
+        )?;
+        f.key_str("FFTWIN", &fx.window, "window before the FFT (emcorr)")?;
+    }
     f.key_int("NMATRIX", 1, "")?;
     f.key_int("MAXIS", 6, "axes of the FLUX matrix")?;
     let axes: [(&str, i64, f64, f64, f64); 6] = [

@@ -17,6 +17,7 @@
 //! and 0.8825 for 2 bits at the optimal threshold (Thompson, Moran & Swenson,
 //! 3rd ed., Table 8.1), read from each antenna's NO_LEVELS.
 
+use correlator::job::Window;
 use formats::UtcTime;
 use num_complex::Complex64;
 
@@ -37,6 +38,29 @@ impl Sideband {
     }
 }
 
+/// How an FX correlator made a subband's channels: what sets the amplitude a
+/// residual delay costs ([`super::fit::fx_delay_loss`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FxChannels {
+    /// FFT channels averaged into one channel (≥ 1): the FFT's channel
+    /// width is the channel width / `spec_avg`, its length in time the
+    /// inverse of that.
+    pub spec_avg: u32,
+    /// Window on each block of samples before the FFT.
+    pub window: Window,
+}
+
+impl Default for FxChannels {
+    /// One FFT channel per channel, no window: emcorr's default, DiFX's
+    /// usual setup, and what is assumed for a file that does not say.
+    fn default() -> Self {
+        FxChannels {
+            spec_avg: 1,
+            window: Window::None,
+        }
+    }
+}
+
 /// One subband (FITS-IDI band, IF): the sky frequency of each channel.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Subband {
@@ -44,6 +68,8 @@ pub struct Subband {
     pub chan_freq_hz: Vec<f64>,
     /// Channel width (Hz, > 0).
     pub chan_bw_hz: f64,
+    /// How the correlator made the channels.
+    pub fx: FxChannels,
 }
 
 impl Subband {
@@ -56,6 +82,7 @@ impl Subband {
                 .map(|k| edge_hz + sideband.sign() * k as f64 * chan_bw_hz)
                 .collect(),
             chan_bw_hz,
+            fx: FxChannels::default(),
         }
     }
 
@@ -292,6 +319,7 @@ impl BaselineData {
                             inttim_s: self.inttim_s[i],
                             freq_hz: sb.chan_freq_hz[k],
                             chan_bw_hz: sb.chan_bw_hz,
+                            fx: sb.fx,
                             vis: self.vis(i, b, k),
                             w,
                         });
@@ -310,6 +338,7 @@ pub(crate) struct Point {
     pub inttim_s: f64,
     pub freq_hz: f64,
     pub chan_bw_hz: f64,
+    pub fx: FxChannels,
     pub vis: Complex64,
     pub w: f64,
 }
@@ -346,7 +375,25 @@ pub struct ScanBaseline {
 
 /// Sky frequency of every channel of every band (FITS-IDI: REF_FREQ +
 /// BANDFREQ + (k + 1 − REF_PIXL)·CH_WIDTH·SIDEBAND).
+///
+/// The channels' FX setup comes from the file's SPECAVG and FFTWIN keywords
+/// (emcorr writes them); a file without them (another correlator), or with
+/// a window name emcorr does not know, is taken to have one FFT channel per
+/// channel and no window.
 pub fn idi_subbands(header: &IdiHeader) -> Vec<Subband> {
+    let fx = header
+        .fx
+        .as_ref()
+        .map(|f| FxChannels {
+            spec_avg: f.spec_avg.max(1),
+            window: match f.window.as_str() {
+                "hann" => Window::Hann,
+                "hamming" => Window::Hamming,
+                "cosine" => Window::Cosine,
+                _ => Window::None,
+            },
+        })
+        .unwrap_or_default();
     header
         .bands
         .iter()
@@ -361,6 +408,7 @@ pub fn idi_subbands(header: &IdiHeader) -> Vec<Subband> {
                     })
                     .collect(),
                 chan_bw_hz: b.chan_bw_hz.abs(),
+                fx,
             }
         })
         .collect()

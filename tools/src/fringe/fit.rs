@@ -12,9 +12,10 @@
 //! Im(V·e^{−iψ})/A, weighted by W·A². Its fixed point is the maximum of the
 //! coherent amplitude, the maximum-likelihood estimate for Gaussian noise.
 
-use super::data::{BaselineData, DataError, Point};
+use super::data::{BaselineData, DataError, FxChannels, Point};
 use super::search::{coarse_search, CoarsePeak, SearchError, SearchWindow};
 use super::stats;
+use correlator::job::Window;
 use formats::UtcTime;
 use num_complex::Complex64;
 use std::f64::consts::PI;
@@ -80,10 +81,12 @@ pub struct FringeSolution {
     /// Fringe amplitude: the coherent mean |S|/ΣW divided by
     /// `smearing_loss`, i.e. the correlation coefficient the source has.
     pub amplitude: f64,
-    /// Amplitude lost inside each accumulation period and channel because
-    /// the residual phase winds there: the weighted mean over visibilities of
-    /// sinc(ν·ṫ·t_int)·sinc(Δν·τ) (sinc x = sin πx/πx). Known from the fit,
-    /// so divided out of `amplitude`; the SNR is as measured.
+    /// Amplitude lost to the residual rate and delay: the weighted mean over
+    /// visibilities of sinc(ν·ṫ·t_int) (sinc x = sin πx/πx; the phase winding
+    /// inside each accumulation period) times [`fx_delay_loss`] (the FFT
+    /// blocks' partial overlap at the residual delay τ(t), and the phase
+    /// slope across averaged FFT channels). Known from the fit, so divided
+    /// out of `amplitude`; the SNR is as measured.
     pub smearing_loss: f64,
     pub snr: f64,
     /// rms of the residuals V − model over the radiometer σ (reduced χ² of
@@ -308,7 +311,10 @@ pub fn fit_baseline(data: &BaselineData, opts: &FitOptions) -> Result<FringeSolu
     let dof = (2 * pts.len()).saturating_sub(4).max(1) as f64;
     let smearing_loss = pts
         .iter()
-        .map(|p| p.w * sinc(p.freq_hz * rate * p.inttim_s) * sinc(p.chan_bw_hz * tau))
+        .map(|p| {
+            let tau_p = tau + rate * (p.t_s - t_c);
+            p.w * sinc(p.freq_hz * rate * p.inttim_s) * fx_delay_loss(tau_p, p.chan_bw_hz, p.fx)
+        })
         .sum::<f64>()
         / w_sum;
     let amplitude = mean_amp / smearing_loss;
@@ -484,6 +490,52 @@ pub fn counter_rotated(data: &BaselineData, sol: &FringeSolution) -> Vec<Complex
 }
 
 /// sin(πx)/(πx).
+/// Amplitude an FX correlator keeps of a broadband (white) correlation at
+/// residual delay `tau_s`, in a channel of width `chan_bw_hz` made as `fx`
+/// says.
+///
+/// Each station's FFT block spans T = 1/δν (δν = `chan_bw_hz` / `spec_avg`,
+/// the FFT's channel width), and the model aligns the blocks; a wavefront
+/// that arrives τ later than the model lies in both blocks only over
+/// T − |τ|, so each FFT channel holds ρ·O(|τ|/T) with the window's overlap
+/// O(x) = ∫₀^{1−x} w(u)w(u+x)du / ∫₀¹ w² (no window: 1 − x), and its phase
+/// 2πν·τ exactly (no slope inside an FFT channel). Averaging m = `spec_avg`
+/// FFT channels, whose phases step by 2πδν·τ, keeps
+/// |sin(πmδν·τ)/(m·sin(πδν·τ))| of that. (The sinc(Δν·τ) of a channel
+/// integrated over a continuous band, as in an XF correlator, is not what
+/// an FX correlator loses: for one FFT channel per channel and |τ|·δν ≪ 1
+/// it misses almost all of the 1 − |τ|δν.) Closed forms for the windows,
+/// w(u) = a − b·cos 2πu (Hann a = b = ½, Hamming 0.54/0.46):
+/// O = [a²L + ab·sin(2πx)/π + b²(½L·cos 2πx − sin(2πx)/(4π))]/(a² + b²/2),
+/// L = 1 − x; cosine w = sin πu: O = L·cos πx + sin(πx)/π.
+pub fn fx_delay_loss(tau_s: f64, chan_bw_hz: f64, fx: FxChannels) -> f64 {
+    let m = fx.spec_avg.max(1) as f64;
+    let fft_chan_hz = chan_bw_hz / m;
+    let x = (tau_s * fft_chan_hz).abs();
+    if x >= 1.0 {
+        return 0.0;
+    }
+    let l = 1.0 - x;
+    let cos_sum = |a: f64, b: f64| {
+        let s2 = (2.0 * PI * x).sin();
+        (a * a * l + a * b * s2 / PI + b * b * (0.5 * l * (2.0 * PI * x).cos() - s2 / (4.0 * PI)))
+            / (a * a + 0.5 * b * b)
+    };
+    let overlap = match fx.window {
+        Window::None => l,
+        Window::Hann => cos_sum(0.5, 0.5),
+        Window::Hamming => cos_sum(0.54, 0.46),
+        Window::Cosine => l * (PI * x).cos() + (PI * x).sin() / PI,
+    };
+    let phase_step = PI * fft_chan_hz * tau_s;
+    let averaging = if fx.spec_avg <= 1 || phase_step.sin().abs() < 1e-12 {
+        1.0
+    } else {
+        ((m * phase_step).sin() / (m * phase_step.sin())).abs()
+    };
+    overlap * averaging
+}
+
 pub fn sinc(x: f64) -> f64 {
     if x.abs() < 1e-8 {
         1.0

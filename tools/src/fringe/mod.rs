@@ -26,11 +26,11 @@ mod tests;
 
 pub use data::{
     antenna_name, idi_subbands, model_delay, scans_from_idi, source_name, BaselineData, DataError,
-    ScanBaseline, Sideband, Subband,
+    FxChannels, ScanBaseline, Sideband, Subband,
 };
 pub use fit::{
-    counter_rotated, fit_baseline, fit_with_subbands, FitError, FitOptions, FringeSolution,
-    NoiseModel,
+    counter_rotated, fit_baseline, fit_with_subbands, fx_delay_loss, FitError, FitOptions,
+    FringeSolution, NoiseModel,
 };
 pub use output::{DifferentialRow, FringeRow, Totals, CSV_HEADER, DIFF_CSV_HEADER};
 pub use search::{coarse_search, CoarsePeak, DelayRateMap, SearchError, SearchWindow};

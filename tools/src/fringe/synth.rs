@@ -3,7 +3,7 @@
 //! fitter's tests and examples are checked against.
 
 use super::data::{BaselineData, Subband};
-use super::fit::sinc;
+use super::fit::{fx_delay_loss, sinc};
 use formats::UtcTime;
 use num_complex::Complex64;
 use rand::SeedableRng;
@@ -14,7 +14,8 @@ use std::f64::consts::PI;
 /// What to synthesise. The signal is
 /// V(ν, t) = A·exp(i[φ + 2π(ν − ν_ref)·τ + 2π·ν·ṫ·(t − t_ref)])
 /// (so τ is the delay at t_ref and φ the phase at ν_ref, t_ref), averaged over
-/// each period and channel (amplitude × sinc(ν·ṫ·t_int)·sinc(Δν·τ)), plus noise of
+/// each period and reduced as an FX correlator's channels are at residual
+/// delay τ (amplitude × sinc(ν·ṫ·t_int)·[`fx_delay_loss`]), plus noise of
 /// σ = 1/sqrt(2·Δν·t) per component unless `noise` is false.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SynthSpec {
@@ -90,11 +91,12 @@ pub fn synthesize(spec: &SynthSpec) -> BaselineData {
                 let psi = spec.phase_rad
                     + 2.0 * PI * (nu - spec.ref_freq_hz) * spec.delay_s
                     + 2.0 * PI * nu * spec.rate * (t - spec.ref_time_s);
-                // The mean of the fringe over the period and the channel
-                // (what a correlator accumulates): the value at the centre
-                // times the sinc of the phase wound across each.
+                // What an FX correlator accumulates: the value at the
+                // centre times the sinc of the phase wound across the period
+                // and the FFT blocks' overlap at the residual delay.
                 let tau_t = spec.delay_s + spec.rate * (t - spec.ref_time_s);
-                let smear = sinc(nu * spec.rate * spec.inttim_s) * sinc(sb.chan_bw_hz * tau_t);
+                let smear = sinc(nu * spec.rate * spec.inttim_s)
+                    * fx_delay_loss(tau_t, sb.chan_bw_hz, sb.fx);
                 let mut v = Complex64::from_polar(spec.amplitude * smear, psi);
                 if spec.noise {
                     v += Complex64::new(normal.sample(&mut rng), normal.sample(&mut rng));

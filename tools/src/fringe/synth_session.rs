@@ -26,7 +26,8 @@
 //! of No0003 get independent noise, as phase centres far apart (many fringe
 //! spacings) do.
 
-use super::fit::sinc;
+use super::data::FxChannels;
+use super::fit::{fx_delay_loss, sinc};
 use formats::fitsidi::{
     IdiAntenna, IdiBand, IdiEop, IdiFile, IdiHeader, IdiScan, IdiSource, ModelRow, Mount, UvRow,
 };
@@ -134,6 +135,7 @@ pub fn header(scan_table: bool) -> IdiHeader {
         n_chan: N_CHAN,
         chan_bw_hz: CHAN_BW_HZ,
         ref_pixel: 1.0,
+        fx: None,
         bands: BAND_OFFSET_HZ
             .iter()
             .map(|&f| IdiBand {
@@ -217,9 +219,12 @@ pub fn session_file(seed: u64, scan_table: bool) -> IdiFile {
                     for off in BAND_OFFSET_HZ {
                         for c in 0..N_CHAN {
                             let nu = REF_FREQ_HZ + off + c as f64 * CHAN_BW_HZ;
-                            // The fringe averaged over the 1 s period and the
-                            // channel, as a correlator accumulates it.
-                            let amp = RHO[k] * sinc(nu * rate) * sinc(CHAN_BW_HZ * tau);
+                            // The fringe averaged over the 1 s period, with
+                            // the FFT blocks' overlap at the residual delay,
+                            // as an FX correlator accumulates it.
+                            let amp = RHO[k]
+                                * sinc(nu * rate)
+                                * fx_delay_loss(tau, CHAN_BW_HZ, FxChannels::default());
                             let v =
                                 Complex64::from_polar(
                                     amp,

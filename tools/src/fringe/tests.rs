@@ -25,8 +25,10 @@ fn theory_rms(spec: &SynthSpec) -> (f64, f64) {
     (b_rms, nu2.sqrt() * t_rms)
 }
 
-/// Closed-form amplitude loss of a spec's injected fringe inside periods and
-/// channels: the mean of sinc(ν·ṫ·t_int)·sinc(Δν·τ(t)).
+/// Closed-form amplitude loss of a spec's injected fringe: the mean of
+/// sinc(ν·ṫ·t_int)·(1 − |τ(t)|·Δν) (the winding inside each period, and the
+/// overlap of FFT blocks of length 1/Δν at residual delay τ: one FFT channel
+/// per channel, no window).
 fn smearing(spec: &SynthSpec) -> f64 {
     let s = |x: f64| {
         if x == 0.0 {
@@ -42,7 +44,7 @@ fn smearing(spec: &SynthSpec) -> f64 {
         let tau = spec.delay_s + spec.rate * (t - spec.ref_time_s);
         for sb in &spec.subbands {
             for &nu in &sb.chan_freq_hz {
-                sum += s(nu * spec.rate * spec.inttim_s) * s(sb.chan_bw_hz * tau);
+                sum += s(nu * spec.rate * spec.inttim_s) * (1.0 - (tau * sb.chan_bw_hz).abs());
                 n += 1.0;
             }
         }
@@ -86,7 +88,9 @@ fn recovers_injected_delay_rate_phase_amplitude_within_3_sigma() {
         // Amplitude: noise per component of the coherent mean is A/SNR.
         let da = (sol.amplitude - spec.amplitude) / (spec.amplitude / 30.0);
         assert!(da.abs() < 3.0, "seed {seed}: amplitude off by {da} sigma");
-        assert!(sol.detected && sol.pfd < 1e-30, "seed {seed}");
+        // (0.9 µs is 45 % of the 2 µs FFT blocks behind 0.5 MHz channels:
+        // 0.43 of the amplitude is left, SNR 12, pfd ~1e-26.)
+        assert!(sol.detected && sol.pfd < 1e-20, "seed {seed}");
         assert_eq!(sol.ref_epoch, spec.epoch.add_seconds(spec.ref_time_s));
     }
 }
@@ -824,4 +828,53 @@ fn overlapping_scans_go_by_the_sources_they_list() {
             (3, Some("No0003"))
         ]
     );
+}
+
+#[test]
+fn fx_delay_loss_is_the_windows_overlap_and_the_averaged_channels_phase_slope() {
+    use super::data::FxChannels;
+    use super::fit::fx_delay_loss;
+    use correlator::job::Window;
+    // Independent: the discrete overlap Σ w[n]·w[n+d] / Σ w² of the
+    // correlator's own window coefficients over N = 4096 samples, at a
+    // delay of d samples (x = d/N of the FFT block).
+    let n = 4096;
+    let chan_bw_hz = 62.5e3; // T = 16 µs
+    for window in [Window::None, Window::Hann, Window::Hamming, Window::Cosine] {
+        let w: Vec<f64> = match window.coefficients(n) {
+            Some(c) => c.iter().map(|&v| v as f64).collect(),
+            None => vec![1.0; n],
+        };
+        let norm: f64 = w.iter().map(|v| v * v).sum();
+        for d in [0usize, 41, 175, 410, 1024, 2048, 3500] {
+            let want: f64 = (0..n - d).map(|k| w[k] * w[k + d]).sum::<f64>() / norm;
+            let tau_s = d as f64 / n as f64 / chan_bw_hz;
+            let fx = FxChannels {
+                spec_avg: 1,
+                window,
+            };
+            for tau in [tau_s, -tau_s] {
+                let got = fx_delay_loss(tau, chan_bw_hz, fx);
+                assert!(
+                    (got - want).abs() < 1e-3,
+                    "{window:?}, d = {d}: {got} vs {want}"
+                );
+            }
+        }
+    }
+    // m = 4 FFT channels averaged: the mean of 4 unit phasors stepping by
+    // 2π·δν·τ, times the overlap at δν = Δν/4.
+    let (m, tau) = (4u32, 1.1e-6);
+    let fft_bw = chan_bw_hz / m as f64;
+    let mean: num_complex::Complex64 = (0..m)
+        .map(|j| num_complex::Complex64::from_polar(1.0, 2.0 * PI * j as f64 * fft_bw * tau))
+        .sum::<num_complex::Complex64>()
+        / m as f64;
+    let want = mean.norm() * (1.0 - tau * fft_bw);
+    let fx = FxChannels {
+        spec_avg: m,
+        window: Window::None,
+    };
+    let got = fx_delay_loss(tau, chan_bw_hz, fx);
+    assert!((got - want).abs() < 1e-12, "{got} vs {want}");
 }

@@ -69,10 +69,11 @@ fn sinc(x: f64) -> f64 {
     }
 }
 
-/// Amplitude kept by a 1 s period and a channel over which the fringe of
-/// baseline a-b winds (rate and delay at frequency `nu`).
+/// Amplitude an FX correlator keeps of baseline a-b: the sinc of the fringe
+/// winding in a 1 s period (rate at frequency `nu`) times the overlap of the
+/// stations' FFT blocks (1/CHAN_BW long, no window) at residual delay `tau`.
 pub fn smearing(a: usize, b: usize, nu: f64, tau: f64) -> f64 {
-    sinc(nu * (RES_RATE[b] - RES_RATE[a]) * 1.0) * sinc(CHAN_BW * tau)
+    sinc(nu * (RES_RATE[b] - RES_RATE[a]) * 1.0) * (1.0 - (CHAN_BW * tau).abs())
 }
 
 pub fn write_file(path: &Path) {
@@ -104,6 +105,7 @@ pub fn write_file(path: &Path) {
         n_chan: N_CHAN,
         chan_bw_hz: CHAN_BW,
         ref_pixel: 1.0,
+        fx: None,
         bands: (0..2)
             .map(|b| IdiBand {
                 freq_offset_hz: b as f64 * 64e6,
@@ -174,7 +176,7 @@ pub fn write_file(path: &Path) {
                                     Complex64::new(1.0 - 0.6 * (2.0 * x - 1.0).powi(8), 0.0)
                                 } else {
                                     // V_AB ∝ exp(+2πiν·residual_AB) (README, Conventions).
-                                    // Averaged over the 1 s period and the channel.
+                                    // As an FX correlator accumulates it (`smearing`).
                                     let tau = residual(a, b, scan, g);
                                     let amp = RHO * smearing(a, b, nu, tau);
                                     Complex64::from_polar(amp, 2.0 * PI * nu * tau + 0.3)
