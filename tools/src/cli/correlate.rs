@@ -381,7 +381,7 @@ fn run_plain(
         job: &job,
         pause: test_pause(),
     };
-    let mut progress = ProgressOut::new(&args);
+    let mut progress = ProgressOut::new(args);
     let mut on_progress = |p: &Progress, detail: Option<&str>| progress.report(p, detail);
     let build = |c: usize, a: UtcTime, b: UtcTime| engine::centre_model(&job, c, a, b);
     let result = Engine::prepare(&job, sources, &build, &opts)
