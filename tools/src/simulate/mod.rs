@@ -29,6 +29,8 @@ pub mod write;
 #[cfg(test)]
 mod hetero_tests;
 #[cfg(test)]
+mod pcal_tests;
+#[cfg(test)]
 mod session_tests;
 #[cfg(test)]
 mod tests;
