@@ -141,8 +141,8 @@ pub struct PcalToneTruth {
 
 /// The instrumental phase the visibilities of a baseline carry in one
 /// output band: V_AB = ⟨X_A conj X_B⟩ gains arg H_A − arg H_B, at sky
-/// frequency f and time t: phase_rad + phase_rate_rad_per_s·(t − t0)
-/// + 2π(f − sky_freq_hz)·delay_s. Not in `residual_phase_rad` or
+/// frequency f and time t: phase_rad + phase_rate_rad_per_s·(t − t0) +
+/// 2π(f − sky_freq_hz)·delay_s. Not in `residual_phase_rad` or
 /// `residual_delay_s` (those are the clocks' and geometry's alone): a fringe
 /// fit without calibration sees their sum.
 #[derive(Debug, Clone, Serialize)]
