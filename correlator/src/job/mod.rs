@@ -42,6 +42,8 @@
 //! sample_rate_hz = 16e6
 //! sampling = "real"                # optional: "real" | "complex" | "complex_dsb"
 //! lo_offset_hz = 0.0               # optional: this station's LO above the band's
+//! pcal_interval_hz = 1e6           # optional: its phase-cal comb, tones at sky
+//! pcal_offset_hz = 1e4             #   offset + k·interval (offset default 0)
 //! # [[station.subband]] tables (the keys of [[subband]]): what this station
 //! # records when it differs from the job's [[subband]] (the output bands)
 //!
@@ -294,6 +296,20 @@ pub struct Station {
     /// from the job's `[[subband]]` (which are then only the output bands);
     /// empty = the job's.
     pub subbands: Vec<Subband>,
+    /// `pcal_interval_hz`, `pcal_offset_hz`: the station's phase-cal comb,
+    /// if it has one.
+    pub pcal: Option<PcalSpec>,
+}
+
+/// A station's phase-cal comb: tones at sky frequencies
+/// `offset_hz + k·interval_hz` (k integer) wherever they fall inside a
+/// recorded band, locked to the station's clock.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PcalSpec {
+    /// Tone spacing (> 0).
+    pub interval_hz: f64,
+    /// 0 ≤ offset < interval.
+    pub offset_hz: f64,
 }
 
 /// How a station's recording samples its band (`[[station]] sampling`).

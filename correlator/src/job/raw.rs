@@ -112,6 +112,8 @@ pub(super) struct RawStation {
     pub(super) delay_poly: Option<RawDelayPoly>,
     pub(super) sampling: Option<String>,
     pub(super) lo_offset_hz: Option<f64>,
+    pub(super) pcal_interval_hz: Option<f64>,
+    pub(super) pcal_offset_hz: Option<f64>,
     /// `[[station.subband]]`: what this station records, when it differs
     /// from the job's `[[subband]]`.
     #[serde(default)]

@@ -294,3 +294,44 @@ bandwidth_hz = 16e6
         .to_string();
     assert!(e.contains("station[1] (LS).subband[0].sideband"), "{e}");
 }
+
+/// `pcal_interval_hz` / `pcal_offset_hz` on a station: parsed into
+/// `Station::pcal`; a bad value is one line naming the file and the key.
+#[test]
+fn a_stations_phase_cal_comb_is_parsed_and_checked() {
+    let with =
+        |keys: &str| GOOD.replace("file = \"T6.vdif\"", &format!("file = \"T6.vdif\"\n{keys}"));
+    let j = parse(&with("pcal_interval_hz = 1e6\npcal_offset_hz = 1e4")).unwrap();
+    assert_eq!(
+        j.stations[0].pcal,
+        Some(PcalSpec {
+            interval_hz: 1e6,
+            offset_hz: 1e4
+        })
+    );
+    assert_eq!(j.stations[1].pcal, None);
+    let j = parse(&with("pcal_interval_hz = 5e6")).unwrap();
+    assert_eq!(j.stations[0].pcal.unwrap().offset_hz, 0.0);
+    for (keys, key) in [
+        ("pcal_interval_hz = 0.0", "station[0] (T6).pcal_interval_hz"),
+        (
+            "pcal_interval_hz = -1e6",
+            "station[0] (T6).pcal_interval_hz",
+        ),
+        (
+            "pcal_interval_hz = 1e6\npcal_offset_hz = 1e6",
+            "station[0] (T6).pcal_offset_hz",
+        ),
+        (
+            "pcal_interval_hz = 1e6\npcal_offset_hz = -5.0",
+            "station[0] (T6).pcal_offset_hz",
+        ),
+        ("pcal_offset_hz = 1e4", "station[0] (T6).pcal_offset_hz"),
+    ] {
+        let e = parse(&with(keys)).unwrap_err().to_string();
+        assert!(
+            e.starts_with("/data/jobs/j.toml: key `") && e.contains(key) && !e.contains('\n'),
+            "{keys}: {e}"
+        );
+    }
+}

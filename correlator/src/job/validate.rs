@@ -7,8 +7,8 @@
 use super::raw::{RawCorrelation, RawJob, RawScan, RawSource, RawSubband};
 use super::{
     base_dir, parse_dec, parse_ra, ClockModel, Correlation, DelayPolySpec, Job, JobError,
-    ModelConfig, MoonSite, Pol, Sampling, ScanSpec, Sideband, Source, SourcePosition, Station,
-    StationPosition, Subband, Window,
+    ModelConfig, MoonSite, PcalSpec, Pol, Sampling, ScanSpec, Sideband, Source, SourcePosition,
+    Station, StationPosition, Subband, Window,
 };
 use formats::UtcTime;
 use serde::Deserialize;
@@ -262,8 +262,37 @@ pub(super) fn validate(raw: RawJob, path: &Path) -> Result<Job, JobError> {
                 format!("must be a finite frequency, got {lo_offset_hz}"),
             ));
         }
+        let pcal = match (s.pcal_interval_hz, s.pcal_offset_hz) {
+            (None, None) => None,
+            (None, Some(_)) => {
+                return Err(key_err(
+                    &k("pcal_offset_hz"),
+                    "needs pcal_interval_hz (the tone spacing)".into(),
+                ))
+            }
+            (Some(interval_hz), offset) => {
+                if !(interval_hz.is_finite() && interval_hz > 0.0) {
+                    return Err(key_err(
+                        &k("pcal_interval_hz"),
+                        format!("must be a positive frequency, got {interval_hz}"),
+                    ));
+                }
+                let offset_hz = offset.unwrap_or(0.0);
+                if !(0.0..interval_hz).contains(&offset_hz) {
+                    return Err(key_err(
+                        &k("pcal_offset_hz"),
+                        format!("must be ≥ 0 and below pcal_interval_hz ({interval_hz}), got {offset_hz}"),
+                    ));
+                }
+                Some(PcalSpec {
+                    interval_hz,
+                    offset_hz,
+                })
+            }
+        };
         let own_subbands = validate_subbands(s.subband, &k("subband"), &key_err)?;
         stations.push(Station {
+            pcal,
             sampling,
             lo_offset_hz,
             subbands: own_subbands,

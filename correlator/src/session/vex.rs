@@ -104,6 +104,7 @@ pub(super) fn load(job: &Job, path: &Path, mode: Option<&str>) -> Result<Session
                 sampling: None,
                 lo_offset_hz: 0.0,
                 subbands: Vec::new(),
+                pcal: None,
             },
         };
         if st.position == StationPosition::None && st.delay_poly.is_none() {

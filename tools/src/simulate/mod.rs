@@ -29,6 +29,8 @@ pub mod write;
 #[cfg(test)]
 mod hetero_tests;
 #[cfg(test)]
+mod pcal_tests;
+#[cfg(test)]
 mod session_tests;
 #[cfg(test)]
 mod tests;
@@ -41,7 +43,8 @@ use formats::UtcTime;
 use quantise::Quantiser;
 use scenario::Scenario;
 use signal::{
-    noise_stream, GaussianSky, Interpolator, SkyCache, SkyPart, StationSignal, TonePart, TrueDelay,
+    noise_stream, GaussianSky, InstrumentalPhase, Interpolator, PcalComb, PlusDelay, SkyCache,
+    SkyPart, StationSignal, TonePart, TrueDelay,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -161,16 +164,17 @@ fn band_holding(sc: &Scenario, s: usize, nu_hz: f64) -> Option<usize> {
 }
 
 /// Station `s`'s view of carriers `tones` (phases at `g_ref`) through its
-/// true delay, at geocentric epoch `g_e` (see `truth::StationToneTruth`).
+/// true delay, at geocentric epoch `g_e` (see `truth::StationToneTruth`),
+/// and through its band's instrumental response (reference epoch `t0`).
 fn station_tones(
     sc: &Scenario,
     s: usize,
     tones: &[(scenario::Tone, f64)],
     delay: &InjectedDelay,
-    g_e: UtcTime,
-    g_ref: UtcTime,
+    (g_e, g_ref, t0): (UtcTime, UtcTime, UtcTime),
 ) -> Vec<truth::StationToneTruth> {
-    let setup = &sc.sim.stations[s].setup;
+    let sim = &sc.sim.stations[s];
+    let setup = &sim.setup;
     let tau = delay.delay_s(g_e);
     let rho = delay.rate_at(g_e);
     tones
@@ -184,8 +188,19 @@ fn station_tones(
                 Some(j) => {
                     let b = &setup.bands[j];
                     let lo = setup.lo_hz(b);
+                    // The instrumental response at the received frequency,
+                    // at the station time t_e = g_e + τ(g_e) the truth is for
+                    // (the delay τ_inst makes the wavefront there g_e −
+                    // τ_inst/(1 + ρ): −ν_received·τ_inst, which arg H holds).
+                    let t_e = g_e.add_seconds(tau);
+                    let inst = sim.instrumental_of(j).turns(
+                        b.sky_freq_hz,
+                        received,
+                        t_e.seconds_since(t0),
+                    );
                     let turns = phase_turns + ((nu - lo) * g_e.seconds_since(g_ref)).fract()
-                        - (lo * tau).fract();
+                        - (lo * tau).fract()
+                        + inst.fract();
                     let phase = truth::wrap_phase(std::f64::consts::TAU * (turns - turns.round()));
                     if b.sideband == Sideband::Upper {
                         (Some(received - lo), Some(phase))
@@ -200,6 +215,135 @@ fn station_tones(
                 subband: band,
                 baseband_freq_hz: f,
                 baseband_phase_rad: phase,
+            }
+        })
+        .collect()
+}
+
+/// Station `s`'s instrumental terms per band, as applied (empty: none).
+fn instrumental_truth(sc: &Scenario, s: usize) -> Vec<truth::InstrumentalTruth> {
+    let sim = &sc.sim.stations[s];
+    sim.instrumental
+        .iter()
+        .zip(&sim.setup.bands)
+        .enumerate()
+        .map(|(j, (i, b))| truth::InstrumentalTruth {
+            subband: j,
+            sky_freq_hz: b.sky_freq_hz,
+            phase_rad: i.phase_rad,
+            phase_rate_rad_per_s: i.phase_rate_rad_per_s,
+            delay_s: i.delay_s,
+        })
+        .collect()
+}
+
+/// Station `s`'s comb as an ideal extractor should read it, at station time
+/// `t0` (the reference epoch; the LO phase is 0 at `g_ref` on the station's
+/// clock, see `signal`).
+fn pcal_truth(sc: &Scenario, s: usize, t0: UtcTime, g_ref: UtcTime) -> Option<truth::PcalTruth> {
+    let sim = &sc.sim.stations[s];
+    let p = sim.pcal?;
+    let setup = &sim.setup;
+    let mut tones = Vec::new();
+    for (j, b) in setup.bands.iter().enumerate() {
+        let lo = setup.lo_hz(b);
+        let inst = sim.instrumental_of(j);
+        let usb = b.sideband == Sideband::Upper;
+        for f in sim.pcal_tones(j) {
+            let psi = inst.turns(b.sky_freq_hz, f, 0.0);
+            // Sky-convention baseband phase at t0: the comb's f·(t0 − ⌊t0⌋),
+            // the LO's −ν₀(t0 − g_ref), and arg H.
+            let bb = (f * t0.frac()).fract() - turns_between(lo, g_ref, t0) + psi.fract();
+            let bb = truth::wrap_phase(std::f64::consts::TAU * (bb - bb.round()));
+            tones.push(truth::PcalToneTruth {
+                subband: j,
+                sky_freq_hz: f,
+                baseband_freq_hz: if usb { f - lo } else { lo - f },
+                expected_phase_rad: truth::wrap_phase(std::f64::consts::TAU * (psi - psi.round())),
+                phase_rate_rad_per_s: inst.phase_rate_rad_per_s,
+                baseband_phase_rad: if usb { bb } else { truth::wrap_phase(-bb) },
+            });
+        }
+    }
+    Some(truth::PcalTruth {
+        interval_hz: p.interval_hz,
+        offset_hz: p.offset_hz,
+        amplitude: p.amplitude,
+        tones,
+    })
+}
+
+/// Station `s`'s band that records most of sky range [lo, hi) of
+/// polarisation `pol` (the one a correlator takes for an output band).
+fn band_covering(
+    sc: &Scenario,
+    s: usize,
+    lo: f64,
+    hi: f64,
+    pol: correlator::job::Pol,
+) -> Option<usize> {
+    let setup = &sc.sim.stations[s].setup;
+    setup
+        .bands
+        .iter()
+        .enumerate()
+        .filter(|(_, x)| x.pol == pol)
+        .map(|(j, x)| {
+            let (l, h) = setup.sky_range_hz(x);
+            (j, h.min(hi) - l.max(lo))
+        })
+        .filter(|(_, w)| *w > 0.0)
+        .max_by(|x, y| x.1.total_cmp(&y.1))
+        .map(|(j, _)| j)
+}
+
+/// Per output band, the instrumental phase the visibilities of baseline
+/// a–b carry (empty when neither station has instrumental terms).
+fn baseline_instrumental(
+    sc: &Scenario,
+    a: usize,
+    b: usize,
+) -> Vec<truth::BaselineInstrumentalTruth> {
+    let (sa, sb) = (&sc.sim.stations[a], &sc.sim.stations[b]);
+    if sa.instrumental.is_empty() && sb.instrumental.is_empty() {
+        return Vec::new();
+    }
+    sc.job
+        .subbands
+        .iter()
+        .enumerate()
+        .map(|(k, ob)| {
+            let (lo, hi) = if ob.sideband == Sideband::Upper {
+                (ob.sky_freq_hz, ob.sky_freq_hz + ob.bandwidth_hz)
+            } else {
+                (ob.sky_freq_hz - ob.bandwidth_hz, ob.sky_freq_hz)
+            };
+            let both =
+                band_covering(sc, a, lo, hi, ob.pol).zip(band_covering(sc, b, lo, hi, ob.pol));
+            let r = ob.sky_freq_hz;
+            let (phase, delay, rate) = match both {
+                None => (None, None, None),
+                Some((ja, jb)) => {
+                    let (ia, ib) = (sa.instrumental_of(ja), sb.instrumental_of(jb));
+                    let ea = sa.setup.bands[ja].sky_freq_hz;
+                    let eb = sb.setup.bands[jb].sky_freq_hz;
+                    // V_AB = ⟨X_A conj X_B⟩ carries arg H_A − arg H_B.
+                    let turns = ia.turns(ea, r, 0.0) - ib.turns(eb, r, 0.0);
+                    (
+                        Some(truth::wrap_phase(
+                            std::f64::consts::TAU * (turns - turns.round()),
+                        )),
+                        Some(ib.delay_s - ia.delay_s),
+                        Some(ia.phase_rate_rad_per_s - ib.phase_rate_rad_per_s),
+                    )
+                }
+            };
+            truth::BaselineInstrumentalTruth {
+                subband: k,
+                sky_freq_hz: r,
+                phase_rad: phase,
+                delay_s: delay,
+                phase_rate_rad_per_s: rate,
             }
         })
         .collect()
@@ -341,6 +485,8 @@ pub struct Plan {
     pub job_toml: String,
     /// A session's schedule as written (what a VEX writer would describe).
     pub schedule: Option<session::Schedule>,
+    /// t0 of the instrumental responses: the reference epoch of truth.json.
+    pub epoch: UtcTime,
 }
 
 impl Plan {
@@ -536,7 +682,9 @@ fn plan_span(sc: &Scenario, out_dir: &Path) -> Result<Plan, SimError> {
                 model_rate_at_start: model_at_start.rate,
                 true_delay_at_start_s: delay.delay_s(start),
                 setup: setup_truth(sc, i),
-                tones: station_tones(sc, i, &tones, &delay, start, start),
+                tones: station_tones(sc, i, &tones, &delay, (start, start, start)),
+                instrumental: instrumental_truth(sc, i),
+                pcal: pcal_truth(sc, i, start, start),
             },
         );
         recordings.push(Recording {
@@ -570,6 +718,7 @@ fn plan_span(sc: &Scenario, out_dir: &Path) -> Result<Plan, SimError> {
                     bt.expected_amplitude,
                     bt.expected_amplitude_quantised,
                 );
+                bt.instrumental = baseline_instrumental(sc, a, b);
             }
         }
     }
@@ -607,6 +756,7 @@ fn plan_span(sc: &Scenario, out_dir: &Path) -> Result<Plan, SimError> {
         truth: truth::TruthFile::Span(truth),
         job_toml,
         schedule: None,
+        epoch: start,
     })
 }
 
@@ -626,6 +776,11 @@ fn job_table(sc: &Scenario) -> Result<toml::Table, SimError> {
         for (st, sim) in sts.iter_mut().zip(&sc.sim.stations) {
             if let Some(st) = st.as_table_mut() {
                 st.extend(sim.setup.job_keys.clone());
+                // What the correlator needs to extract the comb.
+                if let Some(p) = sim.pcal {
+                    st.insert("pcal_interval_hz".into(), p.interval_hz.into());
+                    st.insert("pcal_offset_hz".into(), p.offset_hz.into());
+                }
             }
         }
     }
@@ -923,18 +1078,49 @@ fn station_signals(
     interp: &Arc<Interpolator>,
     skies: &[Vec<Arc<SkyCache>>],
 ) -> Vec<StationSignal<GaussianSky>> {
-    let setup = &sc.sim.stations[rec.station].setup;
+    let sim = &sc.sim.stations[rec.station];
+    let setup = &sim.setup;
     plan.skies.bands[rec.station]
         .iter()
         .zip(&setup.bands)
         .enumerate()
         .map(|(k, (&(sky, sampling), band))| {
+            // The band's instrumental response: τ_inst added to every delay,
+            // the phase applied by the generator (none: the bits of old).
+            let inst = sim.instrumental_of(k);
+            let delayed = |d: &Arc<InjectedDelay>| -> Arc<dyn TrueDelay> {
+                if inst.is_zero() {
+                    d.clone()
+                } else {
+                    Arc::new(PlusDelay {
+                        inner: d.clone(),
+                        extra_s: inst.delay_s,
+                    })
+                }
+            };
+            let phase = (!inst.is_zero()).then(|| InstrumentalPhase {
+                phase0_turns: inst.phase_rad / std::f64::consts::TAU
+                    + (band.sky_freq_hz * inst.delay_s).fract(),
+                rate_turns_per_s: inst.phase_rate_rad_per_s / std::f64::consts::TAU,
+                t0: plan.epoch,
+            });
+            let comb_freqs = sim.pcal_tones(k);
+            let comb = sim.pcal.map(|p| PcalComb {
+                inst_turns: comb_freqs
+                    .iter()
+                    .map(|&f| inst.turns(band.sky_freq_hz, f, 0.0))
+                    .collect(),
+                sky_freq_hz: comb_freqs.clone(),
+                amplitude: p.amplitude,
+                rate_turns_per_s: inst.phase_rate_rad_per_s / std::f64::consts::TAU,
+                t0: plan.epoch,
+            });
             let parts = rec
                 .sources
                 .iter()
                 .map(|p| SkyPart {
                     sky: GaussianSky::shared(skies[p.part][sky].clone()),
-                    delay: p.delay.clone(),
+                    delay: delayed(&p.delay),
                     correlated_fraction: p.correlated_fraction,
                 })
                 .collect();
@@ -950,7 +1136,7 @@ fn station_signals(
                         .iter()
                         .filter(|(t, _)| (lo..hi).contains(&t.sky_freq_hz))
                         .map(|(t, phase_turns)| TonePart {
-                            delay: p.delay.clone(),
+                            delay: delayed(&p.delay),
                             sky_freq_hz: t.sky_freq_hz,
                             amplitude: t.amplitude,
                             phase_turns: *phase_turns,
@@ -967,6 +1153,8 @@ fn station_signals(
                 pass.noise_stream(rec.station, k),
             )
             .with_tones(tones)
+            .with_instrumental(phase)
+            .with_pcal(comb)
         })
         .collect()
 }

@@ -44,6 +44,35 @@
 //! phase_rad = 0.5              # at the geocentre at the reference epoch (default 0)
 //! ```
 //!
+//! Instrumental terms and a phase-cal comb (simulation keys of a
+//! `[[station]]`; job.toml gets `pcal_interval_hz` and `pcal_offset_hz`
+//! for a station with a comb, nothing of the instrumental terms):
+//!
+//! ```toml
+//! [[station]]
+//! pcal = { interval_hz = 1e6, offset_hz = 1e4, amplitude = 0.01 }
+//! instrumental_random = { phase_deg = 180.0, delay_s = 2e-9, phase_rate_deg_per_s = 0.0, seed = 7 }
+//! [[station.instrumental]]     # one band's terms (replaces its random draw)
+//! subband = 2                  # index into the station's recorded bands: its
+//!                              # [[station.subband]] list, else the job's [[subband]]
+//! phase_rad = 0.3              # φ0 (default 0)
+//! phase_rate_rad_per_s = 0.0   # φ̇ (default 0)
+//! delay_s = 1.5e-9             # τ_inst (default 0)
+//! ```
+//!
+//! The instrumental response of station band b is (see [`Instrumental`])
+//!
+//! ```text
+//! H_b(f, t) = exp(i[φ0 + φ̇·(t − t0) − 2π (f − f_edge)·τ_inst])
+//! ```
+//!
+//! at sky frequency f and station time t, f_edge the band's `sky_freq_hz`
+//! and t0 the reference epoch of truth.json (the job start; a session's
+//! first scan start). `instrumental_random` draws φ0, τ_inst and φ̇ of each
+//! band uniformly in ±`phase_deg`, ±`delay_s`, ±`phase_rate_deg_per_s`
+//! (each default 0) from `seed` (default: the file's `[simulation] seed`;
+//! `--seed` does not redraw them).
+//!
 //! Fault keys (per station, or in [simulation] for all): `invalid_fraction`,
 //! `missing_fraction` (of frames, chosen at random), `invalid_ranges_s`,
 //! `missing_ranges_s` (lists of [from, to) seconds after the station's first
@@ -125,6 +154,86 @@ pub struct Faults {
     pub truncate_last_frame: bool,
 }
 
+/// One station band's instrumental response (filters, cables, samplers):
+///
+/// ```text
+/// H(f, t) = exp(i[φ0 + φ̇·(t − t0) − 2π (f − f_edge)·τ_inst])
+/// ```
+///
+/// at sky frequency f and station time t (the recording's timestamps), with
+/// f_edge the band's `sky_freq_hz` (its LO edge as named: the lower edge for
+/// USB and complex DSB, the upper for LSB; without `lo_offset_hz`) and t0
+/// the reference epoch (truth.json's `reference_epoch`). So φ0 is the phase
+/// at the band edge at t0, and τ_inst > 0 delays the signal (a longer
+/// cable): the same sign as a geometric delay or clock offset, which make
+/// the spectrum's phase −2πfτ (see `signal`). It multiplies the station's
+/// signal at sky frequency f — for an LSB or real recording the baseband
+/// holds the conjugate of the sky-frequency component, so the video-domain
+/// phase there is −arg H. The sky and the sources' carriers pass through it
+/// as a true delay τ_inst (their envelope arrives τ_inst later) times
+/// e^{i(φ0 + φ̇(t − t0) + 2π f_edge τ_inst)}; the phase-cal comb, made of
+/// pure tones, gets H(f_k, t) per tone. The receiver noise does not (white
+/// noise through |H| = 1 is the same white noise).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Instrumental {
+    /// φ0, rad.
+    pub phase_rad: f64,
+    /// φ̇, rad/s.
+    pub phase_rate_rad_per_s: f64,
+    /// τ_inst, s.
+    pub delay_s: f64,
+}
+
+impl Instrumental {
+    pub fn is_zero(&self) -> bool {
+        *self == Instrumental::default()
+    }
+
+    /// arg H in turns at sky frequency `f_hz`, `dt_s` after t0, for a band
+    /// whose edge is `edge_hz`.
+    pub fn turns(&self, edge_hz: f64, f_hz: f64, dt_s: f64) -> f64 {
+        (self.phase_rad + self.phase_rate_rad_per_s * dt_s) / std::f64::consts::TAU
+            - (f_hz - edge_hz) * self.delay_s
+    }
+}
+
+/// A phase-cal comb injected at a station's feed (`pcal = {...}`): tones
+/// at sky frequencies offset + k·interval strictly inside each recorded
+/// band, locked to the station's clock — tone k is A·cos(2π f_k t) at
+/// station time t (phase 0 at every whole second, as a pulse train of
+/// period 1/interval gives; hence whole numbers of Hz), so it follows the
+/// station's clock error and not the source's geometry — and then through
+/// the instrumental response.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pcal {
+    pub interval_hz: f64,
+    #[serde(default)]
+    pub offset_hz: f64,
+    /// Peak amplitude of each real component of each tone, in σ of the
+    /// recording (as `[[source.tone]]` amplitudes).
+    pub amplitude: f64,
+}
+
+impl Pcal {
+    /// The comb's sky frequencies strictly inside (lo, hi) (a tone on a band
+    /// edge would sit at 0 Hz or Nyquist of a real recording).
+    pub fn tones_in(&self, lo_hz: f64, hi_hz: f64) -> Vec<f64> {
+        let mut k = ((lo_hz - self.offset_hz) / self.interval_hz).floor();
+        let mut out = Vec::new();
+        loop {
+            let f = self.offset_hz + k * self.interval_hz;
+            if f >= hi_hz {
+                return out;
+            }
+            if f > lo_hz {
+                out.push(f);
+            }
+            k += 1.0;
+        }
+    }
+}
+
 /// What the simulator adds to one station.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StationSim {
@@ -137,7 +246,67 @@ pub struct StationSim {
     pub faults: Faults,
     /// How the station records (its own bands, sampling, LO offset).
     pub setup: StationSetup,
+    /// Per band of `setup.bands`: its instrumental response; empty when the
+    /// station has none (every band H = 1).
+    pub instrumental: Vec<Instrumental>,
+    /// The injected phase-cal comb, if any.
+    pub pcal: Option<Pcal>,
 }
+
+impl StationSim {
+    /// Band `j`'s instrumental response (H = 1 when none was given).
+    pub fn instrumental_of(&self, j: usize) -> Instrumental {
+        self.instrumental.get(j).copied().unwrap_or_default()
+    }
+
+    /// The pcal comb's sky frequencies in band `j` (none without a comb).
+    pub fn pcal_tones(&self, j: usize) -> Vec<f64> {
+        match (&self.pcal, self.setup.bands.get(j)) {
+            (Some(p), Some(b)) => {
+                let (lo, hi) = self.setup.sky_range_hz(b);
+                p.tones_in(lo, hi)
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// `[[station.instrumental]]` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInstrumental {
+    subband: i64,
+    #[serde(default)]
+    phase_rad: f64,
+    #[serde(default)]
+    phase_rate_rad_per_s: f64,
+    #[serde(default)]
+    delay_s: f64,
+}
+
+/// `instrumental_random = {...}` as written.
+#[derive(Deserialize, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+struct RandomInstrumental {
+    #[serde(default)]
+    phase_deg: f64,
+    #[serde(default)]
+    phase_rate_deg_per_s: f64,
+    #[serde(default)]
+    delay_s: f64,
+    seed: Option<u64>,
+}
+
+/// A station's instrumental keys until its bands are known.
+struct InstrumentalKeys {
+    given: Vec<RawInstrumental>,
+    random: Option<RandomInstrumental>,
+}
+
+/// Bounds: an instrumental delay of a µs or a drift of a radian per second
+/// is a typo, not a receiver.
+const MAX_INSTRUMENTAL_DELAY_S: f64 = 1e-6;
+const MAX_INSTRUMENTAL_RATE_RAD_PER_S: f64 = 1.0;
 
 /// How a station samples: `sampling = "real" | "complex" | "complex_dsb"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -367,6 +536,7 @@ impl Scenario {
 
         // Strip the per-station simulation keys before the job sees them.
         let mut station_sims = Vec::new();
+        let mut instrumental_keys = Vec::new();
         if let Some(toml::Value::Array(stations)) = table.get_mut("station") {
             for (i, st) in stations.iter_mut().enumerate() {
                 let Some(st) = st.as_table_mut() else {
@@ -424,6 +594,55 @@ impl Scenario {
                         .map_err(|e| key_err(&k("faults"), one_line(&e.to_string())))?,
                 };
                 check_faults(&faults, &k("faults"), &key_err)?;
+                for key in ["pcal_interval_hz", "pcal_offset_hz"] {
+                    if st.contains_key(key) {
+                        return Err(key_err(
+                            &k(key),
+                            "a scenario injects a comb with pcal = { interval_hz, offset_hz, amplitude }; job.toml gets this key from it".into(),
+                        ));
+                    }
+                }
+                let pcal = match st.remove("pcal") {
+                    None => None,
+                    Some(v) => {
+                        let p = Pcal::deserialize(v).map_err(|e| {
+                            key_err(
+                                &k("pcal"),
+                                format!(
+                                    "expected {{ interval_hz, offset_hz, amplitude }}: {}",
+                                    one_line(&e.to_string())
+                                ),
+                            )
+                        })?;
+                        check_pcal(&p, &k("pcal"), &key_err)?;
+                        Some(p)
+                    }
+                };
+                let given = match st.remove("instrumental") {
+                    None => Vec::new(),
+                    Some(v) => Vec::<RawInstrumental>::deserialize(v).map_err(|e| {
+                        key_err(
+                            &k("instrumental"),
+                            format!(
+                                "expected [[station.instrumental]] tables of subband, phase_rad, phase_rate_rad_per_s, delay_s: {}",
+                                one_line(&e.to_string())
+                            ),
+                        )
+                    })?,
+                };
+                let random = match st.remove("instrumental_random") {
+                    None => None,
+                    Some(v) => Some(RandomInstrumental::deserialize(v).map_err(|e| {
+                        key_err(
+                            &k("instrumental_random"),
+                            format!(
+                                "expected {{ phase_deg, delay_s, phase_rate_deg_per_s, seed }}: {}",
+                                one_line(&e.to_string())
+                            ),
+                        )
+                    })?),
+                };
+                instrumental_keys.push(InstrumentalKeys { given, random });
                 // Setup keys: the job parser does not know them yet (they are
                 // read after it, and written back into job.toml).
                 let mut job_keys = toml::Table::new();
@@ -445,6 +664,8 @@ impl Scenario {
                         own_bands: false,
                         job_keys,
                     },
+                    instrumental: Vec::new(),
+                    pcal,
                 });
             }
         }
@@ -520,7 +741,32 @@ impl Scenario {
         for (i, st) in job.stations.iter().enumerate() {
             let keys = std::mem::take(&mut station_sims[i].setup.job_keys);
             station_sims[i].setup = station_setup(i, &st.name, keys, &job, complex, &key_err)?;
+            station_sims[i].instrumental = instrumental(
+                i,
+                &st.name,
+                &instrumental_keys[i],
+                station_sims[i].setup.bands.len(),
+                seed as u64,
+                &key_err,
+            )?;
             let setup = &station_sims[i].setup;
+            if let Some(p) = &station_sims[i].pcal {
+                for b in &setup.bands {
+                    let (lo, hi) = setup.sky_range_hz(b);
+                    let n = p.tones_in(lo, hi).len();
+                    // The comb's peak, n·A, must leave the quantiser room.
+                    if n as f64 * p.amplitude > 4.0 {
+                        return Err(key_err(
+                            &format!("station[{i}] ({}).pcal.amplitude", st.name),
+                            format!(
+                                "{n} tones of {} σ in a band reach {} σ (at most 4)",
+                                p.amplitude,
+                                n as f64 * p.amplitude
+                            ),
+                        ));
+                    }
+                }
+            }
             let rate = setup.sample_rate_hz();
             if let Some(r) = st.sample_rate_hz {
                 if r != rate {
@@ -859,6 +1105,151 @@ fn check_session_keys(
         }
     }
     Ok(())
+}
+
+/// A comb that a station can be locked to: whole hertz (so every tone is
+/// phase 0 at whole seconds), 0 ≤ offset < interval, amplitude in (0, 4].
+fn check_pcal(
+    p: &Pcal,
+    key: &str,
+    key_err: &dyn Fn(&str, String) -> ScenarioError,
+) -> Result<(), ScenarioError> {
+    if !(p.interval_hz.is_finite() && p.interval_hz >= 1.0 && p.interval_hz.fract() == 0.0) {
+        return Err(key_err(
+            &format!("{key}.interval_hz"),
+            format!(
+                "must be a positive whole number of Hz, got {}",
+                p.interval_hz
+            ),
+        ));
+    }
+    if !((0.0..p.interval_hz).contains(&p.offset_hz) && p.offset_hz.fract() == 0.0) {
+        return Err(key_err(
+            &format!("{key}.offset_hz"),
+            format!(
+                "must be a whole number of Hz from 0 to below interval_hz ({}), got {}",
+                p.interval_hz, p.offset_hz
+            ),
+        ));
+    }
+    if !(p.amplitude.is_finite() && p.amplitude > 0.0 && p.amplitude <= 4.0) {
+        return Err(key_err(
+            &format!("{key}.amplitude"),
+            format!(
+                "must be above 0 and at most 4 (σ of the recording), got {}",
+                p.amplitude
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Station `i`'s instrumental terms per band (`n_bands` of them): the random
+/// draw, if asked for, with the given tables in place of their bands'
+/// draws; empty when neither was given.
+fn instrumental(
+    i: usize,
+    name: &str,
+    keys: &InstrumentalKeys,
+    n_bands: usize,
+    scenario_seed: u64,
+    key_err: &dyn Fn(&str, String) -> ScenarioError,
+) -> Result<Vec<Instrumental>, ScenarioError> {
+    let k = |f: &str| format!("station[{i}] ({name}).{f}");
+    if keys.given.is_empty() && keys.random.is_none() {
+        return Ok(Vec::new());
+    }
+    let mut out = vec![Instrumental::default(); n_bands];
+    if let Some(r) = keys.random {
+        for (f, v, max) in [
+            ("phase_deg", r.phase_deg, 180.0),
+            ("delay_s", r.delay_s, MAX_INSTRUMENTAL_DELAY_S),
+            (
+                "phase_rate_deg_per_s",
+                r.phase_rate_deg_per_s,
+                MAX_INSTRUMENTAL_RATE_RAD_PER_S.to_degrees(),
+            ),
+        ] {
+            if !(v.is_finite() && (0.0..=max).contains(&v)) {
+                return Err(key_err(
+                    &k(&format!("instrumental_random.{f}")),
+                    format!("a range ±x needs 0 ≤ x ≤ {max}, got {v}"),
+                ));
+            }
+        }
+        // One stream per station (purpose 0 of `signal`'s stream layout), so
+        // stations with the same seed still differ.
+        let mut rng = super::signal::rng_at(
+            r.seed.unwrap_or(scenario_seed),
+            super::signal::instrumental_stream(i),
+            0,
+        );
+        // Uniform in [−1, 1) from 53 random bits (only exact IEEE operations).
+        let mut u = || {
+            use rand::RngCore;
+            (rng.next_u64() >> 11) as f64 / (1u64 << 52) as f64 - 1.0
+        };
+        for b in out.iter_mut() {
+            b.phase_rad = u() * r.phase_deg.to_radians();
+            b.delay_s = u() * r.delay_s;
+            b.phase_rate_rad_per_s = u() * r.phase_rate_deg_per_s.to_radians();
+        }
+    }
+    let mut seen = vec![false; n_bands];
+    for (j, g) in keys.given.iter().enumerate() {
+        let kj = |f: &str| k(&format!("instrumental[{j}].{f}"));
+        let sb = usize::try_from(g.subband)
+            .ok()
+            .filter(|&sb| sb < n_bands)
+            .ok_or_else(|| {
+                key_err(
+                    &kj("subband"),
+                    format!(
+                        "{}: the station records bands 0 to {} (its [[station.subband]] list, else the job's [[subband]])",
+                        g.subband,
+                        n_bands - 1
+                    ),
+                )
+            })?;
+        if std::mem::replace(&mut seen[sb], true) {
+            return Err(key_err(
+                &kj("subband"),
+                format!("band {sb} has two [[station.instrumental]] tables"),
+            ));
+        }
+        if !g.phase_rad.is_finite() {
+            return Err(key_err(
+                &kj("phase_rad"),
+                format!("must be finite, got {}", g.phase_rad),
+            ));
+        }
+        if !(g.phase_rate_rad_per_s.is_finite()
+            && g.phase_rate_rad_per_s.abs() <= MAX_INSTRUMENTAL_RATE_RAD_PER_S)
+        {
+            return Err(key_err(
+                &kj("phase_rate_rad_per_s"),
+                format!(
+                    "must be within ±{MAX_INSTRUMENTAL_RATE_RAD_PER_S} rad/s (a slow drift), got {}",
+                    g.phase_rate_rad_per_s
+                ),
+            ));
+        }
+        if !(g.delay_s.is_finite() && g.delay_s.abs() < MAX_INSTRUMENTAL_DELAY_S) {
+            return Err(key_err(
+                &kj("delay_s"),
+                format!(
+                    "must be within ±{MAX_INSTRUMENTAL_DELAY_S} s, got {}",
+                    g.delay_s
+                ),
+            ));
+        }
+        out[sb] = Instrumental {
+            phase_rad: g.phase_rad,
+            phase_rate_rad_per_s: g.phase_rate_rad_per_s,
+            delay_s: g.delay_s,
+        };
+    }
+    Ok(out)
 }
 
 fn one_line(s: &str) -> String {

@@ -27,9 +27,10 @@ use super::scenario::Scenario;
 use super::signal::{fault_stream, scan_stream};
 use super::truth::{self, Residual};
 use super::{
-    band_truths, job_section, job_table, job_text, output_bands, quantiser, recording_window,
-    setup_truth, station_layouts, station_tones, tones_at, InjectedDelay, Pass, Plan,
-    RecordedSource, Recording, SimError, SkyPlan, MODEL_MARGIN_S,
+    band_truths, baseline_instrumental, instrumental_truth, job_section, job_table, job_text,
+    output_bands, pcal_truth, quantiser, recording_window, setup_truth, station_layouts,
+    station_tones, tones_at, InjectedDelay, Pass, Plan, RecordedSource, Recording, SimError,
+    SkyPlan, MODEL_MARGIN_S,
 };
 use correlator::job::{MoonSite, Source, SourcePosition};
 use correlator::model::moon::{site_me_m, MOON_RADIUS_M};
@@ -313,7 +314,13 @@ pub fn plan(sc: &Scenario, out_dir: &Path) -> Result<Plan, SimError> {
                         true_delay_s: geo.delay_s + clock_s,
                         true_rate: geo.rate + sim.inject_clock_rate,
                         geometry_error_s,
-                        tones: station_tones(sc, s, &tones, &true_delay, centre, start),
+                        tones: station_tones(
+                            sc,
+                            s,
+                            &tones,
+                            &true_delay,
+                            (centre, start, reference),
+                        ),
                     },
                 );
                 eps.push((s, r, f));
@@ -400,17 +407,24 @@ pub fn plan(sc: &Scenario, out_dir: &Path) -> Result<Plan, SimError> {
                 frames_per_second: layouts[s].frames_per_second,
                 samples_per_frame: layouts[s].samples_per_frame,
                 setup: setup_truth(sc, s),
+                instrumental: instrumental_truth(sc, s),
+                pcal: pcal_truth(sc, s, reference, reference),
             },
         );
     }
     let mut baselines = BTreeMap::new();
     for (i, (a, sa)) in job.stations.iter().zip(&sc.sim.stations).enumerate() {
-        for (b, sb) in job.stations[i + 1..].iter().zip(&sc.sim.stations[i + 1..]) {
+        for (j, (b, sb)) in job.stations[i + 1..]
+            .iter()
+            .zip(&sc.sim.stations[i + 1..])
+            .enumerate()
+        {
             baselines.insert(
                 format!("{}-{}", a.name, b.name),
                 truth::ClockBaselineTruth {
                     residual_delay_s: sb.inject_clock_offset_s - sa.inject_clock_offset_s,
                     residual_rate: sb.inject_clock_rate - sa.inject_clock_rate,
+                    instrumental: baseline_instrumental(sc, i, i + 1 + j),
                 },
             );
         }
@@ -457,6 +471,7 @@ pub fn plan(sc: &Scenario, out_dir: &Path) -> Result<Plan, SimError> {
         truth: truth::TruthFile::Session(truth),
         job_toml,
         schedule: Some(schedule),
+        epoch: reference,
     })
 }
 

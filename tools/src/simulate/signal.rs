@@ -103,6 +103,11 @@ pub fn noise_stream(station: usize, subband: usize) -> u64 {
 pub fn fault_stream(station: usize) -> u64 {
     (3 << 48) | station as u64
 }
+/// Station `station`'s random instrumental terms (purpose 0; drawn once per
+/// scenario, never per scan).
+pub fn instrumental_stream(station: usize) -> u64 {
+    station as u64
+}
 
 /// Scans a session may have: the scan tag lives in bits 50–63 of a stream.
 pub const MAX_SCANS: usize = (1 << 14) - 1;
@@ -657,6 +662,58 @@ pub struct TonePart {
     pub phase_turns: f64,
 }
 
+/// A true delay plus a constant: the instrumental delay τ_inst after the
+/// feed (a sample at station time t holds what reached the feed at
+/// t − τ_inst).
+pub struct PlusDelay {
+    pub inner: Arc<dyn TrueDelay>,
+    pub extra_s: f64,
+}
+
+impl TrueDelay for PlusDelay {
+    fn delay_s(&self, g: UtcTime) -> f64 {
+        self.inner.delay_s(g) + self.extra_s
+    }
+}
+
+/// The phase part of one band's instrumental response (its delay part is a
+/// [`PlusDelay`] of every sky part and carrier): the sky-convention
+/// baseband is multiplied by e^{2πi(phase0_turns + rate_turns_per_s·(t − t0))}
+/// at station time t, so LSB and real recordings see the conjugate, as for
+/// any sky phase. For `scenario::Instrumental` (φ0, φ̇, τ_inst) at band edge
+/// f_edge: phase0 = φ0/2π + f_edge·τ_inst, which with the delay's −f·τ_inst
+/// makes arg H = φ0 − 2π(f − f_edge)τ_inst.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct InstrumentalPhase {
+    pub phase0_turns: f64,
+    pub rate_turns_per_s: f64,
+    /// t0: the reference epoch, on the station's clock.
+    pub t0: UtcTime,
+}
+
+impl InstrumentalPhase {
+    fn turns_at(&self, t: UtcTime) -> f64 {
+        self.phase0_turns + self.rate_turns_per_s * t.seconds_since(self.t0)
+    }
+}
+
+/// A phase-cal comb in one band: tones at sky frequencies f_k (whole Hz),
+/// locked to the station's clock (sky phase 2π f_k·t, 0 at whole seconds of
+/// station time t), each through the band's instrumental response, mixed
+/// with the band's LO like every other signal (LO phase 0 at g_ref on the
+/// station's clock; see the module docs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PcalComb {
+    pub sky_freq_hz: Vec<f64>,
+    /// Peak per real component, in σ of the recording (as [`TonePart`]).
+    pub amplitude: f64,
+    /// arg H(f_k, t0) per tone, turns (the constant part of the response).
+    pub inst_turns: Vec<f64>,
+    /// φ̇/2π of the band's response, and its t0.
+    pub rate_turns_per_s: f64,
+    pub t0: UtcTime,
+}
+
 /// Generates one station's samples of one subband, in time order, as f32
 /// values of unit variance (σ = 1 per real component) — the quantiser's input.
 ///
@@ -684,6 +741,9 @@ pub struct StationSignal<S: Sky> {
     span_buf: Vec<f32>,
     span_index: Option<u64>,
     tones: Vec<TonePart>,
+    /// The band's instrumental phase (its delay is in the parts' delays).
+    instrumental: Option<InstrumentalPhase>,
+    pcal: Option<PcalComb>,
 }
 
 /// A sky part with its gain as the sample loop uses it.
@@ -773,7 +833,22 @@ impl<S: Sky> StationSignal<S> {
             span_buf: Vec::new(),
             span_index: None,
             tones: Vec::new(),
+            instrumental: None,
+            pcal: None,
         }
+    }
+
+    /// Apply the band's instrumental phase to every sky part and carrier
+    /// (their delays must already include τ_inst: [`PlusDelay`]).
+    pub fn with_instrumental(mut self, phase: Option<InstrumentalPhase>) -> Self {
+        self.instrumental = phase;
+        self
+    }
+
+    /// Inject a phase-cal comb (none when `comb` has no tones).
+    pub fn with_pcal(mut self, comb: Option<PcalComb>) -> Self {
+        self.pcal = comb.filter(|c| !c.sky_freq_hz.is_empty());
+        self
     }
 
     /// Add carriers (each band gets those within its sky range: see `mod`).
@@ -840,19 +915,23 @@ impl<S: Sky> StationSignal<S> {
         self.ensure_noise(chunk);
         let nz0 = (a - chunk * NOISE_CHUNK) as usize * vps;
         dst.copy_from_slice(&self.noise[nz0..nz0 + count * vps]);
+        let inst = self.instrumental.as_ref();
         for part in self.parts.iter_mut() {
             add_part(
                 part,
                 &self.interp,
                 self.sampling,
-                self.t0,
-                self.g_ref,
+                (self.t0, self.g_ref),
+                inst,
                 a,
                 dst,
             );
         }
         for tone in &self.tones {
-            add_tone(tone, self.sampling, self.t0, self.g_ref, a, dst);
+            add_tone(tone, self.sampling, (self.t0, self.g_ref), inst, a, dst);
+        }
+        if let Some(comb) = &self.pcal {
+            add_pcal(comb, self.sampling, (self.t0, self.g_ref), a, dst);
         }
     }
 }
@@ -863,8 +942,8 @@ impl<S: Sky> StationSignal<S> {
 fn add_tone(
     tone: &TonePart,
     s: SubbandSampling,
-    t0: UtcTime,
-    g_ref: UtcTime,
+    (t0, g_ref): (UtcTime, UtcTime),
+    inst: Option<&InstrumentalPhase>,
     a: u64,
     dst: &mut [f32],
 ) {
@@ -877,13 +956,25 @@ fn add_tone(
     let (gb, tau_b) = at(b);
     let shift = tone.sky_freq_hz - s.lo_hz;
     let wrap = |x: f64| x - x.floor();
-    let pha = wrap(
+    let mut pha = wrap(
         wrap(tone.phase_turns) + wrap(shift * ga.seconds_since(g_ref)) - wrap(s.lo_hz * tau_a),
     );
-    let dph = (shift * gb.seconds_since(ga) - s.lo_hz * (tau_b - tau_a)) / count as f64;
+    let mut dph = (shift * gb.seconds_since(ga) - s.lo_hz * (tau_b - tau_a)) / count as f64;
+    if let Some(i) = inst {
+        pha = wrap(pha + wrap(i.turns_at(sample_time(t0, a, fs))));
+        dph += i.rate_turns_per_s / fs;
+    }
+    add_phasor(dst, s, pha, dph, tone.amplitude);
+}
+
+/// Add A·e^{2πi(pha + n·dph)} (sky-convention baseband) to samples n = 0 …
+/// of `dst`: as is (complex USB), conjugated (complex LSB), its real part
+/// (real).
+fn add_phasor(dst: &mut [f32], s: SubbandSampling, pha: f64, dph: f64, amplitude: f64) {
+    let count = dst.len() / s.values_per_sample();
     let (s0, c0) = sin_cos_turns(pha);
     let (s1, c1) = sin_cos_turns(dph);
-    let mut z = Complex64::new(c0, s0) * tone.amplitude;
+    let mut z = Complex64::new(c0, s0) * amplitude;
     let step = Complex64::new(c1, s1);
     let lsb = !s.upper_sideband;
     for i in 0..count {
@@ -897,13 +988,37 @@ fn add_tone(
     }
 }
 
+/// Add the phase-cal comb to the span of samples a … a + dst.len()/vps − 1.
+/// Tone k's sky-convention baseband phase at station time t (turns):
+/// f_k·(t − ⌊t⌋) − ν₀(t − g_ref) + arg H(f_k, t)/2π, exact at the span's
+/// first sample (f_k is whole hertz, so f_k·⌊t⌋ is whole turns) and linear
+/// after it, (f_k − ν₀ + φ̇/2π)/fs per sample.
+fn add_pcal(
+    comb: &PcalComb,
+    s: SubbandSampling,
+    (t0, g_ref): (UtcTime, UtcTime),
+    a: u64,
+    dst: &mut [f32],
+) {
+    let fs = s.sample_rate_hz();
+    let t = sample_time(t0, a, fs);
+    let wrap = |x: f64| x - x.floor();
+    let lo = super::turns_between(s.lo_hz, g_ref, t);
+    let drift = wrap(comb.rate_turns_per_s * t.seconds_since(comb.t0));
+    for (&f, &inst) in comb.sky_freq_hz.iter().zip(&comb.inst_turns) {
+        let pha = wrap(wrap(f * t.frac()) - lo + wrap(inst) + drift);
+        let dph = (f - s.lo_hz + comb.rate_turns_per_s) / fs;
+        add_phasor(dst, s, pha, dph, comb.amplitude);
+    }
+}
+
 /// Add one sky part to the span of samples a … a + dst.len()/vps − 1.
 fn add_part<S: Sky>(
     part: &mut Part<S>,
     interp: &Interpolator,
     s: SubbandSampling,
-    t0: UtcTime,
-    g_ref: UtcTime,
+    (t0, g_ref): (UtcTime, UtcTime),
+    inst: Option<&InstrumentalPhase>,
     a: u64,
     dst: &mut [f32],
 ) {
@@ -924,8 +1039,12 @@ fn add_part<S: Sky>(
     // Phase in turns: (ν_c − ν₀)(g − g_ref) − ν₀ τ, each term reduced mod 1
     // before they meet (ν₀τ ~ 1e10 turns).
     let wrap = |x: f64| x - x.floor();
-    let pha = wrap(wrap(shift * ga.seconds_since(g_ref)) - wrap(s.lo_hz * tau_a));
-    let dph = (shift * gb.seconds_since(ga) - s.lo_hz * (tau_b - tau_a)) / span;
+    let mut pha = wrap(wrap(shift * ga.seconds_since(g_ref)) - wrap(s.lo_hz * tau_a));
+    let mut dph = (shift * gb.seconds_since(ga) - s.lo_hz * (tau_b - tau_a)) / span;
+    if let Some(i) = inst {
+        pha = wrap(pha + wrap(i.turns_at(sample_time(t0, a, fs))));
+        dph += i.rate_turns_per_s / fs;
+    }
 
     // Positions relative to an integer sky index at or before the span's
     // first sample, so they are ≥ 0 and truncation is floor.

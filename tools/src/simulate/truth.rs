@@ -67,6 +67,97 @@ pub struct StationTruth {
     /// The source's carriers as this station records them (absent: none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tones: Vec<StationToneTruth>,
+    /// Its instrumental response per band (absent: none, H = 1).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub instrumental: Vec<InstrumentalTruth>,
+    /// Its phase-cal comb (absent: none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pcal: Option<PcalTruth>,
+}
+
+/// One station band's instrumental response as applied (see
+/// `scenario::Instrumental`): at sky frequency f and station time t,
+/// arg H = phase_rad + phase_rate_rad_per_s·(t − t0) − 2π(f − sky_freq_hz)·delay_s,
+/// t0 = `reference_epoch` (on the station's clock). Sky convention: an LSB
+/// or real recording's baseband holds the conjugate of the sky component.
+#[derive(Debug, Clone, Serialize)]
+pub struct InstrumentalTruth {
+    /// Index of the station's band (its `setup.subbands` when it has a
+    /// setup of its own, else the job's subbands).
+    pub subband: usize,
+    /// The band's edge f_edge as named (lower: USB, complex DSB; upper:
+    /// LSB), without any LO offset.
+    pub sky_freq_hz: f64,
+    /// φ0: arg H at f_edge at t0.
+    pub phase_rad: f64,
+    /// φ̇.
+    pub phase_rate_rad_per_s: f64,
+    /// τ_inst: > 0 delays the signal (adds to the baseline delays as a clock
+    /// offset would).
+    pub delay_s: f64,
+}
+
+/// A station's phase-cal comb: tones at offset + k·interval, strictly
+/// inside each band, locked to the station's clock (each tone phase 0 at
+/// whole seconds of station time, at the feed), through the band's
+/// instrumental response.
+#[derive(Debug, Clone, Serialize)]
+pub struct PcalTruth {
+    pub interval_hz: f64,
+    pub offset_hz: f64,
+    /// Peak per real component, in σ of the recording.
+    pub amplitude: f64,
+    /// Every tone of every band, bands in order, ascending sky frequency.
+    pub tones: Vec<PcalToneTruth>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PcalToneTruth {
+    /// The station band holding it.
+    pub subband: usize,
+    pub sky_freq_hz: f64,
+    /// Its frequency in the recorded baseband: sky − LO (USB; complex DSB,
+    /// negative below the LO), LO − sky (LSB); LO with `lo_offset_hz`.
+    pub baseband_freq_hz: f64,
+    /// What an ideal extractor reads: the tone's phase as recorded relative
+    /// to an ideal station's (H = 1) at station time t0, i.e. arg H at the
+    /// tone's sky frequency at t0 — in the sky convention, so an LSB band's
+    /// baseband phase must be negated (the extractor conjugates), wrapped to
+    /// (−π, π].
+    pub expected_phase_rad: f64,
+    /// d(expected phase)/dt (sky convention): φ̇ of the band.
+    pub phase_rate_rad_per_s: f64,
+    /// The tone's phase in the recorded baseband at station time t0: the
+    /// recording holds A·cos(2π f_bb (t − t0) + θ) (real) or A·e^{i(…)}
+    /// (complex), θ this, f_bb `baseband_freq_hz`; LSB: the negated sky
+    /// phase. It is `expected_phase_rad` (negated for LSB) plus the ideal
+    /// station's 2π f·(t0 − ⌊t0⌋) − 2πν_LO(t0 − g_ref), 0 when t0 is a
+    /// whole second (g_ref: the recording's LO phase epoch, t0 for a single
+    /// span and a session's first scan; a later scan's LO starts at its own
+    /// start, adding 2πν_LO·(scan start − t0), 0 for a whole-Hz LO and
+    /// whole-second starts).
+    pub baseband_phase_rad: f64,
+}
+
+/// The instrumental phase the visibilities of a baseline carry in one
+/// output band: V_AB = ⟨X_A conj X_B⟩ gains arg H_A − arg H_B, at sky
+/// frequency f and time t: phase_rad + phase_rate_rad_per_s·(t − t0) +
+/// 2π(f − sky_freq_hz)·delay_s. Not in `residual_phase_rad` or
+/// `residual_delay_s` (those are the clocks' and geometry's alone): a fringe
+/// fit without calibration sees their sum.
+#[derive(Debug, Clone, Serialize)]
+pub struct BaselineInstrumentalTruth {
+    /// Index of the job subband (output band).
+    pub subband: usize,
+    /// Its edge (`sky_freq_hz` of the job subband): the reference frequency.
+    pub sky_freq_hz: f64,
+    /// arg H_A − arg H_B at the edge at t0, wrapped (null: the stations do
+    /// not both record the band).
+    pub phase_rad: Option<f64>,
+    /// τ_inst,B − τ_inst,A (the phase slope over 2π, as residual_delay_s).
+    pub delay_s: Option<f64>,
+    /// φ̇_A − φ̇_B.
+    pub phase_rate_rad_per_s: Option<f64>,
 }
 
 /// A station's recording setup as simulated.
@@ -128,6 +219,10 @@ pub struct BaselineTruth {
     /// The source's carriers on this baseline.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tones: Vec<BaselineToneTruth>,
+    /// Per output band, the instrumental phase the visibilities carry on
+    /// top of the residuals above (absent: no instrumental terms).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub instrumental: Vec<BaselineInstrumentalTruth>,
 }
 
 /// One output band on one baseline.
@@ -216,6 +311,7 @@ pub fn baselines(
                         * sb.quantisation_efficiency,
                     subbands: None,
                     tones: Vec::new(),
+                    instrumental: Vec::new(),
                 },
             );
         }
@@ -264,6 +360,11 @@ pub struct SessionStationTruth {
     /// How the station records, when it has a setup of its own.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub setup: Option<SetupTruth>,
+    /// As a single span's (t0 = `reference_epoch`): every scan shares them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub instrumental: Vec<InstrumentalTruth>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pcal: Option<PcalTruth>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -272,6 +373,9 @@ pub struct ClockBaselineTruth {
     pub residual_delay_s: f64,
     /// Injected rate of B − that of A.
     pub residual_rate: f64,
+    /// As a single span's baseline `instrumental` (every scan's).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub instrumental: Vec<BaselineInstrumentalTruth>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -384,6 +488,7 @@ pub fn baseline_from_residuals(
         expected_amplitude_quantised: amp * eta_a * eta_b,
         subbands: None,
         tones: Vec::new(),
+        instrumental: Vec::new(),
     }
 }
 
