@@ -295,12 +295,16 @@ pub(crate) fn json(
                 .into_iter()
                 .map(|k| p.session.scans[k].name.as_str())
                 .collect();
-            serde_json::json!({
+            let mut o = serde_json::json!({
                 "file": p.output.display().to_string(),
                 "mode": p.session.mode,
-                "zoom": p.zoom,
                 "scans": names,
-            })
+            });
+            // Only for a zoom pass: the object stays as it was otherwise.
+            if p.zoom {
+                o["zoom"] = true.into();
+            }
+            o
         })
         .collect();
     let eop = &session.eop;
