@@ -183,6 +183,18 @@ fn encode(i: &Integration) -> Vec<u8> {
     for w in &i.weights {
         b.extend_from_slice(&w.to_bits().to_le_bytes());
     }
+    // Phase-cal tones, when the run extracts them.
+    if !i.pcal.is_empty() || !i.pcal_valid.is_empty() {
+        b.extend_from_slice(&(i.pcal.len() as u64).to_le_bytes());
+        for v in &i.pcal {
+            b.extend_from_slice(&v.re.to_bits().to_le_bytes());
+            b.extend_from_slice(&v.im.to_bits().to_le_bytes());
+        }
+        b.extend_from_slice(&(i.pcal_valid.len() as u64).to_le_bytes());
+        for w in &i.pcal_valid {
+            b.extend_from_slice(&w.to_bits().to_le_bytes());
+        }
+    }
     b
 }
 
@@ -217,6 +229,18 @@ fn decode(b: &[u8]) -> Option<Integration> {
     let nw = usize::try_from(u64::from_le_bytes(b.get(at2..at2 + 8)?.try_into().ok()?)).ok()?;
     at2 += 8;
     let weights = f32s(nw, &mut at2)?;
+    let (mut pcal, mut pcal_valid) = (Vec::new(), Vec::new());
+    if at2 < b.len() {
+        let np = usize::try_from(u64::from_le_bytes(b.get(at2..at2 + 8)?.try_into().ok()?)).ok()?;
+        at2 += 8;
+        pcal = f32s(np.checked_mul(2)?, &mut at2)?
+            .chunks_exact(2)
+            .map(|c| Complex32::new(c[0], c[1]))
+            .collect();
+        let nv = usize::try_from(u64::from_le_bytes(b.get(at2..at2 + 8)?.try_into().ok()?)).ok()?;
+        at2 += 8;
+        pcal_valid = f32s(nv, &mut at2)?;
+    }
     if at2 != b.len() || !(0.0..1.0).contains(&frac) {
         return None;
     }
@@ -226,6 +250,8 @@ fn decode(b: &[u8]) -> Option<Integration> {
         inttim_s,
         vis,
         weights,
+        pcal,
+        pcal_valid,
     })
 }
 
@@ -374,6 +400,12 @@ mod tests {
                 .map(|i| Complex32::new(i as f32 * 0.5 + k as f32, -(i as f32)))
                 .collect(),
             weights: vec![1.0, 0.5, 0.0],
+            pcal: if k % 2 == 1 {
+                vec![Complex32::new(0.25, -1.5)]
+            } else {
+                Vec::new()
+            },
+            pcal_valid: if k % 2 == 1 { vec![0.5] } else { Vec::new() },
         }
     }
 

@@ -204,6 +204,12 @@ pub struct Integration {
     /// Fraction of the integration's data used,
     /// [centre][baseline][band][product].
     pub weights: Vec<f32>,
+    /// Phase-cal tones, [station][job subband][slot] (slots:
+    /// [`Layout::pcal_slots`], tones as [`Layout::pcal_tones`]; see
+    /// [`crate::engine::pcal`] for the convention); empty without tones.
+    pub pcal: Vec<Complex32>,
+    /// Fraction of valid samples behind each (station, subband)'s tones.
+    pub pcal_valid: Vec<f32>,
 }
 
 impl IntegrationAcc {
@@ -367,6 +373,8 @@ impl IntegrationAcc {
             inttim_s: self.blocks as f64 * layout.block_s(),
             vis,
             weights,
+            pcal: Vec::new(),
+            pcal_valid: Vec::new(),
         }
     }
 }

@@ -287,4 +287,22 @@ pub fn merge_bands(layout: &Layout, into: &mut Integration, from: &Integration, 
             }
         }
     }
+    // Phase-cal: each (station, subband) from the unit holding its band.
+    let nst = layout.stations.len();
+    let slots = layout.pcal_slots();
+    if !from.pcal_valid.is_empty() {
+        let nsub = from.pcal_valid.len() / nst.max(1);
+        into.pcal.resize(from.pcal.len(), Default::default());
+        into.pcal_valid.resize(from.pcal_valid.len(), 0.0);
+        for &b in bands {
+            for &sb in &layout.bands[b].subbands {
+                for s in 0..nst {
+                    let i = s * nsub + sb;
+                    into.pcal_valid[i] = from.pcal_valid[i];
+                    into.pcal[i * slots..(i + 1) * slots]
+                        .copy_from_slice(&from.pcal[i * slots..(i + 1) * slots]);
+                }
+            }
+        }
+    }
 }

@@ -33,6 +33,7 @@ pub mod baseline;
 pub mod collect;
 pub mod error;
 pub mod input;
+pub mod pcal;
 pub mod pipeline;
 pub mod plan;
 pub mod schedule;

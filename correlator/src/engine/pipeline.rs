@@ -13,6 +13,7 @@ use super::accumulate::IntegrationAcc;
 use super::collect::{Flow, UnitResult};
 use super::error::EngineError;
 use super::input::SampleSource;
+use super::pcal::{Fold, PcalPlan};
 use super::plan::{self, Layout};
 use super::schedule::{self, ChunkCursor, ChunkSpec, Schedule, WorkUnit};
 use super::setup::{Setup, Span};
@@ -23,6 +24,7 @@ use super::Options;
 use crate::job::{Job, Sampling, Sideband};
 use crate::model::{DelayTrack, ModelTracks};
 use formats::UtcTime;
+use std::cell::RefCell;
 
 /// A job made ready to run: recordings opened and probed, the span and the
 /// delay model of every phase centre fixed.
@@ -265,6 +267,10 @@ impl<'j> Engine<'j> {
             .map(|_| Worker::new(&ctx, self.opts.formulation, cut.by_stage))
             .collect();
         let mut iacc = IntegrationAcc::new(layout, nsub);
+        let names: Vec<String> = job.stations.iter().map(|s| s.name.clone()).collect();
+        let origins_frac: Vec<f64> = origins.iter().map(|o| o.frac()).collect();
+        let pcal_plan = PcalPlan::new(layout, &ctx.rec_base, &origins_frac, &names)?;
+        let mut pcal_acc: Vec<Option<Fold>> = vec![None; ctx.recordings.len()];
         let mut cursor = ChunkCursor::new(schedule, m, cut.blocks as u64, self.span.total_blocks);
         let tracks: Vec<&[DelayTrack]> = self.models.iter().map(|m| &m.delays[..]).collect();
         let reader = Reader {
@@ -276,6 +282,8 @@ impl<'j> Engine<'j> {
             block_s,
             discard: cursor.in_order(),
             ctx: &ctx,
+            pcal: &pcal_plan,
+            folded_to: RefCell::new(vec![i64::MIN; ctx.recordings.len()]),
         };
         let empty = Chunk {
             bufs: vec![SampleBuf::default(); ctx.recordings.len()],
@@ -311,6 +319,14 @@ impl<'j> Engine<'j> {
                             iacc.add(&crew.unit(&chunk, run.slot), blocks as u64, &chunk.bands);
                         }
                     }
+                    for (acc, f) in pcal_acc.iter_mut().zip(&chunk.pcal) {
+                        if let Some(f) = f {
+                            match acc {
+                                Some(a) => a.merge(f),
+                                None => *acc = Some(f.clone()),
+                            }
+                        }
+                    }
                     on_chunk(chunk.nblocks, &spec.unit);
                     if spec.last_of_integration {
                         let int = spec.unit.integration;
@@ -321,8 +337,13 @@ impl<'j> Engine<'j> {
                         let centre = span
                             .start
                             .add_seconds((first as f64 + iacc.blocks as f64 / 2.0) * block_s);
-                        let integration = iacc.finish(layout, nsub, quant, int, centre);
+                        let mut integration = iacc.finish(layout, nsub, quant, int, centre);
                         iacc.clear(&chunk.bands);
+                        if pcal_plan.any() {
+                            (integration.pcal, integration.pcal_valid) =
+                                pcal_plan.extract(&pcal_acc);
+                            pcal_acc.iter_mut().for_each(|f| *f = None);
+                        }
                         let flow = deliver(UnitResult {
                             unit: spec.unit.clone(),
                             integration,
@@ -363,6 +384,11 @@ struct Reader<'a> {
     /// The run's station stage (`ctx.rec_base[s]..ctx.rec_base[s + 1]`
     /// are station s's entries of `chunk.bufs`).
     ctx: &'a Context<'a>,
+    /// Phase-cal: which recordings hold tones; per recording, the stream
+    /// sample up to which its unit's samples were folded (each sample once
+    /// per unit: chunks of a unit overlap where blocks' alignment moves).
+    pcal: &'a PcalPlan,
+    folded_to: RefCell<Vec<i64>>,
 }
 
 impl Reader<'_> {
@@ -447,7 +473,46 @@ impl Reader<'_> {
                 src.discard_before(lo);
             }
         }
+        self.fold_pcal(spec, chunk, offset == 0);
         Ok(())
+    }
+
+    /// Fold each active recording's new samples for phase-cal: those of
+    /// the first centre's blocks (the integration's own time) not folded
+    /// before in this unit (`first`: the unit's first chunk).
+    fn fold_pcal(&self, spec: &ChunkSpec, chunk: &mut Chunk, first: bool) {
+        let nst = self.layout.stations.len();
+        let nc = self.tracks.len();
+        chunk.pcal.resize(self.ctx.recordings.len(), None);
+        let mut folded_to = self.folded_to.borrow_mut();
+        for s in 0..nst {
+            let n = self.layout.station_fft_length[s] as i64;
+            let n0s = (0..spec.nblocks).map(|b| chunk.geoms[b * nc * nst + s].n0);
+            let (lo, hi) = n0s.fold((i64::MAX, i64::MIN), |(l, h), n0| {
+                (l.min(n0), h.max(n0 + n))
+            });
+            for q in self.ctx.rec_base[s]..self.ctx.rec_base[s + 1] {
+                let slot = &mut chunk.pcal[q];
+                let Some(period) = self.pcal.period[q].filter(|_| chunk.active[q]) else {
+                    *slot = None;
+                    continue;
+                };
+                if first {
+                    folded_to[q] = i64::MIN;
+                }
+                let fold = slot.get_or_insert_with(|| Fold::new(period, self.pcal.complex[q]));
+                fold.clear();
+                let buf = &chunk.bufs[q];
+                let from = lo.max(folded_to[q]).max(buf.n_lo);
+                let to = hi.min(buf.n_lo + buf.valid.len() as i64);
+                if to > from {
+                    let w = if self.pcal.complex[q] { 2 } else { 1 };
+                    let (a, b) = ((from - buf.n_lo) as usize, (to - buf.n_lo) as usize);
+                    fold.add(&buf.samples[a * w..b * w], &buf.valid[a..b], from);
+                    folded_to[q] = to;
+                }
+            }
+        }
     }
 }
 

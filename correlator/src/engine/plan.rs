@@ -86,6 +86,10 @@ pub struct Layout {
     /// come from at the station; `None`: the station records none of it and
     /// takes no part in that band (zero weight on its baselines).
     pub channel_maps: Vec<Vec<Option<ChannelMap>>>,
+    /// [station][job subband]: the sky frequencies of the station's
+    /// phase-cal tones inside that output band and its recording of it
+    /// (empty: none; see [`crate::engine::pcal`]).
+    pub pcal_tones: Vec<Vec<Vec<f64>>>,
 }
 
 /// One subband a station records, as its station stage treats it.
@@ -134,6 +138,17 @@ impl Layout {
     /// Duration of one FFT block.
     pub fn block_s(&self) -> f64 {
         self.fft_length as f64 / self.sample_rate_hz
+    }
+
+    /// Tone slots per (station, subband) in
+    /// [`crate::engine::Integration::pcal`]: the most tones any has.
+    pub fn pcal_slots(&self) -> usize {
+        self.pcal_tones
+            .iter()
+            .flatten()
+            .map(|t| t.len())
+            .max()
+            .unwrap_or(0)
     }
 
     /// FFT channels averaged into one output channel.

@@ -315,6 +315,7 @@ mod tests {
             station_fft_length: vec![64; 2],
             station_recordings: vec![Vec::new(); 2],
             channel_maps: vec![Vec::new(); 2],
+            pcal_tones: Vec::new(),
         };
         (job, layout)
     }

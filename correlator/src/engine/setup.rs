@@ -363,6 +363,39 @@ impl Setup {
         };
         let block_s = n as f64 / fs;
         let m = ((job.correlation.integration_s / block_s).round() as usize).max(1);
+        // Phase-cal tones: each station's comb inside each output band and
+        // the recording that holds it.
+        let pcal_tones = job
+            .stations
+            .iter()
+            .enumerate()
+            .map(|(s, st)| {
+                job.subbands
+                    .iter()
+                    .enumerate()
+                    .map(|(sb, out)| {
+                        let (Some(pc), Some(map)) = (st.pcal, channel_maps[s][sb]) else {
+                            return Vec::new();
+                        };
+                        let rec = &station_recordings[s][map.recording];
+                        let (lo, hi) = match out.sideband {
+                            Sideband::Upper => {
+                                (out.sky_freq_hz, out.sky_freq_hz + out.bandwidth_hz)
+                            }
+                            Sideband::Lower => {
+                                (out.sky_freq_hz - out.bandwidth_hz, out.sky_freq_hz)
+                            }
+                        };
+                        super::pcal::comb_in(
+                            pc.interval_hz,
+                            pc.offset_hz,
+                            lo.max(rec.sky_lo_hz),
+                            hi.min(rec.sky_hi_hz),
+                        )
+                    })
+                    .collect()
+            })
+            .collect();
         let layout = Layout {
             centres: job.sources.iter().map(|s| s.name.clone()).collect(),
             stations: job.stations.iter().map(|s| s.name.clone()).collect(),
@@ -383,6 +416,7 @@ impl Setup {
             station_fft_length,
             station_recordings,
             channel_maps,
+            pcal_tones,
         };
 
         // Probe each recording: where its data begins, and its 2-bit levels.

@@ -1156,6 +1156,7 @@ fn band_units_on_separate_engines_in_any_order_reproduce_the_run_bit_for_bit() {
 
 mod centres;
 mod hetero;
+mod pcal;
 mod spectral;
 mod threads;
 mod zoom;

@@ -146,6 +146,9 @@ pub struct Chunk {
     pub inputs: Vec<usize>,
     /// Products of the active bands, in accumulator order.
     pub pairs: Vec<Pair>,
+    /// Per recording (as `bufs`): the phase-cal fold of the chunk's samples
+    /// not folded before in its unit (`None`: no tones, or not active).
+    pub pcal: Vec<Option<super::pcal::Fold>>,
 }
 
 impl Chunk {

@@ -119,6 +119,16 @@ pub fn encode_result(layout: &Layout, r: &UnitResult) -> Vec<u8> {
             }
         }
     }
+    // Phase-cal tones (every station and subband: a unit's own folds).
+    b.extend_from_slice(&(i.pcal.len() as u32).to_le_bytes());
+    for z in &i.pcal {
+        b.extend_from_slice(&z.re.to_bits().to_le_bytes());
+        b.extend_from_slice(&z.im.to_bits().to_le_bytes());
+    }
+    b.extend_from_slice(&(i.pcal_valid.len() as u32).to_le_bytes());
+    for x in &i.pcal_valid {
+        b.extend_from_slice(&x.to_bits().to_le_bytes());
+    }
     b
 }
 
@@ -162,6 +172,12 @@ pub fn decode_result(layout: &Layout, b: &[u8]) -> Option<UnitResult> {
             }
         }
     }
+    let np = f.u32()? as usize;
+    let pcal = (0..np)
+        .map(|_| Some(Complex32::new(f.f32()?, f.f32()?)))
+        .collect::<Option<Vec<_>>>()?;
+    let nv = f.u32()? as usize;
+    let pcal_valid = (0..nv).map(|_| f.f32()).collect::<Option<Vec<_>>>()?;
     if !f.done() {
         return None;
     }
@@ -173,6 +189,8 @@ pub fn decode_result(layout: &Layout, b: &[u8]) -> Option<UnitResult> {
             inttim_s,
             vis,
             weights,
+            pcal,
+            pcal_valid,
         },
         station_has_data,
     })
@@ -294,6 +312,7 @@ mod tests {
             station_fft_length: vec![32; 3],
             station_recordings: vec![Vec::new(); 3],
             channel_maps: vec![Vec::new(); 3],
+            pcal_tones: Vec::new(),
         }
     }
 
@@ -333,6 +352,8 @@ mod tests {
                     inttim_s: 2e-5,
                     vis,
                     weights,
+                    pcal: vec![Complex32::new(0.5, -0.25)],
+                    pcal_valid: vec![0.75],
                 },
                 station_has_data: vec![true, false, true],
             };
