@@ -206,6 +206,11 @@ fn job_n(n: usize, stations: usize, seconds: f64, centres: usize, model_of: usiz
         t += &format!(
             "[[station]]\nname = \"S{s}\"\ndelay_poly = {{ epoch = \"2000-01-01T00:00:00Z\", coeffs_s = [{tau:?}, {rate:?}] }}\n"
         );
+        // Phase-cal extraction's cost: EMCORR_BENCH_PCAL_HZ = the comb's
+        // interval (1e6: 15 tones per 16 MHz band).
+        if let Ok(p) = std::env::var("EMCORR_BENCH_PCAL_HZ") {
+            t += &format!("pcal_interval_hz = {p}\n");
+        }
     }
     for (i, f) in [8.4e9, 8.416e9].iter().enumerate() {
         t += &format!(

@@ -67,33 +67,39 @@ pub fn fold_period(fs_hz: f64, freqs_hz: &[f64]) -> Option<usize> {
 pub struct Fold {
     period: usize,
     complex: bool,
-    /// Per bin: Σ of the valid samples (complex: I, Q) and their count.
-    sum_re: Vec<f64>,
-    sum_im: Vec<f64>,
+    /// Per bin: Σ of the samples (complex: I, Q interleaved); invalid
+    /// samples are zero (the reader zeroes them), so they add nothing.
+    sum: Vec<f64>,
+    /// Per bin: valid samples, beyond `full` (whole periods all valid).
     count: Vec<u64>,
-    /// Σ|x|² of the valid samples.
+    full: u64,
+    /// Σ|x|² of the samples.
     power: f64,
     /// Samples seen, valid or not.
     seen: u64,
+    /// f32 partial sums of one call (kept to avoid an allocation per call).
+    scratch: Vec<f32>,
 }
 
 impl Fold {
     pub fn new(period: usize, complex: bool) -> Fold {
+        let w = if complex { 2 } else { 1 };
         Fold {
             period,
             complex,
-            sum_re: vec![0.0; period],
-            sum_im: vec![0.0; if complex { period } else { 0 }],
+            sum: vec![0.0; period * w],
             count: vec![0; period],
+            full: 0,
             power: 0.0,
             seen: 0,
+            scratch: vec![0.0; period * w],
         }
     }
 
     pub fn clear(&mut self) {
-        self.sum_re.iter_mut().for_each(|x| *x = 0.0);
-        self.sum_im.iter_mut().for_each(|x| *x = 0.0);
+        self.sum.iter_mut().for_each(|x| *x = 0.0);
         self.count.iter_mut().for_each(|x| *x = 0);
+        self.full = 0;
         self.power = 0.0;
         self.seen = 0;
     }
@@ -101,54 +107,69 @@ impl Fold {
     /// Add samples `samples` (interleaved I, Q for complex data) whose
     /// first is stream sample `first` (counted from the stream's origin),
     /// with their validity (invalid samples are zero and not counted).
+    /// The values are added without a branch, whole periods at a time
+    /// (vectorised); only the counts look at the validity, a period at a
+    /// time when all of it is valid.
     pub fn add(&mut self, samples: &[f32], valid: &[bool], first: i64) {
-        let p_len = self.period as i64;
-        let mut p = first.rem_euclid(p_len) as usize;
         let w = if self.complex { 2 } else { 1 };
-        // f32 partial sums per call (a chunk of ≲ 1e6 samples), added into
-        // the f64 totals at the end.
-        let mut re = vec![0.0f32; self.period];
-        let mut im = vec![0.0f32; if self.complex { self.period } else { 0 }];
-        let mut power = 0.0f64;
-        for (x, &v) in samples.chunks_exact(w).zip(valid) {
-            if v {
-                re[p] += x[0];
-                self.count[p] += 1;
-                if w == 2 {
-                    im[p] += x[1];
-                    power += (x[0] * x[0] + x[1] * x[1]) as f64;
-                } else {
-                    power += (x[0] * x[0]) as f64;
+        let pl = self.period;
+        let n = valid.len().min(samples.len() / w);
+        let p0 = first.rem_euclid(pl as i64) as usize;
+        // Head: up to the first bin-0 sample.
+        let head = ((pl - p0) % pl).min(n);
+        self.scratch.iter_mut().for_each(|x| *x = 0.0);
+        for k in 0..head {
+            let p = p0 + k;
+            for c in 0..w {
+                self.scratch[p * w + c] += samples[k * w + c];
+            }
+            self.count[p] += valid[k] as u64;
+        }
+        // Body: whole periods.
+        let body = (n - head) / pl * pl;
+        let vals = &samples[head * w..(head + body) * w];
+        let flags = &valid[head..head + body];
+        fold_periods(vals, &mut self.scratch);
+        for f in flags.chunks_exact(pl) {
+            if all_set(f) {
+                self.full += 1;
+            } else {
+                for (c, &v) in self.count.iter_mut().zip(f) {
+                    *c += v as u64;
                 }
             }
-            p += 1;
-            if p == self.period {
-                p = 0;
+        }
+        // Tail.
+        for k in head + body..n {
+            let p = k - head - body;
+            for c in 0..w {
+                self.scratch[p * w + c] += samples[k * w + c];
             }
+            self.count[p] += valid[k] as u64;
         }
-        for (s, r) in self.sum_re.iter_mut().zip(&re) {
-            *s += *r as f64;
+        for (s, x) in self.sum.iter_mut().zip(&self.scratch) {
+            *s += *x as f64;
         }
-        for (s, r) in self.sum_im.iter_mut().zip(&im) {
-            *s += *r as f64;
-        }
-        self.power += power;
-        self.seen += valid.len() as u64;
+        self.power += sum_squares(&samples[..n * w]);
+        self.seen += n as u64;
     }
 
     /// Add another fold of the same recording (same period and sampling).
     pub fn merge(&mut self, o: &Fold) {
-        for (a, b) in self.sum_re.iter_mut().zip(&o.sum_re) {
-            *a += b;
-        }
-        for (a, b) in self.sum_im.iter_mut().zip(&o.sum_im) {
+        for (a, b) in self.sum.iter_mut().zip(&o.sum) {
             *a += b;
         }
         for (a, b) in self.count.iter_mut().zip(&o.count) {
             *a += b;
         }
+        self.full += o.full;
         self.power += o.power;
         self.seen += o.seen;
+    }
+
+    /// Valid samples in bin p.
+    fn valid_in(&self, p: usize) -> u64 {
+        self.count[p] + self.full
     }
 
     /// Valid samples over samples seen.
@@ -156,7 +177,7 @@ impl Fold {
         if self.seen == 0 {
             0.0
         } else {
-            self.count.iter().sum::<u64>() as f64 / self.seen as f64
+            (0..self.period).map(|p| self.valid_in(p)).sum::<u64>() as f64 / self.seen as f64
         }
     }
 
@@ -165,10 +186,10 @@ impl Fold {
     /// stream's sample 0 lies `t0_frac_s` after a whole second. `None`
     /// without valid samples in every bin.
     pub fn tone(&self, f_b_hz: f64, fs_hz: f64, t0_frac_s: f64) -> Option<Complex64> {
-        if self.count.contains(&0) {
+        if (0..self.period).any(|p| self.valid_in(p) == 0) {
             return None;
         }
-        let n: u64 = self.count.iter().sum();
+        let n: u64 = (0..self.period).map(|p| self.valid_in(p)).sum();
         let rms = if self.complex {
             (self.power / (2.0 * n as f64)).sqrt()
         } else {
@@ -182,15 +203,12 @@ impl Fold {
         let c0 = (f_b_hz * t0_frac_s).rem_euclid(1.0);
         let mut acc = Complex64::new(0.0, 0.0);
         for p in 0..self.period {
-            let k = self.count[p] as f64;
-            let m = Complex64::new(
-                self.sum_re[p] / k,
-                if self.complex {
-                    self.sum_im[p] / k
-                } else {
-                    0.0
-                },
-            );
+            let k = self.valid_in(p) as f64;
+            let m = if self.complex {
+                Complex64::new(self.sum[2 * p] / k, self.sum[2 * p + 1] / k)
+            } else {
+                Complex64::new(self.sum[p] / k, 0.0)
+            };
             let cyc = (step * p as f64 + c0).rem_euclid(1.0);
             acc += m * Complex64::from_polar(1.0, -std::f64::consts::TAU * cyc);
         }
@@ -330,6 +348,36 @@ pub fn comb_in(interval_hz: f64, offset_hz: f64, lo: f64, hi: f64) -> Vec<f64> {
         k += 1.0;
     }
     out
+}
+
+/// acc[i] += Σ over whole periods of x[i + k·len(acc)] (f32: the caller
+/// adds a call's sums into f64).
+fn fold_periods(x: &[f32], acc: &mut [f32]) {
+    for chunk in x.chunks_exact(acc.len()) {
+        for (a, v) in acc.iter_mut().zip(chunk) {
+            *a += v;
+        }
+    }
+}
+
+/// Whether every flag is set (eight at a time).
+fn all_set(v: &[bool]) -> bool {
+    let chunks = v.chunks_exact(8);
+    let rest = chunks.remainder().iter().all(|&b| b);
+    rest && chunks.fold(true, |ok, c| ok & c.iter().fold(true, |a, &b| a & b))
+}
+
+/// Σx² with eight partial sums (so it vectorises).
+fn sum_squares(x: &[f32]) -> f64 {
+    let mut acc = [0.0f32; 8];
+    let chunks = x.chunks_exact(8);
+    let rest: f64 = chunks.remainder().iter().map(|&v| (v * v) as f64).sum();
+    for c in chunks {
+        for k in 0..8 {
+            acc[k] += c[k] * c[k];
+        }
+    }
+    acc.iter().map(|&v| v as f64).sum::<f64>() + rest
 }
 
 #[cfg(test)]
