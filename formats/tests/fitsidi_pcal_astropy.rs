@@ -168,20 +168,22 @@ import sys
 from astropy.io import fits
 with fits.open(sys.argv[1]) as f:
     print("hdus " + ",".join(h.name for h in f[1:]))
-    t = f["PHASE-CAL"]
-    for c in t.columns:
+    tab = f["PHASE-CAL"]
+    hdr = tab.header
+    for c in tab.columns:
         print("col %s %s %s %s" % (c.name, c.format, c.unit or "-", c.dim or "-"))
-    for k in ("EXTNAME", "EXTVER", "TABREV", "NO_POL", "NO_TABS", "NO_BAND", "NO_STKD", "STK_1",
+    for k in ("EXTNAME", "EXTVER", "TABREV", "NO_POL", "NO_TABS", "NO_TONES", "NO_BAND", "NO_STKD", "STK_1",
               "NO_CHAN", "REF_FREQ", "CHAN_BW", "REF_PIXL", "OBSCODE", "RDATE"):
-        print("key %s %s" % (k, t.header[k]))
-    d = t.data
+        print("key %s %s" % (k, hdr[k]))
+    d = tab.data
     for i, r in enumerate(d):
         print("row %d %r %r %d %d %d %d %r" % (i, float(r["TIME"]), float(r["TIME_INTERVAL"]),
               r["SOURCE_ID"], r["ANTENNA_NO"], r["ARRAY"], r["FREQID"], float(r["CABLE_CAL"])))
         for p in (1, 2):
             for name in ("PC_FREQ", "PC_REAL", "PC_IMAG", "PC_RATE", "STATE"):
-                a = r["%s_%d" % (name, p)]
-                # With TDIM, astropy shapes the cell (NO_BAND, NO_TABS or 4).
+                # Flat (no TDIM), tone (or state) fastest: Memo 114's layout.
+                per_band = 4 if name == "STATE" else hdr["NO_TABS"]
+                a = r["%s_%d" % (name, p)].reshape(hdr["NO_BAND"], per_band)
                 for b in range(a.shape[0]):
                     for t in range(a.shape[1]):
                         print("val %d %s_%d %d %d %r" % (i, name, p, b, t, float(a[b][t])))
@@ -241,14 +243,14 @@ fn astropy_reads_the_phase_cal_table_as_memo_114_defines_it() {
         ("CABLE_CAL".into(), "1D".into(), "SECONDS", "-".into()),
     ];
     for p in 1..=2 {
-        let states = format!("(4,{N_BAND})");
+        // No TDIM (CASA 6.7 aborts on it): shapes come from the keywords.
+        let dim = String::from("-");
         want.push((
             format!("STATE_{p}"),
             format!("{}E", 4 * N_BAND),
             "-",
-            states,
+            dim.clone(),
         ));
-        let dim = format!("(5,{N_BAND})");
         want.push((
             format!("PC_FREQ_{p}"),
             format!("{tabs}D"),
@@ -268,7 +270,7 @@ fn astropy_reads_the_phase_cal_table_as_memo_114_defines_it() {
         );
     }
 
-    // Keywords: the common ones and NO_POL, NO_TABS.
+    // Keywords: the common ones and NO_POL, NO_TABS (NO_TONES for CASA).
     let keys: HashMap<&str, &str> = text
         .lines()
         .filter_map(|l| l.strip_prefix("key "))
@@ -280,6 +282,7 @@ fn astropy_reads_the_phase_cal_table_as_memo_114_defines_it() {
         ("TABREV", "2"),
         ("NO_POL", "2"),
         ("NO_TABS", "5"),
+        ("NO_TONES", "5"),
         ("NO_BAND", "3"),
         ("NO_STKD", "2"),
         ("STK_1", "-1"),

@@ -988,7 +988,11 @@ fn read_pcal_table(fits: &mut Fits, path: &Path, h: &IdiHeader) -> Result<Vec<Pc
     if np > 2 {
         return Err(t.bad_key("NO_POL", format!("{np} (must be 1 or 2)")));
     }
-    let nt = t.req_count("NO_TABS")?;
+    // NO_TABS (Memo 114); NO_TONES, the name CASA reads, if it is absent.
+    let nt = match t.opt_f64("NO_TABS")? {
+        Some(_) => t.req_count("NO_TABS")?,
+        None => t.req_count("NO_TONES")?,
+    };
     if nt > MAX_TABS {
         return Err(t.bad_key("NO_TABS", format!("{nt} tones (at most {MAX_TABS})")));
     }

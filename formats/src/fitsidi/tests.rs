@@ -1022,6 +1022,15 @@ fn a_damaged_pcal_table_is_an_error_naming_table_column_and_row() {
         e.contains("ANTENNA_NO") && e.contains("row 2") && e.contains("antenna 9"),
         "{e}"
     );
+    // NO_TONES (CASA's name) stands in for a missing NO_TABS.
+    write_with_pcal(&path, &h, sample_pcal(&h, 2));
+    edit(&path, |f| delete_key(f, "PHASE-CAL", "NO_TABS"));
+    assert_same_pcal(&read_pcal(&path).unwrap(), &padded(&sample_pcal(&h, 2), 3));
+    let e = spoil_and_read(&|f| {
+        delete_key(f, "PHASE-CAL", "NO_TABS");
+        delete_key(f, "PHASE-CAL", "NO_TONES");
+    });
+    assert!(e.contains("NO_TONES") && e.contains("missing"), "{e}");
     let e = spoil_and_read(&|f| delete_key(f, "PHASE-CAL", "NO_POL"));
     assert!(e.contains("NO_POL") && e.contains("missing"), "{e}");
     let e = spoil_and_read(&|f| {

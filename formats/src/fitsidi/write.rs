@@ -696,14 +696,20 @@ fn validate_pcal_row(
 /// | ARRAY         | 1J           |         | 1 |
 /// | FREQID        | 1J           |         | |
 /// | CABLE_CAL     | 1D           | SECONDS | |
-/// | STATE_n       | (4·NO_BAND)E |         | state counts, TDIM (4, NO_BAND) |
-/// | PC_FREQ_n     | (NO_TABS·NO_BAND)D | HZ | tone sky frequency, TDIM (NO_TABS, NO_BAND), 0 = padding |
+/// | STATE_n       | (4·NO_BAND)E |         | state counts, 4 per band |
+/// | PC_FREQ_n     | (NO_TABS·NO_BAND)D | HZ | tone sky frequency, tone fastest, 0 = padding |
 /// | PC_REAL_n, PC_IMAG_n | (NO_TABS·NO_BAND)E | | the tone's complex amplitude |
 /// | PC_RATE_n     | (NO_TABS·NO_BAND)E | SEC/SEC | rate of the tone's phase as a delay rate |
 ///
 /// n = 1 and, with NO_POL = 2, 2 (the four STATE/PC columns per
 /// polarisation, STATE_1 … PC_RATE_1 then STATE_2 … PC_RATE_2). Keywords:
-/// the common ones, NO_POL and NO_TABS (tones per band, at least 1).
+/// the common ones, NO_POL and NO_TABS (tones per band, at least 1), and
+/// NO_TONES = NO_TABS, the name CASA's importfitsidi reads.
+///
+/// No TDIM: the arrays are flat, their shape given by NO_TABS and NO_BAND
+/// (as DiFX writes them). With TDIM (NO_TABS, NO_BAND) CASA 6.7's
+/// importfitsidi aborts the whole process ("ArraySlicerError: Shape
+/// IPosition-lengths differ from ndim()"): testdata/casa_pcal_check.py.
 fn write_pcal(f: &mut Fits, h: &IdiHeader, rows: &[PcalRow]) -> Result<(), CfError> {
     let nb = h.bands.len();
     let np = rows[0].n_pol();
@@ -745,13 +751,9 @@ fn write_pcal(f: &mut Fits, h: &IdiHeader, rows: &[PcalRow]) -> Result<(), CfErr
     common_keys(f, h, TABREV_PCAL)?;
     f.key_int("NO_POL", np as i64, "number of polarisations")?;
     f.key_int("NO_TABS", nt as i64, "phase-cal tones per band (max)")?;
-    for p in 0..np {
-        let c0 = 8 + 5 * p;
-        f.key_str(&format!("TDIM{c0}"), &format!("(4,{nb})"), "")?;
-        for k in 1..5 {
-            f.key_str(&format!("TDIM{}", c0 + k), &format!("({nt},{nb})"), "")?;
-        }
-    }
+    // CASA's importfitsidi takes the tone count from NO_TONES (without it
+    // it fills its PHASE_CAL subtable with zero tones).
+    f.key_int("NO_TONES", nt as i64, "= NO_TABS, the keyword CASA reads")?;
     let mut freq = vec![0f64; tones];
     let mut vals = vec![0f32; tones];
     let mut state = vec![0f32; 4 * nb];
