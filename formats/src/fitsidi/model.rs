@@ -328,19 +328,19 @@ pub struct PcalRow {
     pub freq_id: u32,
     /// CABLE_CAL (s): the measured cable delay, 0 when not measured.
     pub cable_cal_s: f64,
-    /// [pol][band][tone] (NO_POL × NO_BAND × NO_TABS): tone sky frequency, Hz
+    /// `[pol][band][tone]` (NO_POL × NO_BAND × NO_TABS): tone sky frequency, Hz
     /// (a band with fewer tones than NO_TABS pads with 0.0 frequency and 0 values).
     /// PC_FREQ_n, doubles.
     pub freq_hz: Vec<Vec<Vec<f64>>>,
-    /// [pol][band][tone]: the tone's complex amplitude (real, imaginary).
+    /// `[pol][band][tone]`: the tone's complex amplitude (real, imaginary).
     /// PC_REAL_n, PC_IMAG_n.
     pub re: Vec<Vec<Vec<f32>>>,
     pub im: Vec<Vec<Vec<f32>>>,
-    /// [pol][band][tone]: PC_RATE_n, whose Memo 114 unit is SEC/SEC: the
+    /// `[pol][band][tone]`: PC_RATE_n, whose Memo 114 unit is SEC/SEC: the
     /// rate of the tone's phase expressed as a delay rate,
     /// (dφ/dt) / (2π·`freq_hz`), in s/s (not rad/s or Hz).
     pub rate: Vec<Vec<Vec<f32>>>,
-    /// [pol][band]: STATE_n (4 state counts; write 0 when not measured).
+    /// `[pol][band]`: STATE_n (4 state counts; write 0 when not measured).
     pub state: Vec<Vec<[f32; 4]>>,
 }
 
