@@ -6,7 +6,7 @@
 //! project's convention: with the wavefront reaching station s at g + τ_s,
 //! X_s(ν) ∝ exp(−2πiντ_s) and V_AB = ⟨X_A conj(X_B)⟩ = exp(−2πiν(τ_A − τ_B)).
 //!
-//! Usage: cargo run --release -p formats --example fitsidi_synth -- OUT.fits [--session|--session-no-table]
+//! Usage: cargo run --release -p formats --example fitsidi_synth -- OUT.fits [--session|--session-no-table|--pcal]
 //! It prints the injected delays (ns) and rates (ps/s) per station.
 //!
 //! `--session` makes it a two-scan session with emcorr's scan table
@@ -16,12 +16,21 @@
 //! 0552+398 (same-beam), with the same station delays. `--session-no-table`
 //! writes the same rows without the table, so that CASA's import of the two
 //! can be compared (testdata/casa_scan_check.py).
+//!
+//! `--pcal` adds a PHASE-CAL table (written after UV_DATA): per station, 30
+//! intervals of 2 s (those of the integrations), RR and LL, 3 tones per band
+//! at 1, 6 and 11 MHz above each band's lower edge, with phase
+//! −2πν·τ_s + 0.5·(station number) rad (the station's delay plus a constant),
+//! amplitude 0.01 (σ units), rate 1e-13 s/s, CABLE_CAL 1 ns × station number;
+//! for testdata/casa_pcal_check.py, which compares the same file without
+//! `--pcal`.
 
 use std::f64::consts::PI;
 use std::path::PathBuf;
 
 use formats::fitsidi::{
-    IdiAntenna, IdiBand, IdiEop, IdiHeader, IdiScan, IdiSource, IdiWriter, ModelRow, Mount, UvRow,
+    IdiAntenna, IdiBand, IdiEop, IdiHeader, IdiScan, IdiSource, IdiWriter, ModelRow, Mount,
+    PcalRow, UvRow,
 };
 use formats::UtcTime;
 
@@ -38,6 +47,7 @@ fn main() {
     let mode = std::env::args().nth(2);
     let session = matches!(mode.as_deref(), Some("--session" | "--session-no-table"));
     let scan_table = mode.as_deref() == Some("--session");
+    let pcal = mode.as_deref() == Some("--pcal");
     let n_chan = 32;
     let chan_bw = 0.5e6;
     let ref_date = UtcTime::from_calendar(2026, 3, 14, 0, 0, 0, 0.0);
@@ -215,6 +225,45 @@ fn main() {
                 .expect("write_row");
             }
         }
+    }
+    if pcal {
+        let mut rows = Vec::new();
+        for k in 0..30 {
+            let dt = 1.0 + 2.0 * k as f64;
+            for (s, a) in header.antennas.iter().enumerate() {
+                let tau = DELAY_S[s] + RATE_S_S[s] * dt;
+                let freqs: Vec<Vec<f64>> = header
+                    .bands
+                    .iter()
+                    .map(|b| {
+                        (0..3)
+                            .map(|t| header.ref_freq_hz + b.freq_offset_hz + 1e6 + 5e6 * t as f64)
+                            .collect()
+                    })
+                    .collect();
+                let phase = |nu: f64| -2.0 * PI * nu * tau + 0.5 * a.id as f64;
+                let part = |f: fn(f64) -> f64| -> Vec<Vec<f32>> {
+                    freqs
+                        .iter()
+                        .map(|b| b.iter().map(|&nu| (0.01 * f(phase(nu))) as f32).collect())
+                        .collect()
+                };
+                rows.push(PcalRow {
+                    time: t0.add_seconds(dt),
+                    time_interval_s: 2.0,
+                    source_id: 1,
+                    antenna_no: a.id,
+                    freq_id: 1,
+                    cable_cal_s: 1e-9 * a.id as f64,
+                    freq_hz: vec![freqs.clone(); 2],
+                    re: vec![part(f64::cos); 2],
+                    im: vec![part(f64::sin); 2],
+                    rate: vec![vec![vec![1e-13; 3]; 2]; 2],
+                    state: vec![vec![[0.0; 4]; 2]; 2],
+                });
+            }
+        }
+        w.add_pcal(rows).expect("add_pcal");
     }
     let path = w.finish().expect("finish");
     println!("wrote {}", path.display());

@@ -191,6 +191,7 @@ pub fn run_demo(
             scan: None,
             source: None,
             spectra: false,
+            pcal: false,
             delay_window: None,
             rate_window: None,
             stokes: 1,

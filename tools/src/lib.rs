@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod demo;
 pub mod failure;
 pub mod fringe;
+pub mod pcal;
 pub mod plot;
 pub mod reliability;
 pub mod simulate;

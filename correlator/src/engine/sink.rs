@@ -6,6 +6,7 @@ use super::error::EngineError;
 use super::plan::Layout;
 use crate::job::{Job, Source};
 use crate::model::{uvw_m, DelayTrack, PositionTrack};
+use formats::fitsidi::PcalRow;
 use formats::UtcTime;
 
 /// One phase centre of a run, as a sink is told it.
@@ -43,6 +44,17 @@ pub struct RunHeader<'a> {
 pub trait Sink {
     fn begin(&mut self, header: &RunHeader) -> Result<(), EngineError>;
     fn write(&mut self, layout: &Layout, integration: &Integration) -> Result<(), EngineError>;
+    /// Phase-cal tones extracted during the run (the FITS-IDI PHASE-CAL
+    /// table): any number of calls between `begin` and `finish`, rows in
+    /// any order. Rows number antennas as the run's stations (ANTENNA_NO =
+    /// 1 + the station's index in the run's job) and sources as the run's
+    /// phase centres (their SOURCE_IDs: [`super::Engine::set_source_ids`]).
+    /// A sink without a use for them ignores them (the default); a sink
+    /// that wraps another must pass them on.
+    fn pcal(&mut self, rows: Vec<PcalRow>) -> Result<(), EngineError> {
+        let _ = rows;
+        Ok(())
+    }
     /// Called once after the last integration (not after an error).
     fn finish(&mut self) -> Result<(), EngineError>;
 }
@@ -53,6 +65,8 @@ pub struct MemorySink {
     pub layout: Option<Layout>,
     pub start: Option<UtcTime>,
     pub integrations: Vec<Integration>,
+    /// Phase-cal rows, as given.
+    pub pcal: Vec<PcalRow>,
     pub finished: bool,
 }
 
@@ -65,6 +79,11 @@ impl Sink for MemorySink {
 
     fn write(&mut self, _layout: &Layout, integration: &Integration) -> Result<(), EngineError> {
         self.integrations.push(integration.clone());
+        Ok(())
+    }
+
+    fn pcal(&mut self, rows: Vec<PcalRow>) -> Result<(), EngineError> {
+        self.pcal.extend(rows);
         Ok(())
     }
 
@@ -88,7 +107,11 @@ use std::path::{Path, PathBuf};
 /// Writes FITS-IDI through `formats::fitsidi`: one UV_DATA row per
 /// integration, phase centre and baseline (autocorrelations included; the
 /// centre's SOURCE_ID), the delay model of every centre applied in
-/// INTERFEROMETER_MODEL (rows with the centre's SOURCE_ID). The file is `<path>.partial` until
+/// INTERFEROMETER_MODEL (rows with the centre's SOURCE_ID), and the
+/// phase-cal rows given to [`Sink::pcal`] as PHASE-CAL: they are checked
+/// and kept by the writer ([`IdiWriter::add_pcal`]: rows given before
+/// `begin` wait in the sink) and written after UV_DATA at `finish`; in a
+/// session their antennas are mapped to the file's like the UV rows'. The file is `<path>.partial` until
 /// [`Sink::finish`] (or, for a device or FIFO, a temporary copied into it
 /// then: [`formats::output`]); dropping the sink before that removes it.
 ///
@@ -115,6 +138,8 @@ pub struct IdiSink {
     pub model_span_s: f64,
     /// A session's file: written by one engine run per scan.
     session: Option<SessionOutput>,
+    /// Phase-cal rows given before the writer exists.
+    pcal: Vec<PcalRow>,
 }
 
 /// What a session's FITS-IDI file holds beyond one scan's run: every
@@ -160,6 +185,7 @@ impl IdiSink {
             n_band: 0,
             model_span_s: 3600.0,
             session: None,
+            pcal: Vec::new(),
         }
     }
 
@@ -412,8 +438,43 @@ impl IdiSink {
             Some(t) => IdiWriter::create_in(t, header, models),
             None => IdiWriter::create(&self.path, header, models),
         };
-        self.writer = Some(writer.map_err(idi_err)?);
+        let mut writer = writer.map_err(idi_err)?;
+        writer
+            .add_pcal(std::mem::take(&mut self.pcal))
+            .map_err(idi_err)?;
+        self.writer = Some(writer);
         Ok(())
+    }
+
+    /// In a session, `rows` with the file's ANTENNA_NO (the scan each row's
+    /// time lies in maps the run's stations to the session's).
+    fn map_pcal_antennas(&self, mut rows: Vec<PcalRow>) -> Result<Vec<PcalRow>, EngineError> {
+        let Some(sess) = &self.session else {
+            return Ok(rows);
+        };
+        for r in &mut rows {
+            let sc = sess
+                .scans
+                .iter()
+                .find(|sc| r.time >= sc.start && r.time <= sc.stop)
+                .ok_or_else(|| {
+                    EngineError::Sink(format!(
+                        "phase-cal row at {} lies in no scan of the session",
+                        r.time
+                    ))
+                })?;
+            let s = (r.antenna_no as usize)
+                .checked_sub(1)
+                .and_then(|i| sc.stations.get(i))
+                .ok_or_else(|| {
+                    EngineError::Sink(format!(
+                        "phase-cal row at {}: ANTENNA_NO {} is not a station of scan {}",
+                        r.time, r.antenna_no, sc.name
+                    ))
+                })?;
+            r.antenna_no = *s as u32 + 1;
+        }
+        Ok(rows)
     }
 
     /// Session mode, at a scan's `begin`: the file is created at the first
@@ -615,6 +676,17 @@ impl Sink for IdiSink {
             }
         }
         Ok(())
+    }
+
+    fn pcal(&mut self, rows: Vec<PcalRow>) -> Result<(), EngineError> {
+        let rows = self.map_pcal_antennas(rows)?;
+        match &mut self.writer {
+            Some(w) => w.add_pcal(rows).map_err(idi_err),
+            None => {
+                self.pcal.extend(rows);
+                Ok(())
+            }
+        }
     }
 
     fn finish(&mut self) -> Result<(), EngineError> {

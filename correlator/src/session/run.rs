@@ -233,6 +233,10 @@ impl Sink for ScanSink<'_> {
         self.inner.write(layout, &i)
     }
 
+    fn pcal(&mut self, rows: Vec<formats::fitsidi::PcalRow>) -> Result<(), EngineError> {
+        self.inner.pcal(rows)
+    }
+
     fn finish(&mut self) -> Result<(), EngineError> {
         Ok(())
     }

@@ -7,10 +7,12 @@
 //! IdiWriter::create(path: &Path, header: &IdiHeader, models: &[ModelRow]) -> Result<IdiWriter, IdiError>
 //! IdiWriter::create_in(target: &OutputTarget, header, models)   // crate::output: what the path is
 //! IdiWriter::write_row(&mut self, row: &UvRow) -> Result<(), IdiError>
+//! IdiWriter::add_pcal(&mut self, rows: Vec<PcalRow>) -> Result<(), IdiError>  // kept, written by finish
 //! IdiWriter::finish(self) -> Result<PathBuf, IdiError>
 //! IdiWriter::keep_partial_on_drop(&mut self, keep: bool)
 //! read_idi(path: &Path) -> Result<IdiFile { header, rows, models }, IdiError>
-//! IdiReader::open(path) / .header() / .models() / .n_rows() / .read_row(i)
+//! IdiReader::open(path) / .header() / .models() / .pcal() / .n_rows() / .read_row(i)
+//! read_pcal(path: &Path) -> Result<Vec<PcalRow>, IdiError>              // PHASE-CAL; empty = no table
 //! IdiHeader.scans: Vec<IdiScan { name, start, duration_s, source_ids }>   // EMCORR_SCAN; empty = no table
 //! ```
 //!
@@ -20,7 +22,8 @@
 //! GCOUNT = PCOUNT = 0: a random-groups file of no groups; TELESCOP, CORRELAT,
 //! FXCORVER), then binary tables ARRAY_GEOMETRY, ANTENNA, FREQUENCY, SOURCE,
 //! INTERFEROMETER_MODEL (only when models are given), EMCORR_SCAN (only when
-//! the header lists scans) and UV_DATA, last. Each table carries Memo 114's
+//! the header lists scans), UV_DATA, and PHASE-CAL after it (only when
+//! phase-cal rows were given: [`PcalRow`]). Each table carries Memo 114's
 //! common keywords: EXTVER, TABREV, OBSCODE, RDATE, NO_STKD, STK_1, NO_BAND,
 //! NO_CHAN, REF_FREQ, CHAN_BW, REF_PIXL. One frequency setup (FREQID 1) and one
 //! array (ARRAY 1) per file.
@@ -77,6 +80,18 @@
 //! 6.7, testdata/casa_scan_check.py); the reader returns no scans for a file
 //! without it.
 //!
+//! **PHASE-CAL** (Memo 114, TABREV 2): one row per antenna and interval
+//! ([`PcalRow`]): TIME (centre, days since RDATE, 1D), TIME_INTERVAL (1E),
+//! SOURCE_ID, ANTENNA_NO, ARRAY, FREQID, CABLE_CAL (s), and per
+//! polarisation STATE_n (4 × NO_BAND), PC_FREQ_n (Hz, doubles), PC_REAL_n,
+//! PC_IMAG_n, PC_RATE_n (s/s), each NO_TABS × NO_BAND, tone fastest, without
+//! TDIM (CASA 6.7 aborts on it); keywords NO_POL, NO_TABS and NO_TONES (=
+//! NO_TABS: the name CASA reads). The rows are only known when the run
+//! ends, and UV_DATA must stay last while it grows, so `add_pcal` keeps them
+//! and `finish` appends the table after UV_DATA (FITS allows any order;
+//! readers, CASA's too, find tables by EXTNAME). No rows: no table, the file
+//! byte for byte as without.
+//!
 //! # Conventions
 //!
 //! - Visibility: V_AB = ⟨X_A · conj(X_B)⟩ for baseline A–B with A before B
@@ -101,7 +116,8 @@ mod tests;
 pub use error::{FitsFailure, IdiError};
 pub use model::{
     IdiAntenna, IdiBand, IdiEop, IdiFile, IdiFx, IdiHeader, IdiScan, IdiSource, ModelRow, Mount,
+    PcalRow,
     UvRow,
 };
-pub use read::{read_idi, IdiReader};
+pub use read::{read_idi, read_pcal, IdiReader};
 pub use write::{partial_path, IdiWriter};

@@ -766,6 +766,12 @@ impl Sink for CheckedSink<'_> {
         self.stop_if_interrupted()
     }
 
+    fn pcal(&mut self, rows: Vec<formats::fitsidi::PcalRow>) -> Result<(), EngineError> {
+        // Not journalled: a resumed run's PHASE-CAL holds the rows of the
+        // part correlated after the resume only.
+        self.inner.pcal(rows)
+    }
+
     fn finish(&mut self) -> Result<(), EngineError> {
         self.stop_if_interrupted()?;
         // A streamed station whose data stopped before the job's end (its

@@ -10,6 +10,7 @@ pub mod dump;
 pub mod fringe;
 pub mod inspect;
 pub mod model;
+pub mod pcal;
 pub mod plot;
 pub mod simulate;
 
@@ -37,7 +38,9 @@ pub enum Command {
     Correlate(correlate::CorrelateArgs),
     /// Fringe-fit a correlator output: delays, rates, phases, SNR.
     Fringe(fringe::FringeArgs),
-    /// Plot fringes or spectra of a correlator output as PNG.
+    /// Print the phase-cal tones of a correlator output (its PHASE-CAL table).
+    Pcal(pcal::PcalArgs),
+    /// Plot fringes, spectra or phase-cal tones of a correlator output as PNG.
     Plot(plot::PlotArgs),
 }
 
@@ -50,6 +53,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Simulate(a) => simulate::run(a),
         Command::Correlate(a) => correlate::run(a),
         Command::Fringe(a) => fringe::run(a),
+        Command::Pcal(a) => pcal::run(a),
         Command::Plot(a) => plot::run(a),
     }
 }

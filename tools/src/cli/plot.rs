@@ -1,5 +1,5 @@
-//! `emcorr plot`: fringe plot of a baseline, or autocorrelation spectra, as
-//! PNG (library: `tools::plot`).
+//! `emcorr plot`: fringe plot of a baseline, autocorrelation spectra, or
+//! phase-cal tones, as PNG (library: `tools::plot`).
 
 use crate::cli::fringe::{read_file, search_window};
 use crate::failure::Failure;
@@ -9,13 +9,19 @@ use std::path::{Path, PathBuf};
 
 /// Plot a correlator output: the fringe of one baseline over one scan
 /// (delay–rate map, amplitude and phase against frequency and time after the
-/// fit), or with --spectra the autocorrelation spectrum of every station.
+/// fit), with --spectra the autocorrelation spectrum of every station, or with
+/// --pcal the phase-cal tones of every station (phase against frequency and
+/// against time).
 #[derive(clap::Args, Debug)]
 pub struct PlotArgs {
     /// FITS-IDI file written by `emcorr correlate`.
     pub file: PathBuf,
     /// Baseline to plot, "A-B" (either order).
-    #[arg(long, required_unless_present = "spectra", conflicts_with = "spectra")]
+    #[arg(
+        long,
+        required_unless_present_any = ["spectra", "pcal"],
+        conflicts_with_all = ["spectra", "pcal"]
+    )]
     pub baseline: Option<String>,
     /// Scan number (1-based, as in `emcorr fringe` output; default: the first
     /// scan of the baseline).
@@ -26,8 +32,13 @@ pub struct PlotArgs {
     #[arg(long, conflicts_with = "spectra")]
     pub source: Option<String>,
     /// Plot autocorrelation spectra per station instead of a fringe.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "pcal")]
     pub spectra: bool,
+    /// Plot the phase-cal tones (PHASE-CAL table) per station instead of a
+    /// fringe: phase against sky frequency (colour: time) and against time
+    /// per tone (colour: frequency).
+    #[arg(long)]
+    pub pcal: bool,
     /// Residual delay window MIN,MAX in seconds, as for `emcorr fringe`.
     #[arg(long, value_name = "MIN,MAX", allow_hyphen_values = true)]
     pub delay_window: Option<String>,
@@ -38,7 +49,7 @@ pub struct PlotArgs {
     #[arg(long, default_value_t = 1)]
     pub stokes: usize,
     /// Output PNG (default: beside the input, named after it and the plot).
-    #[arg(long, value_name = "FILE.png")]
+    #[arg(short = 'o', long, value_name = "FILE.png")]
     pub out: Option<PathBuf>,
 }
 
@@ -73,6 +84,18 @@ pub fn run(args: PlotArgs) -> Result<(), Failure> {
                 out.display()
             )));
         }
+    }
+    if args.pcal {
+        // The PHASE-CAL table only: the visibilities are not read.
+        let (header, points) = crate::cli::pcal::read_points(&args.file)?;
+        let out = args
+            .out
+            .clone()
+            .unwrap_or_else(|| default_out(&args.file, "pcal"));
+        let title = format!("{} — phase-cal tones", header.obscode);
+        plot::draw_pcal(&out, &title, &points).map_err(plot_err)?;
+        eprintln!("wrote {}", out.display());
+        return Ok(());
     }
     let file = read_file(&args.file)?;
     let name = args.file.display().to_string();

@@ -4,14 +4,18 @@
 //! - [`fringe_plot`]: one baseline over one scan — delay–rate amplitude map,
 //!   amplitude and phase against frequency and against time after the fit.
 //! - [`spectra`]: autocorrelation spectra per station.
+//! - [`pcal_plot`]: phase-cal tone phases per station, against frequency and
+//!   time.
 
 pub mod fringe_plot;
+pub mod pcal_plot;
 pub mod spectra;
 
 use plotters::style::{FontStyle, RGBColor};
 use std::sync::Once;
 
 pub use fringe_plot::{draw_fringe_plot, plot_fringe, FringePlotData};
+pub use pcal_plot::draw_pcal;
 pub use spectra::{autospectra, draw_spectra, AutoSpectrum};
 
 static DEJAVU_SANS: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
