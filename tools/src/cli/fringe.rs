@@ -41,7 +41,9 @@ pub struct FringeArgs {
     #[arg(long, value_name = "SECONDS")]
     pub solint: Option<f64>,
     /// Station whose arrival time labels the reference epoch of the total
-    /// observables (default: the first station of each baseline).
+    /// observables (default: the first station of each baseline); also the
+    /// reference station of --manual-pcal, whose terms are held at 0
+    /// (default there: the calibrator scan's first station).
     #[arg(long = "ref", value_name = "STATION")]
     pub ref_station: Option<String>,
     /// Fit all subbands together, or also each alone.
@@ -71,6 +73,13 @@ pub struct FringeArgs {
     /// errors.
     #[arg(long, value_name = "A,B")]
     pub differential: Option<String>,
+    /// Manual phase-cal: fit each station's phase and single-band delay per
+    /// subband on scan SCAN (a strong calibrator; its EMCORR_SCAN name or
+    /// 1-based number), relative to the reference station (--ref), and
+    /// remove them from every scan before fitting. The terms go to
+    /// standard error (CSV) or the `manual_pcal` object (JSON).
+    #[arg(long, value_name = "SCAN")]
+    pub manual_pcal: Option<String>,
     /// Write here instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -169,14 +178,30 @@ pub fn run(args: FringeArgs) -> Result<(), Failure> {
         ref_station: args.ref_station.clone(),
         each_subband: args.subbands == Subbands::Each,
         stokes: args.stokes - 1,
+        manual_pcal: args.manual_pcal.clone(),
     };
+
     let bad = |e: fringe::RunError| Failure::BadInput(format!("{}: {e}", args.file.display()));
     let text = match &pair {
         None => {
-            let rows = fringe::fringe_file(&file, &opts).map_err(bad)?;
-            match args.format {
-                Format::Csv => output::to_csv(&rows),
-                Format::Json => output::to_json(&rows),
+            let (rows, manual, missing) =
+                fringe::fringe_file_calibrated(&file, &opts).map_err(bad)?;
+            for (station, b) in &missing {
+                eprintln!(
+                    "warning: {}: no calibration for station {station}, subband {}: left uncorrected",
+                    args.file.display(),
+                    b + 1
+                );
+            }
+            match (args.format, manual) {
+                (Format::Csv, manual) => {
+                    if let Some(m) = &manual {
+                        eprint!("{}", output::manual_pcal_text(m));
+                    }
+                    output::to_csv(&rows)
+                }
+                (Format::Json, None) => output::to_json(&rows),
+                (Format::Json, Some(m)) => output::manual_pcal_json(&m, &rows),
             }
         }
         Some((a, b)) => {
