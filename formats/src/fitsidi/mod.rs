@@ -100,7 +100,8 @@ mod tests;
 
 pub use error::{FitsFailure, IdiError};
 pub use model::{
-    IdiAntenna, IdiBand, IdiEop, IdiFile, IdiHeader, IdiScan, IdiSource, ModelRow, Mount, UvRow,
+    IdiAntenna, IdiBand, IdiEop, IdiFile, IdiHeader, IdiScan, IdiSource, ModelRow, Mount, PcalRow,
+    UvRow,
 };
-pub use read::{read_idi, IdiReader};
+pub use read::{read_idi, read_pcal, IdiReader};
 pub use write::{partial_path, IdiWriter};

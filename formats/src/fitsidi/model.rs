@@ -295,6 +295,71 @@ pub struct ModelRow {
     pub dclock_s_s: f64,
 }
 
+/// One row of the PHASE-CAL table: one antenna over one interval.
+///
+/// The table (AIPS Memo 114's PHASE-CAL: the phase-cal tones a station's
+/// receiver chain delivered, extracted by the correlator) is written after
+/// UV_DATA ([`crate::fitsidi::IdiWriter::add_pcal`]) and read back by
+/// [`crate::fitsidi::IdiReader::pcal`] / [`crate::fitsidi::read_pcal`].
+///
+/// Every row of a file has the same NO_POL (the length of `freq_hz`, `re`,
+/// `im`, `rate`, `state`) and NO_BAND (the file's) bands per polarisation.
+/// NO_TABS is the most tones any band of any row has; the writer pads
+/// shorter bands with tones of frequency 0.0 and value 0, and the reader
+/// returns every band with NO_TABS tones, padding included.
+///
+/// **Conventions.** A tone's phase, atan2(`im`, `re`), is that of the tone
+/// at its SKY frequency (`freq_hz`) as the station's chain delivers it, the
+/// same for upper and lower sideband; its amplitude, |(`re`, `im`)|, is in
+/// units of the recording's rms: a tone A·cos(2πνt + φ) (peak A, in σ)
+/// reads A·(cos φ, sin φ) for real and complex sampling alike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PcalRow {
+    /// Centre of the interval. TIME: days since RDATE as a double (~10 ps).
+    pub time: UtcTime,
+    /// TIME_INTERVAL. Stored in days as a 32-bit float (Memo 114): ~1e-7
+    /// relative.
+    pub time_interval_s: f64,
+    /// SOURCE_ID.
+    pub source_id: u32,
+    /// 1-based ANTENNA_NO.
+    pub antenna_no: u32,
+    /// FREQID.
+    pub freq_id: u32,
+    /// CABLE_CAL (s): the measured cable delay, 0 when not measured.
+    pub cable_cal_s: f64,
+    /// [pol][band][tone] (NO_POL × NO_BAND × NO_TABS): tone sky frequency, Hz
+    /// (a band with fewer tones than NO_TABS pads with 0.0 frequency and 0 values).
+    /// PC_FREQ_n, doubles.
+    pub freq_hz: Vec<Vec<Vec<f64>>>,
+    /// [pol][band][tone]: the tone's complex amplitude (real, imaginary).
+    /// PC_REAL_n, PC_IMAG_n.
+    pub re: Vec<Vec<Vec<f32>>>,
+    pub im: Vec<Vec<Vec<f32>>>,
+    /// [pol][band][tone]: PC_RATE_n, whose Memo 114 unit is SEC/SEC: the
+    /// rate of the tone's phase expressed as a delay rate,
+    /// (dφ/dt) / (2π·`freq_hz`), in s/s (not rad/s or Hz).
+    pub rate: Vec<Vec<Vec<f32>>>,
+    /// [pol][band]: STATE_n (4 state counts; write 0 when not measured).
+    pub state: Vec<Vec<[f32; 4]>>,
+}
+
+impl PcalRow {
+    /// NO_POL of this row.
+    pub fn n_pol(&self) -> usize {
+        self.freq_hz.len()
+    }
+
+    /// The most tones any band of this row has.
+    pub fn max_tones(&self) -> usize {
+        self.freq_hz
+            .iter()
+            .flat_map(|p| p.iter().map(|b| b.len()))
+            .max()
+            .unwrap_or(0)
+    }
+}
+
 /// A whole file in memory: what [`crate::fitsidi::read_idi`] returns.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IdiFile {

@@ -13,7 +13,7 @@ use super::cfits::{CfError, ColInfo, Fits};
 use super::error::IdiError;
 use super::model::{
     from_jd_and_day_fraction, IdiAntenna, IdiBand, IdiEop, IdiFile, IdiHeader, IdiScan, IdiSource,
-    ModelRow, Mount, UvRow, DAY_S,
+    ModelRow, Mount, PcalRow, UvRow, DAY_S,
 };
 use crate::time::UtcTime;
 
@@ -33,6 +33,14 @@ pub fn read_idi(path: &Path) -> Result<IdiFile, IdiError> {
         models: std::mem::take(&mut r.models),
         rows,
     })
+}
+
+/// The PHASE-CAL rows of a file (empty if it has no PHASE-CAL table), in
+/// file order; the header tables are read (and checked) too, the
+/// visibilities not.
+pub fn read_pcal(path: &Path) -> Result<Vec<PcalRow>, IdiError> {
+    let mut r = IdiReader::open(path)?;
+    Ok(std::mem::take(&mut r.pcal))
 }
 
 /// Where the parts of a UV_DATA row are.
@@ -60,6 +68,7 @@ pub struct IdiReader {
     path: PathBuf,
     header: IdiHeader,
     models: Vec<ModelRow>,
+    pcal: Vec<PcalRow>,
     layout: UvLayout,
     n_rows: u64,
 }
@@ -353,12 +362,14 @@ impl IdiReader {
         let models = read_models(&mut fits, path, &header)?;
         let scans = read_scans(&mut fits, path, &header)?;
         let header = IdiHeader { scans, ..header };
+        let pcal = read_pcal_table(&mut fits, path, &header)?;
         Table::require(&mut fits, path, "UV_DATA")?;
         Ok(IdiReader {
             fits,
             path: path.to_path_buf(),
             header,
             models,
+            pcal,
             layout,
             n_rows,
         })
@@ -371,6 +382,12 @@ impl IdiReader {
     /// INTERFEROMETER_MODEL rows (empty if the file has none).
     pub fn models(&self) -> &[ModelRow] {
         &self.models
+    }
+
+    /// PHASE-CAL rows, in file order (empty if the file has no PHASE-CAL
+    /// table). Every band has NO_TABS tones, padding (frequency 0) included.
+    pub fn pcal(&self) -> &[PcalRow] {
+        &self.pcal
     }
 
     /// Number of UV_DATA rows.
@@ -953,6 +970,176 @@ fn read_scans(fits: &mut Fits, path: &Path, h: &IdiHeader) -> Result<Vec<IdiScan
         });
     }
     Ok(scans)
+}
+
+/// Most tones per band accepted in PHASE-CAL (a damaged NO_TABS must not
+/// make us allocate gigabytes per row): a 1 MHz comb over 4 GHz.
+const MAX_TABS: usize = 4096;
+
+/// The PHASE-CAL table (layout: `write::write_pcal`), optional: a file
+/// without it has no rows. Its NO_BAND must be the file's; STATE_n,
+/// CABLE_CAL, FREQID and PC_RATE_n may be absent (read as 0, 0, 1, 0).
+fn read_pcal_table(fits: &mut Fits, path: &Path, h: &IdiHeader) -> Result<Vec<PcalRow>, IdiError> {
+    let Some(mut t) = Table::open(fits, path, "PHASE-CAL")? else {
+        return Ok(Vec::new());
+    };
+    let nb = h.bands.len();
+    let np = t.req_count("NO_POL")?;
+    if np > 2 {
+        return Err(t.bad_key("NO_POL", format!("{np} (must be 1 or 2)")));
+    }
+    let nt = t.req_count("NO_TABS")?;
+    if nt > MAX_TABS {
+        return Err(t.bad_key("NO_TABS", format!("{nt} tones (at most {MAX_TABS})")));
+    }
+    let table_nb = t.req_count("NO_BAND")?;
+    if table_nb != nb {
+        return Err(t.bad_key("NO_BAND", format!("{table_nb}, UV_DATA has {nb}")));
+    }
+    let time_c = t.req_col_n("TIME", 1)?;
+    let int_c = t.req_col_n("TIME_INTERVAL", 1)?;
+    let src_c = t.req_col_n("SOURCE_ID", 1)?;
+    let ant_c = t.req_col_n("ANTENNA_NO", 1)?;
+    let fq_c = t.opt_col("FREQID")?;
+    let cable_c = t.opt_col("CABLE_CAL")?;
+    let n = nt * nb;
+    struct PolCols {
+        state: Option<ColInfo>,
+        freq: ColInfo,
+        re: ColInfo,
+        im: ColInfo,
+        rate: Option<ColInfo>,
+    }
+    let mut pols = Vec::with_capacity(np);
+    for p in 1..=np {
+        let state = match t.opt_col(&format!("STATE_{p}"))? {
+            Some(c) if c.repeat as usize == 4 * nb => Some(c),
+            Some(c) => {
+                return Err(t.bad_col(
+                    &format!("STATE_{p}"),
+                    format!(
+                        "{} elements per row, expected 4 × NO_BAND = {}",
+                        c.repeat,
+                        4 * nb
+                    ),
+                ))
+            }
+            None => None,
+        };
+        let shape = |t: &mut Table<'_>, name: String, c: ColInfo| -> Result<ColInfo, IdiError> {
+            if c.repeat as usize != n {
+                return Err(t.bad_col(
+                    &name,
+                    format!(
+                        "{} elements per row, expected NO_TABS × NO_BAND = {nt} × {nb} = {n}",
+                        c.repeat
+                    ),
+                ));
+            }
+            Ok(c)
+        };
+        let freq = t.req_col(&format!("PC_FREQ_{p}"))?;
+        let re = t.req_col(&format!("PC_REAL_{p}"))?;
+        let im = t.req_col(&format!("PC_IMAG_{p}"))?;
+        let rate = t.opt_col(&format!("PC_RATE_{p}"))?;
+        pols.push(PolCols {
+            state,
+            freq: shape(&mut t, format!("PC_FREQ_{p}"), freq)?,
+            re: shape(&mut t, format!("PC_REAL_{p}"), re)?,
+            im: shape(&mut t, format!("PC_IMAG_{p}"), im)?,
+            rate: match rate {
+                Some(c) => Some(shape(&mut t, format!("PC_RATE_{p}"), c)?),
+                None => None,
+            },
+        });
+    }
+    let per_band_f64 =
+        |v: Vec<f64>| -> Vec<Vec<f64>> { v.chunks(nt).map(|c| c.to_vec()).collect() };
+    let per_band_f32 =
+        |v: Vec<f32>| -> Vec<Vec<f32>> { v.chunks(nt).map(|c| c.to_vec()).collect() };
+    let mut rows = Vec::new();
+    for r in 1..=t.n_rows()? as i64 {
+        let (time_d, interval_d) = (t.f64_1(time_c, r)?, t.f64_1(int_c, r)?);
+        if !(time_d.is_finite()
+            && time_d.abs() <= MAX_DAYS
+            && interval_d.is_finite()
+            && (0.0..=MAX_DAYS).contains(&interval_d))
+        {
+            return Err(t.bad_col(
+                "TIME",
+                format!(
+                    "row {r}: TIME {time_d} / TIME_INTERVAL {interval_d} days is not plausible"
+                ),
+            ));
+        }
+        let ant = t.int_1(ant_c, r)?;
+        if !h.antennas.iter().any(|a| a.id as i64 == ant) {
+            return Err(t.bad_col(
+                "ANTENNA_NO",
+                format!("row {r}: antenna {ant} is not in ARRAY_GEOMETRY"),
+            ));
+        }
+        let src = t.int_1(src_c, r)?;
+        if !(0..=i32::MAX as i64).contains(&src) {
+            return Err(t.bad_col("SOURCE_ID", format!("row {r}: {src} is negative")));
+        }
+        let freq_id = match fq_c {
+            Some(c) => t.int_1(c, r)?,
+            None => 1,
+        };
+        if !(1..=i32::MAX as i64).contains(&freq_id) {
+            return Err(t.bad_col("FREQID", format!("row {r}: {freq_id} (must be >= 1)")));
+        }
+        let cable_cal_s = match cable_c {
+            Some(c) => t.f64_1(c, r)?,
+            None => 0.0,
+        };
+        let mut row = PcalRow {
+            time: h.ref_date.add_seconds(time_d * DAY_S),
+            time_interval_s: interval_d * DAY_S,
+            source_id: src as u32,
+            antenna_no: ant as u32,
+            freq_id: freq_id as u32,
+            cable_cal_s,
+            freq_hz: Vec::with_capacity(np),
+            re: Vec::with_capacity(np),
+            im: Vec::with_capacity(np),
+            rate: Vec::with_capacity(np),
+            state: Vec::with_capacity(np),
+        };
+        for (p, c) in pols.iter().enumerate() {
+            let read_f32 = |t: &mut Table<'_>, c: ColInfo, what: &str| {
+                t.fits
+                    .read_f32(c.num, r, c.repeat as usize)
+                    .map_err(|e| t.err(&format!("reading {what}_{} of row {r}", p + 1), e))
+            };
+            let freq = t.f64s(c.freq, r)?;
+            if let Some(f) = freq.iter().find(|f| !f.is_finite()) {
+                return Err(t.bad_col(
+                    &format!("PC_FREQ_{}", p + 1),
+                    format!("row {r}: tone frequency {f} Hz is not finite"),
+                ));
+            }
+            row.freq_hz.push(per_band_f64(freq));
+            row.re
+                .push(per_band_f32(read_f32(&mut t, c.re, "PC_REAL")?));
+            row.im
+                .push(per_band_f32(read_f32(&mut t, c.im, "PC_IMAG")?));
+            row.rate.push(match c.rate {
+                Some(rc) => per_band_f32(read_f32(&mut t, rc, "PC_RATE")?),
+                None => vec![vec![0.0; nt]; nb],
+            });
+            row.state.push(match c.state {
+                Some(sc) => read_f32(&mut t, sc, "STATE")?
+                    .chunks(4)
+                    .map(|s| [s[0], s[1], s[2], s[3]])
+                    .collect(),
+                None => vec![[0.0; 4]; nb],
+            });
+        }
+        rows.push(row);
+    }
+    Ok(rows)
 }
 
 #[cfg(test)]

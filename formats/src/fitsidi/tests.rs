@@ -769,3 +769,285 @@ fn day_fraction_times_are_good_to_tens_of_picoseconds() {
     let back = model::from_jd_and_day_fraction(jd, f);
     assert!(back.seconds_since(t).abs() < 2e-11);
 }
+
+/// PHASE-CAL rows of every antenna of `h` at three 1 s intervals from 13h,
+/// two polarisations; band 1 has three tones, the others two (padded to
+/// NO_TABS 3 in the file). Tone values are distinct so that a misplaced one
+/// shows.
+fn sample_pcal(h: &IdiHeader, n_pol: usize) -> Vec<PcalRow> {
+    let nb = h.bands.len();
+    let mut rows = Vec::new();
+    for k in 0..3 {
+        for a in &h.antennas {
+            let tones = |b: usize| if b == 0 { 3 } else { 2 };
+            let per = |f: &dyn Fn(usize, usize, usize) -> f32| -> Vec<Vec<Vec<f32>>> {
+                (0..n_pol)
+                    .map(|p| {
+                        (0..nb)
+                            .map(|b| (0..tones(b)).map(|t| f(p, b, t)).collect())
+                            .collect()
+                    })
+                    .collect()
+            };
+            let x =
+                |p: usize, b: usize, t: usize| (100 * p + 10 * b + t) as f32 + a.id as f32 * 0.5;
+            rows.push(PcalRow {
+                time: h.ref_date.add_seconds(13.0 * 3600.0 + 0.5 + k as f64),
+                time_interval_s: 1.0,
+                source_id: 1,
+                antenna_no: a.id,
+                freq_id: 1,
+                cable_cal_s: 1.25e-9 * a.id as f64,
+                freq_hz: (0..n_pol)
+                    .map(|_| {
+                        (0..nb)
+                            .map(|b| {
+                                (0..tones(b))
+                                    .map(|t| 8.4e9 + b as f64 * 32e6 + 10e3 + t as f64 * 1e6)
+                                    .collect()
+                            })
+                            .collect()
+                    })
+                    .collect(),
+                re: per(&|p, b, t| 0.01 * x(p, b, t)),
+                im: per(&|p, b, t| -0.02 * x(p, b, t)),
+                rate: per(&|p, b, t| 1e-12 * x(p, b, t)),
+                state: (0..n_pol)
+                    .map(|p| {
+                        (0..nb)
+                            .map(|b| [0.1 * b as f32, 0.2, 0.3, p as f32])
+                            .collect()
+                    })
+                    .collect(),
+            });
+        }
+    }
+    rows
+}
+
+/// `rows` as the reader returns them: every band padded to `nt` tones.
+fn padded(rows: &[PcalRow], nt: usize) -> Vec<PcalRow> {
+    let mut out = rows.to_vec();
+    for r in &mut out {
+        for p in 0..r.n_pol() {
+            for b in 0..r.freq_hz[p].len() {
+                r.freq_hz[p][b].resize(nt, 0.0);
+                r.re[p][b].resize(nt, 0.0);
+                r.im[p][b].resize(nt, 0.0);
+                r.rate[p][b].resize(nt, 0.0);
+            }
+        }
+    }
+    out
+}
+
+fn write_with_pcal(path: &Path, h: &IdiHeader, pcal: Vec<PcalRow>) -> std::path::PathBuf {
+    let mut w = IdiWriter::create(path, h, &sample_models(h)).unwrap();
+    for r in sample_rows(h, 2) {
+        w.write_row(&r).unwrap();
+    }
+    w.add_pcal(pcal).unwrap();
+    w.finish().unwrap()
+}
+
+/// Equal, but for TIME (a day fraction: ~10 ps) and TIME_INTERVAL (a float
+/// of days: ~1e-7 relative).
+fn assert_same_pcal(got: &[PcalRow], want: &[PcalRow]) {
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(want) {
+        assert!(
+            g.time.seconds_since(w.time).abs() < 1e-9,
+            "{} vs {}",
+            g.time,
+            w.time
+        );
+        assert!(close(g.time_interval_s, w.time_interval_s, 1e-7));
+        let mut g2 = g.clone();
+        g2.time = w.time;
+        g2.time_interval_s = w.time_interval_s;
+        assert_eq!(&g2, w);
+    }
+}
+
+#[test]
+fn pcal_round_trip_two_polarisations_with_padding() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pcal.fits");
+    let h = sample_header(2, 4, &[-1, -2, -3, -4]);
+    let rows = sample_pcal(&h, 2);
+    // Given out of time order and in two calls: the file is in time order.
+    let (early, late) = rows.split_at(3);
+    let mut w = IdiWriter::create(&path, &h, &sample_models(&h)).unwrap();
+    for r in sample_rows(&h, 2) {
+        w.write_row(&r).unwrap();
+    }
+    w.add_pcal(late.to_vec()).unwrap();
+    w.add_pcal(early.to_vec()).unwrap();
+    assert_eq!(w.pcal_rows(), rows.len());
+    w.finish().unwrap();
+    let want = padded(&rows, 3);
+    assert_same_pcal(&read_pcal(&path).unwrap(), &want);
+    let r = IdiReader::open(&path).unwrap();
+    assert_same_pcal(r.pcal(), &want);
+    // The rest of the file reads as before.
+    let file = read_idi(&path).unwrap();
+    assert_eq!(file.rows.len(), 8);
+    assert_eq!(file.models.len(), sample_models(&h).len());
+}
+
+#[test]
+fn pcal_round_trip_one_polarisation() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pcal1.fits");
+    let h = sample_header(3, 4, &[-2]);
+    let rows = sample_pcal(&h, 1);
+    write_with_pcal(&path, &h, rows.clone());
+    assert_same_pcal(&read_pcal(&path).unwrap(), &padded(&rows, 3));
+}
+
+#[test]
+fn pcal_table_comes_after_uv_data_and_no_rows_means_no_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = sample_header(2, 4, &[-1, -2]);
+    let with = dir.path().join("with.fits");
+    write_with_pcal(&with, &h, sample_pcal(&h, 2));
+    let mut f = fitsio::FitsFile::open(&with).unwrap();
+    let mut names = Vec::new();
+    for i in 1.. {
+        let Ok(hdu) = f.hdu(i) else { break };
+        names.push(hdu.read_key::<String>(&mut f, "EXTNAME").unwrap());
+    }
+    assert_eq!(names[names.len() - 2..], ["UV_DATA", "PHASE-CAL"]);
+    let hdu = f.hdu("PHASE-CAL").unwrap();
+    for (key, want) in [
+        ("NO_POL", 2i64),
+        ("NO_TABS", 3),
+        ("NO_BAND", 2),
+        ("TABREV", 2),
+    ] {
+        assert_eq!(hdu.read_key::<i64>(&mut f, key).unwrap(), want, "{key}");
+    }
+
+    // No rows (or an empty call): no table, and the very bytes of a file
+    // written without pcal.
+    let without = dir.path().join("without.fits");
+    write_file(&without, &h, &sample_rows(&h, 2), &sample_models(&h));
+    let empty = dir.path().join("empty.fits");
+    let mut w = IdiWriter::create(&empty, &h, &sample_models(&h)).unwrap();
+    for r in sample_rows(&h, 2) {
+        w.write_row(&r).unwrap();
+    }
+    w.add_pcal(Vec::new()).unwrap();
+    w.finish().unwrap();
+    assert_eq!(
+        std::fs::read(&without).unwrap(),
+        std::fs::read(&empty).unwrap()
+    );
+    assert!(read_pcal(&without).unwrap().is_empty());
+    let mut f = fitsio::FitsFile::open(&without).unwrap();
+    assert!(f.hdu("PHASE-CAL").is_err());
+}
+
+#[test]
+fn bad_pcal_rows_are_refused_with_a_reason_and_none_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad_pcal.fits");
+    let h = sample_header(2, 4, &[-1, -2]);
+    type Spoil = fn(&mut PcalRow);
+    let cases: [(Spoil, &str); 9] = [
+        (|r| r.antenna_no = 9, "ANTENNA_NO 9"),
+        (|r| r.source_id = 5, "SOURCE_ID 5"),
+        (|r| r.freq_id = 0, "FREQID 0"),
+        (|r| r.time_interval_s = f64::NAN, "TIME_INTERVAL"),
+        (|r| r.freq_hz[1].pop().map(|_| ()).unwrap(), "NO_BAND is 2"),
+        (|r| r.state[0].truncate(1), "NO_BAND is 2"),
+        (|r| r.re[0][1].push(1.0), "re has 3 tones, freq_hz has 2"),
+        (|r| r.freq_hz[0][0][1] = f64::INFINITY, "not finite"),
+        (
+            |r| {
+                for v in [&mut r.re, &mut r.im, &mut r.rate] {
+                    v.truncate(1);
+                }
+                r.freq_hz.truncate(1);
+                r.state.truncate(1);
+            },
+            "earlier rows have 2",
+        ),
+    ];
+    let mut w = IdiWriter::create(&path, &h, &[]).unwrap();
+    w.add_pcal(sample_pcal(&h, 2)[..1].to_vec()).unwrap();
+    for (spoil, want) in cases {
+        let mut rows = sample_pcal(&h, 2);
+        spoil(&mut rows[4]);
+        let e = w.add_pcal(rows).unwrap_err().to_string();
+        assert!(
+            e.contains("bad_pcal.fits") && e.contains("PHASE-CAL row 5") && e.contains(want),
+            "{want}: {e}"
+        );
+        assert_eq!(w.pcal_rows(), 1);
+    }
+    // Three polarisations are refused whatever came before.
+    let mut w = IdiWriter::create(&path, &h, &[]).unwrap();
+    let mut rows = sample_pcal(&h, 2);
+    let r = &mut rows[0];
+    r.freq_hz.push(r.freq_hz[0].clone());
+    r.re.push(r.re[0].clone());
+    r.im.push(r.im[0].clone());
+    r.rate.push(r.rate[0].clone());
+    r.state.push(r.state[0].clone());
+    let e = w.add_pcal(rows).unwrap_err().to_string();
+    assert!(e.contains("NO_POL must be 1 or 2"), "{e}");
+}
+
+#[test]
+fn a_damaged_pcal_table_is_an_error_naming_table_column_and_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("damaged_pcal.fits");
+    let h = sample_header(2, 4, &[-1, -2]);
+    let spoil_and_read = |f: &dyn Fn(&mut fitsio::FitsFile)| -> String {
+        write_with_pcal(&path, &h, sample_pcal(&h, 2));
+        edit(&path, f);
+        let e = read_pcal(&path).unwrap_err().to_string();
+        assert!(
+            e.contains("damaged_pcal.fits") && e.contains("PHASE-CAL") && !e.contains('\n'),
+            "{e}"
+        );
+        e
+    };
+    let e = spoil_and_read(&|f| {
+        let hdu = f.hdu("PHASE-CAL").unwrap();
+        hdu.write_col(f, "ANTENNA_NO", &[1i32, 9]).unwrap();
+    });
+    assert!(
+        e.contains("ANTENNA_NO") && e.contains("row 2") && e.contains("antenna 9"),
+        "{e}"
+    );
+    let e = spoil_and_read(&|f| delete_key(f, "PHASE-CAL", "NO_POL"));
+    assert!(e.contains("NO_POL") && e.contains("missing"), "{e}");
+    let e = spoil_and_read(&|f| {
+        delete_key(f, "PHASE-CAL", "NO_TABS");
+        let hdu = f.hdu("PHASE-CAL").unwrap();
+        hdu.write_key(f, "NO_TABS", 4i64).unwrap();
+    });
+    assert!(
+        e.contains("PC_FREQ_1") && e.contains("NO_TABS × NO_BAND = 4 × 2"),
+        "{e}"
+    );
+    let e = spoil_and_read(&|f| {
+        delete_key(f, "PHASE-CAL", "NO_TABS");
+        let hdu = f.hdu("PHASE-CAL").unwrap();
+        hdu.write_key(f, "NO_TABS", 1_000_000i64).unwrap();
+    });
+    assert!(e.contains("NO_TABS") && e.contains("at most"), "{e}");
+    let e = spoil_and_read(&|f| {
+        let hdu = f.hdu("PHASE-CAL").unwrap();
+        hdu.write_col(f, "TIME", &[f64::NAN]).unwrap();
+    });
+    assert!(e.contains("TIME") && e.contains("row 1"), "{e}");
+    let e = spoil_and_read(&|f| {
+        delete_key(f, "PHASE-CAL", "NO_BAND");
+        let hdu = f.hdu("PHASE-CAL").unwrap();
+        hdu.write_key(f, "NO_BAND", 3i64).unwrap();
+    });
+    assert!(e.contains("NO_BAND") && e.contains("UV_DATA has 2"), "{e}");
+}

@@ -3,9 +3,15 @@
 //! Layout of the file, in HDU order (the order DiFX uses, and the one CASA's
 //! importfitsidi is exercised with): empty primary, ARRAY_GEOMETRY, ANTENNA,
 //! FREQUENCY, SOURCE, INTERFEROMETER_MODEL (when models are given),
-//! EMCORR_SCAN (when the header lists scans), UV_DATA.
-//! UV_DATA is last so that each `write_row` only appends at the end of the
-//! file: cfitsio buffers a few blocks, and memory does not grow with length.
+//! EMCORR_SCAN (when the header lists scans), UV_DATA, and PHASE-CAL (when
+//! phase-cal rows were given) after it.
+//! UV_DATA is last while the run lasts so that each `write_row` only appends
+//! at the end of the file: cfitsio buffers a few blocks, and memory does not
+//! grow with length. The phase-cal tones are only known once the run is
+//! over (and a table cannot grow in front of another without moving it), so
+//! their rows are buffered by [`IdiWriter::add_pcal`] and PHASE-CAL is
+//! appended behind UV_DATA by `finish`: FITS allows any extension order, and
+//! readers (AIPS, CASA, ours) find tables by EXTNAME.
 
 use std::path::{Path, PathBuf};
 
@@ -13,7 +19,9 @@ use super::cfits::{CfError, Fits};
 use super::error::IdiError;
 use crate::output::{OutputTarget, Stage};
 
-use super::model::{fits_date, jd0_and_day_fraction, IdiHeader, IdiScan, ModelRow, UvRow, DAY_S};
+use super::model::{
+    fits_date, jd0_and_day_fraction, IdiHeader, IdiScan, ModelRow, PcalRow, UvRow, DAY_S,
+};
 
 /// Table revisions written (Memo 114): UV_DATA and INTERFEROMETER_MODEL are at
 /// revision 2, the others at 1.
@@ -23,6 +31,8 @@ const TABREV_IM: i64 = 2;
 const TABREV_SCAN: i64 = 1;
 /// Scan starts accepted, in days from RDATE (as the reader's TIME columns).
 const MAX_SCAN_DAYS: f64 = 1e5;
+/// PHASE-CAL revision: 2, the one with PC_RATE (Memo 114).
+const TABREV_PCAL: i64 = 2;
 
 /// Column numbers of UV_DATA, in creation order.
 struct UvCols {
@@ -69,6 +79,10 @@ pub struct IdiWriter {
     flux_buf: Vec<f32>,
     weight_buf: Vec<f32>,
     weight_sum: Vec<f64>,
+    /// For the tables written at `finish` (their common keywords, RDATE).
+    header: IdiHeader,
+    /// PHASE-CAL rows given so far, written after UV_DATA at `finish`.
+    pcal: Vec<PcalRow>,
 }
 
 /// `<path>.partial`: where a file lives until `finish`.
@@ -145,6 +159,8 @@ impl IdiWriter {
             flux_buf: vec![0.0; 3 * n_stokes * header.n_chan * n_band],
             weight_buf: vec![0.0; n_stokes * n_band],
             weight_sum: vec![0.0; n_stokes * n_band],
+            header: header.clone(),
+            pcal: Vec::new(),
         };
         // On error the writer is dropped here, which removes the partial file.
         w.write_header_tables(header, models)?;
@@ -245,9 +261,62 @@ impl IdiWriter {
         Ok(())
     }
 
-    /// Close the file and put it in place (rename a `.partial`, or copy
-    /// into a device or FIFO); returns where it went.
+    /// Number of PHASE-CAL rows given so far (written by `finish`).
+    pub fn pcal_rows(&self) -> usize {
+        self.pcal.len()
+    }
+
+    /// Give PHASE-CAL rows (any number of calls, any order): they are checked
+    /// now, kept in memory (~20 bytes per tone, band and polarisation of
+    /// each row) and written by [`IdiWriter::finish`] as the PHASE-CAL
+    /// table, after UV_DATA, in time order (then antenna). No rows, no
+    /// table: the file is then byte for byte what it would be without this
+    /// call.
+    ///
+    /// Every row must name an antenna of the header, a SOURCE_ID of the
+    /// SOURCE table (or 0: no particular source), have NO_BAND bands per
+    /// polarisation in every per-band field, the same number of
+    /// polarisations (1 or 2) as the rows before, as many values as
+    /// frequencies per band, finite times near RDATE and finite frequencies.
+    /// A refused call adds none of its rows.
+    pub fn add_pcal(&mut self, rows: Vec<PcalRow>) -> Result<(), IdiError> {
+        let mut n_pol = self.pcal.first().map(|r| r.n_pol());
+        for (k, r) in rows.iter().enumerate() {
+            let why = validate_pcal_row(&self.header, &self.antenna_known, n_pol, r);
+            if let Err(why) = why {
+                return Err(IdiError::Invalid {
+                    path: self.final_path.clone(),
+                    why: format!(
+                        "PHASE-CAL row {} of this call (antenna {}, {}): {why}",
+                        k + 1,
+                        r.antenna_no,
+                        r.time
+                    ),
+                });
+            }
+            n_pol = Some(r.n_pol());
+        }
+        self.pcal.extend(rows);
+        Ok(())
+    }
+
+    /// Write the buffered PHASE-CAL rows (if any), close the file and put
+    /// it in place (rename a `.partial`, or copy into a device or FIFO);
+    /// returns where it went.
     pub fn finish(mut self) -> Result<PathBuf, IdiError> {
+        if !self.pcal.is_empty() {
+            let mut rows = std::mem::take(&mut self.pcal);
+            // Stable: rows of one antenna and time keep their given order.
+            rows.sort_by(|a, b| {
+                (a.time, a.antenna_no)
+                    .partial_cmp(&(b.time, b.antenna_no))
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            });
+            let fits = self.fits.as_mut().expect("writer finished twice");
+            // On error the writer is dropped with the partial file.
+            write_pcal(fits, &self.header, &rows)
+                .map_err(|e| fits_err(&self.label, "writing table PHASE-CAL", e))?;
+        }
         let fits = self.fits.take().expect("writer finished twice");
         // On error the stage is dropped with the writer: the partial goes.
         fits.close()
@@ -517,6 +586,204 @@ fn write_scans(f: &mut Fits, h: &IdiHeader) -> Result<(), CfError> {
         f.write_f64(3, r, &[s.start.seconds_since(h.ref_date) / DAY_S])?;
         f.write_f64(4, r, &[s.duration_s / DAY_S])?;
         f.write_i32(5, r, &ids)?;
+    }
+    Ok(())
+}
+
+/// Why `r` cannot be a PHASE-CAL row of a file with header `h` (antennas
+/// `known`), after rows of `n_pol` polarisations.
+fn validate_pcal_row(
+    h: &IdiHeader,
+    known: &[bool; 256],
+    n_pol: Option<usize>,
+    r: &PcalRow,
+) -> Result<(), String> {
+    if r.antenna_no == 0 || r.antenna_no > 255 || !known[r.antenna_no as usize] {
+        return Err(format!("ANTENNA_NO {} is not in the header", r.antenna_no));
+    }
+    if r.source_id != 0 && !h.sources.iter().any(|s| s.id == r.source_id) {
+        return Err(format!(
+            "SOURCE_ID {} is not in the SOURCE table",
+            r.source_id
+        ));
+    }
+    if r.freq_id == 0 || r.freq_id > i32::MAX as u32 {
+        return Err(format!("FREQID {} (must be >= 1)", r.freq_id));
+    }
+    let days = r.time.seconds_since(h.ref_date) / DAY_S;
+    if !(days.is_finite() && days.abs() <= MAX_SCAN_DAYS) {
+        return Err(format!("TIME {} is not near RDATE", r.time));
+    }
+    if !(r.time_interval_s.is_finite() && r.time_interval_s >= 0.0) {
+        return Err(format!(
+            "TIME_INTERVAL {} s (must be >= 0)",
+            r.time_interval_s
+        ));
+    }
+    if !r.cable_cal_s.is_finite() {
+        return Err(format!("CABLE_CAL {} s is not finite", r.cable_cal_s));
+    }
+    let np = r.n_pol();
+    if !(1..=2).contains(&np) {
+        return Err(format!("{np} polarisations (NO_POL must be 1 or 2)"));
+    }
+    if let Some(n) = n_pol {
+        if n != np {
+            return Err(format!(
+                "{np} polarisations, earlier rows have {n} (one NO_POL per table)"
+            ));
+        }
+    }
+    let nb = h.bands.len();
+    for (name, len) in [
+        ("re", r.re.len()),
+        ("im", r.im.len()),
+        ("rate", r.rate.len()),
+        ("state", r.state.len()),
+    ] {
+        if len != np {
+            return Err(format!("{name} has {len} polarisations, freq_hz has {np}"));
+        }
+    }
+    for p in 0..np {
+        if r.state[p].len() != nb {
+            return Err(format!(
+                "state of polarisation {}: {} bands, NO_BAND is {nb}",
+                p + 1,
+                r.state[p].len()
+            ));
+        }
+        if r.freq_hz[p].len() != nb {
+            return Err(format!(
+                "freq_hz of polarisation {}: {} bands, NO_BAND is {nb}",
+                p + 1,
+                r.freq_hz[p].len()
+            ));
+        }
+        for b in 0..nb {
+            let n = r.freq_hz[p][b].len();
+            for (name, v) in [("re", &r.re), ("im", &r.im), ("rate", &r.rate)] {
+                let m = v[p].get(b).map_or(0, |t| t.len());
+                if v[p].len() != nb || m != n {
+                    return Err(format!(
+                        "polarisation {} band {}: {name} has {m} tones, freq_hz has {n}",
+                        p + 1,
+                        b + 1
+                    ));
+                }
+            }
+            if let Some(f) = r.freq_hz[p][b].iter().find(|f| !f.is_finite()) {
+                return Err(format!(
+                    "polarisation {} band {}: tone frequency {f} Hz is not finite",
+                    p + 1,
+                    b + 1
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// PHASE-CAL (Memo 114; TABREV 2): one row per antenna and interval, in the
+/// order given.
+///
+/// | column        | form         | unit    | content |
+/// |---------------|--------------|---------|---------|
+/// | TIME          | 1D           | DAYS    | centre of the interval, days since RDATE |
+/// | TIME_INTERVAL | 1E           | DAYS    | its length |
+/// | SOURCE_ID     | 1J           |         | |
+/// | ANTENNA_NO    | 1J           |         | |
+/// | ARRAY         | 1J           |         | 1 |
+/// | FREQID        | 1J           |         | |
+/// | CABLE_CAL     | 1D           | SECONDS | |
+/// | STATE_n       | (4·NO_BAND)E |         | state counts, TDIM (4, NO_BAND) |
+/// | PC_FREQ_n     | (NO_TABS·NO_BAND)D | HZ | tone sky frequency, TDIM (NO_TABS, NO_BAND), 0 = padding |
+/// | PC_REAL_n, PC_IMAG_n | (NO_TABS·NO_BAND)E | | the tone's complex amplitude |
+/// | PC_RATE_n     | (NO_TABS·NO_BAND)E | SEC/SEC | rate of the tone's phase as a delay rate |
+///
+/// n = 1 and, with NO_POL = 2, 2 (the four STATE/PC columns per
+/// polarisation, STATE_1 … PC_RATE_1 then STATE_2 … PC_RATE_2). Keywords:
+/// the common ones, NO_POL and NO_TABS (tones per band, at least 1).
+fn write_pcal(f: &mut Fits, h: &IdiHeader, rows: &[PcalRow]) -> Result<(), CfError> {
+    let nb = h.bands.len();
+    let np = rows[0].n_pol();
+    let nt = rows.iter().map(|r| r.max_tones()).max().unwrap_or(0).max(1);
+    let per_pol = [
+        [
+            "STATE_1",
+            "PC_FREQ_1",
+            "PC_REAL_1",
+            "PC_IMAG_1",
+            "PC_RATE_1",
+        ],
+        [
+            "STATE_2",
+            "PC_FREQ_2",
+            "PC_REAL_2",
+            "PC_IMAG_2",
+            "PC_RATE_2",
+        ],
+    ];
+    let tones = nt * nb;
+    let mut cols: Vec<(&str, String, &str)> = vec![
+        ("TIME", "1D".into(), "DAYS"),
+        ("TIME_INTERVAL", "1E".into(), "DAYS"),
+        ("SOURCE_ID", "1J".into(), ""),
+        ("ANTENNA_NO", "1J".into(), ""),
+        ("ARRAY", "1J".into(), ""),
+        ("FREQID", "1J".into(), ""),
+        ("CABLE_CAL", "1D".into(), "SECONDS"),
+    ];
+    for names in per_pol.iter().take(np) {
+        cols.push((names[0], format!("{}E", 4 * nb), ""));
+        cols.push((names[1], format!("{tones}D"), "HZ"));
+        cols.push((names[2], format!("{tones}E"), ""));
+        cols.push((names[3], format!("{tones}E"), ""));
+        cols.push((names[4], format!("{tones}E"), "SEC/SEC"));
+    }
+    f.create_bintable("PHASE-CAL", &cols)?;
+    common_keys(f, h, TABREV_PCAL)?;
+    f.key_int("NO_POL", np as i64, "number of polarisations")?;
+    f.key_int("NO_TABS", nt as i64, "phase-cal tones per band (max)")?;
+    for p in 0..np {
+        let c0 = 8 + 5 * p;
+        f.key_str(&format!("TDIM{c0}"), &format!("(4,{nb})"), "")?;
+        for k in 1..5 {
+            f.key_str(&format!("TDIM{}", c0 + k), &format!("({nt},{nb})"), "")?;
+        }
+    }
+    let mut freq = vec![0f64; tones];
+    let mut vals = vec![0f32; tones];
+    let mut state = vec![0f32; 4 * nb];
+    for (i, r) in rows.iter().enumerate() {
+        let row = i as i64 + 1;
+        f.write_f64(1, row, &[r.time.seconds_since(h.ref_date) / DAY_S])?;
+        f.write_f32(2, row, &[(r.time_interval_s / DAY_S) as f32])?;
+        f.write_i32(3, row, &[r.source_id as i32])?;
+        f.write_i32(4, row, &[r.antenna_no as i32])?;
+        f.write_i32(5, row, &[1])?;
+        f.write_i32(6, row, &[r.freq_id as i32])?;
+        f.write_f64(7, row, &[r.cable_cal_s])?;
+        for p in 0..np {
+            let c0 = 8 + 5 * p as i32;
+            for (b, s) in r.state[p].iter().enumerate() {
+                state[4 * b..4 * b + 4].copy_from_slice(s);
+            }
+            f.write_f32(c0, row, &state)?;
+            // Tone fastest, padded with zeros to NO_TABS per band.
+            freq.fill(0.0);
+            for (b, band) in r.freq_hz[p].iter().enumerate() {
+                freq[b * nt..b * nt + band.len()].copy_from_slice(band);
+            }
+            f.write_f64(c0 + 1, row, &freq)?;
+            for (k, v) in [&r.re, &r.im, &r.rate].into_iter().enumerate() {
+                vals.fill(0.0);
+                for (b, band) in v[p].iter().enumerate() {
+                    vals[b * nt..b * nt + band.len()].copy_from_slice(band);
+                }
+                f.write_f32(c0 + 2 + k as i32, row, &vals)?;
+            }
+        }
     }
     Ok(())
 }
