@@ -59,6 +59,9 @@ pub struct RunOptions {
     /// 1-based number) and remove them from every scan before fitting; the
     /// reference station is `ref_station` (default: the scan's first).
     pub manual_pcal: Option<String>,
+    /// `--pcal`: station terms from phase-cal tones, removed from every
+    /// scan first (before any manual phase-cal).
+    pub pcal: Option<StationCal>,
 }
 
 /// Why a file could not be fringe-fitted.
@@ -274,6 +277,11 @@ fn solve_file(
     // scans_from_idi has checked the index.
     let pols = calibration::product_pols(file.header.stokes.get(opts.stokes).copied().unwrap_or(0));
     let mut missing = std::collections::BTreeSet::new();
+    if let Some(cal) = &opts.pcal {
+        for p in pieces.iter_mut() {
+            missing.extend(cal.apply(&mut p.data, pols));
+        }
+    }
     let manual = match &opts.manual_pcal {
         Some(scan) => {
             let m = calibration::manual_pcal(

@@ -275,9 +275,9 @@ fn solve_stations(
         let r = rhs(&phase_sigma, &|o: &Obs| {
             wrap_pi(o.phase_rad - (phase[o.a] - phase[o.b]))
         });
-        for s in 0..n {
+        for (s, p) in phase.iter_mut().enumerate() {
             if let Some(i) = col(s) {
-                phase[s] += (0..m).map(|j| inv_p[i][j] * r[j]).sum::<f64>();
+                *p += (0..m).map(|j| inv_p[i][j] * r[j]).sum::<f64>();
             }
         }
     }
@@ -307,7 +307,7 @@ fn invert(mut a: Vec<Vec<f64>>) -> Option<Vec<Vec<f64>>> {
     let scale = (0..m).map(|i| a[i][i].abs()).fold(0.0, f64::max);
     for c in 0..m {
         let piv = (c..m).max_by(|&x, &y| a[x][c].abs().total_cmp(&a[y][c].abs()))?;
-        if !(a[piv][c].abs() > 1e-12 * scale) {
+        if a[piv][c].abs() <= 1e-12 * scale || a[piv][c].is_nan() {
             return None;
         }
         a.swap(c, piv);

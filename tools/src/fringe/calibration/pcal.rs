@@ -98,3 +98,63 @@ pub fn tone_fit(tones: &[(f64, Complex64)], f_ref: f64) -> Result<CalTerm, Strin
         delay_sigma_s: 0.0,
     })
 }
+
+/// The station polarisations of a file, in the order of the Stokes axis's
+/// first appearances (RR, LL → R, L): what a PHASE-CAL row's pol index
+/// counts (emcorr writes one pcal pol per recorded polarisation, in that
+/// order).
+pub fn station_pols(stokes: &[i32]) -> Vec<char> {
+    let mut pols = Vec::new();
+    for &code in stokes {
+        let (a, b) = super::product_pols(code);
+        for p in [a, b] {
+            if !pols.contains(&p) {
+                pols.push(p);
+            }
+        }
+    }
+    pols
+}
+
+/// FITS-IDI PHASE-CAL rows as tone readings: antenna numbers named by
+/// `name` (the ANTENNA table: [`crate::fringe::antenna_name`]), pol index p
+/// as [`station_pols`]`(stokes)[p]`, tones of frequency 0 (padding)
+/// dropped.
+pub fn readings_from_rows(
+    rows: &[formats::fitsidi::PcalRow],
+    stokes: &[i32],
+    name: impl Fn(u32) -> String,
+) -> Vec<ToneReading> {
+    let pols = station_pols(stokes);
+    let mut out = Vec::new();
+    for r in rows {
+        let station = name(r.antenna_no);
+        for (p, bands) in r.freq_hz.iter().enumerate() {
+            let pol = pols.get(p).copied().unwrap_or('?');
+            for (b, freqs) in bands.iter().enumerate() {
+                let tones = freqs
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &f)| f > 0.0)
+                    .map(|(k, &f)| {
+                        let re = r.re.get(p).and_then(|x| x.get(b)).and_then(|x| x.get(k));
+                        let im = r.im.get(p).and_then(|x| x.get(b)).and_then(|x| x.get(k));
+                        let z = Complex64::new(
+                            re.copied().unwrap_or(0.0) as f64,
+                            im.copied().unwrap_or(0.0) as f64,
+                        );
+                        (f, z)
+                    })
+                    .collect();
+                out.push(ToneReading {
+                    station: station.clone(),
+                    subband: b,
+                    pol,
+                    time: r.time,
+                    tones,
+                });
+            }
+        }
+    }
+    out
+}

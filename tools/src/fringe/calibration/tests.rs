@@ -171,3 +171,70 @@ fn apply_removes_station_terms_from_a_baseline() {
         vec![("A".to_string(), 0), ("A".to_string(), 1)]
     );
 }
+
+#[test]
+fn phase_cal_rows_give_each_station_and_times_terms() {
+    use formats::fitsidi::PcalRow;
+    // Two readings 2 s apart of antenna 2, two bands of 4 tones (one band
+    // padded to NO_TABS = 5), RR only: the band's φ and τ, and halfway
+    // between the readings the mean phase.
+    let f_ref = [8.204e9, 8.252e9];
+    let truth =
+        |b: usize, k: usize| -> (f64, f64) { ([1.0 + 0.2 * k as f64, -2.0][b], [2e-9, -1e-9][b]) };
+    let row = |k: usize| {
+        let mut freq = vec![vec![]; 2];
+        let (mut re, mut im) = (vec![vec![]; 2], vec![vec![]; 2]);
+        for b in 0..2 {
+            let (phi, tau) = truth(b, k);
+            for j in 0..5 {
+                let f = if b == 1 && j == 4 {
+                    0.0
+                } else {
+                    f_ref[b] + 0.5e6 + 2e6 * j as f64
+                };
+                let z = if f > 0.0 {
+                    Complex64::from_polar(0.01, phi - TAU * (f - f_ref[b]) * tau)
+                } else {
+                    Complex64::new(0.0, 0.0)
+                };
+                freq[b].push(f);
+                re[b].push(z.re as f32);
+                im[b].push(z.im as f32);
+            }
+        }
+        PcalRow {
+            time: t0().add_seconds(2.0 * k as f64),
+            time_interval_s: 2.0,
+            source_id: 1,
+            antenna_no: 2,
+            freq_id: 1,
+            cable_cal_s: 0.0,
+            freq_hz: vec![freq],
+            re: vec![re],
+            im: vec![im],
+            rate: vec![vec![vec![0.0; 5]; 2]],
+            state: vec![vec![[0.0; 4]; 2]],
+        }
+    };
+    let readings = pcal::readings_from_rows(&[row(0), row(1)], &[-1], |n| {
+        ["A", "B"][n as usize - 1].to_string()
+    });
+    assert_eq!(readings.len(), 4);
+    assert!(readings.iter().all(|r| r.station == "B" && r.pol == 'R'));
+    let cal = from_tones(&readings, &f_ref).unwrap();
+    for b in 0..2 {
+        let s = cal.get("B", b, 'R').unwrap();
+        for (k, (t, term)) in s.samples().iter().enumerate() {
+            let (phi, tau) = truth(b, k);
+            assert_eq!(*t, t0().add_seconds(2.0 * k as f64));
+            // f32 amplitudes: ~1e-7 rad.
+            assert!(wrap_pi(term.phase_rad - phi).abs() < 1e-5, "{b} {k}");
+            assert!((term.delay_s - tau).abs() < 1e-14, "{b} {k}");
+        }
+    }
+    let mid = cal
+        .get("B", 0, 'R')
+        .unwrap()
+        .phase_at(f_ref[0], t0().add_seconds(1.0));
+    assert!((mid.unwrap() - 1.1).abs() < 1e-5);
+}
