@@ -41,7 +41,9 @@ pub struct FringeArgs {
     #[arg(long, value_name = "SECONDS")]
     pub solint: Option<f64>,
     /// Station whose arrival time labels the reference epoch of the total
-    /// observables (default: the first station of each baseline).
+    /// observables (default: the first station of each baseline); also the
+    /// reference station of --manual-pcal, whose terms are held at 0
+    /// (default there: the calibrator scan's first station).
     #[arg(long = "ref", value_name = "STATION")]
     pub ref_station: Option<String>,
     /// Fit all subbands together, or also each alone.
@@ -71,6 +73,20 @@ pub struct FringeArgs {
     /// errors.
     #[arg(long, value_name = "A,B")]
     pub differential: Option<String>,
+    /// Manual phase-cal: fit each station's phase and single-band delay per
+    /// subband on scan SCAN (a strong calibrator; its EMCORR_SCAN name or
+    /// 1-based number), relative to the reference station (--ref), and
+    /// remove them from every scan before fitting. The terms go to
+    /// standard error (CSV) or the `manual_pcal` object (JSON).
+    #[arg(long, value_name = "SCAN")]
+    pub manual_pcal: Option<String>,
+    /// Phase-cal: remove each station's phase and delay per subband, read
+    /// from the file's PHASE-CAL tones (phase at the subband's first
+    /// channel, delay from the tones' phase slope), interpolated in time;
+    /// before --manual-pcal if both are given. Stations without tones are
+    /// left as they are (a warning names them).
+    #[arg(long)]
+    pub pcal: bool,
     /// Write here instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -139,6 +155,33 @@ pub(crate) fn read_file(path: &std::path::Path) -> Result<formats::fitsidi::IdiF
     })
 }
 
+/// The station terms of a file's PHASE-CAL table.
+fn pcal_table(
+    path: &std::path::Path,
+    file: &formats::fitsidi::IdiFile,
+) -> Result<fringe::StationCal, Failure> {
+    let rows = formats::fitsidi::read_pcal(path).map_err(|e| match e {
+        formats::fitsidi::IdiError::Io { .. } => Failure::Io(e.to_string()),
+        _ => Failure::BadInput(e.to_string()),
+    })?;
+    if rows.is_empty() {
+        return Err(Failure::BadInput(format!(
+            "{}: --pcal: the file has no PHASE-CAL table",
+            path.display()
+        )));
+    }
+    let h = &file.header;
+    let readings = fringe::calibration::pcal::readings_from_rows(&rows, &h.stokes, |n| {
+        fringe::antenna_name(h, n)
+    });
+    let ref_freq: Vec<f64> = fringe::idi_subbands(h)
+        .iter()
+        .map(|s| s.chan_freq_hz.first().copied().unwrap_or(0.0))
+        .collect();
+    fringe::calibration::from_tones(&readings, &ref_freq)
+        .map_err(|e| Failure::BadInput(format!("{}: --pcal: {e}", path.display())))
+}
+
 pub fn run(args: FringeArgs) -> Result<(), Failure> {
     if args.solint.is_some_and(|s| !(s.is_finite() && s > 0.0)) {
         return Err(Failure::BadInput(
@@ -169,14 +212,35 @@ pub fn run(args: FringeArgs) -> Result<(), Failure> {
         ref_station: args.ref_station.clone(),
         each_subband: args.subbands == Subbands::Each,
         stokes: args.stokes - 1,
+        manual_pcal: args.manual_pcal.clone(),
+        pcal: if args.pcal {
+            Some(pcal_table(&args.file, &file)?)
+        } else {
+            None
+        },
     };
+
     let bad = |e: fringe::RunError| Failure::BadInput(format!("{}: {e}", args.file.display()));
     let text = match &pair {
         None => {
-            let rows = fringe::fringe_file(&file, &opts).map_err(bad)?;
-            match args.format {
-                Format::Csv => output::to_csv(&rows),
-                Format::Json => output::to_json(&rows),
+            let (rows, manual, missing) =
+                fringe::fringe_file_calibrated(&file, &opts).map_err(bad)?;
+            for (station, b) in &missing {
+                eprintln!(
+                    "warning: {}: no calibration for station {station}, subband {}: left uncorrected",
+                    args.file.display(),
+                    b + 1
+                );
+            }
+            match (args.format, manual) {
+                (Format::Csv, manual) => {
+                    if let Some(m) = &manual {
+                        eprint!("{}", output::manual_pcal_text(m));
+                    }
+                    output::to_csv(&rows)
+                }
+                (Format::Json, None) => output::to_json(&rows),
+                (Format::Json, Some(m)) => output::manual_pcal_json(&m, &rows),
             }
         }
         Some((a, b)) => {

@@ -229,6 +229,19 @@ impl BaselineData {
         }
     }
 
+    /// Multiply every visibility by `factor(period, subband, ν_hz)`
+    /// (calibration: see [`super::calibration`]).
+    pub fn rotate(&mut self, mut factor: impl FnMut(usize, usize, f64) -> Complex64) {
+        for i in 0..self.times_s.len() {
+            for b in 0..self.subbands.len() {
+                for k in 0..self.n_chan {
+                    let at = self.index(i, b, k);
+                    self.vis[at] *= factor(i, b, self.subbands[b].chan_freq_hz[k]);
+                }
+            }
+        }
+    }
+
     /// Σ W over all visibilities.
     pub fn total_weight(&self) -> f64 {
         let mut s = 0.0;

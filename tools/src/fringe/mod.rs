@@ -13,6 +13,7 @@
 //! ([`output::DifferentialRow`]). [`synth`] makes data with known truth for
 //! tests, [`synth_session`] a whole FITS-IDI session of them.
 
+pub mod calibration;
 pub mod data;
 pub mod fit;
 pub mod output;
@@ -24,6 +25,7 @@ pub mod synth_session;
 #[cfg(test)]
 mod tests;
 
+pub use calibration::{CalError, ManualPcal, StationCal};
 pub use data::{
     antenna_name, idi_subbands, model_delay, scans_from_idi, source_name, BaselineData, DataError,
     FxChannels, ScanBaseline, Sideband, Subband,
@@ -53,6 +55,13 @@ pub struct RunOptions {
     pub each_subband: bool,
     /// Polarisation product (0-based index into the file's Stokes axis).
     pub stokes: usize,
+    /// `--manual-pcal SCAN`: derive station terms from this scan (name or
+    /// 1-based number) and remove them from every scan before fitting; the
+    /// reference station is `ref_station` (default: the scan's first).
+    pub manual_pcal: Option<String>,
+    /// `--pcal`: station terms from phase-cal tones, removed from every
+    /// scan first (before any manual phase-cal).
+    pub pcal: Option<StationCal>,
 }
 
 /// Why a file could not be fringe-fitted.
@@ -62,6 +71,8 @@ pub enum RunError {
     Fit(#[from] FitError),
     #[error(transparent)]
     Data(#[from] DataError),
+    #[error(transparent)]
+    Cal(#[from] calibration::CalError),
     #[error("reference station {0:?} is not in the file's ANTENNA table")]
     UnknownRefStation(String),
     /// No UV_DATA row between two antennas: autocorrelations only (a
@@ -108,7 +119,19 @@ impl Solved {
 /// FITS-IDI file into output rows, with total observables where the file
 /// has a model.
 pub fn fringe_file(file: &IdiFile, opts: &RunOptions) -> Result<Vec<FringeRow>, RunError> {
-    Ok(solve_file(file, opts)?.iter().map(Solved::row).collect())
+    Ok(fringe_file_calibrated(file, opts)?.0)
+}
+
+/// As [`fringe_file`], with the manual phase-cal terms it applied (when
+/// `opts.manual_pcal` asks for them) and the (station, 0-based subband)
+/// pairs the calibration had no terms for.
+#[allow(clippy::type_complexity)]
+pub fn fringe_file_calibrated(
+    file: &IdiFile,
+    opts: &RunOptions,
+) -> Result<(Vec<FringeRow>, Option<ManualPcal>, Vec<(String, usize)>), RunError> {
+    let (solved, cal, missing) = solve_file(file, opts)?;
+    Ok((solved.iter().map(Solved::row).collect(), cal, missing))
 }
 
 /// Same-beam differential observables, source `a` − source `b` (names as
@@ -137,7 +160,7 @@ pub fn differential_file(
     if a == b {
         return Err(RunError::SameSource(a.to_string()));
     }
-    let solved = solve_file(file, opts)?;
+    let (solved, _, _) = solve_file(file, opts)?;
     // (scan, baseline, subband) → index of A's and of B's piece.
     type Key = (usize, (u32, u32), Option<usize>);
     let mut pairs: BTreeMap<Key, (Option<usize>, Option<usize>)> = BTreeMap::new();
@@ -224,8 +247,13 @@ fn difference(a: &Solved, b: &Solved) -> DifferentialRow {
     }
 }
 
-/// Fit every piece of the file, in output order.
-fn solve_file(file: &IdiFile, opts: &RunOptions) -> Result<Vec<Solved>, RunError> {
+/// Fit every piece of the file, in output order, after the calibration
+/// `opts` asks for.
+#[allow(clippy::type_complexity)]
+fn solve_file(
+    file: &IdiFile,
+    opts: &RunOptions,
+) -> Result<(Vec<Solved>, Option<ManualPcal>, Vec<(String, usize)>), RunError> {
     let ref_id = match &opts.ref_station {
         Some(name) => Some(
             file.header
@@ -245,7 +273,31 @@ fn solve_file(file: &IdiFile, opts: &RunOptions) -> Result<Vec<Solved>, RunError
             rows: file.rows.len(),
         });
     }
-    let pieces = scans_from_idi(file, opts.stokes)?;
+    let mut pieces = scans_from_idi(file, opts.stokes)?;
+    // scans_from_idi has checked the index.
+    let pols = calibration::product_pols(file.header.stokes.get(opts.stokes).copied().unwrap_or(0));
+    let mut missing = std::collections::BTreeSet::new();
+    if let Some(cal) = &opts.pcal {
+        for p in pieces.iter_mut() {
+            missing.extend(cal.apply(&mut p.data, pols));
+        }
+    }
+    let manual = match &opts.manual_pcal {
+        Some(scan) => {
+            let m = calibration::manual_pcal(
+                &pieces,
+                scan,
+                opts.ref_station.as_deref(),
+                pols,
+                &opts.fit,
+            )?;
+            for p in pieces.iter_mut() {
+                missing.extend(m.cal.apply(&mut p.data, pols));
+            }
+            Some(m)
+        }
+        None => None,
+    };
     // Solution intervals are numbered in time order within the whole file:
     // interval j of scan s gets one number, whatever the source and
     // baseline (same-beam sources share their intervals).
@@ -308,5 +360,5 @@ fn solve_file(file: &IdiFile, opts: &RunOptions) -> Result<Vec<Solved>, RunError
             }
         }
     }
-    Ok(out)
+    Ok((out, manual, missing.into_iter().collect()))
 }

@@ -8,6 +8,7 @@
 
 use super::fit::FringeSolution;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// The a-priori model added to a residual, and where it was evaluated.
 #[derive(Debug, Clone, PartialEq)]
@@ -291,4 +292,82 @@ impl CsvRow for DifferentialRow {
         ]
         .join(",")
     }
+}
+
+/// One station's manual phase-cal terms in one subband (JSON).
+#[derive(Debug, Clone, Serialize)]
+pub struct ManualPcalTerm {
+    pub phase_rad: f64,
+    pub phase_sigma_rad: f64,
+    pub delay_s: f64,
+    pub delay_sigma_s: f64,
+    /// The frequency `phase_rad` refers to (the subband's first channel).
+    pub ref_freq_hz: f64,
+}
+
+/// Station → 1-based subband → terms.
+pub fn manual_pcal_terms(
+    m: &super::ManualPcal,
+) -> BTreeMap<String, BTreeMap<String, ManualPcalTerm>> {
+    let mut out: BTreeMap<String, BTreeMap<String, ManualPcalTerm>> = BTreeMap::new();
+    for ((station, b, _), series) in m.cal.entries() {
+        if let Some((_, t)) = series.samples().first() {
+            out.entry(station.clone()).or_default().insert(
+                (b + 1).to_string(),
+                ManualPcalTerm {
+                    phase_rad: t.phase_rad,
+                    phase_sigma_rad: t.phase_sigma_rad,
+                    delay_s: t.delay_s,
+                    delay_sigma_s: t.delay_sigma_s,
+                    ref_freq_hz: t.ref_freq_hz,
+                },
+            );
+        }
+    }
+    out
+}
+
+/// `--format json` with `--manual-pcal`: the terms and the rows in one
+/// object.
+pub fn manual_pcal_json<R: Serialize>(m: &super::ManualPcal, rows: &[R]) -> String {
+    #[derive(Serialize)]
+    struct Out<'a, R: Serialize> {
+        manual_pcal_scan: &'a str,
+        manual_pcal_source: &'a str,
+        manual_pcal_ref_station: &'a str,
+        manual_pcal_pol: String,
+        manual_pcal: BTreeMap<String, BTreeMap<String, ManualPcalTerm>>,
+        rows: &'a [R],
+    }
+    let out = Out {
+        manual_pcal_scan: &m.scan,
+        manual_pcal_source: &m.source,
+        manual_pcal_ref_station: &m.ref_station,
+        manual_pcal_pol: m.pol.to_string(),
+        manual_pcal: manual_pcal_terms(m),
+        rows,
+    };
+    serde_json::to_string_pretty(&out).expect("rows serialise") + "\n"
+}
+
+/// The terms as text (standard error in CSV mode), one line per station
+/// and subband.
+pub fn manual_pcal_text(m: &super::ManualPcal) -> String {
+    let mut s = format!(
+        "manual phase-cal from scan {} ({}), reference station {}, pol {}:\n",
+        m.scan, m.source, m.ref_station, m.pol
+    );
+    for (station, bands) in manual_pcal_terms(m) {
+        for (b, t) in bands {
+            s += &format!(
+                "  {station} subband {b}: phase {:+8.2}° ± {:.2}° at {:.6} MHz, delay {:+9.4} ns ± {:.4} ns\n",
+                t.phase_rad.to_degrees(),
+                t.phase_sigma_rad.to_degrees(),
+                t.ref_freq_hz * 1e-6,
+                t.delay_s * 1e9,
+                t.delay_sigma_s * 1e9
+            );
+        }
+    }
+    s
 }
