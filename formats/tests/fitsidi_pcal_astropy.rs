@@ -50,6 +50,7 @@ fn header() -> IdiHeader {
         n_chan: 8,
         chan_bw_hz: 4e6,
         ref_pixel: 1.0,
+        fx: None,
         bands: (0..N_BAND)
             .map(|b| IdiBand {
                 freq_offset_hz: 100e6 * b as f64,

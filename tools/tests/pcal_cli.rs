@@ -31,6 +31,7 @@ fn header() -> IdiHeader {
         n_chan: 4,
         chan_bw_hz: 4e6,
         ref_pixel: 1.0,
+        fx: None,
         bands: (0..2)
             .map(|b| IdiBand {
                 freq_offset_hz: 100e6 * b as f64,

@@ -174,6 +174,10 @@ impl<'s> Collector<'s> {
                     / per_bl as f64;
             }
             self.sink.write(&self.layout, &p.integration)?;
+            let rows = super::pcal::rows(&self.layout, &p.integration);
+            if !rows.is_empty() {
+                self.sink.pcal(rows)?;
+            }
             self.written += 1;
             self.next += 1;
         }

@@ -333,6 +333,66 @@ impl PcalPlan {
     }
 }
 
+/// The PHASE-CAL rows of one integration: one per station with tones,
+/// [pol][band][tone] as the output's bands and polarisations (tones padded
+/// with 0 Hz to the most any band has). SOURCE_ID 0: the tones are the
+/// station's, whatever the phase centres; PC_RATE 0 (one value per
+/// integration: the rate is the change between rows).
+pub fn rows(layout: &super::Layout, integ: &super::Integration) -> Vec<formats::fitsidi::PcalRow> {
+    let nst = layout.stations.len();
+    if integ.pcal_valid.is_empty() || nst == 0 {
+        return Vec::new();
+    }
+    let nsub = integ.pcal_valid.len() / nst;
+    let slots = layout.pcal_slots();
+    let npol = layout.pols.len();
+    let mut out = Vec::new();
+    for s in 0..nst {
+        if layout.pcal_tones[s].iter().all(|t| t.is_empty()) {
+            continue;
+        }
+        let grid = |f: &dyn Fn(usize, usize) -> f64| -> Vec<Vec<Vec<f64>>> {
+            (0..npol)
+                .map(|p| {
+                    layout
+                        .bands
+                        .iter()
+                        .map(|b| (0..slots).map(|k| f(b.subbands[p], k)).collect())
+                        .collect()
+                })
+                .collect()
+        };
+        let tone = |sb: usize, k: usize| layout.pcal_tones[s][sb].get(k).copied();
+        let value =
+            |sb: usize, k: usize| tone(sb, k).map(|_| integ.pcal[(s * nsub + sb) * slots + k]);
+        let to32 = |g: Vec<Vec<Vec<f64>>>| -> Vec<Vec<Vec<f32>>> {
+            g.into_iter()
+                .map(|b| {
+                    b.into_iter()
+                        .map(|t| t.into_iter().map(|x| x as f32).collect())
+                        .collect()
+                })
+                .collect()
+        };
+        out.push(formats::fitsidi::PcalRow {
+            time: integ.time,
+            time_interval_s: integ.inttim_s,
+            source_id: 0,
+            antenna_no: s as u32 + 1,
+            freq_id: 1,
+            cable_cal_s: 0.0,
+            freq_hz: grid(&|sb, k| tone(sb, k).unwrap_or(0.0)),
+            re: to32(grid(&|sb, k| value(sb, k).map_or(0.0, |c| c.re as f64))),
+            im: to32(grid(&|sb, k| value(sb, k).map_or(0.0, |c| c.im as f64))),
+            rate: to32(grid(&|_, _| 0.0)),
+            state: (0..npol)
+                .map(|_| vec![[0.0f32; 4]; layout.bands.len()])
+                .collect(),
+        });
+    }
+    out
+}
+
 /// The tones of a comb (`offset + k·interval`) strictly inside (lo, hi).
 pub fn comb_in(interval_hz: f64, offset_hz: f64, lo: f64, hi: f64) -> Vec<f64> {
     let mut k = ((lo - offset_hz) / interval_hz).floor();

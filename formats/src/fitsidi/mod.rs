@@ -116,8 +116,7 @@ mod tests;
 pub use error::{FitsFailure, IdiError};
 pub use model::{
     IdiAntenna, IdiBand, IdiEop, IdiFile, IdiFx, IdiHeader, IdiScan, IdiSource, ModelRow, Mount,
-    PcalRow,
-    UvRow,
+    PcalRow, UvRow,
 };
 pub use read::{read_idi, read_pcal, IdiReader};
 pub use write::{partial_path, IdiWriter};

@@ -195,6 +195,7 @@ mod tests {
             n_chan: 4,
             chan_bw_hz: 1e6,
             ref_pixel: 1.0,
+            fx: None,
             bands: vec![],
             stokes,
             antennas: vec![IdiAntenna {
