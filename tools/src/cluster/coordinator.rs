@@ -67,12 +67,15 @@ pub fn run(args: CorrelateArgs) -> Result<(), Failure> {
         // Workers may still be waiting for a unit (rank 0 failed before or
         // while handing out work, or a signal arrived): end them all.
         Err(f) => {
-            match &f {
-                Failure::Interrupted(m) => eprintln!(
-                    "emcorr: {m} (under mpirun a SIGTERM can also mean that another rank died: see mpirun's report)"
+            // One write(2) for the whole line (as main's): mpirun's abort
+            // report can otherwise land between eprintln!'s pieces.
+            let line = match &f {
+                Failure::Interrupted(m) => format!(
+                    "emcorr: {m} (under mpirun a SIGTERM can also mean that another rank died: see mpirun's report)\n"
                 ),
-                _ => eprintln!("emcorr: {}", f.message()),
-            }
+                _ => format!("emcorr: {}\n", f.message()),
+            };
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
             world.abort(f.exit_code() as i32)
         }
     }

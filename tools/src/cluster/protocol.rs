@@ -360,10 +360,11 @@ mod tests {
             let b = encode_result(&l, &r);
             // Unit (integration, count, 2 bands), index, time (2 words),
             // inttim, station count and flags; then centres × 6 baselines ×
-            // 2 bands × (16 complex + 1 weight).
+            // 2 bands × (16 complex + 1 weight); then the phase-cal values
+            // (count, 1 complex) and valid fractions (count, 1).
             assert_eq!(
                 b.len(),
-                8 + 4 + 2 * 4 + 8 + 16 + 8 + 4 + 3 + nc * 6 * 2 * (16 * 8 + 4)
+                8 + 4 + 2 * 4 + 8 + 16 + 8 + 4 + 3 + nc * 6 * 2 * (16 * 8 + 4) + 4 + 8 + 4 + 4
             );
             assert_eq!(decode_result(&l, &b), Some(r));
             // Cut short or padded: refused, not misread.
