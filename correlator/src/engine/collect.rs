@@ -59,6 +59,9 @@ pub struct Collector<'s> {
     /// Per phase centre and layout baseline: sum over integrations of the
     /// mean weight.
     weight_sums: Vec<f64>,
+    /// The last integration written with phase-cal tones (their rate is
+    /// the change from it).
+    last_pcal: Option<Integration>,
 }
 
 impl<'s> Collector<'s> {
@@ -83,6 +86,7 @@ impl<'s> Collector<'s> {
             written: 0,
             station_ints: vec![0; nstations],
             weight_sums: vec![0.0; layout.centres.len() * layout.baselines.len()],
+            last_pcal: None,
         }
     }
 
@@ -174,9 +178,19 @@ impl<'s> Collector<'s> {
                     / per_bl as f64;
             }
             self.sink.write(&self.layout, &p.integration)?;
-            let rows = super::pcal::rows(&self.layout, &p.integration);
+            let rows = super::pcal::rows(&self.layout, &p.integration, self.last_pcal.as_ref());
             if !rows.is_empty() {
                 self.sink.pcal(rows)?;
+                // Only what the next rate needs.
+                self.last_pcal = Some(Integration {
+                    index: p.integration.index,
+                    time: p.integration.time,
+                    inttim_s: p.integration.inttim_s,
+                    vis: Vec::new(),
+                    weights: Vec::new(),
+                    pcal: p.integration.pcal.clone(),
+                    pcal_valid: p.integration.pcal_valid.clone(),
+                });
             }
             self.written += 1;
             self.next += 1;

@@ -336,9 +336,16 @@ impl PcalPlan {
 /// The PHASE-CAL rows of one integration: one per station with tones,
 /// [pol][band][tone] as the output's bands and polarisations (tones padded
 /// with 0 Hz to the most any band has). SOURCE_ID 0: the tones are the
-/// station's, whatever the phase centres; PC_RATE 0 (one value per
-/// integration: the rate is the change between rows).
-pub fn rows(layout: &super::Layout, integ: &super::Integration) -> Vec<formats::fitsidi::PcalRow> {
+/// station's, whatever the phase centres. PC_RATE (Memo 114: s/s, the
+/// phase rate as a delay rate) from the previous integration `prev`:
+/// wrap(φ − φ_prev) / (2π·ν·Δt), so a drift must change the phase by less
+/// than π between integrations; 0 without one (the first integration of a
+/// run) or where either tone is missing.
+pub fn rows(
+    layout: &super::Layout,
+    integ: &super::Integration,
+    prev: Option<&super::Integration>,
+) -> Vec<formats::fitsidi::PcalRow> {
     let nst = layout.stations.len();
     if integ.pcal_valid.is_empty() || nst == 0 {
         return Vec::new();
@@ -384,7 +391,21 @@ pub fn rows(layout: &super::Layout, integ: &super::Integration) -> Vec<formats::
             freq_hz: grid(&|sb, k| tone(sb, k).unwrap_or(0.0)),
             re: to32(grid(&|sb, k| value(sb, k).map_or(0.0, |c| c.re as f64))),
             im: to32(grid(&|sb, k| value(sb, k).map_or(0.0, |c| c.im as f64))),
-            rate: to32(grid(&|_, _| 0.0)),
+            rate: to32(grid(&|sb, k| {
+                let i = (s * nsub + sb) * slots + k;
+                let (Some(nu), Some(p)) = (tone(sb, k), prev) else {
+                    return 0.0;
+                };
+                let dt = integ.time.seconds_since(p.time);
+                match (integ.pcal.get(i), p.pcal.get(i)) {
+                    (Some(a), Some(b)) if dt > 0.0 && a.norm() > 0.0 && b.norm() > 0.0 => {
+                        let d = (a.arg() - b.arg()) as f64;
+                        let d = d - std::f64::consts::TAU * (d / std::f64::consts::TAU).round();
+                        d / (std::f64::consts::TAU * nu * dt)
+                    }
+                    _ => 0.0,
+                }
+            })),
             state: (0..npol)
                 .map(|_| vec![[0.0f32; 4]; layout.bands.len()])
                 .collect(),

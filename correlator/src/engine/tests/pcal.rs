@@ -13,10 +13,14 @@ const BW: f64 = 2e6;
 const INTERVAL: f64 = 500e3;
 const AMP: f64 = 0.05;
 
-/// The injected phase of the tone at sky frequency `f` (an instrumental
-/// phase that changes with frequency, as a cable's does).
-fn phase_of(f: f64) -> f64 {
-    0.3 + 2.2e-6 * (f - EDGE)
+/// A drift of every tone's phase (rad/s), as a receiver warming up.
+const OMEGA: f64 = 1.5;
+
+/// The injected phase of the tone at sky frequency `f` at station time `t`
+/// (seconds after the epoch): an instrumental phase that changes with
+/// frequency, as a cable's does, and drifts.
+fn phase_of(f: f64, t: f64) -> f64 {
+    0.3 + 2.2e-6 * (f - EDGE) + OMEGA * t
 }
 
 /// (name, sampling, sideband of the recording, sample rate, LO offset).
@@ -78,7 +82,7 @@ fn sources(seconds: f64) -> Vec<Box<dyn SampleSource>> {
                 for &f in &tones {
                     // Whole Hz times whole samples: exact cycles in f64.
                     let cyc = ((f - lo) * n as f64 / fs).rem_euclid(1.0);
-                    let arg = sign * (TAU * cyc + phase_of(f));
+                    let arg = sign * (TAU * cyc + phase_of(f, n as f64 / fs));
                     re += AMP * arg.cos();
                     im += AMP * arg.sin();
                 }
@@ -131,9 +135,12 @@ fn pcal_tones_read_their_injected_sky_phase_for_every_sampling_and_sideband() {
             } else {
                 (1.0 / n).sqrt()
             } / AMP;
+            // The mean over the integration of a linear drift: the phase at
+            // its centre (no delay here: station time = geocentric).
+            let t_mid = int.time.seconds_since(epoch());
             for (k, &f) in l.pcal_tones[s][0].iter().enumerate() {
                 let c = int.pcal[s * l.pcal_slots() + k];
-                let err = wrap(c.arg() as f64 - phase_of(f));
+                let err = wrap(c.arg() as f64 - phase_of(f, t_mid));
                 let amp = c.norm() as f64;
                 eprintln!(
                     "{name} ({sampling} {sb}) {f} Hz: amplitude {amp:.4} (injected {AMP}), phase error {:+.3}° (σ {:.3}°)",
@@ -144,11 +151,32 @@ fn pcal_tones_read_their_injected_sky_phase_for_every_sampling_and_sideband() {
                     err.abs() < 4.0 * sigma,
                     "{name} {f}: phase error {err:+.4} rad"
                 );
+                // A drift of ω over T lowers the mean by sinc(ωT/2).
+                let x = OMEGA * int.inttim_s / 2.0;
+                let want_amp = AMP * x.sin() / x;
                 assert!(
-                    (amp / AMP - 1.0).abs() < 4.0 * sigma + 0.01,
+                    (amp / want_amp - 1.0).abs() < 4.0 * sigma + 0.01,
                     "{name} {f}: amplitude {amp}"
                 );
             }
+        }
+    }
+    // PC_RATE of the second integration's rows: the drift as a delay rate,
+    // ω/(2πν), within 4σ (σ = √2·σ_φ/(2πνΔt)).
+    let rows = crate::engine::pcal::rows(l, &sink.integrations[1], Some(&sink.integrations[0]));
+    assert_eq!(rows.len(), 4);
+    for (row, &(name, sampling, _, fs, _)) in rows.iter().zip(STATIONS.iter()) {
+        let k_s = if sampling == "real" { 2.0 } else { 1.0 };
+        let sigma_phi = (k_s / (fs * 0.25)).sqrt() / AMP;
+        for (k, &nu) in row.freq_hz[0][0].iter().enumerate() {
+            let want = OMEGA / (TAU * nu);
+            let sigma = 2f64.sqrt() * sigma_phi / (TAU * nu * 0.25);
+            let got = row.rate[0][0][k] as f64;
+            eprintln!("{name} {nu} Hz: PC_RATE {got:.4e} s/s, drift {want:.4e} (σ {sigma:.1e})");
+            assert!(
+                (got - want).abs() < 4.0 * sigma,
+                "{name} {nu}: rate {got:e}, want {want:e}"
+            );
         }
     }
 }
