@@ -6,55 +6,14 @@
 //! against truth.json (the injected clocks; the expected correlation
 //! coefficient of the common band from the simulated fractions).
 
-use std::path::Path;
-use std::process::{Command, Output};
-
-fn emcorr() -> Command {
-    Command::new(assert_cmd::cargo::cargo_bin("emcorr"))
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+mod cli_util;
+use cli_util::{fringe_rows, simulate_and_correlate};
 
 #[test]
 fn four_recording_setups_give_the_truths_delays_and_amplitudes() {
     let dir = tempfile::tempdir().unwrap();
-    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/scenarios/hetero.toml");
-    ok(&emcorr()
-        .arg("simulate")
-        .arg(&scenario)
-        .arg("--out")
-        .arg(dir.path())
-        .output()
-        .unwrap());
-    let job = dir.path().join("job.toml");
-    ok(&emcorr()
-        .arg("correlate")
-        .arg(&job)
-        .arg("--quiet")
-        .output()
-        .unwrap());
-    let truth: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("truth.json")).unwrap())
-            .unwrap();
-    let out = ok(&emcorr()
-        .arg("fringe")
-        .arg(dir.path().join("hetero.fits"))
-        .args(["--format", "json"])
-        .output()
-        .unwrap());
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let rows = v
-        .as_array()
-        .cloned()
-        .or_else(|| v["rows"].as_array().cloned())
-        .unwrap();
+    let truth = simulate_and_correlate("hetero.toml", dir.path());
+    let rows = fringe_rows(&dir.path().join("hetero.fits"), &[]);
     assert_eq!(rows.len(), 6, "every baseline of 4 stations");
     let f = |r: &serde_json::Value, k: &str| r[k].as_f64().unwrap();
     for r in &rows {
@@ -94,36 +53,8 @@ fn four_recording_setups_give_the_truths_delays_and_amplitudes() {
 #[test]
 fn two_16_mhz_real_bands_against_one_64_mhz_complex_band() {
     let dir = tempfile::tempdir().unwrap();
-    let scenario =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/scenarios/hetero_pair.toml");
-    ok(&emcorr()
-        .arg("simulate")
-        .arg(&scenario)
-        .arg("--out")
-        .arg(dir.path())
-        .output()
-        .unwrap());
-    ok(&emcorr()
-        .arg("correlate")
-        .arg(dir.path().join("job.toml"))
-        .arg("--quiet")
-        .output()
-        .unwrap());
-    let truth: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("truth.json")).unwrap())
-            .unwrap();
-    let out = ok(&emcorr()
-        .arg("fringe")
-        .arg(dir.path().join("pair.fits"))
-        .args(["--format", "json"])
-        .output()
-        .unwrap());
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let rows = v
-        .as_array()
-        .cloned()
-        .or_else(|| v["rows"].as_array().cloned())
-        .unwrap();
+    let truth = simulate_and_correlate("hetero_pair.toml", dir.path());
+    let rows = fringe_rows(&dir.path().join("pair.fits"), &[]);
     assert_eq!(rows.len(), 1);
     let r = &rows[0];
     let f = |r: &serde_json::Value, k: &str| r[k].as_f64().unwrap();

@@ -4,46 +4,9 @@
 //! PHASE-CAL table, `emcorr pcal` prints them, `emcorr fringe --pcal`
 //! applies them.
 
+mod cli_util;
+use cli_util::{emcorr, fringe_rows, ok, simulate_and_correlate, wrap};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn emcorr() -> Command {
-    Command::new(assert_cmd::cargo::cargo_bin("emcorr"))
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn wrap(p: f64) -> f64 {
-    let t = std::f64::consts::TAU;
-    p - t * (p / t).round()
-}
-
-fn simulate(scenario: &str, dir: &Path) -> serde_json::Value {
-    let sc = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../testdata/scenarios")
-        .join(scenario);
-    ok(&emcorr()
-        .arg("simulate")
-        .arg(&sc)
-        .arg("--out")
-        .arg(dir)
-        .output()
-        .unwrap());
-    ok(&emcorr()
-        .arg("correlate")
-        .arg(dir.join("job.toml"))
-        .arg("--quiet")
-        .output()
-        .unwrap());
-    serde_json::from_str(&std::fs::read_to_string(dir.join("truth.json")).unwrap()).unwrap()
-}
 
 /// `[correlation] integration_s` of the written job.
 fn integration_s(dir: &Path) -> f64 {
@@ -77,7 +40,7 @@ fn secs_after(t: &str, t0: &str) -> f64 {
 #[test]
 fn extracted_tones_read_truths_instrumental_phase() {
     let dir = tempfile::tempdir().unwrap();
-    let truth = simulate("pcal.toml", dir.path());
+    let truth = simulate_and_correlate("pcal.toml", dir.path());
     let out = ok(&emcorr()
         .arg("pcal")
         .arg(dir.path().join("pcal.fits"))
@@ -127,7 +90,7 @@ fn extracted_tones_read_truths_instrumental_phase() {
 #[test]
 fn fringe_pcal_recovers_the_clock_on_the_baseline_with_tones() {
     let dir = tempfile::tempdir().unwrap();
-    let truth = simulate("pcal_session.toml", dir.path());
+    let truth = simulate_and_correlate("pcal_session.toml", dir.path());
     let fits = dir.path().join("pcal_session.fits");
     let tint = integration_s(dir.path());
     let pc: Vec<serde_json::Value> = serde_json::from_str(&ok(&emcorr()
@@ -137,19 +100,7 @@ fn fringe_pcal_recovers_the_clock_on_the_baseline_with_tones() {
         .output()
         .unwrap()))
     .unwrap();
-    let fringe = |extra: &[&str]| -> Vec<serde_json::Value> {
-        let v: serde_json::Value = serde_json::from_str(&ok(&emcorr()
-            .arg("fringe")
-            .arg(&fits)
-            .args(extra)
-            .args(["--format", "json"])
-            .output()
-            .unwrap()))
-        .unwrap();
-        v.as_array()
-            .cloned()
-            .unwrap_or_else(|| v["rows"].as_array().unwrap().clone())
-    };
+    let fringe = |extra: &[&str]| fringe_rows(&fits, extra);
     // The tones' share of σ: per station and band, the phase error of the
     // band's mean tone phase; per baseline, the multiband slope's.
     let band_sigma = |st: &str, band: i64| -> f64 {

@@ -9,27 +9,10 @@
 //! injected sky frequency) and its fringe phase (truth's per-baseline
 //! carrier phase).
 
+mod cli_util;
+use cli_util::{emcorr, fringe_rows, ok, wrap};
 use formats::fitsidi::{IdiReader, UvRow};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn emcorr() -> Command {
-    Command::new(assert_cmd::cargo::cargo_bin("emcorr"))
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn wrap(p: f64) -> f64 {
-    let t = std::f64::consts::TAU;
-    p - t * (p / t).round()
-}
 
 #[test]
 fn lander_carriers_in_1_hz_zoom_channels_and_the_quasar_group_delay() {
@@ -65,18 +48,7 @@ fn lander_carriers_in_1_hz_zoom_channels_and_the_quasar_group_delay() {
     let f = |r: &serde_json::Value, k: &str| r[k].as_f64().unwrap();
 
     // The quasar's wide-band group delay.
-    let fr = ok(&emcorr()
-        .arg("fringe")
-        .arg(d.join("lander.fits"))
-        .args(["--format", "json"])
-        .output()
-        .unwrap());
-    let v: serde_json::Value = serde_json::from_str(&fr).unwrap();
-    let rows = v
-        .as_array()
-        .cloned()
-        .or_else(|| v["rows"].as_array().cloned())
-        .unwrap();
+    let rows = fringe_rows(&d.join("lander.fits"), &[]);
     let quasar: Vec<_> = rows
         .iter()
         .filter(|r| r["source"] == "PKS1921-293")
