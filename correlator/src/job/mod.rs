@@ -334,6 +334,11 @@ impl Sampling {
             Sampling::ComplexDsb => "complex_dsb",
         }
     }
+
+    /// Complex (I, Q) samples, single or double sideband.
+    pub fn is_complex(self) -> bool {
+        self != Sampling::Real
+    }
 }
 
 impl Station {

@@ -759,12 +759,9 @@ fn write_pcal(f: &mut Fits, h: &IdiHeader, rows: &[PcalRow]) -> Result<(), CfErr
     let mut state = vec![0f32; 4 * nb];
     for (i, r) in rows.iter().enumerate() {
         let row = i as i64 + 1;
-        f.write_f64(1, row, &[r.time.seconds_since(h.ref_date) / DAY_S])?;
-        f.write_f32(2, row, &[(r.time_interval_s / DAY_S) as f32])?;
-        f.write_i32(3, row, &[r.source_id as i32])?;
-        f.write_i32(4, row, &[r.antenna_no as i32])?;
-        f.write_i32(5, row, &[1])?;
-        f.write_i32(6, row, &[r.freq_id as i32])?;
+        let days = r.time.seconds_since(h.ref_date) / DAY_S;
+        let head = (r.time_interval_s, r.source_id, r.antenna_no, r.freq_id);
+        write_antenna_row_head(f, row, days, head)?;
         f.write_f64(7, row, &[r.cable_cal_s])?;
         for p in 0..np {
             let c0 = 8 + 5 * p as i32;
@@ -1100,12 +1097,9 @@ fn write_model(f: &mut Fits, h: &IdiHeader, models: &[ModelRow]) -> Result<(), C
     let flat = |p: &Vec<Vec<f64>>| p.iter().flatten().copied().collect::<Vec<f64>>();
     for (i, m) in models.iter().enumerate() {
         let r = i as i64 + 1;
-        f.write_f64(1, r, &[m.time.seconds_since(h.ref_date) / DAY_S])?;
-        f.write_f32(2, r, &[(m.interval_s / DAY_S) as f32])?;
-        f.write_i32(3, r, &[m.source_id as i32])?;
-        f.write_i32(4, r, &[m.antenna as i32])?;
-        f.write_i32(5, r, &[1])?;
-        f.write_i32(6, r, &[m.freq_id as i32])?;
+        let days = m.time.seconds_since(h.ref_date) / DAY_S;
+        let head = (m.interval_s, m.source_id, m.antenna, m.freq_id);
+        write_antenna_row_head(f, r, days, head)?;
         f.write_f32(7, r, &[0.0])?;
         f.write_f32(8, r, &zf)?;
         for pol in 0..npol {
@@ -1197,4 +1191,23 @@ fn create_uv_data(f: &mut Fits, h: &IdiHeader) -> Result<(), CfError> {
     f.key_f64("VIS_SCAL", 1.0, "")?;
     f.key_str("SORT", "T*", "time order")?;
     Ok(())
+}
+
+/// Columns 1–6 shared by the per-antenna tables (INTERFEROMETER_MODEL,
+/// PHASE-CAL): TIME (days since RDATE), TIME_INTERVAL (days), SOURCE_ID,
+/// ANTENNA_NO, ARRAY (1), FREQID; `head` = (interval_s, source, antenna,
+/// freq_id).
+fn write_antenna_row_head(
+    f: &mut Fits,
+    row: i64,
+    time_days: f64,
+    head: (f64, u32, u32, u32),
+) -> Result<(), CfError> {
+    let (interval_s, source, antenna, freq_id) = head;
+    f.write_f64(1, row, &[time_days])?;
+    f.write_f32(2, row, &[(interval_s / DAY_S) as f32])?;
+    f.write_i32(3, row, &[source as i32])?;
+    f.write_i32(4, row, &[antenna as i32])?;
+    f.write_i32(5, row, &[1])?;
+    f.write_i32(6, row, &[freq_id as i32])
 }

@@ -106,6 +106,9 @@
 //! never describe a job `emcorr correlate` would refuse.
 
 use super::signal::MAX_SCANS;
+/// How a station samples: the correlator's own type (the job file's
+/// `sampling`), so that scenario and job cannot disagree.
+pub use correlator::job::Sampling;
 use correlator::job::{Job, JobError, Pol, Sideband};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -307,30 +310,6 @@ struct InstrumentalKeys {
 /// is a typo, not a receiver.
 const MAX_INSTRUMENTAL_DELAY_S: f64 = 1e-6;
 const MAX_INSTRUMENTAL_RATE_RAD_PER_S: f64 = 1.0;
-
-/// How a station samples: `sampling = "real" | "complex" | "complex_dsb"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sampling {
-    /// Real samples at 2B; video [0, B).
-    Real,
-    /// Complex (I, Q) at B, the LO at the band edge; video [0, B).
-    Complex,
-    /// Complex at B, the LO at the band centre; video [−B/2, B/2) is sky LO + f.
-    ComplexDsb,
-}
-
-impl Sampling {
-    pub fn name(self) -> &'static str {
-        match self {
-            Sampling::Real => "real",
-            Sampling::Complex => "complex",
-            Sampling::ComplexDsb => "complex_dsb",
-        }
-    }
-    pub fn is_complex(self) -> bool {
-        self != Sampling::Real
-    }
-}
 
 /// One band a station records (`[[station.subband]]`, or a job subband).
 #[derive(Debug, Clone, Copy, PartialEq)]
