@@ -239,7 +239,13 @@ fn a_session_file_gives_rows_per_scan_source_and_baseline_with_scan_names() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let header: Vec<&str> = tools::fringe::CSV_HEADER.split(',').collect();
-    assert_eq!(header.last(), Some(&"scan_name"), "new columns go last");
+    // Columns are only ever added at the end: scan_name keeps its place.
+    assert_eq!(
+        header.iter().position(|h| *h == "scan_name"),
+        Some(27),
+        "new columns go last"
+    );
+    assert_eq!(header.last(), Some(&"mbd_cal_sigma_s"));
     let col = |line: &str, name: &str| -> String {
         line.split(',')
             .nth(header.iter().position(|h| *h == name).unwrap())

@@ -263,3 +263,77 @@ fn manual_pcal_terms_equal_the_injected_instrumental_differences() {
         assert_eq!((f(&t["phase_rad"]), f(&t["delay_s"])), (0.0, 0.0));
     }
 }
+
+/// `--pcal --manual-pcal CAL` (AIPS: PCCOR, then manual phase-cal for the
+/// antennas without tones): A and B inject combs, C has none. The tones
+/// remove A's and B's instrumental terms, the calibrator gives C's; so A–B
+/// reads the injected clock difference itself in both scans (as with
+/// `--pcal` alone), while X–C reads its truth less A–C's at CAL. σ includes
+/// the tones' noise (`mbd_cal_sigma_s`), which dominates for this strong
+/// calibrator.
+#[test]
+fn tones_and_manual_pcal_together_keep_absolute_delays_between_toned_stations() {
+    let both = fringe(&["--pcal", "--manual-pcal", "CAL"]);
+    assert_eq!(both["manual_pcal_ref_station"], "A");
+    let by_tones: Vec<&str> = both["manual_pcal_by_tones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        by_tones,
+        ["A:1", "A:2", "A:3", "A:4", "B:1", "B:2", "B:3", "B:4"]
+    );
+    let rows = both["rows"].as_array().unwrap();
+    let mut checked = 0;
+    for scan in ["CAL", "TGT"] {
+        for r in rows_of(rows, scan) {
+            let bl = r["baseline"].as_str().unwrap();
+            let g = time(&r["geocentre_epoch_utc"]);
+            let (now, _, _) = truth_at(scan, bl, g);
+            // C's term is (clock_C − clock_A) at CAL plus its instrumental
+            // part, so X–C reads its truth now less A–C's at CAL.
+            let want = if bl == "A-B" {
+                now
+            } else {
+                let c = rows_of(rows, "CAL")
+                    .into_iter()
+                    .find(|c| c["baseline"] == "A-C")
+                    .unwrap();
+                now - truth_at("CAL", "A-C", time(&c["geocentre_epoch_utc"])).0
+            };
+            let (mbd, sigma) = (f(&r["mbd_s"]), f(&r["mbd_sigma_s"]));
+            let z = (mbd - want) / sigma;
+            eprintln!(
+                "--pcal --manual-pcal {scan} {bl}: mbd {:+.4} ns, truth {:+.4} ns ({}), σ {:.2} ps, z {z:+.2}",
+                mbd * 1e9,
+                want * 1e9,
+                if bl == "A-B" { "injected clock" } else { "less A-C at CAL" },
+                sigma * 1e12
+            );
+            assert!(z.abs() < 3.0, "{scan} {bl}: z = {z}");
+            if bl == "A-B" {
+                // The absolute clock (43.7 ns) is far outside the errors:
+                // the calibrator did not absorb it.
+                assert!(want.abs() > 1e3 * sigma, "{want} vs {sigma}");
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 6);
+}
+
+#[test]
+fn manual_pcal_with_tones_refuses_an_untoned_reference() {
+    let out = emcorr()
+        .arg("fringe")
+        .arg(&sim().fits)
+        .args(["--pcal", "--manual-pcal", "CAL", "--ref", "C"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("\"C\" has no phase-cal tones"), "{err}");
+}

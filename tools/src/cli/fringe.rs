@@ -82,9 +82,13 @@ pub struct FringeArgs {
     pub manual_pcal: Option<String>,
     /// Phase-cal: remove each station's phase and delay per subband, read
     /// from the file's PHASE-CAL tones (phase at the subband's first
-    /// channel, delay from the tones' phase slope), interpolated in time;
-    /// before --manual-pcal if both are given. Stations without tones are
-    /// left as they are (a warning names them).
+    /// channel, delay from the tones' phase slope), interpolated in time.
+    /// Stations without tones are left as they are (a warning names them).
+    /// With --manual-pcal too, the tones go first and the calibrator scan
+    /// gives terms only to stations without tones (the reference must have
+    /// tones): baselines between toned stations keep absolute delays,
+    /// those with an untoned station give delays relative to the
+    /// calibrator's.
     #[arg(long)]
     pub pcal: bool,
     /// Write here instead of standard output.
@@ -171,10 +175,16 @@ fn pcal_table(
         )));
     }
     let h = &file.header;
-    let readings = fringe::calibration::pcal::readings_from_rows(&rows, &h.stokes, |n| {
-        fringe::antenna_name(h, n)
-    });
-    let ref_freq: Vec<f64> = fringe::idi_subbands(h)
+    let subbands = fringe::idi_subbands(h);
+    let bandwidth: Vec<f64> = subbands
+        .iter()
+        .map(|s| s.n_chan() as f64 * s.chan_bw_hz)
+        .collect();
+    let readings =
+        fringe::calibration::pcal::readings_from_rows(&rows, &h.stokes, &bandwidth, |n| {
+            fringe::antenna_name(h, n)
+        });
+    let ref_freq: Vec<f64> = subbands
         .iter()
         .map(|s| s.chan_freq_hz.first().copied().unwrap_or(0.0))
         .collect();

@@ -67,6 +67,9 @@ pub struct FringeSolution {
     /// Group delay from all channels of all subbands (s), and its formal error.
     pub mbd_s: f64,
     pub mbd_sigma_s: f64,
+    /// The part of `mbd_sigma_s` that phase-cal tones' noise brings
+    /// (`--pcal`; added in quadrature by the caller, 0 otherwise).
+    pub mbd_cal_sigma_s: f64,
     /// Single-band delay: for one subband its delay; for several, the
     /// inverse-variance mean of their separate fits (None until combined by
     /// [`fit_with_subbands`]).
@@ -373,6 +376,7 @@ pub fn fit_baseline(data: &BaselineData, opts: &FitOptions) -> Result<FringeSolu
         ref_freq_hz: nu_ref,
         mbd_s,
         mbd_sigma_s,
+        mbd_cal_sigma_s: 0.0,
         sbd_s: mbd_s,
         sbd_sigma_s: mbd_sigma_s,
         rate,

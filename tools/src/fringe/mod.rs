@@ -284,13 +284,27 @@ fn solve_file(
     }
     let manual = match &opts.manual_pcal {
         Some(scan) => {
-            let m = calibration::manual_pcal(
-                &pieces,
-                scan,
-                opts.ref_station.as_deref(),
-                pols,
-                &opts.fit,
-            )?;
+            // With tones too, the reference is a toned station (see
+            // ManualPcal::defer_to_tones).
+            let toned = opts.pcal.as_ref().map(|c| c.stations());
+            let reference = match (&opts.ref_station, &toned) {
+                (Some(r), Some(t))
+                    if !t.is_empty() && !t.iter().any(|s| s.eq_ignore_ascii_case(r)) =>
+                {
+                    return Err(calibration::CalError::RefWithoutTones {
+                        scan: scan.clone(),
+                        station: r.clone(),
+                    }
+                    .into());
+                }
+                (Some(r), _) => Some(r.as_str()),
+                (None, Some(t)) => first_in_scan(&pieces, t),
+                (None, None) => None,
+            };
+            let mut m = calibration::manual_pcal(&pieces, scan, reference, pols, &opts.fit)?;
+            if let Some(tones) = &opts.pcal {
+                m.defer_to_tones(tones);
+            }
             for p in pieces.iter_mut() {
                 missing.extend(m.cal.apply(&mut p.data, pols));
             }
@@ -327,7 +341,12 @@ fn solve_file(
 
     let mut out = Vec::new();
     for (no, p, data) in &intervals {
-        let (combined, per) = fit_with_subbands(data, &opts.fit)?;
+        let (mut combined, per) = fit_with_subbands(data, &opts.fit)?;
+        if let Some(cal) = &opts.pcal {
+            let c = calibration::mbd_sigma_from_terms(cal, data, pols);
+            combined.mbd_cal_sigma_s = c;
+            combined.mbd_sigma_s = combined.mbd_sigma_s.hypot(c);
+        }
         let totals = |sol: &FringeSolution| -> Option<Totals> {
             let g = sol.ref_epoch;
             let (a1, a2) = p.antennas;
@@ -361,4 +380,23 @@ fn solve_file(
         }
     }
     Ok((out, manual, missing.into_iter().collect()))
+}
+
+/// The lowest-numbered antenna of `pieces` among `names` (the default
+/// reference of `--manual-pcal` with `--pcal`: a station with tones).
+fn first_in_scan<'a>(
+    pieces: &'a [ScanBaseline],
+    names: &std::collections::BTreeSet<&str>,
+) -> Option<&'a str> {
+    pieces
+        .iter()
+        .flat_map(|p| {
+            [
+                (p.antennas.0, p.data.station_a.as_str()),
+                (p.antennas.1, p.data.station_b.as_str()),
+            ]
+        })
+        .filter(|(_, s)| names.contains(s))
+        .min_by_key(|(id, _)| *id)
+        .map(|(_, s)| s)
 }

@@ -64,13 +64,16 @@ pub struct FringeRow {
     /// The scan's VEX name from the file's EMCORR_SCAN table; null (empty
     /// in CSV) when the file has none.
     pub scan_name: Option<String>,
+    /// The part of `mbd_sigma_s` from the phase-cal tones' noise (`--pcal`;
+    /// 0 otherwise): the radiometric part is √(mbd_sigma_s² − this²).
+    pub mbd_cal_sigma_s: f64,
 }
 
 /// The CSV header line (no trailing newline).
 pub const CSV_HEADER: &str = "baseline,scan,subband,source,ref_epoch_utc,ref_station,\
 geocentre_epoch_utc,ref_freq_hz,mbd_s,mbd_sigma_s,sbd_s,sbd_sigma_s,rate_s_per_s,rate_sigma,\
 phase_deg,phase_sigma_deg,amplitude,smearing_loss,snr,noise_ratio,pfd,snr_threshold,detected,total_delay_s,\
-total_rate_s_per_s,n_periods,duration_s,scan_name";
+total_rate_s_per_s,n_periods,duration_s,scan_name,mbd_cal_sigma_s";
 
 impl FringeRow {
     /// A row from a solution; `totals` adds the a-priori model.
@@ -112,6 +115,7 @@ impl FringeRow {
             n_periods: sol.n_periods,
             duration_s: sol.duration_s,
             scan_name: scan_name.map(str::to_string),
+            mbd_cal_sigma_s: sol.mbd_cal_sigma_s,
         }
     }
 
@@ -150,6 +154,7 @@ impl FringeRow {
             self.n_periods.to_string(),
             num(self.duration_s),
             self.scan_name.as_deref().map_or(String::new(), text),
+            num(self.mbd_cal_sigma_s),
         ]
         .join(",")
     }
@@ -337,6 +342,9 @@ pub fn manual_pcal_json<R: Serialize>(m: &super::ManualPcal, rows: &[R]) -> Stri
         manual_pcal_ref_station: &'a str,
         manual_pcal_pol: String,
         manual_pcal: BTreeMap<String, BTreeMap<String, ManualPcalTerm>>,
+        /// "STATION:subband" whose terms the tones gave (--pcal too).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        manual_pcal_by_tones: Vec<String>,
         rows: &'a [R],
     }
     let out = Out {
@@ -345,6 +353,11 @@ pub fn manual_pcal_json<R: Serialize>(m: &super::ManualPcal, rows: &[R]) -> Stri
         manual_pcal_ref_station: &m.ref_station,
         manual_pcal_pol: m.pol.to_string(),
         manual_pcal: manual_pcal_terms(m),
+        manual_pcal_by_tones: m
+            .by_tones
+            .iter()
+            .map(|(s, b)| format!("{s}:{}", b + 1))
+            .collect(),
         rows,
     };
     serde_json::to_string_pretty(&out).expect("rows serialise") + "\n"
@@ -359,6 +372,13 @@ pub fn manual_pcal_text(m: &super::ManualPcal) -> String {
     );
     for (station, bands) in manual_pcal_terms(m) {
         for (b, t) in bands {
+            let toned = b
+                .parse::<usize>()
+                .is_ok_and(|n| m.by_tones.contains(&(station.clone(), n - 1)));
+            if toned {
+                s += &format!("  {station} subband {b}: from phase-cal tones\n");
+                continue;
+            }
             s += &format!(
                 "  {station} subband {b}: phase {:+8.2}° ± {:.2}° at {:.6} MHz, delay {:+9.4} ns ± {:.4} ns\n",
                 t.phase_rad.to_degrees(),

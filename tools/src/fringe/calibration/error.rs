@@ -23,6 +23,9 @@ pub enum CalError {
     CrossHand { scan: String, pols: String },
     #[error("--manual-pcal {scan}: reference station {station:?} has no baseline in the scan")]
     RefNotInScan { scan: String, station: String },
+    /// `--pcal` with `--manual-pcal`: the reference has no tones.
+    #[error("--manual-pcal {scan} with --pcal: reference station {station:?} has no phase-cal tones; give --ref a station with tones")]
+    RefWithoutTones { scan: String, station: String },
     #[error("--manual-pcal {scan}: {source}")]
     Fit {
         scan: String,

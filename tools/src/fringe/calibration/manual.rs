@@ -42,6 +42,49 @@ pub struct ManualPcal {
     pub cal: StationCal,
     /// Polarisation the terms are for.
     pub pol: char,
+    /// (station, 0-based subband) whose terms come from phase-cal tones
+    /// (`--pcal` with `--manual-pcal`): their manual terms are 0, see
+    /// [`ManualPcal::defer_to_tones`].
+    pub by_tones: Vec<(String, usize)>,
+}
+
+impl ManualPcal {
+    /// With `--pcal` and `--manual-pcal` together (AIPS: PCCOR, then
+    /// manual phase-cal for the antennas without tones): the visibilities
+    /// were corrected by the tones first, so a toned station's manual term
+    /// is its clock (and geometry residual) at the calibrator, relative to
+    /// the reference. Dropping it (term 0) keeps the clock in the data, so
+    /// baselines between toned stations give absolute multiband delays,
+    /// while a station without tones keeps the term that also holds its
+    /// instrumental part; its baselines then give delays relative to the
+    /// calibrator's. Closure stays exact: every term was solved together.
+    /// The reference must itself have tones (else its untoned instrumental
+    /// part would stay in every toned station's baselines).
+    pub fn defer_to_tones(&mut self, tones: &StationCal) {
+        let mut zeroed = StationCal::new();
+        for ((station, b, pol), series) in self.cal.entries() {
+            let toned = tones.get(station, *b, *pol).is_some();
+            for (t, term) in series.samples() {
+                let term = if toned {
+                    CalTerm {
+                        phase_rad: 0.0,
+                        delay_s: 0.0,
+                        phase_sigma_rad: 0.0,
+                        delay_sigma_s: 0.0,
+                        phase_delay_cov: 0.0,
+                        ..*term
+                    }
+                } else {
+                    *term
+                };
+                zeroed.insert(station, *b, *pol, *t, term);
+            }
+            if toned {
+                self.by_tones.push((station.clone(), *b));
+            }
+        }
+        self.cal = zeroed;
+    }
 }
 
 /// One baseline's fit in one subband.
@@ -176,6 +219,7 @@ pub fn manual_pcal(
                     ref_freq_hz: f_ref,
                     phase_sigma_rad: phase_sigma,
                     delay_sigma_s: delay_sigma,
+                    phase_delay_cov: 0.0,
                 },
             );
         }
@@ -191,6 +235,7 @@ pub fn manual_pcal(
         stations,
         cal,
         pol: pols.0,
+        by_tones: Vec::new(),
     })
 }
 

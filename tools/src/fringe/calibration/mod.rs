@@ -49,9 +49,12 @@ pub struct CalTerm {
     pub phase_rate_rad_per_s: f64,
     /// f_ref (Hz, sky).
     pub ref_freq_hz: f64,
-    /// Formal errors (0 when unknown).
+    /// Formal errors (0 when unknown) and the covariance of φ and τ
+    /// (rad·s): a line fitted to tones has correlated intercept and slope
+    /// away from the tones' mean frequency.
     pub phase_sigma_rad: f64,
     pub delay_sigma_s: f64,
+    pub phase_delay_cov: f64,
 }
 
 impl CalTerm {
@@ -59,6 +62,15 @@ impl CalTerm {
     pub fn phase_at(&self, f_hz: f64, dt_s: f64) -> f64 {
         self.phase_rad + self.phase_rate_rad_per_s * dt_s
             - 2.0 * PI * (f_hz - self.ref_freq_hz) * self.delay_s
+    }
+
+    /// Variance of [`CalTerm::phase_at`] at `f_hz` from the formal errors:
+    /// φ(f) = φ − 2π(f − f_ref)·τ.
+    pub fn phase_var_at(&self, f_hz: f64) -> f64 {
+        let k = 2.0 * PI * (f_hz - self.ref_freq_hz);
+        (self.phase_sigma_rad.powi(2) + (k * self.delay_sigma_s).powi(2)
+            - 2.0 * k * self.phase_delay_cov)
+            .max(0.0)
     }
 }
 
@@ -140,6 +152,11 @@ impl StationCal {
         self.table.is_empty()
     }
 
+    /// Stations with at least one term, by name.
+    pub fn stations(&self) -> BTreeSet<&str> {
+        self.table.keys().map(|(s, _, _)| s.as_str()).collect()
+    }
+
     /// Correct one baseline's visibilities (polarisations `pols` of its two
     /// stations): V_AB·conj(G_A)·G_B per period, subband and channel (module
     /// docs). A station or subband the table lacks is left as it is (G = 1)
@@ -187,4 +204,83 @@ pub fn product_pols(stokes_code: i32) -> (char, char) {
         -8 => ('Y', 'X'),
         _ => ('I', 'I'),
     }
+}
+
+/// The group delay's error from the terms' own errors (phase-cal tones'
+/// noise), for `data` corrected by `cal` with station polarisations
+/// `pols`. The group delay is the slope of phase against frequency over
+/// every channel (uniform weights here), so an error δφ(f) = δφ_ref −
+/// 2π(f − f_ref)·δτ of a station's term in subband b moves it by
+/// (S1·δφ_ref − 2π·S2·δτ) / (2π·Σ_c (f_c − f̄)²), with S1 = Σ_{c∈b}(f_c − f̄)
+/// and S2 = Σ_{c∈b}(f_c − f̄)(f_c − f_ref); its variance follows from σ_φ,
+/// σ_τ and their covariance. Stations, subbands and readings are
+/// independent: a span holding K readings averages K errors (the
+/// interpolated term follows each); a span between two readings takes the
+/// nearer's. 0 when no term has errors.
+pub fn mbd_sigma_from_terms(cal: &StationCal, data: &BaselineData, pols: (char, char)) -> f64 {
+    let freqs: Vec<f64> = data
+        .subbands
+        .iter()
+        .flat_map(|s| s.chan_freq_hz.iter().copied())
+        .collect();
+    if freqs.len() < 2 || data.n_times() == 0 {
+        return 0.0;
+    }
+    let mean = freqs.iter().sum::<f64>() / freqs.len() as f64;
+    let sxx: f64 = freqs.iter().map(|f| (f - mean).powi(2)).sum();
+    let n = data.n_times();
+    let first = data
+        .epoch
+        .add_seconds(data.times_s[0] - 0.5 * data.inttim_s[0]);
+    let last = data
+        .epoch
+        .add_seconds(data.times_s[n - 1] + 0.5 * data.inttim_s[n - 1]);
+    let centre = data
+        .epoch
+        .add_seconds(0.5 * (data.times_s[0] + data.times_s[n - 1]));
+    let mut var = 0.0;
+    for (station, pol) in [(&data.station_a, pols.0), (&data.station_b, pols.1)] {
+        for (b, sub) in data.subbands.iter().enumerate() {
+            let Some(series) = cal.get(station, b, pol) else {
+                continue;
+            };
+            let inside: Vec<&CalTerm> = series
+                .samples()
+                .iter()
+                .filter(|(t, _)| t.seconds_since(first) >= 0.0 && last.seconds_since(*t) >= 0.0)
+                .map(|(_, term)| term)
+                .collect();
+            let used: Vec<&CalTerm> = if inside.is_empty() {
+                series
+                    .samples()
+                    .iter()
+                    .min_by(|x, y| {
+                        x.0.seconds_since(centre)
+                            .abs()
+                            .total_cmp(&y.0.seconds_since(centre).abs())
+                    })
+                    .map(|(_, term)| term)
+                    .into_iter()
+                    .collect()
+            } else {
+                inside
+            };
+            let k = used.len() as f64;
+            for term in used {
+                let s1: f64 = sub.chan_freq_hz.iter().map(|f| f - mean).sum();
+                let s2: f64 = sub
+                    .chan_freq_hz
+                    .iter()
+                    .map(|f| (f - mean) * (f - term.ref_freq_hz))
+                    .sum();
+                let two_pi_s2 = 2.0 * PI * s2;
+                let v = (s1 * term.phase_sigma_rad).powi(2)
+                    + (two_pi_s2 * term.delay_sigma_s).powi(2)
+                    - 2.0 * s1 * two_pi_s2 * term.phase_delay_cov;
+                // Mean of K readings' errors: each counts 1/K², K of them.
+                var += v.max(0.0) / (k * k);
+            }
+        }
+    }
+    var.sqrt() / (2.0 * PI * sxx)
 }

@@ -11,6 +11,15 @@
 //! is fitted, weighted by the tones' squared amplitudes: its value at f_ref
 //! is φ, its slope −2πτ. With one tone, φ is that tone's phase and τ = 0.
 //! In time, [`super::CalSeries`] interpolates linearly between readings.
+//!
+//! Formal errors: a tone of amplitude |c| (units of the recording's rms per
+//! component, `correlator::engine::pcal`) extracted from S complex samples
+//! (S = bandwidth × interval: a real band at 2B samples/s gives the same
+//! count of independent values) has phase noise σ_k = 1/(|c|·√S) — the
+//! tone's SNR in a 1/T-wide bin. So the weights |c_k|² are the inverse
+//! variances up to S, and the line's errors follow from weighted least
+//! squares. The bandwidth is the output band's (the PHASE-CAL table does
+//! not carry the station's own) and every sample is taken as valid.
 
 use super::{CalError, CalTerm, StationCal};
 use formats::UtcTime;
@@ -28,6 +37,9 @@ pub struct ToneReading {
     pub pol: char,
     pub time: UtcTime,
     pub tones: Vec<(f64, Complex64)>,
+    /// S of the module docs: complex samples behind each tone (bandwidth
+    /// × interval); 0 when unknown (no formal errors).
+    pub samples: f64,
 }
 
 /// The terms of every reading; `ref_freq_hz[b]` is subband b's reference
@@ -44,14 +56,15 @@ pub fn from_tones(readings: &[ToneReading], ref_freq_hz: &[f64]) -> Result<Stati
         let &f_ref = ref_freq_hz
             .get(r.subband)
             .ok_or_else(|| bad(format!("the file has {} subbands", ref_freq_hz.len())))?;
-        let term = tone_fit(&r.tones, f_ref).map_err(bad)?;
+        let term = tone_fit(&r.tones, f_ref, r.samples).map_err(bad)?;
         cal.insert(&r.station, r.subband, r.pol, r.time, term);
     }
     Ok(cal)
 }
 
-/// φ and τ of one reading (module docs).
-pub fn tone_fit(tones: &[(f64, Complex64)], f_ref: f64) -> Result<CalTerm, String> {
+/// φ and τ of one reading, with their formal errors for `samples` S
+/// (module docs; S = 0: errors 0).
+pub fn tone_fit(tones: &[(f64, Complex64)], f_ref: f64, samples: f64) -> Result<CalTerm, String> {
     let mut used: Vec<(f64, Complex64)> = tones
         .iter()
         .copied()
@@ -89,13 +102,28 @@ pub fn tone_fit(tones: &[(f64, Complex64)], f_ref: f64) -> Result<CalTerm, Strin
     } else {
         0.0
     };
+    // Inverse variances S·|c_k|²: var(mean) = 1/(S·Σw), var(slope) =
+    // 1/(S·Sxx), uncorrelated at the weighted mean frequency fm; carried to
+    // f_ref: φ = mean + slope·(f_ref − fm), τ = −slope/2π.
+    let (var_mean, var_slope) = if samples > 0.0 {
+        let slope_var = if used.len() >= 2 && sxx > 0.0 {
+            1.0 / (samples * sxx)
+        } else {
+            0.0
+        };
+        (1.0 / (samples * sw), slope_var)
+    } else {
+        (0.0, 0.0)
+    };
+    let lever = f_ref - fm;
     Ok(CalTerm {
-        phase_rad: super::wrap_pi(pm + slope * (f_ref - fm)),
+        phase_rad: super::wrap_pi(pm + slope * lever),
         delay_s: -slope / (2.0 * PI),
         phase_rate_rad_per_s: 0.0,
         ref_freq_hz: f_ref,
-        phase_sigma_rad: 0.0,
-        delay_sigma_s: 0.0,
+        phase_sigma_rad: (var_mean + lever * lever * var_slope).sqrt(),
+        delay_sigma_s: var_slope.sqrt() / (2.0 * PI),
+        phase_delay_cov: -lever * var_slope / (2.0 * PI),
     })
 }
 
@@ -120,9 +148,11 @@ pub fn station_pols(stokes: &[i32]) -> Vec<char> {
 /// `name` (the ANTENNA table: [`crate::fringe::antenna_name`]), pol index p
 /// as [`station_pols`]`(stokes)[p]`, tones of frequency 0 (padding)
 /// dropped.
+/// `bandwidth_hz[b]` is band b's bandwidth (for the tones' formal errors).
 pub fn readings_from_rows(
     rows: &[formats::fitsidi::PcalRow],
     stokes: &[i32],
+    bandwidth_hz: &[f64],
     name: impl Fn(u32) -> String,
 ) -> Vec<ToneReading> {
     let pols = station_pols(stokes);
@@ -152,6 +182,7 @@ pub fn readings_from_rows(
                     pol,
                     time: r.time,
                     tones,
+                    samples: bandwidth_hz.get(b).copied().unwrap_or(0.0) * r.time_interval_s,
                 });
             }
         }
