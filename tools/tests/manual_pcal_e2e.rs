@@ -11,28 +11,13 @@
 //! common to a station's subbands), so TGT's delay after correction is the
 //! residual at TGT's epoch minus that at CAL's: the clocks' change.
 
+mod cli_util;
+
+use cli_util::{emcorr, ok, simulate_and_correlate, wrap};
 use formats::UtcTime;
 use std::f64::consts::{PI, TAU};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::PathBuf;
 use std::sync::OnceLock;
-
-fn emcorr() -> Command {
-    Command::new(assert_cmd::cargo::cargo_bin("emcorr"))
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn wrap(x: f64) -> f64 {
-    (x + PI).rem_euclid(TAU) - PI
-}
 
 struct Sim {
     _dir: tempfile::TempDir,
@@ -44,28 +29,8 @@ fn sim() -> &'static Sim {
     static SIM: OnceLock<Sim> = OnceLock::new();
     SIM.get_or_init(|| {
         let d = tempfile::tempdir().unwrap();
-        let dir = d.path().to_path_buf();
-        let scenario =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/scenarios/pcal_session.toml");
-        ok(&emcorr()
-            .arg("simulate")
-            .arg(&scenario)
-            .arg("--out")
-            .arg(&dir)
-            .stdout(Stdio::null())
-            .output()
-            .unwrap());
-        let fits = dir.join("pcal_session.fits");
-        ok(&emcorr()
-            .arg("correlate")
-            .arg(dir.join("job.toml"))
-            .arg("--output")
-            .arg(&fits)
-            .arg("--quiet")
-            .output()
-            .unwrap());
-        let truth = serde_json::from_str(&std::fs::read_to_string(dir.join("truth.json")).unwrap())
-            .unwrap();
+        let truth = simulate_and_correlate("pcal_session.toml", d.path());
+        let fits = d.path().join("pcal_session.fits");
         Sim {
             _dir: d,
             truth,

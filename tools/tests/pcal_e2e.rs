@@ -6,53 +6,22 @@
 //! and subband against truth.json: the residual clock phase and delay plus
 //! the baseline's `instrumental` phase, delay and drift.
 
+mod cli_util;
+
+use cli_util::{simulate_and_correlate, wrap};
 use formats::fitsidi::read_idi;
 use formats::UtcTime;
 use num_complex::Complex64;
-use std::f64::consts::{PI, TAU};
-use std::path::Path;
-use std::process::{Command, Output};
-
-fn emcorr() -> Command {
-    Command::new(assert_cmd::cargo::cargo_bin("emcorr"))
-}
-
-fn ok(out: &Output) {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn wrap(x: f64) -> f64 {
-    (x + PI).rem_euclid(TAU) - PI
-}
+use std::f64::consts::TAU;
 
 #[test]
 fn instrumental_phases_move_each_subbands_visibility_phase() {
     let dir = tempfile::tempdir().unwrap();
-    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/scenarios/pcal.toml");
-    ok(&emcorr()
-        .arg("simulate")
-        .arg(&scenario)
-        .arg("--out")
-        .arg(dir.path())
-        .output()
-        .unwrap());
+    let truth = simulate_and_correlate("pcal.toml", dir.path());
     let job = std::fs::read_to_string(dir.path().join("job.toml")).unwrap();
     assert!(
         job.contains("pcal_interval_hz = 2000000.0") && job.contains("pcal_offset_hz = 500000.0")
     );
-    ok(&emcorr()
-        .arg("correlate")
-        .arg(dir.path().join("job.toml"))
-        .arg("--quiet")
-        .output()
-        .unwrap());
-    let truth: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("truth.json")).unwrap())
-            .unwrap();
     let t0 = UtcTime::parse_iso8601(truth["reference_epoch"].as_str().unwrap()).unwrap();
     let idi = read_idi(&dir.path().join("pcal.fits")).unwrap();
     let pieces = tools::fringe::scans_from_idi(&idi, 0).unwrap();
