@@ -4,21 +4,12 @@
 //! the same data (the integration grid and model are the same); every scan
 //! of the schedule is accounted for; resume gives the uninterrupted bytes.
 
+mod cli_util;
+
+use cli_util::{correlate, emcorr, ok, rows, Rows};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 use std::sync::OnceLock;
-
-use formats::fitsidi::IdiReader;
-
-fn emcorr() -> Command {
-    Command::new(assert_cmd::cargo::cargo_bin("emcorr"))
-}
-
-fn ok(out: &Output) -> String {
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(out.status.success(), "{err}");
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
 
 /// The default Earth–Moon simulation, 7 s, as files (made once).
 fn simulation() -> &'static Path {
@@ -107,38 +98,6 @@ start = "2026-03-15T00:31:00Z"
 duration_s = 10.0
 sources = ["PKS1921-293"]
 "#;
-
-/// UV_DATA rows as bits, keyed by (baseline, time).
-type Rows = Vec<((u32, u32), i64, u64, u32, Vec<[u32; 3]>, [u64; 3])>;
-
-fn rows(path: &Path) -> Rows {
-    let mut r = IdiReader::open(path).unwrap();
-    (0..r.n_rows())
-        .map(|i| {
-            let row = r.read_row(i).unwrap();
-            (
-                row.baseline,
-                row.time.sec(),
-                row.time.frac().to_bits(),
-                row.source_id,
-                row.vis.iter().map(|c| c.map(f32::to_bits)).collect(),
-                row.uvw_s.map(f64::to_bits),
-            )
-        })
-        .collect()
-}
-
-fn correlate(job: &Path, out: &Path, extra: &[&str]) -> Output {
-    emcorr()
-        .arg("correlate")
-        .arg(job)
-        .arg("--output")
-        .arg(out)
-        .args(["--threads", "2"])
-        .args(extra)
-        .output()
-        .unwrap()
-}
 
 #[test]
 fn each_scan_equals_a_one_scan_job_bit_for_bit_and_every_scan_is_reported() {

@@ -12,21 +12,13 @@
 //! No0002 and No0004 — a real change of frequency setup the recordings
 //! still hold.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
+mod cli_util;
 
+use cli_util::{correlate, emcorr, ok, rows};
 use formats::fitsidi::IdiReader;
-
-fn emcorr() -> Command {
-    Command::new(assert_cmd::cargo::cargo_bin("emcorr"))
-}
-
-fn ok(out: &Output) -> String {
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(out.status.success(), "{err}");
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::OnceLock;
 
 /// The simulated session with the two-mode VEX beside it (made once):
 /// its directory and the job text (`job_vex.toml` naming `two.vex`).
@@ -80,38 +72,6 @@ fn job(name: &str, extra: &str) -> PathBuf {
     let p = d.path().join(name);
     std::fs::write(&p, text).unwrap();
     p
-}
-
-fn correlate(job: &Path, out: &Path, extra: &[&str]) -> Output {
-    emcorr()
-        .arg("correlate")
-        .arg(job)
-        .arg("--output")
-        .arg(out)
-        .args(["--threads", "2"])
-        .args(extra)
-        .output()
-        .unwrap()
-}
-
-/// UV_DATA rows as bits.
-type Rows = Vec<((u32, u32), i64, u64, u32, Vec<[u32; 3]>, [u64; 3])>;
-
-fn rows(path: &Path) -> Rows {
-    let mut r = IdiReader::open(path).unwrap();
-    (0..r.n_rows())
-        .map(|i| {
-            let row = r.read_row(i).unwrap();
-            (
-                row.baseline,
-                row.time.sec(),
-                row.time.frac().to_bits(),
-                row.source_id,
-                row.vis.iter().map(|c| c.map(f32::to_bits)).collect(),
-                row.uvw_s.map(f64::to_bits),
-            )
-        })
-        .collect()
 }
 
 fn bands(path: &Path) -> Vec<u64> {

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+use formats::fitsidi::IdiReader;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -63,4 +64,38 @@ pub fn fringe_rows(fits: &Path, extra: &[&str]) -> Vec<serde_json::Value> {
     v.as_array()
         .cloned()
         .unwrap_or_else(|| v["rows"].as_array().cloned().unwrap_or_default())
+}
+
+/// `emcorr correlate JOB --output OUT --threads 2 EXTRA…` (not checked).
+pub fn correlate(job: &Path, out: &Path, extra: &[&str]) -> Output {
+    emcorr()
+        .arg("correlate")
+        .arg(job)
+        .arg("--output")
+        .arg(out)
+        .args(["--threads", "2"])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// UV_DATA rows as bits: (baseline, whole seconds, fraction, SOURCE_ID,
+/// visibilities, UVW), for bit-for-bit comparisons of files.
+pub type Rows = Vec<((u32, u32), i64, u64, u32, Vec<[u32; 3]>, [u64; 3])>;
+
+pub fn rows(path: &Path) -> Rows {
+    let mut r = IdiReader::open(path).unwrap();
+    (0..r.n_rows())
+        .map(|i| {
+            let row = r.read_row(i).unwrap();
+            (
+                row.baseline,
+                row.time.sec(),
+                row.time.frac().to_bits(),
+                row.source_id,
+                row.vis.iter().map(|c| c.map(f32::to_bits)).collect(),
+                row.uvw_s.map(f64::to_bits),
+            )
+        })
+        .collect()
 }
