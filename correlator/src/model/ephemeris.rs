@@ -18,6 +18,7 @@ pub const SUN: i32 = 10;
 pub const EARTH: i32 = 399;
 pub const MOON: i32 = 301;
 pub const JUPITER_BARYCENTER: i32 = 5;
+pub const SATURN_BARYCENTER: i32 = 6;
 /// The ICRF axes as DE SPK files use them (NAIF "J2000", frame 1).
 const ICRF: i32 = 1;
 /// DE421 Moon principal-axis frame (MOON_PA_DE421) in the binary PCK.

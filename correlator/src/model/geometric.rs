@@ -9,13 +9,15 @@
 //! `dtdb`). The last term is the ~100 µs Earth–Moon simultaneity term.
 
 use super::earth::{EarthOrientation, Eop, EopValues};
-use super::ephemeris::{Ephemeris, State, EARTH, JUPITER_BARYCENTER, MOON, SUN};
+use super::ephemeris::{Ephemeris, State, EARTH, JUPITER_BARYCENTER, MOON, SATURN_BARYCENTER, SUN};
 use super::error::ModelError;
 use super::far_field;
 use super::moon::MoonOrientation;
 use super::near_field::{self, NearSource};
 use super::oem::Oem;
-use super::relativity::{Body, C, GM_EARTH, GM_JUPITER_SYSTEM, GM_MOON, GM_SUN, L_G};
+use super::relativity::{
+    Body, C, GM_EARTH, GM_JUPITER_SYSTEM, GM_MOON, GM_SATURN_SYSTEM, GM_SUN, L_G,
+};
 use super::sites::{Site, SiteFrames};
 use super::time_scales::{tai_minus_utc_s, tdb_minus_tt_s, utc_to_tt, Instant};
 use super::vector::{add, dot, norm, scale, sub, unit, V3};
@@ -38,7 +40,10 @@ pub struct DelayModel {
     source: SourceGeometry,
     /// Per job station: its site, or `None` (delay_poly station).
     sites: Vec<Option<Site>>,
-    with_jupiter: bool,
+    /// The giant planets' system barycentres the kernels have (NAIF id,
+    /// GM): their gravitational delays (IERS Conventions 2010 §11.1 lists
+    /// Jupiter and Saturn with the Sun, Earth and Moon).
+    planets: Vec<(i32, f64)>,
     warnings: Vec<String>,
 }
 
@@ -145,14 +150,28 @@ impl DelayModel {
             }
             SourcePosition::Oem(p) => SourceGeometry::Near(NearSource::Oem(Oem::from_file(p)?)),
         };
-        let with_jupiter = eph.state(JUPITER_BARYCENTER, tdb0).is_ok();
+        // A planet missing from the kernels is left out with a warning, never
+        // silently: near the planet its delay is tens of ps and more.
+        let mut planets = Vec::new();
+        for (id, gm, name) in [
+            (JUPITER_BARYCENTER, GM_JUPITER_SYSTEM, "Jupiter"),
+            (SATURN_BARYCENTER, GM_SATURN_SYSTEM, "Saturn"),
+        ] {
+            if eph.state(id, tdb0).is_ok() {
+                planets.push((id, gm));
+            } else {
+                warnings.push(format!(
+                    "the kernels lack {name}'s system barycentre (NAIF {id}): its gravitational delay is left out (ps; more within a degree of {name})"
+                ));
+            }
+        }
         let model = DelayModel {
             eph,
             eop,
             moon,
             source,
             sites,
-            with_jupiter,
+            planets,
             warnings,
         };
         // Coverage: every input must reach both ends of the job.
@@ -215,11 +234,11 @@ impl DelayModel {
                 is_earth: true,
             },
         ];
-        if self.with_jupiter {
+        for &(naif_id, gm) in &self.planets {
             bodies.push(Body {
-                naif_id: JUPITER_BARYCENTER,
-                gm: GM_JUPITER_SYSTEM,
-                state: self.eph.state(JUPITER_BARYCENTER, tdb)?,
+                naif_id,
+                gm,
+                state: self.eph.state(naif_id, tdb)?,
                 is_earth: false,
             });
         }

@@ -19,6 +19,7 @@ pub const GM_SUN: f64 = 1.327_124_400_409_44e20;
 pub const GM_EARTH: f64 = 3.986_004_362_33e14;
 pub const GM_MOON: f64 = 4.902_800_076e12;
 pub const GM_JUPITER_SYSTEM: f64 = 1.267_127_648e17;
+pub const GM_SATURN_SYSTEM: f64 = 3.794_058_52e16;
 
 /// A gravitating body at the geocentric epoch.
 #[derive(Debug, Clone, Copy)]
@@ -124,4 +125,52 @@ pub fn near_field_grav(
         t += 2.0 * b.gm / (C * C * C) * ((rs + rr + rho) / den).ln();
     }
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The far-field gravitational delay against astrometric light
+    /// deflection, an independent closed form: an observer at distance r
+    /// from a body of mass M, the source at angle φ from the body, sees the
+    /// source displaced away from the body by δθ = (2GM/(c²r))·(1 + cos φ)/
+    /// sin φ (Explanatory Supplement to the Astronomical Almanac 1992,
+    /// eq. 3.328-1; SOFA's iauLd). A displaced direction tilts the
+    /// wavefront, so the arrival time at a point b away from the observer,
+    /// perpendicular to the source direction and away from the body, is
+    /// earlier by b·sin δθ/c. Saturn's GM at Saturn's distance, φ from 1' to
+    /// 90°: the Shapiro term of [`far_field_grav`] gives that tilt.
+    #[test]
+    fn a_planets_delay_tilts_the_wavefront_as_light_deflection_says() {
+        let r = 1.35e12;
+        // Small against the impact parameter (≥ 4e8 m), large enough that
+        // |R| + k·R (≈ rφ²/2 at 1', a difference of two 1e12 m numbers)
+        // changes by far more than its rounding.
+        let b = 1e4;
+        for phi_deg in [1.0 / 60.0, 1.0, 10.0, 90.0] {
+            let phi = f64::to_radians(phi_deg);
+            // Source direction k along +z; the body in the x–z plane at φ.
+            let k = [0.0, 0.0, 1.0];
+            let body = Body {
+                naif_id: 6,
+                gm: GM_SATURN_SYSTEM,
+                state: State {
+                    pos_m: [r * phi.sin(), 0.0, r * phi.cos()],
+                    vel_m_s: [0.0; 3],
+                },
+                is_earth: false,
+            };
+            let t = |x: &V3| far_field_grav(&[body], &k, x, 0.0, false);
+            // Away from the body: −x.
+            let dt = t(&[-b, 0.0, 0.0]) - t(&[0.0, 0.0, 0.0]);
+            let deflection = 2.0 * GM_SATURN_SYSTEM / (C * C * r) * (1.0 + phi.cos()) / phi.sin();
+            let want = -b * deflection.sin() / C;
+            let rel = (dt - want) / want;
+            assert!(
+                rel.abs() < 2e-4,
+                "φ = {phi_deg}°: {dt:e} vs {want:e} ({rel:e})"
+            );
+        }
+    }
 }
