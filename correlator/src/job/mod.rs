@@ -188,6 +188,29 @@ pub struct ModelConfig {
     pub interval_s: f64,
     /// Polynomial order.
     pub order: usize,
+    /// The length scale of lunar (selenocentric) coordinates.
+    pub lunar_coordinates: LunarScale,
+}
+
+/// `[model] lunar_coordinates`: the length unit of the Moon-fixed
+/// coordinates of lunar stations and lunar sources.
+///
+/// - `"tdb"` (default): TDB-compatible, as the JPL DE ephemerides express
+///   every length and as lunar coordinates derived from them are —
+///   lunar-laser-ranging retroreflector coordinates in the DE PA frame,
+///   LRO/LOLA and Chang'E site coordinates in the DE421 ME frame (Folkner et
+///   al. 2014, IPN Progress Report 42-196; IERS Conventions 2010 §10.1 and
+///   §11.1 on TDB-compatible quantities). Such a vector X enters the
+///   TDB-compatible BCRS of the ephemeris as (1 − U/c²)·X − ½(V·X)V/c².
+/// - `"proper"`: proper lengths on the Moon (a local survey in SI metres):
+///   X_TDB = (1 − L_B)·X, so the factor is (1 − U/c² − L_B). The two differ
+///   by L_B = 1.55e-8 of the radius: 27 mm, up to 90 ps on an Earth–Moon
+///   baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LunarScale {
+    #[default]
+    Tdb,
+    Proper,
 }
 
 /// A site on the Moon in the mean-Earth (ME) frame: selenographic latitude,

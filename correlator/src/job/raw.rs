@@ -72,6 +72,7 @@ pub(super) struct RawModel {
     pub(super) eop: Option<String>,
     pub(super) interval_s: Option<f64>,
     pub(super) order: Option<i64>,
+    pub(super) lunar_coordinates: Option<String>,
 }
 
 #[derive(Deserialize)]

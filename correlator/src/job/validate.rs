@@ -114,12 +114,23 @@ pub(super) fn validate(raw: RawJob, path: &Path) -> Result<Job, JobError> {
                     format!("must be from 1 to 15, got {order}"),
                 ));
             }
+            let lunar_coordinates = match m.lunar_coordinates.as_deref() {
+                None | Some("tdb") => super::LunarScale::Tdb,
+                Some("proper") => super::LunarScale::Proper,
+                Some(other) => {
+                    return Err(key_err(
+                        "model.lunar_coordinates",
+                        format!("must be \"tdb\" or \"proper\", got {other:?}"),
+                    ))
+                }
+            };
             Some(ModelConfig {
                 kernels: m.kernels.iter().map(|k| resolve(k)).collect(),
                 eop: m.eop.as_deref().map(resolve),
                 eop_table: None,
                 interval_s,
                 order: order as usize,
+                lunar_coordinates,
             })
         }
     };

@@ -37,6 +37,8 @@ pub struct DelayModel {
     eph: Ephemeris,
     eop: Option<Eop>,
     moon: MoonOrientation,
+    /// Scale of lunar coordinates: 0 (TDB-compatible) or L_B (proper).
+    lunar_scale: f64,
     source: SourceGeometry,
     /// Per job station: its site, or `None` (delay_poly station).
     sites: Vec<Option<Site>>,
@@ -169,6 +171,10 @@ impl DelayModel {
             eph,
             eop,
             moon,
+            lunar_scale: match cfg.lunar_coordinates {
+                crate::job::LunarScale::Tdb => 0.0,
+                crate::job::LunarScale::Proper => super::relativity::L_B,
+            },
             source,
             sites,
             planets,
@@ -253,10 +259,11 @@ impl DelayModel {
         })
     }
 
-    fn frames<'a>(&'a self, ctx: &'a EpochContext) -> SiteFrames<'a> {
+    pub(crate) fn frames<'a>(&'a self, ctx: &'a EpochContext) -> SiteFrames<'a> {
         SiteFrames {
             eph: &self.eph,
             moon: self.moon,
+            lunar_scale: self.lunar_scale,
             earth: &ctx.orient,
             bodies: &ctx.bodies,
             tt_g: ctx.tt,

@@ -10,6 +10,8 @@ pub const C: f64 = 299_792_458.0;
 pub const L_C: f64 = 1.480_826_867_41e-8;
 /// L_G: d(TT)/d(TCG) = 1 − L_G (IAU 2000 Resolution B1.9).
 pub const L_G: f64 = 6.969_290_134e-10;
+/// L_B: d(TDB)/d(TCB) = 1 − L_B (IAU 2006 Resolution B3).
+pub const L_B: f64 = 1.550_519_768e-8;
 /// Equatorial radius of the Earth (IERS numerical standards), used only to
 /// normalise the Earth's gravitational delay term (see [`far_field_grav`]).
 pub const EARTH_RADIUS_M: f64 = 6_378_136.6;

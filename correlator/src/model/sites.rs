@@ -37,6 +37,9 @@ impl Site {
 pub struct SiteFrames<'a> {
     pub eph: &'a Ephemeris,
     pub moon: MoonOrientation,
+    /// 0 for TDB-compatible lunar coordinates, L_B for proper ones
+    /// (`crate::job::LunarScale`).
+    pub lunar_scale: f64,
     pub earth: &'a EarthOrientation,
     pub bodies: &'a [Body],
     /// TT and TDB of the geocentric epoch t_g.
@@ -78,10 +81,12 @@ impl SiteFrames<'_> {
                 let moon: State = self.eph.state(MOON, t)?;
                 let r = self.moon.me_to_icrf(self.eph, t)?;
                 let local = mul(&r, me);
-                // Lunar coordinates: proper selenocentric lengths, no L_C-like scale.
+                // Lunar coordinates are TDB-compatible by default (as the
+                // ephemeris's own lengths): no scale; proper ones take L_B
+                // (crate::job::LunarScale).
                 let u = potential(self.bodies, &moon.pos_m, MOON);
                 Ok(SiteState {
-                    pos_m: local_to_bcrs(&moon, &local, u, 0.0),
+                    pos_m: local_to_bcrs(&moon, &local, u, self.lunar_scale),
                     parent_vel_m_s: moon.vel_m_s,
                     local_m: local,
                     parent_pos_m: moon.pos_m,

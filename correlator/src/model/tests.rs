@@ -518,3 +518,56 @@ fn without_eop_or_pck_the_model_warns_and_stays_close() {
         assert!(d.abs() < 2e-6 && d != 0.0, "station {i}: {d:e}");
     }
 }
+
+/// `[model] lunar_coordinates = "proper"` against the default TDB-compatible
+/// reading: proper coordinates are shrunk by L_B into the TDB-compatible
+/// BCRS (X_TDB = (1 − L_B)·X), so the lunar station moves by −L_B·X and a
+/// plane wave from direction k reaches it later by L_B·(k·X)/c, X the
+/// station's Moon-centred vector (ICRF axes). This restates the definition
+/// of the scale (it checks that the key reaches the site transformation
+/// and its sign); Earth stations do not move. The size: up to 90 ps.
+#[test]
+fn proper_lunar_coordinates_differ_from_tdb_ones_by_l_b() {
+    use super::relativity::{C, L_B};
+    use super::sites::Site;
+    use super::vector::dot;
+    let start = "2026-03-15T00:30:00Z";
+    let g = formats::UtcTime::parse_iso8601(start).unwrap();
+    let tdb = job(PKS1921, start, 60.0, "");
+    let proper = job(PKS1921, start, 60.0, "lunar_coordinates = \"proper\"");
+    assert_eq!(
+        proper.model.as_ref().unwrap().lunar_coordinates,
+        crate::job::LunarScale::Proper
+    );
+    let m_tdb = DelayModel::new(&tdb, &tdb.sources[0], g, g.add_seconds(60.0)).unwrap();
+    let m_proper = DelayModel::new(&proper, &proper.sources[0], g, g.add_seconds(60.0)).unwrap();
+    let (c_tdb, c_proper) = (m_tdb.epoch(g).unwrap(), m_proper.epoch(g).unwrap());
+    let ls = 3;
+    let tau = m_tdb.station(&c_tdb, ls).unwrap().delay_s;
+    let diff = m_proper.station(&c_proper, ls).unwrap().delay_s - tau;
+    let Some(site @ Site::Moon(_)) = m_tdb.site(ls) else {
+        panic!("LS is on the Moon")
+    };
+    let local = m_tdb.frames(&c_tdb).site(&site, tau).unwrap().local_m;
+    let k = m_tdb.source_direction(&c_tdb).unwrap();
+    let want = L_B * dot(&k, &local) / C;
+    eprintln!(
+        "LS: {:+.3} ps, L_B·(k·X)/c = {:+.3} ps",
+        diff * 1e12,
+        want * 1e12
+    );
+    assert!(
+        want.abs() > 10e-12,
+        "a case with a visible difference: {want}"
+    );
+    // 0.05 ps: the light-time solution's own convergence (~10 fs here).
+    assert!((diff - want).abs() < 5e-14, "{diff} vs {want}");
+    for earth in 0..3 {
+        let d = m_proper.station(&c_proper, earth).unwrap().delay_s
+            - m_tdb.station(&c_tdb, earth).unwrap().delay_s;
+        assert_eq!(d, 0.0, "station {earth}");
+    }
+    // Anything else is refused, naming the key.
+    let bad = std::panic::catch_unwind(|| job(PKS1921, start, 60.0, "lunar_coordinates = \"tcb\""));
+    assert!(bad.is_err());
+}
