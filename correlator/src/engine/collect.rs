@@ -68,8 +68,8 @@ impl<'s> Collector<'s> {
     /// A collector for a run whose sink has had `begin`; integrations
     /// before `first_integration` are already in the output. The phase-cal
     /// rows of those the sink replayed ([`Sink::replayed`]) are given to it
-    /// here, as an uninterrupted run would have given them: the rows live
-    /// only in the output, and only the integrations in the checkpoint.
+    /// here, as an uninterrupted run would have given them (a checkpoint
+    /// keeps integrations, tones included, not rows).
     pub fn new(
         sink: &'s mut dyn Sink,
         layout: &Layout,
