@@ -66,15 +66,30 @@ pub struct Collector<'s> {
 
 impl<'s> Collector<'s> {
     /// A collector for a run whose sink has had `begin`; integrations
-    /// before `first_integration` are already in the output.
+    /// before `first_integration` are already in the output. The phase-cal
+    /// rows of those the sink replayed ([`Sink::replayed`]) are given to it
+    /// here, as an uninterrupted run would have given them (a checkpoint
+    /// keeps integrations, tones included, not rows).
     pub fn new(
         sink: &'s mut dyn Sink,
         layout: &Layout,
         nstations: usize,
         bounded: bool,
         first_integration: u64,
-    ) -> Self {
-        Collector {
+    ) -> Result<Self, EngineError> {
+        let mut last_pcal = None;
+        let mut rows = Vec::new();
+        for i in sink.replayed() {
+            let r = super::pcal::rows(layout, i, last_pcal.as_ref());
+            if !r.is_empty() {
+                rows.extend(r);
+                last_pcal = Some(pcal_only(i));
+            }
+        }
+        if !rows.is_empty() {
+            sink.pcal(rows)?;
+        }
+        Ok(Collector {
             sink,
             layout: layout.clone(),
             nstations,
@@ -86,8 +101,8 @@ impl<'s> Collector<'s> {
             written: 0,
             station_ints: vec![0; nstations],
             weight_sums: vec![0.0; layout.centres.len() * layout.baselines.len()],
-            last_pcal: None,
-        }
+            last_pcal,
+        })
     }
 
     /// Integrations written by this run.
@@ -181,16 +196,7 @@ impl<'s> Collector<'s> {
             let rows = super::pcal::rows(&self.layout, &p.integration, self.last_pcal.as_ref());
             if !rows.is_empty() {
                 self.sink.pcal(rows)?;
-                // Only what the next rate needs.
-                self.last_pcal = Some(Integration {
-                    index: p.integration.index,
-                    time: p.integration.time,
-                    inttim_s: p.integration.inttim_s,
-                    vis: Vec::new(),
-                    weights: Vec::new(),
-                    pcal: p.integration.pcal.clone(),
-                    pcal_valid: p.integration.pcal_valid.clone(),
-                });
+                self.last_pcal = Some(pcal_only(&p.integration));
             }
             self.written += 1;
             self.next += 1;
@@ -287,6 +293,19 @@ impl<'s> Collector<'s> {
             },
             warnings,
         })
+    }
+}
+
+/// What the next integration's PC_RATE needs of `i` (not its visibilities).
+fn pcal_only(i: &Integration) -> Integration {
+    Integration {
+        index: i.index,
+        time: i.time,
+        inttim_s: i.inttim_s,
+        vis: Vec::new(),
+        weights: Vec::new(),
+        pcal: i.pcal.clone(),
+        pcal_valid: i.pcal_valid.clone(),
     }
 }
 

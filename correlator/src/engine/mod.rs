@@ -321,7 +321,7 @@ pub fn run_in_order(
         job.stations.len(),
         total_blocks.is_some(),
         opts.first_integration,
-    ));
+    )?);
     // Files: band group by band group (a unit's working set is smaller and
     // stays in cache: ~20% faster with eight one-channel threads); streams
     // must move forward in time, all bands at once.

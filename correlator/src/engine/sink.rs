@@ -55,6 +55,19 @@ pub trait Sink {
         let _ = rows;
         Ok(())
     }
+    /// The integrations this sink put in the output at `begin` without the
+    /// engine computing them (a resumed run's, replayed from its
+    /// checkpoint), in order, ending just before the run's first
+    /// ([`super::Options::first_integration`]). The collector asks once,
+    /// after `begin`, and gives their phase-cal rows to [`Sink::pcal`] as
+    /// for computed ones, the last being the first computed one's
+    /// predecessor for PC_RATE: so a resumed run's PHASE-CAL table is the
+    /// uninterrupted run's. Only `index`, `time`, `inttim_s`, `pcal` and
+    /// `pcal_valid` are read (the visibilities may be dropped). None by
+    /// default; a sink that wraps another must pass them on.
+    fn replayed(&self) -> &[Integration] {
+        &[]
+    }
     /// Called once after the last integration (not after an error).
     fn finish(&mut self) -> Result<(), EngineError>;
 }

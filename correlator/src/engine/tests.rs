@@ -307,12 +307,15 @@ fn quantise(x: &[f64], bits: u8) -> Vec<f32> {
     x.iter()
         .map(|&v| match bits {
             1 => v.signum() as f32,
-            _ => {
-                let m = if v.abs() < 0.98 * sigma { 1.0 } else { 3.3359 };
-                (v.signum() * m) as f32
-            }
+            _ => quantise_2bit(v, sigma),
         })
         .collect()
+}
+
+/// One value of [`quantise`]'s 2-bit quantiser for data of rms `sigma`.
+fn quantise_2bit(v: f64, sigma: f64) -> f32 {
+    let m = if v.abs() < 0.98 * sigma { 1.0 } else { 3.3359 };
+    (v.signum() * m) as f32
 }
 
 fn wrap(p: f64) -> f64 {
@@ -1141,7 +1144,7 @@ fn band_units_on_separate_engines_in_any_order_reproduce_the_run_bit_for_bit() {
     let mut sink = MemorySink::default();
     let e = Engine::prepare(&job, sc.sources(&sig), &build, &opts).unwrap();
     sink.begin(&e.header()).unwrap();
-    let mut c = Collector::new(&mut sink, &layout, 2, true, 0);
+    let mut c = Collector::new(&mut sink, &layout, 2, true, 0).unwrap();
     for r in results {
         assert_eq!(c.accept(r).unwrap(), Flow::Continue);
     }

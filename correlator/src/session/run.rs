@@ -237,6 +237,10 @@ impl Sink for ScanSink<'_> {
         self.inner.pcal(rows)
     }
 
+    fn replayed(&self) -> &[Integration] {
+        self.inner.replayed()
+    }
+
     fn finish(&mut self) -> Result<(), EngineError> {
         Ok(())
     }

@@ -375,6 +375,7 @@ fn run_plain(
         inner: IdiSink::to_target(out.target.clone()),
         journal,
         replay,
+        replayed: Vec::new(),
         written: resumed,
         last_weight: vec![1.0; job.stations.len()],
         ended: ended.clone(),
@@ -695,6 +696,9 @@ struct CheckedSink<'a> {
     /// `None` for a device or FIFO output (nothing to resume into).
     journal: Option<Journal>,
     replay: Vec<Integration>,
+    /// What the last `begin` replayed, without visibilities: the collector
+    /// regenerates their phase-cal rows from it ([`Sink::replayed`]).
+    replayed: Vec<Integration>,
     /// Integrations in the output so far (replayed ones included).
     written: u64,
     /// Per station: the largest weight of its baselines (its
@@ -727,10 +731,18 @@ impl Sink for CheckedSink<'_> {
             .into_iter()
             .partition(|i| i.time >= h.start && h.data_end.is_none_or(|e| i.time <= e));
         self.replay = later;
-        for i in mine {
+        self.replayed.clear();
+        for mut i in mine {
             self.inner.write(h.layout, &i)?;
+            i.vis = Vec::new();
+            i.weights = Vec::new();
+            self.replayed.push(i);
         }
         Ok(())
+    }
+
+    fn replayed(&self) -> &[Integration] {
+        &self.replayed
     }
 
     fn write(&mut self, layout: &Layout, integ: &Integration) -> Result<(), EngineError> {
@@ -767,8 +779,8 @@ impl Sink for CheckedSink<'_> {
     }
 
     fn pcal(&mut self, rows: Vec<formats::fitsidi::PcalRow>) -> Result<(), EngineError> {
-        // Not journalled: a resumed run's PHASE-CAL holds the rows of the
-        // part correlated after the resume only.
+        // Not journalled: the rows are regenerated from the journalled
+        // integrations' tones when a resumed run replays them.
         self.inner.pcal(rows)
     }
 

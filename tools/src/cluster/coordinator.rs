@@ -155,7 +155,7 @@ impl Driver for Coordinator<'_> {
             job.stations.len(),
             total_blocks.is_some(),
             opts.first_integration,
-        );
+        )?;
         // A window of twice the workers' integrations (each works on one
         // and reads the next) plus slack: rank 0 holds at most that many
         // integrations plus one per worker.

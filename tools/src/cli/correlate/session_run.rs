@@ -140,6 +140,7 @@ pub(super) fn run(
             inner: IdiSink::to_target(out.target.clone()).with_session(session_outputs[n].clone()),
             journal,
             replay,
+            replayed: Vec::new(),
             written: first,
             last_weight: vec![1.0; pjob.stations.len()],
             ended: Arc::new(Mutex::new(vec![None; pjob.stations.len()])),
