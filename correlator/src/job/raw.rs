@@ -72,6 +72,8 @@ pub(super) struct RawModel {
     pub(super) eop: Option<String>,
     pub(super) interval_s: Option<f64>,
     pub(super) order: Option<i64>,
+    pub(super) solid_tide: Option<bool>,
+    pub(super) pole_tide: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -99,6 +101,8 @@ pub(super) struct RawDelayPoly {
 pub(super) struct RawStation {
     pub(super) name: String,
     pub(super) itrf_m: Option<[f64; 3]>,
+    pub(super) itrf_epoch: Option<String>,
+    pub(super) velocity_m_per_yr: Option<[f64; 3]>,
     pub(super) moon: Option<MoonSite>,
     pub(super) moon_xyz_m: Option<[f64; 3]>,
     pub(super) file: Option<String>,

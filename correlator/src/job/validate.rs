@@ -120,6 +120,8 @@ pub(super) fn validate(raw: RawJob, path: &Path) -> Result<Job, JobError> {
                 eop_table: None,
                 interval_s,
                 order: order as usize,
+                solid_tide: m.solid_tide.unwrap_or(true),
+                pole_tide: m.pole_tide.unwrap_or(true),
             })
         }
     };
@@ -171,6 +173,38 @@ pub(super) fn validate(raw: RawJob, path: &Path) -> Result<Job, JobError> {
             (_, _, Some(x)) => StationPosition::MoonXyz(x),
             _ => StationPosition::None,
         };
+        let itrf_epoch = s
+            .itrf_epoch
+            .as_deref()
+            .map(|e| time(&k("itrf_epoch"), e))
+            .transpose()?;
+        if let Some(v) = s.velocity_m_per_yr {
+            if v.iter().any(|x| !x.is_finite()) {
+                return Err(key_err(
+                    &k("velocity_m_per_yr"),
+                    "must be three finite numbers (m per year)".into(),
+                ));
+            }
+            if itrf_epoch.is_none() {
+                return Err(key_err(
+                    &k("velocity_m_per_yr"),
+                    "needs itrf_epoch, the epoch of itrf_m the velocity moves it from".into(),
+                ));
+            }
+        }
+        if (itrf_epoch.is_some() || s.velocity_m_per_yr.is_some())
+            && !matches!(position, StationPosition::Itrf(_))
+        {
+            let which = if itrf_epoch.is_some() {
+                "itrf_epoch"
+            } else {
+                "velocity_m_per_yr"
+            };
+            return Err(key_err(
+                &k(which),
+                "only an Earth station given by itrf_m has an ITRF epoch and velocity".into(),
+            ));
+        }
         let delay_poly = match s.delay_poly {
             None => None,
             Some(p) => {
@@ -298,6 +332,8 @@ pub(super) fn validate(raw: RawJob, path: &Path) -> Result<Job, JobError> {
             subbands: own_subbands,
             name: s.name,
             position,
+            itrf_epoch,
+            velocity_m_per_yr: s.velocity_m_per_yr,
             files,
             sample_rate_hz: s.sample_rate_hz,
             clock,

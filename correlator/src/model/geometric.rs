@@ -8,10 +8,11 @@
 //! v⊕·(x − x⊕)], whose integral part in TDB − TT at the geocentre is SOFA
 //! `dtdb`). The last term is the ~100 µs Earth–Moon simultaneity term.
 
-use super::earth::{EarthOrientation, Eop, EopValues};
+use super::earth::{EarthOrientation, Eop};
 use super::ephemeris::{Ephemeris, State, EARTH, JUPITER_BARYCENTER, MOON, SUN};
 use super::error::ModelError;
 use super::far_field;
+use super::geophysics::{EarthStation, EpochGeophysics, StationMotion, Switches};
 use super::moon::MoonOrientation;
 use super::near_field::{self, NearSource};
 use super::oem::Oem;
@@ -36,8 +37,13 @@ pub struct DelayModel {
     eop: Option<Eop>,
     moon: MoonOrientation,
     source: SourceGeometry,
-    /// Per job station: its site, or `None` (delay_poly station).
+    /// Per job station: its site, or `None` (delay_poly station); an Earth
+    /// site at its catalogue position.
     sites: Vec<Option<Site>>,
+    /// Per job station on the Earth: catalogue position and motion.
+    earth_stations: Vec<Option<EarthStation>>,
+    /// Which displacements move Earth stations.
+    switches: Switches,
     with_jupiter: bool,
     warnings: Vec<String>,
 }
@@ -51,6 +57,9 @@ pub struct EpochContext {
     pub earth: State,
     pub bodies: Vec<Body>,
     pub orient: EarthOrientation,
+    /// Per job station, its site at this epoch: an Earth station moved and
+    /// displaced in the ITRS ([`super::geophysics`]).
+    pub sites: Vec<Option<Site>>,
 }
 
 /// One station at one g.
@@ -117,6 +126,25 @@ impl DelayModel {
                 }
             })
             .collect();
+        let earth_stations: Vec<Option<EarthStation>> = job
+            .stations
+            .iter()
+            .zip(&sites)
+            .map(|(st, site)| match site {
+                Some(Site::Earth(x)) => Some(EarthStation {
+                    itrf_m: *x,
+                    motion: st
+                        .itrf_epoch
+                        .zip(st.velocity_m_per_yr)
+                        .map(|(e, v)| StationMotion::new(e, v)),
+                }),
+                _ => None,
+            })
+            .collect();
+        let switches = Switches {
+            solid_tide: cfg.solid_tide,
+            pole_tide: cfg.pole_tide,
+        };
         let any_moon = sites.iter().flatten().any(|s| s.on_moon())
             || matches!(source.position, SourcePosition::Moon(_));
         if let (Some(w), true) = (w, any_moon) {
@@ -152,6 +180,8 @@ impl DelayModel {
             moon,
             source,
             sites,
+            earth_stations,
+            switches,
             with_jupiter,
             warnings,
         };
@@ -189,11 +219,8 @@ impl DelayModel {
         let tt = utc_to_tt(g);
         let dtdb = tdb_minus_tt_s(tt);
         let tdb = tt.add_seconds(dtdb);
-        let eop = match &self.eop {
-            Some(e) => e.at(g)?,
-            None => EopValues::default(),
-        };
-        let orient = EarthOrientation::new(tt, eop, tai_minus_utc_s(g));
+        let eop = self.eop.as_ref().map(|e| e.at(g)).transpose()?;
+        let orient = EarthOrientation::new(tt, eop.unwrap_or_default(), tai_minus_utc_s(g));
         let earth = self.eph.state(EARTH, tdb)?;
         let mut bodies = vec![
             Body {
@@ -223,6 +250,30 @@ impl DelayModel {
                 is_earth: false,
             });
         }
+        // Earth stations at this epoch: the Sun and Moon for the solid tide
+        // are the states just computed (geometric, not light-time
+        // corrected: the Moon moves 1 km in the 1.3 s, 3e-6 of its
+        // distance, well below the tide model's own accuracy).
+        let sites = if self.earth_stations.iter().any(|e| e.is_some()) {
+            let geo = EpochGeophysics::new(
+                self.switches,
+                tt,
+                &orient,
+                &sub(&bodies[0].state.pos_m, &earth.pos_m),
+                &sub(&bodies[1].state.pos_m, &earth.pos_m),
+                eop,
+            );
+            self.sites
+                .iter()
+                .zip(&self.earth_stations)
+                .map(|(site, es)| match es {
+                    Some(es) => Some(Site::Earth(geo.position_m(es))),
+                    None => *site,
+                })
+                .collect()
+        } else {
+            self.sites.clone()
+        };
         Ok(EpochContext {
             utc: g,
             tt,
@@ -231,6 +282,7 @@ impl DelayModel {
             earth,
             bodies,
             orient,
+            sites,
         })
     }
 
@@ -247,7 +299,7 @@ impl DelayModel {
 
     /// The geometric delay of job station `i` at the context's g.
     pub fn station(&self, ctx: &EpochContext, i: usize) -> Result<StationGeometry, ModelError> {
-        let site = self.sites[i]
+        let site = ctx.sites[i]
             .ok_or_else(|| ModelError::Input(format!("station index {i} has no position")))?;
         let frames = self.frames(ctx);
         let geo = ctx.earth.pos_m;
@@ -296,7 +348,7 @@ impl DelayModel {
     /// about +6.5e-10 (56 µs/day). The Sun's tidal potential (~1e-16) and the
     /// Moon's oblateness (~1e-14) are left out.
     pub fn lunar_clock_rate(&self, ctx: &EpochContext, i: usize) -> Result<f64, ModelError> {
-        let site = self.sites[i]
+        let site = ctx.sites[i]
             .ok_or_else(|| ModelError::Input(format!("station index {i} has no position")))?;
         let frames = self.frames(ctx);
         let geo_at = |dt: f64| -> Result<V3, ModelError> {
