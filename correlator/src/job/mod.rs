@@ -42,6 +42,8 @@
 //! itrf_m = [-2826708.8081, 4679236.9722, 3274667.4495]
 //! itrf_epoch = "2020-01-01T00:00:00Z"   # optional: epoch of itrf_m (default:
 //! velocity_m_per_yr = [-0.03, -0.01, -0.01] #   itrf_m at every epoch)
+//! axis_type = "AZEL"               # optional: AZEL, EQUA, XYEW, XYNS
+//! axis_offset_m = 0.0              # optional (needs axis_type when not 0)
 //! file = "T6.vdif"
 //! sample_rate_hz = 16e6
 //! sampling = "real"                # optional: "real" | "complex" | "complex_dsb"
@@ -288,6 +290,9 @@ pub struct Station {
     /// `velocity_m_per_yr`: ITRF velocity (m per Julian year; needs
     /// `itrf_epoch`).
     pub velocity_m_per_yr: Option<[f64; 3]>,
+    /// `axis_type` and `axis_offset_m` (default 0): the antenna mount and
+    /// its axis offset, for an Earth station; `None` if not given.
+    pub axis: Option<crate::model::axis_offset::AxisOffset>,
     /// Recording files in time order; `-` means stdin.
     pub files: Vec<PathBuf>,
     /// Samples per second per channel; `None` = from the recording.

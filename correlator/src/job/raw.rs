@@ -103,6 +103,8 @@ pub(super) struct RawStation {
     pub(super) itrf_m: Option<[f64; 3]>,
     pub(super) itrf_epoch: Option<String>,
     pub(super) velocity_m_per_yr: Option<[f64; 3]>,
+    pub(super) axis_type: Option<String>,
+    pub(super) axis_offset_m: Option<f64>,
     pub(super) moon: Option<MoonSite>,
     pub(super) moon_xyz_m: Option<[f64; 3]>,
     pub(super) file: Option<String>,

@@ -398,3 +398,41 @@ fn tides_are_on_by_default_and_station_motion_is_parsed_and_checked() {
         "station[0] (T6).itrf_epoch",
     );
 }
+
+#[test]
+fn an_antenna_mount_and_axis_offset_are_parsed_and_checked() {
+    use crate::model::axis_offset::{AxisOffset, AxisType};
+    let t6 = "itrf_m = [-2826708.8081, 4679236.9722, 3274667.4495]";
+    let j = parse(&GOOD.replace(
+        t6,
+        &format!("{t6}\naxis_type = \"XYEW\"\naxis_offset_m = 2.5"),
+    ))
+    .unwrap();
+    assert_eq!(
+        j.stations[0].axis,
+        Some(AxisOffset {
+            axis: AxisType::XyEw,
+            offset_m: 2.5
+        })
+    );
+    assert_eq!(parse(GOOD).unwrap().stations[0].axis, None);
+    expect_key(
+        &GOOD.replace(t6, &format!("{t6}\naxis_type = \"ALTAZIMUTH\"")),
+        "station[0] (T6).axis_type",
+    );
+    expect_key(
+        &GOOD.replace(t6, &format!("{t6}\naxis_offset_m = 2.5")),
+        "station[0] (T6).axis_offset_m",
+    );
+    expect_key(
+        &GOOD.replace(
+            t6,
+            &format!("{t6}\naxis_type = \"AZEL\"\naxis_offset_m = 1e9"),
+        ),
+        "station[0] (T6).axis_offset_m",
+    );
+    expect_key(
+        &GOOD.replace("lon_deg = 0.0 }", "lon_deg = 0.0 }\naxis_type = \"AZEL\""),
+        "station[1] (LS).axis_type",
+    );
+}

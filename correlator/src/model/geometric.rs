@@ -8,6 +8,7 @@
 //! v⊕·(x − x⊕)], whose integral part in TDB − TT at the geocentre is SOFA
 //! `dtdb`). The last term is the ~100 µs Earth–Moon simultaneity term.
 
+use super::axis_offset::AxisOffset;
 use super::earth::{EarthOrientation, Eop};
 use super::ephemeris::{Ephemeris, State, EARTH, JUPITER_BARYCENTER, MOON, SUN};
 use super::error::ModelError;
@@ -19,7 +20,7 @@ use super::oem::Oem;
 use super::relativity::{Body, C, GM_EARTH, GM_JUPITER_SYSTEM, GM_MOON, GM_SUN, L_G};
 use super::sites::{Site, SiteFrames};
 use super::time_scales::{tai_minus_utc_s, tdb_minus_tt_s, utc_to_tt, Instant};
-use super::vector::{add, dot, norm, scale, sub, unit, V3};
+use super::vector::{add, axpy, dot, norm, scale, sub, unit, V3};
 use crate::job::{Job, Source, SourcePosition};
 use formats::UtcTime;
 
@@ -44,6 +45,8 @@ pub struct DelayModel {
     earth_stations: Vec<Option<EarthStation>>,
     /// Which displacements move Earth stations.
     switches: Switches,
+    /// Per job station on the Earth with a non-zero antenna axis offset.
+    axes: Vec<Option<AxisOffset>>,
     with_jupiter: bool,
     warnings: Vec<String>,
 }
@@ -107,7 +110,7 @@ impl DelayModel {
             (None, Some(t)) => Some(t.clone()),
             (None, None) => {
                 warnings.push(
-                    "no model.eop: UT1−UTC = 0 and no polar motion (errors up to ~1.5 µs in delay)"
+                    "no model.eop: UT1−UTC = 0, no polar motion and no pole tide (errors up to ~1.5 µs in delay)"
                         .into(),
                 );
                 None
@@ -140,6 +143,12 @@ impl DelayModel {
                 }),
                 _ => None,
             })
+            .collect();
+        let axes: Vec<Option<AxisOffset>> = job
+            .stations
+            .iter()
+            .zip(&earth_stations)
+            .map(|(st, es)| st.axis.filter(|a| es.is_some() && a.offset_m != 0.0))
             .collect();
         let switches = Switches {
             solid_tide: cfg.solid_tide,
@@ -182,6 +191,7 @@ impl DelayModel {
             sites,
             earth_stations,
             switches,
+            axes,
             with_jupiter,
             warnings,
         };
@@ -303,11 +313,16 @@ impl DelayModel {
             .ok_or_else(|| ModelError::Input(format!("station index {i} has no position")))?;
         let frames = self.frames(ctx);
         let geo = ctx.earth.pos_m;
-        let (dt, st) = match &self.source {
-            SourceGeometry::Far(k) => far_field::solve(&frames, k, &site, &geo, &ctx.bodies)?,
+        // Also the geometric direction (BCRS) from the station to the source.
+        let (dt, st, towards) = match &self.source {
+            SourceGeometry::Far(k) => {
+                let (dt, st) = far_field::solve(&frames, k, &site, &geo, &ctx.bodies)?;
+                (dt, st, *k)
+            }
             SourceGeometry::Near(src) => {
                 let (te, s) = near_field::emission(&frames, &self.eph, src, &geo, &ctx.bodies)?;
-                near_field::reception(&frames, &site, te, &s, &ctx.bodies)?
+                let (dt, st) = near_field::reception(&frames, &site, te, &s, &ctx.bodies)?;
+                (dt, st, unit(&sub(&s.pos_m, &st.pos_m)))
             }
         };
         // TDB interval → TT interval of the two events (module docs).
@@ -317,6 +332,17 @@ impl DelayModel {
         let delay_s = dt
             - (dtdb_i - ctx.tdb_minus_tt_s)
             - dot(&earth_i.vel_m_s, &sub(&st.pos_m, &earth_i.pos_m)) / (C * C);
+        let axis_s = match (self.axes[i], site) {
+            (Some(ax), Site::Earth(x)) => {
+                // Apparent direction: annual aberration (first order), then
+                // to the ITRS at the reception.
+                let apparent = unit(&axpy(&towards, 1.0 / C, &st.parent_vel_m_s));
+                let s_itrs = ctx.orient.gcrs_to_itrs(ctx.tt.add_seconds(dt), &apparent);
+                ax.delay_s(&x, &s_itrs)
+            }
+            _ => 0.0,
+        };
+        let delay_s = delay_s + axis_s;
         let at_g = frames.site(&site, 0.0)?;
         let geocentric_m = match site {
             Site::Earth(_) => at_g.local_m,

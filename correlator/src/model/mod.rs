@@ -7,8 +7,10 @@
 //! [`geophysics`] (Earth stations moved and displaced by tides in the ITRS) →
 //! [`sites`] (BCRS station positions at 1PN) → [`far_field`] / [`near_field`]
 //! (light-time solutions, [`relativity`] for gravitational delays) →
-//! [`geometric`] (τ in TT) → [`fit`] (polynomials per interval) → tracks.
+//! [`geometric`] (τ in TT, plus the antenna [`axis_offset`]) → [`fit`]
+//! (polynomials per interval) → tracks.
 
+pub mod axis_offset;
 pub mod earth;
 pub mod ephemeris;
 pub mod error;

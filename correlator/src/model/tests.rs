@@ -577,3 +577,47 @@ fn tidal_displacements_change_baseline_delays_by_their_projection() {
     assert!(largest > 2e-10, "tides too small: {largest:e} s");
     assert!(worst < 2e-13, "{worst:e} s");
 }
+
+/// An AZEL antenna with a 5 m axis offset receives earlier by
+/// (5 m) cos E / c, E its elevation of the source.
+#[test]
+fn an_axis_offset_changes_the_delay_by_its_closed_form() {
+    use super::axis_offset::AxisType;
+    use super::relativity::C;
+    use super::sites::Site;
+    use super::vector::dot;
+    let mut worst: f64 = 0.0;
+    let mut largest: f64 = 0.0;
+    for hour in [0, 3, 6, 9, 12, 15, 18, 21] {
+        let start = formats::UtcTime::from_calendar(2026, 3, 14, hour, 0, 0, 0.0);
+        let end = start.add_seconds(60.0);
+        let plain = job(PKS1921, &start.to_iso8601(), 60.0, "");
+        let mut with = plain.clone();
+        with.stations[0].axis = Some(super::axis_offset::AxisOffset {
+            axis: AxisType::AzEl,
+            offset_m: 5.0,
+        });
+        let m0 = DelayModel::new(&plain, &plain.sources[0], start, end).unwrap();
+        let m1 = DelayModel::new(&with, &with.sources[0], start, end).unwrap();
+        let (c0, c1) = (m0.epoch(start).unwrap(), m1.epoch(start).unwrap());
+        let got = m1.station(&c1, 0).unwrap().delay_s - m0.station(&c0, 0).unwrap().delay_s;
+        // Elevation from the geometric direction in the ITRS (no
+        // aberration: ≤ 20", ≤ 5 m × 1e-4 / c = 1.7 ps) and the GRS80 normal.
+        let k = match m1.source() {
+            geometric::SourceGeometry::Far(k) => *k,
+            _ => unreachable!(),
+        };
+        let Some(Site::Earth(x)) = c1.sites[0] else {
+            unreachable!()
+        };
+        let (lam, phi, _) = sofars::coords::gc2gd(2, x).unwrap();
+        let up = [phi.cos() * lam.cos(), phi.cos() * lam.sin(), phi.sin()];
+        let sin_e = dot(&c1.orient.gcrs_to_itrs(c1.tt, &k), &up);
+        let want = -5.0 * (1.0 - sin_e * sin_e).sqrt() / C;
+        worst = worst.max((got - want).abs());
+        largest = largest.max(want.abs());
+    }
+    eprintln!("axis offset: largest {largest:e} s, model − closed form worst {worst:e} s");
+    assert!(largest > 5e-9);
+    assert!(worst < 2e-12, "{worst:e} s");
+}

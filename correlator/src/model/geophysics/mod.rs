@@ -10,8 +10,9 @@
 //! ~21 ms, in which tides move it by < 1 µm.
 //!
 //! Not modelled (IERS Conventions ch. 7): ocean loading (§7.1.2, needs
-//! per-station coefficients), atmospheric loading (§7.1.3), ocean pole tide
-//! loading (§7.1.5), and the antenna axis offset.
+//! per-station coefficients), atmospheric loading (§7.1.3) and ocean pole
+//! tide loading (§7.1.5). The antenna axis offset, which depends on the
+//! source direction, is a delay term: [`super::axis_offset`].
 
 pub mod pole_tide;
 pub mod solid_tide;
