@@ -29,10 +29,10 @@ use std::f64::consts::{PI, TAU};
 /// Equatorial radius of the Earth used by the tide formulas (m;
 /// IERS Conventions 2010 Table 1.1).
 pub const RE_M: f64 = 6_378_136.6;
-/// GM☉/GM⊕ (IERS numerical standards, Table 1.1 ratio used by the IERS
-/// tide software).
-pub const SUN_EARTH_MASS_RATIO: f64 = 332_946.048_2;
-/// GM☾/GM⊕ (Pitjeva & Standish 2009, IAU 2009 system; Conventions Table 1.1).
+/// GM☉/GM⊕ (IAU 2009 System of Astronomical Constants, Luzum et al. 2011;
+/// the IERS software's 332946.0482 differs by 1.5e-9 of it, 1e-10 m here).
+pub const SUN_EARTH_MASS_RATIO: f64 = 332_946.048_7;
+/// GM☾/GM⊕ (Pitjeva & Standish 2009, IAU 2009 system).
 pub const MOON_EARTH_MASS_RATIO: f64 = 0.012_300_037_1;
 
 /// Nominal degree-2 Love and Shida numbers (Conventions Table 7.2 and
