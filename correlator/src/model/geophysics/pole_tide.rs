@@ -49,9 +49,5 @@ pub fn displacement_m(station_m: &V3, xp_rad: f64, yp_rad: f64, year: f64) -> V3
     let up = [sth * clam, sth * slam, cth];
     let south = [cth * clam, cth * slam, -sth];
     let east = [-slam, clam, 0.0];
-    let mut d = [0.0; 3];
-    for k in 0..3 {
-        d[k] = s_r * up[k] + s_theta * south[k] + s_lam * east[k];
-    }
-    d
+    std::array::from_fn(|k| s_r * up[k] + s_theta * south[k] + s_lam * east[k])
 }
