@@ -201,8 +201,13 @@ fn reference(case: &str, time: &str) -> std::collections::BTreeMap<String, (f64,
 #[test]
 fn a_job_without_frequency_setup_gives_its_model_and_cannot_be_correlated() {
     let t = "2026-03-14T23:45:00Z";
+    // The reference models no tidal displacements: switch them off.
     let text = job_text(PKS, t, &kernels(), true, LS)
-        .replace("[[subband]]\nsky_freq_hz = 8.4e9\nbandwidth_hz = 8e6\n", "");
+        .replace("[[subband]]\nsky_freq_hz = 8.4e9\nbandwidth_hz = 8e6\n", "")
+        .replace(
+            "[model]\n",
+            "[model]\nsolid_tide = false\npole_tide = false\n",
+        );
     assert!(!text.contains("subband") && !text.contains("[correlation]"));
     let dir = tempfile::tempdir().unwrap();
     let job = write(dir.path(), &text);

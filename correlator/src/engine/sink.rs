@@ -110,6 +110,7 @@ impl Sink for MemorySink {
 // FITS-IDI.
 
 use crate::job::{SourcePosition, StationPosition};
+use crate::model::axis_offset::AxisType;
 use formats::fitsidi::{
     IdiAntenna, IdiBand, IdiEop, IdiError, IdiFx, IdiHeader, IdiScan, IdiSource, IdiWriter,
     ModelRow, Mount, UvRow,
@@ -377,13 +378,26 @@ fn idi_antennas(job: &Job, bits: &[u8]) -> Vec<IdiAntenna> {
                 }
                 StationPosition::None => ([0.0; 3], Mount::AltAz),
             };
+            // The job's mount, when it gives one (FITS-IDI MNTSTA has one
+            // X–Y code for both orientations).
+            let (mount, axis_offset_m) = match st.axis {
+                Some(a) => (
+                    match a.axis {
+                        AxisType::AzEl => Mount::AltAz,
+                        AxisType::Equatorial => Mount::Equatorial,
+                        AxisType::XyEw | AxisType::XyNs => Mount::XY,
+                    },
+                    a.offset_m,
+                ),
+                None => (mount, 0.0),
+            };
             IdiAntenna {
                 name: st.name.chars().take(8).collect(),
                 id: i as u32 + 1,
                 xyz_m,
                 vel_m_s: [0.0; 3],
                 mount,
-                axis_offset_m: 0.0,
+                axis_offset_m,
                 diameter_m: 0.0,
                 n_levels: 1 << bits.get(i).copied().unwrap_or(2).min(16),
             }

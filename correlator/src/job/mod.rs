@@ -29,6 +29,8 @@
 //! eop = "finals2000A.txt"          # optional
 //! interval_s = 120.0
 //! order = 5
+//! solid_tide = true                # optional: IERS 2010 §7.1.1 (default true)
+//! pole_tide = true                 # optional: IERS 2010 §7.1.4 (default true; needs eop)
 //!
 //! [source]                         # or [[source]] tables: several phase
 //! name = "3C273"                   # centres, or a session's catalogue
@@ -38,6 +40,10 @@
 //! [[station]]
 //! name = "T6"
 //! itrf_m = [-2826708.8081, 4679236.9722, 3274667.4495]
+//! itrf_epoch = "2020-01-01T00:00:00Z"   # optional: epoch of itrf_m (default:
+//! velocity_m_per_yr = [-0.03, -0.01, -0.01] #   itrf_m at every epoch)
+//! axis_type = "AZEL"               # optional: AZEL, EQUA, XYEW, XYNS
+//! axis_offset_m = 0.0              # optional (needs axis_type when not 0)
 //! file = "T6.vdif"
 //! sample_rate_hz = 16e6
 //! sampling = "real"                # optional: "real" | "complex" | "complex_dsb"
@@ -188,6 +194,12 @@ pub struct ModelConfig {
     pub interval_s: f64,
     /// Polynomial order.
     pub order: usize,
+    /// `solid_tide`: displace Earth stations by the solid Earth tide (IERS
+    /// Conventions 2010 §7.1.1); default on.
+    pub solid_tide: bool,
+    /// `pole_tide`: displace Earth stations by the pole tide (§7.1.4,
+    /// needs EOP); default on.
+    pub pole_tide: bool,
     /// The length scale of lunar (selenocentric) coordinates.
     pub lunar_coordinates: LunarScale,
 }
@@ -295,6 +307,15 @@ pub struct ClockModel {
 pub struct Station {
     pub name: String,
     pub position: StationPosition,
+    /// `itrf_epoch`: the epoch of `itrf_m`, from which `velocity_m_per_yr`
+    /// moves it; `None` = the position holds at every epoch.
+    pub itrf_epoch: Option<UtcTime>,
+    /// `velocity_m_per_yr`: ITRF velocity (m per Julian year; needs
+    /// `itrf_epoch`).
+    pub velocity_m_per_yr: Option<[f64; 3]>,
+    /// `axis_type` and `axis_offset_m` (default 0): the antenna mount and
+    /// its axis offset, for an Earth station; `None` if not given.
+    pub axis: Option<crate::model::axis_offset::AxisOffset>,
     /// Recording files in time order; `-` means stdin.
     pub files: Vec<PathBuf>,
     /// Samples per second per channel; `None` = from the recording.

@@ -73,6 +73,8 @@ pub(super) struct RawModel {
     pub(super) interval_s: Option<f64>,
     pub(super) order: Option<i64>,
     pub(super) lunar_coordinates: Option<String>,
+    pub(super) solid_tide: Option<bool>,
+    pub(super) pole_tide: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -100,6 +102,10 @@ pub(super) struct RawDelayPoly {
 pub(super) struct RawStation {
     pub(super) name: String,
     pub(super) itrf_m: Option<[f64; 3]>,
+    pub(super) itrf_epoch: Option<String>,
+    pub(super) velocity_m_per_yr: Option<[f64; 3]>,
+    pub(super) axis_type: Option<String>,
+    pub(super) axis_offset_m: Option<f64>,
     pub(super) moon: Option<MoonSite>,
     pub(super) moon_xyz_m: Option<[f64; 3]>,
     pub(super) file: Option<String>,

@@ -335,3 +335,104 @@ fn a_stations_phase_cal_comb_is_parsed_and_checked() {
         );
     }
 }
+
+#[test]
+fn tides_are_on_by_default_and_station_motion_is_parsed_and_checked() {
+    let j = parse(GOOD).unwrap();
+    let m = j.model.as_ref().unwrap();
+    assert!(m.solid_tide && m.pole_tide);
+    assert_eq!(j.stations[0].itrf_epoch, None);
+    assert_eq!(j.stations[0].velocity_m_per_yr, None);
+
+    let off = GOOD.replace(
+        "kernels = [\"k/a.bsp\"]",
+        "kernels = [\"k/a.bsp\"]\nsolid_tide = false\npole_tide = false",
+    );
+    let m = parse(&off).unwrap().model.unwrap();
+    assert!(!m.solid_tide && !m.pole_tide);
+
+    let t6 = "itrf_m = [-2826708.8081, 4679236.9722, 3274667.4495]";
+    let moving = GOOD.replace(
+        t6,
+        &format!(
+            "{t6}\nitrf_epoch = \"2020-01-01T00:00:00Z\"\nvelocity_m_per_yr = [-0.03, -0.01, 0.02]"
+        ),
+    );
+    let j = parse(&moving).unwrap();
+    assert_eq!(
+        j.stations[0].itrf_epoch,
+        Some(UtcTime::from_calendar(2020, 1, 1, 0, 0, 0, 0.0))
+    );
+    assert_eq!(j.stations[0].velocity_m_per_yr, Some([-0.03, -0.01, 0.02]));
+
+    // Unknown keys are still refused, one line naming them.
+    expect_key(
+        &GOOD.replace(
+            "kernels = [\"k/a.bsp\"]",
+            "kernels = [\"k/a.bsp\"]\nsolid_tides = false",
+        ),
+        "solid_tides",
+    );
+    expect_key(
+        &GOOD.replace(
+            "kernels = [\"k/a.bsp\"]",
+            "kernels = [\"k/a.bsp\"]\npole_tide = 1",
+        ),
+        "pole_tide",
+    );
+    // A velocity needs the epoch it moves the position from.
+    expect_key(
+        &GOOD.replace(t6, &format!("{t6}\nvelocity_m_per_yr = [0.0, 0.0, 0.01]")),
+        "station[0] (T6).velocity_m_per_yr",
+    );
+    // Only an ITRF position has an ITRF epoch.
+    expect_key(
+        &GOOD.replace(
+            "lon_deg = 0.0 }",
+            "lon_deg = 0.0 }\nitrf_epoch = \"2020-01-01T00:00:00Z\"",
+        ),
+        "station[1] (LS).itrf_epoch",
+    );
+    expect_key(
+        &GOOD.replace(t6, &format!("{t6}\nitrf_epoch = \"2020-13-01T00:00:00Z\"")),
+        "station[0] (T6).itrf_epoch",
+    );
+}
+
+#[test]
+fn an_antenna_mount_and_axis_offset_are_parsed_and_checked() {
+    use crate::model::axis_offset::{AxisOffset, AxisType};
+    let t6 = "itrf_m = [-2826708.8081, 4679236.9722, 3274667.4495]";
+    let j = parse(&GOOD.replace(
+        t6,
+        &format!("{t6}\naxis_type = \"XYEW\"\naxis_offset_m = 2.5"),
+    ))
+    .unwrap();
+    assert_eq!(
+        j.stations[0].axis,
+        Some(AxisOffset {
+            axis: AxisType::XyEw,
+            offset_m: 2.5
+        })
+    );
+    assert_eq!(parse(GOOD).unwrap().stations[0].axis, None);
+    expect_key(
+        &GOOD.replace(t6, &format!("{t6}\naxis_type = \"ALTAZIMUTH\"")),
+        "station[0] (T6).axis_type",
+    );
+    expect_key(
+        &GOOD.replace(t6, &format!("{t6}\naxis_offset_m = 2.5")),
+        "station[0] (T6).axis_offset_m",
+    );
+    expect_key(
+        &GOOD.replace(
+            t6,
+            &format!("{t6}\naxis_type = \"AZEL\"\naxis_offset_m = 1e9"),
+        ),
+        "station[0] (T6).axis_offset_m",
+    );
+    expect_key(
+        &GOOD.replace("lon_deg = 0.0 }", "lon_deg = 0.0 }\naxis_type = \"AZEL\""),
+        "station[1] (LS).axis_type",
+    );
+}

@@ -10,6 +10,7 @@ use super::{
     ModelConfig, MoonSite, PcalSpec, Pol, Sampling, ScanSpec, Sideband, Source, SourcePosition,
     Station, StationPosition, Subband, Window,
 };
+use crate::model::axis_offset::{AxisOffset, AxisType};
 use formats::UtcTime;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -131,6 +132,8 @@ pub(super) fn validate(raw: RawJob, path: &Path) -> Result<Job, JobError> {
                 interval_s,
                 order: order as usize,
                 lunar_coordinates,
+                solid_tide: m.solid_tide.unwrap_or(true),
+                pole_tide: m.pole_tide.unwrap_or(true),
             })
         }
     };
@@ -182,6 +185,78 @@ pub(super) fn validate(raw: RawJob, path: &Path) -> Result<Job, JobError> {
             (_, _, Some(x)) => StationPosition::MoonXyz(x),
             _ => StationPosition::None,
         };
+        let itrf_epoch = s
+            .itrf_epoch
+            .as_deref()
+            .map(|e| time(&k("itrf_epoch"), e))
+            .transpose()?;
+        if let Some(v) = s.velocity_m_per_yr {
+            if v.iter().any(|x| !x.is_finite()) {
+                return Err(key_err(
+                    &k("velocity_m_per_yr"),
+                    "must be three finite numbers (m per year)".into(),
+                ));
+            }
+            if itrf_epoch.is_none() {
+                return Err(key_err(
+                    &k("velocity_m_per_yr"),
+                    "needs itrf_epoch, the epoch of itrf_m the velocity moves it from".into(),
+                ));
+            }
+        }
+        if (itrf_epoch.is_some() || s.velocity_m_per_yr.is_some())
+            && !matches!(position, StationPosition::Itrf(_))
+        {
+            let which = if itrf_epoch.is_some() {
+                "itrf_epoch"
+            } else {
+                "velocity_m_per_yr"
+            };
+            return Err(key_err(
+                &k(which),
+                "only an Earth station given by itrf_m has an ITRF epoch and velocity".into(),
+            ));
+        }
+        let axis_type = match s.axis_type.as_deref() {
+            None => None,
+            Some(t) => Some(AxisType::parse(t).ok_or_else(|| {
+                key_err(
+                    &k("axis_type"),
+                    format!("{t:?}: expected \"AZEL\", \"EQUA\", \"XYEW\" or \"XYNS\""),
+                )
+            })?),
+        };
+        if let Some(l) = s.axis_offset_m {
+            if !(l.is_finite() && l.abs() <= 100.0) {
+                return Err(key_err(
+                    &k("axis_offset_m"),
+                    format!("must be a length in metres (|L| ≤ 100), got {l}"),
+                ));
+            }
+            if l != 0.0 && axis_type.is_none() {
+                return Err(key_err(
+                    &k("axis_offset_m"),
+                    "needs axis_type (AZEL, EQUA, XYEW or XYNS): the offset's effect depends on the mount".into(),
+                ));
+            }
+        }
+        if (axis_type.is_some() || s.axis_offset_m.is_some())
+            && !matches!(position, StationPosition::Itrf(_))
+        {
+            let which = if axis_type.is_some() {
+                "axis_type"
+            } else {
+                "axis_offset_m"
+            };
+            return Err(key_err(
+                &k(which),
+                "only an Earth station given by itrf_m has an antenna mount here".into(),
+            ));
+        }
+        let axis = axis_type.map(|axis| AxisOffset {
+            axis,
+            offset_m: s.axis_offset_m.unwrap_or(0.0),
+        });
         let delay_poly = match s.delay_poly {
             None => None,
             Some(p) => {
@@ -309,6 +384,9 @@ pub(super) fn validate(raw: RawJob, path: &Path) -> Result<Job, JobError> {
             subbands: own_subbands,
             name: s.name,
             position,
+            itrf_epoch,
+            velocity_m_per_yr: s.velocity_m_per_yr,
+            axis,
             files,
             sample_rate_hz: s.sample_rate_hz,
             clock,

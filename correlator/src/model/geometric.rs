@@ -8,10 +8,12 @@
 //! v⊕·(x − x⊕)], whose integral part in TDB − TT at the geocentre is SOFA
 //! `dtdb`). The last term is the ~100 µs Earth–Moon simultaneity term.
 
-use super::earth::{EarthOrientation, Eop, EopValues};
+use super::axis_offset::AxisOffset;
+use super::earth::{EarthOrientation, Eop};
 use super::ephemeris::{Ephemeris, State, EARTH, JUPITER_BARYCENTER, MOON, SATURN_BARYCENTER, SUN};
 use super::error::ModelError;
 use super::far_field;
+use super::geophysics::{EarthStation, EpochGeophysics, StationMotion, Switches};
 use super::moon::MoonOrientation;
 use super::near_field::{self, NearSource};
 use super::oem::Oem;
@@ -20,7 +22,7 @@ use super::relativity::{
 };
 use super::sites::{Site, SiteFrames};
 use super::time_scales::{tai_minus_utc_s, tdb_minus_tt_s, utc_to_tt, Instant};
-use super::vector::{add, dot, norm, scale, sub, unit, V3};
+use super::vector::{add, axpy, dot, norm, scale, sub, unit, V3};
 use crate::job::{Job, Source, SourcePosition};
 use formats::UtcTime;
 
@@ -40,12 +42,19 @@ pub struct DelayModel {
     /// Scale of lunar coordinates: 0 (TDB-compatible) or L_B (proper).
     lunar_scale: f64,
     source: SourceGeometry,
-    /// Per job station: its site, or `None` (delay_poly station).
+    /// Per job station: its site, or `None` (delay_poly station); an Earth
+    /// site at its catalogue position.
     sites: Vec<Option<Site>>,
     /// The giant planets' system barycentres the kernels have (NAIF id,
     /// GM): their gravitational delays (IERS Conventions 2010 §11.1 lists
     /// Jupiter and Saturn with the Sun, Earth and Moon).
     planets: Vec<(i32, f64)>,
+    /// Per job station on the Earth: catalogue position and motion.
+    earth_stations: Vec<Option<EarthStation>>,
+    /// Which displacements move Earth stations.
+    switches: Switches,
+    /// Per job station on the Earth with a non-zero antenna axis offset.
+    axes: Vec<Option<AxisOffset>>,
     warnings: Vec<String>,
 }
 
@@ -58,6 +67,9 @@ pub struct EpochContext {
     pub earth: State,
     pub bodies: Vec<Body>,
     pub orient: EarthOrientation,
+    /// Per job station, its site at this epoch: an Earth station moved and
+    /// displaced in the ITRS ([`super::geophysics`]).
+    pub sites: Vec<Option<Site>>,
 }
 
 /// One station at one g.
@@ -105,7 +117,7 @@ impl DelayModel {
             (None, Some(t)) => Some(t.clone()),
             (None, None) => {
                 warnings.push(
-                    "no model.eop: UT1−UTC = 0 and no polar motion (errors up to ~1.5 µs in delay)"
+                    "no model.eop: UT1−UTC = 0, no polar motion and no pole tide (errors up to ~1.5 µs in delay)"
                         .into(),
                 );
                 None
@@ -124,6 +136,31 @@ impl DelayModel {
                 }
             })
             .collect();
+        let earth_stations: Vec<Option<EarthStation>> = job
+            .stations
+            .iter()
+            .zip(&sites)
+            .map(|(st, site)| match site {
+                Some(Site::Earth(x)) => Some(EarthStation {
+                    itrf_m: *x,
+                    motion: st
+                        .itrf_epoch
+                        .zip(st.velocity_m_per_yr)
+                        .map(|(e, v)| StationMotion::new(e, v)),
+                }),
+                _ => None,
+            })
+            .collect();
+        let axes: Vec<Option<AxisOffset>> = job
+            .stations
+            .iter()
+            .zip(&earth_stations)
+            .map(|(st, es)| st.axis.filter(|a| es.is_some() && a.offset_m != 0.0))
+            .collect();
+        let switches = Switches {
+            solid_tide: cfg.solid_tide,
+            pole_tide: cfg.pole_tide,
+        };
         let any_moon = sites.iter().flatten().any(|s| s.on_moon())
             || matches!(source.position, SourcePosition::Moon(_));
         if let (Some(w), true) = (w, any_moon) {
@@ -178,6 +215,9 @@ impl DelayModel {
             source,
             sites,
             planets,
+            earth_stations,
+            switches,
+            axes,
             warnings,
         };
         // Coverage: every input must reach both ends of the job.
@@ -214,11 +254,8 @@ impl DelayModel {
         let tt = utc_to_tt(g);
         let dtdb = tdb_minus_tt_s(tt);
         let tdb = tt.add_seconds(dtdb);
-        let eop = match &self.eop {
-            Some(e) => e.at(g)?,
-            None => EopValues::default(),
-        };
-        let orient = EarthOrientation::new(tt, eop, tai_minus_utc_s(g));
+        let eop = self.eop.as_ref().map(|e| e.at(g)).transpose()?;
+        let orient = EarthOrientation::new(tt, eop.unwrap_or_default(), tai_minus_utc_s(g));
         let earth = self.eph.state(EARTH, tdb)?;
         let mut bodies = vec![
             Body {
@@ -248,6 +285,30 @@ impl DelayModel {
                 is_earth: false,
             });
         }
+        // Earth stations at this epoch: the Sun and Moon for the solid tide
+        // are the states just computed (geometric, not light-time
+        // corrected: the Moon moves 1 km in the 1.3 s, 3e-6 of its
+        // distance, well below the tide model's own accuracy).
+        let sites = if self.earth_stations.iter().any(|e| e.is_some()) {
+            let geo = EpochGeophysics::new(
+                self.switches,
+                tt,
+                &orient,
+                &sub(&bodies[0].state.pos_m, &earth.pos_m),
+                &sub(&bodies[1].state.pos_m, &earth.pos_m),
+                eop,
+            );
+            self.sites
+                .iter()
+                .zip(&self.earth_stations)
+                .map(|(site, es)| match es {
+                    Some(es) => Some(Site::Earth(geo.position_m(es))),
+                    None => *site,
+                })
+                .collect()
+        } else {
+            self.sites.clone()
+        };
         Ok(EpochContext {
             utc: g,
             tt,
@@ -256,6 +317,7 @@ impl DelayModel {
             earth,
             bodies,
             orient,
+            sites,
         })
     }
 
@@ -273,15 +335,20 @@ impl DelayModel {
 
     /// The geometric delay of job station `i` at the context's g.
     pub fn station(&self, ctx: &EpochContext, i: usize) -> Result<StationGeometry, ModelError> {
-        let site = self.sites[i]
+        let site = ctx.sites[i]
             .ok_or_else(|| ModelError::Input(format!("station index {i} has no position")))?;
         let frames = self.frames(ctx);
         let geo = ctx.earth.pos_m;
-        let (dt, st) = match &self.source {
-            SourceGeometry::Far(k) => far_field::solve(&frames, k, &site, &geo, &ctx.bodies)?,
+        // Also the geometric direction (BCRS) from the station to the source.
+        let (dt, st, towards) = match &self.source {
+            SourceGeometry::Far(k) => {
+                let (dt, st) = far_field::solve(&frames, k, &site, &geo, &ctx.bodies)?;
+                (dt, st, *k)
+            }
             SourceGeometry::Near(src) => {
                 let (te, s) = near_field::emission(&frames, &self.eph, src, &geo, &ctx.bodies)?;
-                near_field::reception(&frames, &site, te, &s, &ctx.bodies)?
+                let (dt, st) = near_field::reception(&frames, &site, te, &s, &ctx.bodies)?;
+                (dt, st, unit(&sub(&s.pos_m, &st.pos_m)))
             }
         };
         // TDB interval → TT interval of the two events (module docs).
@@ -291,6 +358,17 @@ impl DelayModel {
         let delay_s = dt
             - (dtdb_i - ctx.tdb_minus_tt_s)
             - dot(&earth_i.vel_m_s, &sub(&st.pos_m, &earth_i.pos_m)) / (C * C);
+        let axis_s = match (self.axes[i], site) {
+            (Some(ax), Site::Earth(x)) => {
+                // Apparent direction: annual aberration (first order), then
+                // to the ITRS at the reception.
+                let apparent = unit(&axpy(&towards, 1.0 / C, &st.parent_vel_m_s));
+                let s_itrs = ctx.orient.gcrs_to_itrs(ctx.tt.add_seconds(dt), &apparent);
+                ax.delay_s(&x, &s_itrs)
+            }
+            _ => 0.0,
+        };
+        let delay_s = delay_s + axis_s;
         let at_g = frames.site(&site, 0.0)?;
         let geocentric_m = match site {
             Site::Earth(_) => at_g.local_m,
@@ -322,7 +400,7 @@ impl DelayModel {
     /// about +6.5e-10 (56 µs/day). The Sun's tidal potential (~1e-16) and the
     /// Moon's oblateness (~1e-14) are left out.
     pub fn lunar_clock_rate(&self, ctx: &EpochContext, i: usize) -> Result<f64, ModelError> {
-        let site = self.sites[i]
+        let site = ctx.sites[i]
             .ok_or_else(|| ModelError::Input(format!("station index {i} has no position")))?;
         let frames = self.frames(ctx);
         let geo_at = |dt: f64| -> Result<V3, ModelError> {

@@ -4,16 +4,20 @@
 //!
 //! Data flow: [`time_scales`] (UTC → TT → TDB) → [`ephemeris`] (JPL SPK/PCK via
 //! anise) and [`earth`] (EOP, ITRS → GCRS) and [`moon`] (lunar frames) →
+//! [`geophysics`] (Earth stations moved and displaced by tides in the ITRS) →
 //! [`sites`] (BCRS station positions at 1PN) → [`far_field`] / [`near_field`]
 //! (light-time solutions, [`relativity`] for gravitational delays) →
-//! [`geometric`] (τ in TT) → [`fit`] (polynomials per interval) → tracks.
+//! [`geometric`] (τ in TT, plus the antenna [`axis_offset`]) → [`fit`]
+//! (polynomials per interval) → tracks.
 
+pub mod axis_offset;
 pub mod earth;
 pub mod ephemeris;
 pub mod error;
 pub mod far_field;
 pub mod fit;
 pub mod geometric;
+pub mod geophysics;
 pub mod lunar_clock;
 pub mod moon;
 pub mod near_field;

@@ -90,6 +90,9 @@ pub(super) fn load(job: &Job, path: &Path, mode: Option<&str>) -> Result<Session
             None => Station {
                 name: vs.code.clone(),
                 position: StationPosition::None,
+                itrf_epoch: None,
+                velocity_m_per_yr: None,
+                axis: None,
                 files: Vec::new(),
                 sample_rate_hz: None,
                 clock: ClockModel {
