@@ -29,6 +29,7 @@
 //! eop = "finals2000A.txt"          # optional
 //! interval_s = 120.0
 //! order = 5
+//! troposphere = true               # optional: a priori dry + wet delays (default true)
 //!
 //! [source]                         # or [[source]] tables: several phase
 //! name = "3C273"                   # centres, or a session's catalogue
@@ -44,6 +45,9 @@
 //! lo_offset_hz = 0.0               # optional: this station's LO above the band's
 //! pcal_interval_hz = 1e6           # optional: its phase-cal comb, tones at sky
 //! pcal_offset_hz = 1e4             #   offset + k·interval (offset default 0)
+//! pressure_hpa = 1010.0            # optional: surface pressure (default: standard
+//!                                  #   atmosphere at the station's height)
+//! zwd_m = 0.1                      # optional: a priori zenith wet delay (default 0.1)
 //! # [[station.subband]] tables (the keys of [[subband]]): what this station
 //! # records when it differs from the job's [[subband]] (the output bands)
 //!
@@ -188,6 +192,9 @@ pub struct ModelConfig {
     pub interval_s: f64,
     /// Polynomial order.
     pub order: usize,
+    /// `troposphere` (default true): add the a priori dry and wet delays of
+    /// Earth stations ([`crate::model::troposphere`]).
+    pub troposphere: bool,
 }
 
 /// A site on the Moon in the mean-Earth (ME) frame: selenographic latitude,
@@ -299,6 +306,9 @@ pub struct Station {
     /// `pcal_interval_hz`, `pcal_offset_hz`: the station's phase-cal comb,
     /// if it has one.
     pub pcal: Option<PcalSpec>,
+    /// `pressure_hpa`, `zwd_m`: what the troposphere model takes from the
+    /// station (unset: a standard atmosphere, a default wet delay).
+    pub weather: crate::model::troposphere::Weather,
 }
 
 /// A station's phase-cal comb: tones at sky frequencies

@@ -72,6 +72,7 @@ pub(super) struct RawModel {
     pub(super) eop: Option<String>,
     pub(super) interval_s: Option<f64>,
     pub(super) order: Option<i64>,
+    pub(super) troposphere: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -114,6 +115,8 @@ pub(super) struct RawStation {
     pub(super) lo_offset_hz: Option<f64>,
     pub(super) pcal_interval_hz: Option<f64>,
     pub(super) pcal_offset_hz: Option<f64>,
+    pub(super) pressure_hpa: Option<f64>,
+    pub(super) zwd_m: Option<f64>,
     /// `[[station.subband]]`: what this station records, when it differs
     /// from the job's `[[subband]]`.
     #[serde(default)]

@@ -226,6 +226,22 @@ impl EarthOrientation {
         ];
         super::vector::mul_t(&self.rc2i, &cirs)
     }
+
+    /// The inverse of [`Self::itrs_to_gcrs`]: ITRS components of a GCRS
+    /// vector at TT instant `tt` (near the epoch).
+    pub fn gcrs_to_itrs(&self, tt: Instant, gcrs: &V3) -> V3 {
+        let ut1 = tt.add_seconds(self.ut1_minus_tt_s);
+        let (u1, u2) = ut1.jd2();
+        let era = sofars::erst::era00(u1, u2);
+        let cirs = super::vector::mul(&self.rc2i, gcrs);
+        let (s, c) = era.sin_cos();
+        let tirs = [
+            c * cirs[0] + s * cirs[1],
+            -s * cirs[0] + c * cirs[1],
+            cirs[2],
+        ];
+        super::vector::mul(&self.rpom, &tirs)
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@
 //! (IERS Conventions 2010 ch. 10 and §11.1: TCB − TCG = c⁻²[∫(v⊕²/2 + U_ext)dt +
 //! v⊕·(x − x⊕)], whose integral part in TDB − TT at the geocentre is SOFA
 //! `dtdb`). The last term is the ~100 µs Earth–Moon simultaneity term.
+//! Earth stations then add the troposphere's a priori delay and report the
+//! source's azimuth and elevation ([`super::troposphere`]).
 
 use super::earth::{EarthOrientation, Eop, EopValues};
 use super::ephemeris::{Ephemeris, State, EARTH, JUPITER_BARYCENTER, MOON, SUN};
@@ -18,6 +20,7 @@ use super::oem::Oem;
 use super::relativity::{Body, C, GM_EARTH, GM_JUPITER_SYSTEM, GM_MOON, GM_SUN, L_G};
 use super::sites::{Site, SiteFrames};
 use super::time_scales::{tai_minus_utc_s, tdb_minus_tt_s, utc_to_tt, Instant};
+use super::troposphere::{self, LocalSky, Sky};
 use super::vector::{add, dot, norm, scale, sub, unit, V3};
 use crate::job::{Job, Source, SourcePosition};
 use formats::UtcTime;
@@ -38,6 +41,8 @@ pub struct DelayModel {
     source: SourceGeometry,
     /// Per job station: its site, or `None` (delay_poly station).
     sites: Vec<Option<Site>>,
+    /// Per job station: its frame and atmosphere, for Earth stations.
+    skies: Vec<Option<LocalSky>>,
     with_jupiter: bool,
     warnings: Vec<String>,
 }
@@ -62,6 +67,9 @@ pub struct StationGeometry {
     /// station, body centre + Moon-fixed vector − geocentre for a lunar one:
     /// no 1PN terms), for UVW.
     pub geocentric_m: V3,
+    /// Earth stations: the source in the station's sky, and the
+    /// troposphere's delays (included in `delay_s`).
+    pub sky: Option<Sky>,
 }
 
 impl DelayModel {
@@ -146,12 +154,28 @@ impl DelayModel {
             SourcePosition::Oem(p) => SourceGeometry::Near(NearSource::Oem(Oem::from_file(p)?)),
         };
         let with_jupiter = eph.state(JUPITER_BARYCENTER, tdb0).is_ok();
+        let skies = job
+            .stations
+            .iter()
+            .zip(&sites)
+            .map(|(s, site)| match site {
+                Some(Site::Earth(itrf)) => {
+                    let (sky, w) = LocalSky::new(itrf, &s.weather, cfg.troposphere);
+                    if let Some(w) = w {
+                        warnings.push(format!("station {}: {w}", s.name));
+                    }
+                    Some(sky)
+                }
+                _ => None,
+            })
+            .collect();
         let model = DelayModel {
             eph,
             eop,
             moon,
             source,
             sites,
+            skies,
             with_jupiter,
             warnings,
         };
@@ -251,20 +275,40 @@ impl DelayModel {
             .ok_or_else(|| ModelError::Input(format!("station index {i} has no position")))?;
         let frames = self.frames(ctx);
         let geo = ctx.earth.pos_m;
-        let (dt, st) = match &self.source {
-            SourceGeometry::Far(k) => far_field::solve(&frames, k, &site, &geo, &ctx.bodies)?,
+        // `dir`: BCRS direction from the station at reception to the source
+        // (near field: the source at emission).
+        let (dt, st, dir) = match &self.source {
+            SourceGeometry::Far(k) => {
+                let (dt, st) = far_field::solve(&frames, k, &site, &geo, &ctx.bodies)?;
+                (dt, st, *k)
+            }
             SourceGeometry::Near(src) => {
                 let (te, s) = near_field::emission(&frames, &self.eph, src, &geo, &ctx.bodies)?;
-                near_field::reception(&frames, &site, te, &s, &ctx.bodies)?
+                let (dt, st) = near_field::reception(&frames, &site, te, &s, &ctx.bodies)?;
+                (dt, st, unit(&sub(&s.pos_m, &st.pos_m)))
             }
         };
         // TDB interval → TT interval of the two events (module docs).
         let t_i = ctx.tdb.add_seconds(dt);
         let earth_i = self.eph.state(EARTH, t_i)?;
         let dtdb_i = tdb_minus_tt_s(ctx.tt.add_seconds(dt));
-        let delay_s = dt
+        let mut delay_s = dt
             - (dtdb_i - ctx.tdb_minus_tt_s)
             - dot(&earth_i.vel_m_s, &sub(&st.pos_m, &earth_i.pos_m)) / (C * C);
+        let sky = self.skies[i].as_ref().map(|local| {
+            let tt_i = ctx.tt.add_seconds(dt);
+            let d = troposphere::apparent_itrs(
+                &dir,
+                &st.parent_vel_m_s,
+                &st.local_m,
+                &ctx.orient,
+                tt_i,
+            );
+            local.sky(&d, troposphere::mjd(tt_i))
+        });
+        if let Some(s) = &sky {
+            delay_s += s.dry_delay_s + s.wet_delay_s;
+        }
         let at_g = frames.site(&site, 0.0)?;
         let geocentric_m = match site {
             Site::Earth(_) => at_g.local_m,
@@ -273,6 +317,7 @@ impl DelayModel {
         Ok(StationGeometry {
             delay_s,
             geocentric_m,
+            sky,
         })
     }
 
