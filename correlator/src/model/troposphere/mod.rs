@@ -13,7 +13,8 @@
 //!
 //! Heights: the ellipsoidal (GRS80) height is used where the formulas ask for
 //! the height above sea level; the geoid undulation (|N| < 110 m) changes the
-//! standard pressure by < 1.3 % and GMF's height correction by < 1e-4.
+//! standard pressure by < 1.3 % and m_h through GMF's height correction by
+//! < 4e-4 of itself (at 3° elevation; less higher up).
 //!
 //! Elevation e and azimuth (from north through east) are those of the
 //! source's apparent direction in the station's frame: the BCRS direction
@@ -21,7 +22,9 @@
 //! reception to the source at emission) aberrated by the station's
 //! velocity (the Earth's barycentric velocity plus the rotation), rotated to
 //! the ITRS and referred to the GRS80 ellipsoid normal at the station
-//! ([`horizon`]); no refraction. Below [`ELEVATION_FLOOR_RAD`] (1°; GMF was
+//! ([`horizon`]); no refraction, no light deflection (< 2.5e-7 rad more than
+//! 10° from the Sun). The sky is the station's at its own reception time g + τ.
+//! Below [`ELEVATION_FLOOR_RAD`] (1°; GMF was
 //! fitted down to 3°) the mapping functions are held at their 1° values, so
 //! a source below the horizon gives a finite, continuous delay (the model
 //! warns); the reported elevation is the true one.
