@@ -88,19 +88,31 @@ fn a_good_job_prints_one_row_per_station_and_step() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[0],
-        "time_utc,station,delay_s,rate_s_per_s,accel_s_per_s2"
+        "time_utc,station,delay_s,rate_s_per_s,accel_s_per_s2,dry_delay_s,wet_delay_s,az_deg,el_deg"
     );
     assert_eq!(lines.len(), 1 + 5 * 2);
     assert!(lines[1].starts_with("2026-03-14T23:45:00.000000000Z,T6,"));
     assert!(lines[2].starts_with("2026-03-14T23:45:00.000000000Z,LS,"));
-    let ls: Vec<f64> = lines[2]
+    let ls: Vec<&str> = lines[2].split(',').skip(2).collect();
+    let ls_delay: Vec<f64> = ls[..3].iter().map(|x| x.parse().unwrap()).collect();
+    // Earth–Moon: |τ| ≤ 1.4 s, |rate| ≤ 5 µs/s.
+    assert!(ls_delay[0].abs() > 0.9 && ls_delay[0].abs() < 1.4, "{ls:?}");
+    assert!(ls_delay[1].abs() < 5e-6);
+    // A lunar station has no troposphere and no az/el: empty fields.
+    assert_eq!(ls[3..], ["", "", "", ""]);
+    // T6 sees PKS 1921−293 near transit, ~30° up to the south, through
+    // 2.3 m of dry and 0.1 m of wet zenith delay.
+    let t6: Vec<f64> = lines[1]
         .split(',')
         .skip(2)
         .map(|x| x.parse().unwrap())
         .collect();
-    // Earth–Moon: |τ| ≤ 1.4 s, |rate| ≤ 5 µs/s.
-    assert!(ls[0].abs() > 0.9 && ls[0].abs() < 1.4, "{ls:?}");
-    assert!(ls[1].abs() < 5e-6);
+    let (dry, wet, az, el) = (t6[3], t6[4], t6[5], t6[6]);
+    assert!(el > 25.0 && el < 35.0 && az > 150.0 && az < 230.0, "{t6:?}");
+    assert!(
+        dry > 12e-9 && dry < 18e-9 && wet > 0.4e-9 && wet < 0.8e-9,
+        "{t6:?}"
+    );
 
     let out = emcorr()
         .args([
@@ -117,6 +129,9 @@ fn a_good_job_prints_one_row_per_station_and_step() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v.as_array().unwrap().len(), 3 * 2);
     assert_eq!(v[1]["station"], "LS");
+    assert!(v[1]["el_deg"].is_null() && v[1]["dry_delay_s"].is_null());
+    assert!(v[0]["el_deg"].as_f64().unwrap() > 25.0);
+    assert!(v[0]["wet_delay_s"].as_f64().unwrap() > 0.0);
 }
 
 fn expect_bad(text: &str, names: &str) {
@@ -201,38 +216,56 @@ fn reference(case: &str, time: &str) -> std::collections::BTreeMap<String, (f64,
 #[test]
 fn a_job_without_frequency_setup_gives_its_model_and_cannot_be_correlated() {
     let t = "2026-03-14T23:45:00Z";
-    // The reference models no tidal displacements: switch them off.
-    let text = job_text(PKS, t, &kernels(), true, LS)
+    // skyfield's reference is geometry only: no tides, no troposphere.
+    let with_troposphere = job_text(PKS, t, &kernels(), true, LS)
         .replace("[[subband]]\nsky_freq_hz = 8.4e9\nbandwidth_hz = 8e6\n", "")
         .replace(
             "[model]\n",
             "[model]\nsolid_tide = false\npole_tide = false\n",
         );
+    let text = with_troposphere.replace("[model]\n", "[model]\ntroposphere = false\n");
     assert!(!text.contains("subband") && !text.contains("[correlation]"));
     let dir = tempfile::tempdir().unwrap();
-    let job = write(dir.path(), &text);
-    let out = emcorr()
-        .args(["model", job.to_str().unwrap(), "--step", "10"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let csv = String::from_utf8(out.stdout).unwrap();
-    let at: std::collections::BTreeMap<String, (f64, f64)> = csv
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').collect::<Vec<_>>())
-        .filter(|f| f[0] == "2026-03-14T23:45:00.000000000Z")
-        .map(|f| {
-            (
-                f[1].to_string(),
-                (f[2].parse().unwrap(), f[3].parse().unwrap()),
-            )
-        })
+    let rows_at = |text: &str| {
+        let job = write(dir.path(), text);
+        let out = emcorr()
+            .args(["model", job.to_str().unwrap(), "--step", "10"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let csv = String::from_utf8(out.stdout).unwrap();
+        csv.lines()
+            .skip(1)
+            .map(|l| l.split(',').map(str::to_string).collect::<Vec<_>>())
+            .filter(|f| f[0] == "2026-03-14T23:45:00.000000000Z")
+            .map(|f| (f[1].clone(), f[2..].to_vec()))
+            .collect::<std::collections::BTreeMap<String, Vec<String>>>()
+    };
+    let tropo = rows_at(&with_troposphere);
+    let geometric = rows_at(&text);
+    let at: std::collections::BTreeMap<String, (f64, f64)> = geometric
+        .iter()
+        .map(|(k, f)| (k.clone(), (f[0].parse().unwrap(), f[1].parse().unwrap())))
         .collect();
+    // With the troposphere the Earth station's delay grows by its dry + wet
+    // columns; the lunar station's does not change.
+    for (st, f) in &tropo {
+        let d: f64 = f[0].parse::<f64>().unwrap() - at[st].0;
+        if st == "LS" {
+            assert_eq!(d, 0.0);
+            continue;
+        }
+        let sum = f[3].parse::<f64>().unwrap() + f[4].parse::<f64>().unwrap();
+        assert!((d - sum).abs() < 1e-14, "{st}: {d:e} vs dry + wet {sum:e}");
+        for k in [3, 4] {
+            assert_eq!(geometric[st][k].parse::<f64>().unwrap(), 0.0, "{st}");
+        }
+    }
+    let job = write(dir.path(), &text);
     let want = reference("far", "2026-03-14T23:45:00.000000000Z");
     assert_eq!(at.keys().collect::<Vec<_>>(), ["LS", "T6"]);
     // Tolerances of correlator/src/model/tests.rs: stations 0.5 ns (the

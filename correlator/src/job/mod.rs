@@ -31,6 +31,7 @@
 //! order = 5
 //! solid_tide = true                # optional: IERS 2010 §7.1.1 (default true)
 //! pole_tide = true                 # optional: IERS 2010 §7.1.4 (default true; needs eop)
+//! troposphere = true               # optional: a priori dry + wet delays (default true)
 //!
 //! [source]                         # or [[source]] tables: several phase
 //! name = "3C273"                   # centres, or a session's catalogue
@@ -50,6 +51,9 @@
 //! lo_offset_hz = 0.0               # optional: this station's LO above the band's
 //! pcal_interval_hz = 1e6           # optional: its phase-cal comb, tones at sky
 //! pcal_offset_hz = 1e4             #   offset + k·interval (offset default 0)
+//! pressure_hpa = 1010.0            # optional: surface pressure (default: standard
+//!                                  #   atmosphere at the station's height)
+//! zwd_m = 0.1                      # optional: a priori zenith wet delay (default 0.1)
 //! # [[station.subband]] tables (the keys of [[subband]]): what this station
 //! # records when it differs from the job's [[subband]] (the output bands)
 //!
@@ -200,6 +204,9 @@ pub struct ModelConfig {
     /// `pole_tide`: displace Earth stations by the pole tide (§7.1.4,
     /// needs EOP); default on.
     pub pole_tide: bool,
+    /// `troposphere` (default true): add the a priori dry and wet delays of
+    /// Earth stations ([`crate::model::troposphere`]).
+    pub troposphere: bool,
     /// The length scale of lunar (selenocentric) coordinates.
     pub lunar_coordinates: LunarScale,
 }
@@ -343,6 +350,9 @@ pub struct Station {
     /// `pcal_interval_hz`, `pcal_offset_hz`: the station's phase-cal comb,
     /// if it has one.
     pub pcal: Option<PcalSpec>,
+    /// `pressure_hpa`, `zwd_m`: what the troposphere model takes from the
+    /// station (unset: a standard atmosphere, a default wet delay).
+    pub weather: crate::model::troposphere::Weather,
 }
 
 /// A station's phase-cal comb: tones at sky frequencies

@@ -75,6 +75,7 @@ pub(super) struct RawModel {
     pub(super) lunar_coordinates: Option<String>,
     pub(super) solid_tide: Option<bool>,
     pub(super) pole_tide: Option<bool>,
+    pub(super) troposphere: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -121,6 +122,8 @@ pub(super) struct RawStation {
     pub(super) lo_offset_hz: Option<f64>,
     pub(super) pcal_interval_hz: Option<f64>,
     pub(super) pcal_offset_hz: Option<f64>,
+    pub(super) pressure_hpa: Option<f64>,
+    pub(super) zwd_m: Option<f64>,
     /// `[[station.subband]]`: what this station records, when it differs
     /// from the job's `[[subband]]`.
     #[serde(default)]

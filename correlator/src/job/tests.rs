@@ -436,3 +436,34 @@ fn an_antenna_mount_and_axis_offset_are_parsed_and_checked() {
         "station[1] (LS).axis_type",
     );
 }
+
+#[test]
+fn troposphere_keys_have_defaults_and_ranges() {
+    let j = parse(GOOD).unwrap();
+    assert!(j.model.as_ref().unwrap().troposphere);
+    assert_eq!(j.stations[0].weather, Default::default());
+    let text = GOOD
+        .replace("[model]\n", "[model]\ntroposphere = false\n")
+        .replace(
+            "file = \"T6.vdif\"\n",
+            "file = \"T6.vdif\"\npressure_hpa = 870.5\nzwd_m = 0.2\n",
+        );
+    let j = parse(&text).unwrap();
+    assert!(!j.model.as_ref().unwrap().troposphere);
+    assert_eq!(j.stations[0].weather.pressure_hpa, Some(870.5));
+    assert_eq!(j.stations[0].weather.zwd_m, Some(0.2));
+    for (kv, key) in [
+        ("pressure_hpa = 50.0", "station[0] (T6).pressure_hpa"),
+        ("pressure_hpa = 1200.0", "station[0] (T6).pressure_hpa"),
+        ("zwd_m = -0.1", "station[0] (T6).zwd_m"),
+        ("zwd_m = 2.0", "station[0] (T6).zwd_m"),
+    ] {
+        expect_key(
+            &GOOD.replace(
+                "file = \"T6.vdif\"\n",
+                &format!("file = \"T6.vdif\"\n{kv}\n"),
+            ),
+            key,
+        );
+    }
+}

@@ -134,6 +134,7 @@ pub(super) fn validate(raw: RawJob, path: &Path) -> Result<Job, JobError> {
                 lunar_coordinates,
                 solid_tide: m.solid_tide.unwrap_or(true),
                 pole_tide: m.pole_tide.unwrap_or(true),
+                troposphere: m.troposphere.unwrap_or(true),
             })
         }
     };
@@ -377,6 +378,7 @@ pub(super) fn validate(raw: RawJob, path: &Path) -> Result<Job, JobError> {
             }
         };
         let own_subbands = validate_subbands(s.subband, &k("subband"), &key_err)?;
+        let weather = validate_weather(s.pressure_hpa, s.zwd_m, &k, &key_err)?;
         stations.push(Station {
             pcal,
             sampling,
@@ -393,6 +395,7 @@ pub(super) fn validate(raw: RawJob, path: &Path) -> Result<Job, JobError> {
             clock_given,
             delay_poly,
             slots: None,
+            weather,
         });
     }
 
@@ -433,6 +436,36 @@ pub(super) fn validate(raw: RawJob, path: &Path) -> Result<Job, JobError> {
         stations,
         subbands,
         zooms,
+    })
+}
+
+/// `pressure_hpa` (100 to 1100 hPa: from the highest antennas to below
+/// sea level) and `zwd_m` (0 to 1 m; the wettest atmospheres give ~0.4 m).
+fn validate_weather(
+    pressure_hpa: Option<f64>,
+    zwd_m: Option<f64>,
+    k: &dyn Fn(&str) -> String,
+    key_err: &dyn Fn(&str, String) -> JobError,
+) -> Result<crate::model::troposphere::Weather, JobError> {
+    if let Some(p) = pressure_hpa {
+        if !(100.0..=1100.0).contains(&p) {
+            return Err(key_err(
+                &k("pressure_hpa"),
+                format!("must be from 100 to 1100 hPa, got {p}"),
+            ));
+        }
+    }
+    if let Some(z) = zwd_m {
+        if !(0.0..=1.0).contains(&z) {
+            return Err(key_err(
+                &k("zwd_m"),
+                format!("must be from 0 to 1 m, got {z}"),
+            ));
+        }
+    }
+    Ok(crate::model::troposphere::Weather {
+        pressure_hpa,
+        zwd_m,
     })
 }
 

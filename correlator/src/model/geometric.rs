@@ -7,6 +7,8 @@
 //! (IERS Conventions 2010 ch. 10 and §11.1: TCB − TCG = c⁻²[∫(v⊕²/2 + U_ext)dt +
 //! v⊕·(x − x⊕)], whose integral part in TDB − TT at the geocentre is SOFA
 //! `dtdb`). The last term is the ~100 µs Earth–Moon simultaneity term.
+//! Earth stations then add the troposphere's a priori delay and report the
+//! source's azimuth and elevation ([`super::troposphere`]).
 
 use super::axis_offset::AxisOffset;
 use super::earth::{EarthOrientation, Eop};
@@ -22,6 +24,7 @@ use super::relativity::{
 };
 use super::sites::{Site, SiteFrames};
 use super::time_scales::{tai_minus_utc_s, tdb_minus_tt_s, utc_to_tt, Instant};
+use super::troposphere::{self, LocalSky, Sky};
 use super::vector::{add, axpy, dot, norm, scale, sub, unit, V3};
 use crate::job::{Job, Source, SourcePosition};
 use formats::UtcTime;
@@ -55,6 +58,8 @@ pub struct DelayModel {
     switches: Switches,
     /// Per job station on the Earth with a non-zero antenna axis offset.
     axes: Vec<Option<AxisOffset>>,
+    /// Per job station: its frame and atmosphere, for Earth stations.
+    skies: Vec<Option<LocalSky>>,
     warnings: Vec<String>,
 }
 
@@ -81,6 +86,9 @@ pub struct StationGeometry {
     /// station, body centre + Moon-fixed vector − geocentre for a lunar one:
     /// no 1PN terms), for UVW.
     pub geocentric_m: V3,
+    /// Earth stations: the source in the station's sky, and the
+    /// troposphere's delays (included in `delay_s`).
+    pub sky: Option<Sky>,
 }
 
 impl DelayModel {
@@ -204,6 +212,21 @@ impl DelayModel {
                 ));
             }
         }
+        let skies = job
+            .stations
+            .iter()
+            .zip(&sites)
+            .map(|(s, site)| match site {
+                Some(Site::Earth(itrf)) => {
+                    let (sky, w) = LocalSky::new(itrf, &s.weather, cfg.troposphere);
+                    if let Some(w) = w {
+                        warnings.push(format!("station {}: {w}", s.name));
+                    }
+                    Some(sky)
+                }
+                _ => None,
+            })
+            .collect();
         let model = DelayModel {
             eph,
             eop,
@@ -218,6 +241,7 @@ impl DelayModel {
             earth_stations,
             switches,
             axes,
+            skies,
             warnings,
         };
         // Coverage: every input must reach both ends of the job.
@@ -339,8 +363,9 @@ impl DelayModel {
             .ok_or_else(|| ModelError::Input(format!("station index {i} has no position")))?;
         let frames = self.frames(ctx);
         let geo = ctx.earth.pos_m;
-        // Also the geometric direction (BCRS) from the station to the source.
-        let (dt, st, towards) = match &self.source {
+        // `dir`: BCRS direction from the station at reception to the source
+        // (near field: the source at emission).
+        let (dt, st, dir) = match &self.source {
             SourceGeometry::Far(k) => {
                 let (dt, st) = far_field::solve(&frames, k, &site, &geo, &ctx.bodies)?;
                 (dt, st, *k)
@@ -355,20 +380,34 @@ impl DelayModel {
         let t_i = ctx.tdb.add_seconds(dt);
         let earth_i = self.eph.state(EARTH, t_i)?;
         let dtdb_i = tdb_minus_tt_s(ctx.tt.add_seconds(dt));
-        let delay_s = dt
+        let mut delay_s = dt
             - (dtdb_i - ctx.tdb_minus_tt_s)
             - dot(&earth_i.vel_m_s, &sub(&st.pos_m, &earth_i.pos_m)) / (C * C);
         let axis_s = match (self.axes[i], site) {
             (Some(ax), Site::Earth(x)) => {
                 // Apparent direction: annual aberration (first order), then
                 // to the ITRS at the reception.
-                let apparent = unit(&axpy(&towards, 1.0 / C, &st.parent_vel_m_s));
+                let apparent = unit(&axpy(&dir, 1.0 / C, &st.parent_vel_m_s));
                 let s_itrs = ctx.orient.gcrs_to_itrs(ctx.tt.add_seconds(dt), &apparent);
                 ax.delay_s(&x, &s_itrs)
             }
             _ => 0.0,
         };
-        let delay_s = delay_s + axis_s;
+        delay_s += axis_s;
+        let sky = self.skies[i].as_ref().map(|local| {
+            let tt_i = ctx.tt.add_seconds(dt);
+            let d = troposphere::apparent_itrs(
+                &dir,
+                &st.parent_vel_m_s,
+                &st.local_m,
+                &ctx.orient,
+                tt_i,
+            );
+            local.sky(&d, troposphere::mjd(tt_i))
+        });
+        if let Some(s) = &sky {
+            delay_s += s.dry_delay_s + s.wet_delay_s;
+        }
         let at_g = frames.site(&site, 0.0)?;
         let geocentric_m = match site {
             Site::Earth(_) => at_g.local_m,
@@ -377,6 +416,7 @@ impl DelayModel {
         Ok(StationGeometry {
             delay_s,
             geocentric_m,
+            sky,
         })
     }
 

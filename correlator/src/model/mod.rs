@@ -7,7 +7,8 @@
 //! [`geophysics`] (Earth stations moved and displaced by tides in the ITRS) →
 //! [`sites`] (BCRS station positions at 1PN) → [`far_field`] / [`near_field`]
 //! (light-time solutions, [`relativity`] for gravitational delays) →
-//! [`geometric`] (τ in TT, plus the antenna [`axis_offset`]) → [`fit`]
+//! [`geometric`] (τ in TT, plus the antenna [`axis_offset`] and
+//! [`troposphere`] at Earth stations) → [`fit`]
 //! (polynomials per interval) → tracks.
 
 pub mod axis_offset;
@@ -26,6 +27,7 @@ pub mod poly;
 pub mod relativity;
 pub mod sites;
 pub mod time_scales;
+pub mod troposphere;
 pub mod uvw;
 pub mod vector;
 
@@ -35,6 +37,7 @@ pub(crate) mod tests;
 pub use error::ModelError;
 pub use geometric::DelayModel;
 pub use poly::{ClockTerm, Delay, DelayPoly, DelayTrack};
+pub use troposphere::{Sky, SkyPoly, SkyTrack};
 pub use uvw::{uvw_m, PositionPoly, PositionTrack};
 
 use crate::job::{Job, Source, Station};
@@ -51,16 +54,20 @@ pub fn clock_term(station: &Station, start: UtcTime) -> ClockTerm {
 
 /// Everything the model gives a correlation: per job station (same order as
 /// `job.stations`) its delay track and, for stations with a position, its
-/// geocentric position track (for UVW); plus warnings for the user.
+/// geocentric position track (for UVW) and, for Earth stations, the source
+/// in its sky (azimuth, elevation, the troposphere's delays); plus warnings
+/// for the user.
 #[derive(Debug, Clone)]
 pub struct ModelTracks {
     pub delays: Vec<DelayTrack>,
     pub positions: Vec<Option<PositionTrack>>,
+    pub skies: Vec<Option<SkyTrack>>,
     pub warnings: Vec<String>,
 }
 
-/// Model values at one node: per station delay and position, and the source direction.
-type NodeValues = (Vec<f64>, Vec<[f64; 3]>, [f64; 3]);
+/// Model values at one node: per station delay, position and sky, and the
+/// source direction.
+type NodeValues = (Vec<f64>, Vec<[f64; 3]>, Vec<Option<Sky>>, [f64; 3]);
 
 /// Default polynomial span and order when the job has no [model] section.
 const DEFAULT_INTERVAL_S: f64 = 120.0;
@@ -128,6 +135,9 @@ pub fn build_model_for(
 
     let mut delay_pieces: Vec<Vec<DelayPoly>> = vec![Vec::new(); n_st];
     let mut pos_pieces: Vec<Vec<PositionPoly>> = vec![Vec::new(); n_st];
+    let mut sky_pieces: Vec<Vec<SkyPoly>> = vec![Vec::new(); n_st];
+    // Per station: the lowest elevation met at a node (for a warning).
+    let mut lowest_el: Vec<f64> = vec![f64::INFINITY; n_st];
     if let Some(model) = &model {
         // Lunar clocks: Δ at the start of the current interval.
         let mut clock_at_start: Vec<f64> = vec![0.0; n_st];
@@ -142,13 +152,15 @@ pub fn build_model_for(
             let epoch = start.add_seconds(k as f64 * interval);
             let mut delays = vec![Vec::with_capacity(nodes.len()); n_st];
             let mut pos = vec![Vec::with_capacity(nodes.len()); n_st];
+            let mut skies: Vec<Vec<Option<Sky>>> = vec![Vec::with_capacity(nodes.len()); n_st];
             let mut dirs = Vec::with_capacity(nodes.len());
             for (j, &dt) in nodes.iter().enumerate() {
                 if j == 0 {
-                    if let Some((d, p, s)) = prev_last.take() {
+                    if let Some((d, p, k, s)) = prev_last.take() {
                         for i in 0..n_st {
                             delays[i].push(d[i]);
                             pos[i].push(p[i]);
+                            skies[i].push(k[i]);
                         }
                         dirs.push(s);
                         continue;
@@ -160,9 +172,14 @@ pub fn build_model_for(
                     if !model.has_site(i) {
                         delays[i].push(0.0);
                         pos[i].push([0.0; 3]);
+                        skies[i].push(None);
                         continue;
                     }
                     let geo = model.station(&ctx, i)?;
+                    if let Some(sky) = &geo.sky {
+                        lowest_el[i] = lowest_el[i].min(sky.el_rad);
+                    }
+                    skies[i].push(geo.sky);
                     let mut tau = geo.delay_s;
                     if s.clock.lunar_proper_time {
                         // Δ(g + τ) ≈ Δ(g) + rate·τ
@@ -180,6 +197,7 @@ pub fn build_model_for(
             prev_last = Some((
                 (0..n_st).map(|i| delays[i][last]).collect(),
                 (0..n_st).map(|i| pos[i][last]).collect(),
+                (0..n_st).map(|i| skies[i][last]).collect(),
                 dirs[last],
             ));
             for (i, s) in job.stations.iter().enumerate() {
@@ -204,13 +222,36 @@ pub fn build_model_for(
                     pos_m: [comp(&pos[i], 0), comp(&pos[i], 1), comp(&pos[i], 2)],
                     dir: [comp(&dirs, 0), comp(&dirs, 1), comp(&dirs, 2)],
                 });
+                if let Some(sky) = skies[i].iter().copied().collect::<Option<Vec<Sky>>>() {
+                    sky_pieces[i].push(SkyPoly::fit(epoch, interval, &nodes, &sky));
+                }
             }
         }
     }
 
     let mut delays = Vec::with_capacity(n_st);
     let mut positions = Vec::with_capacity(n_st);
+    let mut skies = Vec::with_capacity(n_st);
+    let mut warnings = model
+        .as_ref()
+        .map(|m| m.warnings().to_vec())
+        .unwrap_or_default();
     for (i, s) in job.stations.iter().enumerate() {
+        if lowest_el[i] < troposphere::ELEVATION_FLOOR_RAD {
+            warnings.push(format!(
+                "station {}: the source is at {:.1}° elevation (below 1°): the troposphere's mapping functions are held at their 1° values there",
+                s.name,
+                lowest_el[i].to_degrees()
+            ));
+        }
+        skies.push(if sky_pieces[i].is_empty() {
+            None
+        } else {
+            Some(SkyTrack {
+                station: s.name.clone(),
+                pieces: std::mem::take(&mut sky_pieces[i]),
+            })
+        });
         let pieces = match &s.delay_poly {
             Some(p) => vec![DelayPoly {
                 epoch: p.epoch,
@@ -236,7 +277,8 @@ pub fn build_model_for(
     Ok(ModelTracks {
         delays,
         positions,
-        warnings: model.map(|m| m.warnings().to_vec()).unwrap_or_default(),
+        skies,
+        warnings,
     })
 }
 
@@ -264,12 +306,17 @@ pub struct ModelRow {
     pub station: String,
     /// Model plus the station's clock term (what the engine applies).
     pub delay: Delay,
+    /// Earth stations with a position: azimuth, elevation and the
+    /// troposphere's dry and wet delays (part of `delay`).
+    pub sky: Option<Sky>,
 }
 
 /// Rows every `step_s` from `start` to `end` (inclusive), station by station
-/// within each instant, evaluated from the tracks.
+/// within each instant, evaluated from the tracks (`skies` as
+/// [`ModelTracks::skies`], or empty for rows without them).
 pub fn sample_rows(
     tracks: &[DelayTrack],
+    skies: &[Option<SkyTrack>],
     start: UtcTime,
     end: UtcTime,
     step_s: f64,
@@ -278,11 +325,12 @@ pub fn sample_rows(
     let mut rows = Vec::with_capacity((n + 1) * tracks.len());
     for k in 0..=n {
         let t = start.add_seconds(k as f64 * step_s);
-        for tr in tracks {
+        for (i, tr) in tracks.iter().enumerate() {
             rows.push(ModelRow {
                 time: t,
                 station: tr.station.clone(),
                 delay: tr.eval(t),
+                sky: skies.get(i).and_then(|s| s.as_ref()).map(|s| s.eval(t)),
             });
         }
     }

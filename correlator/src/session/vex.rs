@@ -108,6 +108,7 @@ pub(super) fn load(job: &Job, path: &Path, mode: Option<&str>) -> Result<Session
                 lo_offset_hz: 0.0,
                 subbands: Vec::new(),
                 pcal: None,
+                weather: Default::default(),
             },
         };
         if st.position == StationPosition::None && st.delay_poly.is_none() {

@@ -38,16 +38,31 @@ pub fn run(args: ModelArgs) -> Result<(), Failure> {
     for w in &model.warnings {
         eprintln!("emcorr: warning: {w}");
     }
-    let rows = sample_rows(&model.delays, start, end, args.step);
+    let rows = sample_rows(&model.delays, &model.skies, start, end, args.step);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let io = |e: std::io::Error| Failure::Io(format!("stdout: {e}"));
     match args.format {
         Format::Csv => {
-            writeln!(out, "time_utc,station,delay_s,rate_s_per_s,accel_s_per_s2").map_err(io)?;
+            writeln!(
+                out,
+                "time_utc,station,delay_s,rate_s_per_s,accel_s_per_s2,dry_delay_s,wet_delay_s,az_deg,el_deg"
+            )
+            .map_err(io)?;
             for r in &rows {
+                // Stations without a sky (lunar, delay_poly): empty fields.
+                let sky = match &r.sky {
+                    Some(s) => format!(
+                        "{:.6e},{:.6e},{:.6},{:.6}",
+                        s.dry_delay_s,
+                        s.wet_delay_s,
+                        s.az_rad.to_degrees(),
+                        s.el_rad.to_degrees()
+                    ),
+                    None => ",,,".into(),
+                };
                 writeln!(
                     out,
-                    "{},{},{:.15e},{:.15e},{:.15e}",
+                    "{},{},{:.15e},{:.15e},{:.15e},{sky}",
                     r.time.to_iso8601(),
                     r.station,
                     r.delay.delay_s,
@@ -67,6 +82,10 @@ pub fn run(args: ModelArgs) -> Result<(), Failure> {
                         "delay_s": r.delay.delay_s,
                         "rate_s_per_s": r.delay.rate,
                         "accel_s_per_s2": r.delay.accel_per_s,
+                        "dry_delay_s": r.sky.map(|s| s.dry_delay_s),
+                        "wet_delay_s": r.sky.map(|s| s.wet_delay_s),
+                        "az_deg": r.sky.map(|s| s.az_rad.to_degrees()),
+                        "el_deg": r.sky.map(|s| s.el_rad.to_degrees()),
                     })
                 })
                 .collect();
