@@ -249,9 +249,23 @@ impl DelayModel {
     pub fn station(&self, ctx: &EpochContext, i: usize) -> Result<StationGeometry, ModelError> {
         let site = self.sites[i]
             .ok_or_else(|| ModelError::Input(format!("station index {i} has no position")))?;
+        self.station_at(ctx, &site, &self.source)
+    }
+
+    /// The geometric delay of a site at the context's g for a source other
+    /// than the model's own (a station or a lander moved by a trial
+    /// position: `emcorr solve`'s partial derivatives), with this model's
+    /// ephemerides and Earth orientation.
+    pub fn station_at(
+        &self,
+        ctx: &EpochContext,
+        site: &Site,
+        source: &SourceGeometry,
+    ) -> Result<StationGeometry, ModelError> {
+        let site = *site;
         let frames = self.frames(ctx);
         let geo = ctx.earth.pos_m;
-        let (dt, st) = match &self.source {
+        let (dt, st) = match source {
             SourceGeometry::Far(k) => far_field::solve(&frames, k, &site, &geo, &ctx.bodies)?,
             SourceGeometry::Near(src) => {
                 let (te, s) = near_field::emission(&frames, &self.eph, src, &geo, &ctx.bodies)?;
