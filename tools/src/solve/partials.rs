@@ -32,15 +32,19 @@ use formats::UtcTime;
 /// Central-difference step for positions. The delay is smooth in a
 /// position on scales of the distance to the nearest other point of the
 /// geometry (≥ 6 km: a lander beside a lunar station), so the truncation
-/// error of a central difference, ~(h/d)², is ~1e-7 relative at 2 m; the
-/// rounding error, ~(ulp of a 1.5e11 m BCRS coordinate ≈ 3e-5 m)/2h, is
-/// ~1e-5 relative. Both are far below what a Gauss–Newton step needs
-/// (the residual itself is evaluated exactly); tests compare with 0.5 m.
-pub const POSITION_STEP_M: f64 = 2.0;
-/// Central-difference step for ra and dec: 1e-7 rad (21 mas) moves a delay
-/// by ≤ 1.3e-7 s on an Earth–Moon baseline, 1e6 times the rounding of a
-/// 1.3 s delay; the delay's curvature in angle is order 1 rad.
-pub const ANGLE_STEP_RAD: f64 = 1e-7;
+/// error of a central difference, ~(h/d)²/6, is ~5e-7 relative at 10 m;
+/// the rounding of the model (~1e-13 s per delay: BCRS coordinates of
+/// 1.5e11 m carry ~3e-5 m) over 2h against a partial of ≥ 3e-10 s/m is
+/// ~2e-5 relative. A 2 m step was tried first: its rounding error
+/// reached 1e-4 on the weakest partials. Either is far below what a
+/// Gauss–Newton step needs (the residual itself is evaluated exactly).
+pub const POSITION_STEP_M: f64 = 10.0;
+/// Central-difference step for ra and dec: 1e-5 rad (2"). The delay's
+/// curvature in angle is on the scale of a radian, so the truncation error,
+/// ~h²/6, is ~2e-11 relative; the rounding (~1e-13 s in a delay against a
+/// change of ≥ 5e-8 s over 2h on a 1000 km baseline) is ~1e-5 relative. A
+/// step of 1e-7 rad was tried first: its rounding error reached 5e-5.
+pub const ANGLE_STEP_RAD: f64 = 1e-5;
 
 /// One source's models: the geometric model and the a-priori tracks.
 struct SourceModel {
