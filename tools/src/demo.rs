@@ -140,6 +140,7 @@ pub fn run_demo(
         seed,
         fifo: false,
         vex: false,
+        observables: false,
         print_default: false,
     })?;
     let job_path = out_dir.join("job.toml");

@@ -6,6 +6,7 @@
 //! | 1    | internal error (a bug: please report it) |
 //! | 2    | bad input: a file, job or argument that is wrong |
 //! | 3    | I/O failure: a read or write that the system refused |
+//! | 4    | `emcorr solve`: solved, but some parameters could not be estimated (rank deficiency; named in the output, which is written) |
 //! | 130  | interrupted (SIGINT/SIGTERM) |
 
 use std::fmt;
@@ -17,6 +18,9 @@ pub enum Failure {
     Internal(String),
     BadInput(String),
     Io(String),
+    /// A result was written but is incomplete (`emcorr solve`: parameters
+    /// that could not be estimated).
+    Incomplete(String),
     Interrupted(String),
 }
 
@@ -27,6 +31,7 @@ impl Failure {
             Failure::Internal(_) => 1,
             Failure::BadInput(_) => 2,
             Failure::Io(_) => 3,
+            Failure::Incomplete(_) => 4,
             Failure::Interrupted(_) => 130,
         }
     }
@@ -37,6 +42,7 @@ impl Failure {
         match code {
             2 => Failure::BadInput(message),
             3 => Failure::Io(message),
+            4 => Failure::Incomplete(message),
             130 => Failure::Interrupted(message),
             _ => Failure::Internal(message),
         }
@@ -52,6 +58,7 @@ impl Failure {
             Failure::Internal(m)
             | Failure::BadInput(m)
             | Failure::Io(m)
+            | Failure::Incomplete(m)
             | Failure::Interrupted(m) => m,
         }
     }

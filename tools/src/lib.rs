@@ -13,3 +13,4 @@ pub mod pcal;
 pub mod plot;
 pub mod reliability;
 pub mod simulate;
+pub mod solve;

@@ -361,11 +361,27 @@ impl DelayModel {
     pub fn station(&self, ctx: &EpochContext, i: usize) -> Result<StationGeometry, ModelError> {
         let site = ctx.sites[i]
             .ok_or_else(|| ModelError::Input(format!("station index {i} has no position")))?;
+        self.station_at(ctx, i, &site, &self.source)
+    }
+
+    /// The geometric delay of a site at the context's g for a source other
+    /// than the model's own (a station or a lander moved by a trial
+    /// position: `emcorr solve`'s partial derivatives), with this model's
+    /// ephemerides and Earth orientation; job station `i`'s antenna axis
+    /// and troposphere.
+    pub fn station_at(
+        &self,
+        ctx: &EpochContext,
+        i: usize,
+        site: &Site,
+        source: &SourceGeometry,
+    ) -> Result<StationGeometry, ModelError> {
+        let site = *site;
         let frames = self.frames(ctx);
         let geo = ctx.earth.pos_m;
         // `dir`: BCRS direction from the station at reception to the source
         // (near field: the source at emission).
-        let (dt, st, dir) = match &self.source {
+        let (dt, st, dir) = match source {
             SourceGeometry::Far(k) => {
                 let (dt, st) = far_field::solve(&frames, k, &site, &geo, &ctx.bodies)?;
                 (dt, st, *k)

@@ -13,6 +13,7 @@ pub mod model;
 pub mod pcal;
 pub mod plot;
 pub mod simulate;
+pub mod solve;
 
 /// emcorr: an Earth–Moon VLBI correlator.
 #[derive(Parser, Debug)]
@@ -40,6 +41,8 @@ pub enum Command {
     Fringe(fringe::FringeArgs),
     /// Print the phase-cal tones of a correlator output (its PHASE-CAL table).
     Pcal(pcal::PcalArgs),
+    /// Estimate clocks and positions from fringe rows (weighted least squares).
+    Solve(solve::SolveArgs),
     /// Plot fringes, spectra or phase-cal tones of a correlator output as PNG.
     Plot(plot::PlotArgs),
 }
@@ -55,5 +58,6 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Fringe(a) => fringe::run(a),
         Command::Pcal(a) => pcal::run(a),
         Command::Plot(a) => plot::run(a),
+        Command::Solve(a) => solve::run(a),
     }
 }

@@ -38,6 +38,13 @@ pub struct SimulateArgs {
     /// session from it.
     #[arg(long)]
     pub vex: bool,
+    /// For a session: write the fringe rows a perfect correlator would give
+    /// (DIR/fringe.json, as `emcorr fringe --format json`), the a-priori
+    /// DIR/job.toml and DIR/truth.json (true values under `emcorr solve`'s
+    /// parameter names) instead of recordings; σ from the radiometric
+    /// closed form, noise from --seed.
+    #[arg(long, conflicts_with_all = ["fifo", "vex", "seconds"])]
+    pub observables: bool,
     /// Write the default scenario to stdout and exit.
     #[arg(long, conflicts_with = "scenario")]
     pub print_default: bool,
@@ -59,6 +66,17 @@ pub fn run(args: SimulateArgs) -> Result<(), Failure> {
     }
     if let Some(s) = args.seed {
         sc.set_seed(s);
+    }
+    if args.observables {
+        let sum =
+            simulate::observables::simulate_observables(&sc, &args.out).map_err(|e| match e {
+                SimError::Io { .. } => Failure::Io(e.to_string()),
+                _ => Failure::BadInput(e.to_string()),
+            })?;
+        println!("{} ({} rows)", sum.fringe.display(), sum.rows);
+        println!("{}", sum.job.display());
+        println!("{}", sum.truth.display());
+        return Ok(());
     }
     let opts = Options {
         fifo: args.fifo,

@@ -18,6 +18,7 @@
 pub mod bands;
 pub mod detmath;
 pub mod faults;
+pub mod observables;
 pub mod quantise;
 pub mod scenario;
 pub mod session;
@@ -844,6 +845,19 @@ pub struct Options {
 
 /// Whether `opts` suit the scenario (before anything is written).
 pub fn check_options(sc: &Scenario, opts: Options) -> Result<(), SimError> {
+    if let Some((st, _)) = sc
+        .job
+        .stations
+        .iter()
+        .zip(&sc.sim.stations)
+        .find(|(_, s)| s.inject_offset_m.is_some())
+    {
+        return Err(SimError::BadInput(format!(
+            "{}: station {}: inject_offset_m (a station position error) is simulated by `emcorr simulate --observables` only, not in recordings",
+            sc.job.file.display(),
+            st.name
+        )));
+    }
     if opts.fifo && sc.is_session() {
         // Each scan's recordings would be their own FIFOs, opened one scan
         // after another: a reader would have to know the order. Files only.

@@ -15,6 +15,9 @@
 //! [[station]]                  # … job keys, plus:
 //! inject_clock_offset_s = 2.1e-8   # clock error the job's model does not know
 //! inject_clock_rate = 3e-11
+//! inject_offset_m = [12.0, -30.0, 8.0]  # true − a-priori position (m): ITRF on
+//!                                   # Earth, mean-Earth frame on the Moon;
+//!                                   # `simulate --observables` only
 //! correlated_fraction = 0.1        # overrides [simulation]
 //! faults = { missing_ranges_s = [[0.5, 0.6]], truncate_last_frame = true }
 //! ```
@@ -242,6 +245,10 @@ impl Pcal {
 pub struct StationSim {
     pub inject_clock_offset_s: f64,
     pub inject_clock_rate: f64,
+    /// True minus a-priori position (m): ITRF for an Earth station, the
+    /// Moon's mean-Earth frame for a lunar one (`emcorr simulate
+    /// --observables` only).
+    pub inject_offset_m: Option<[f64; 3]>,
     /// The station's own key, else `[simulation]`'s.
     pub correlated_fraction: f64,
     /// Sessions: `correlated_fraction_by_source`, by source name.
@@ -534,6 +541,29 @@ impl Scenario {
                 };
                 let offset = num(st, "inject_clock_offset_s")?.unwrap_or(0.0);
                 let rate = num(st, "inject_clock_rate")?.unwrap_or(0.0);
+                let inject_offset_m = match st.remove("inject_offset_m") {
+                    None => None,
+                    Some(v) => {
+                        let xyz = <[f64; 3]>::deserialize(v).map_err(|e| {
+                            key_err(
+                                &k("inject_offset_m"),
+                                format!(
+                                    "expected [dx, dy, dz] in metres: {}",
+                                    one_line(&e.to_string())
+                                ),
+                            )
+                        })?;
+                        if !xyz.iter().all(|x| x.is_finite() && x.abs() <= 1e4) {
+                            return Err(key_err(
+                                &k("inject_offset_m"),
+                                format!(
+                                    "implausible offset {xyz:?} (each component within ±10 km)"
+                                ),
+                            ));
+                        }
+                        Some(xyz)
+                    }
+                };
                 let fraction = num(st, "correlated_fraction")?.unwrap_or(default_fraction);
                 check_fraction(fraction, &k("correlated_fraction"), &key_err)?;
                 if !(offset.is_finite() && offset.abs() < 1.0) {
@@ -633,6 +663,7 @@ impl Scenario {
                 station_sims.push(StationSim {
                     inject_clock_offset_s: offset,
                     inject_clock_rate: rate,
+                    inject_offset_m,
                     correlated_fraction: fraction,
                     correlated_fraction_by_source: by_source,
                     faults,

@@ -1,0 +1,73 @@
+//! `emcorr solve`: clocks and positions from fringe rows.
+
+use crate::failure::{print_stdout, Failure};
+use crate::solve::{self, output, SolveError, SolveOptions};
+use correlator::job::Job;
+use std::path::PathBuf;
+
+/// Weighted least squares on the total group delays of `emcorr fringe
+/// --format json` rows: by default the clock offset and rate of every
+/// station but the job's first (the reference clock) and the position of
+/// every lunar station and lander observed. Exit 4 when some parameter
+/// could not be estimated (named in the output, which is still written).
+#[derive(clap::Args, Debug)]
+pub struct SolveArgs {
+    /// Fringe rows (`emcorr fringe --format json`): one or more files, each
+    /// one or several concatenated JSON documents.
+    #[arg(required = true)]
+    pub fringe: Vec<PathBuf>,
+    /// The job the fringes come from: stations, sources, model.
+    #[arg(long, value_name = "JOB.toml")]
+    pub job: PathBuf,
+    /// Edit the parameter set: comma-separated `[+|-]GROUP[:NAME]` items,
+    /// groups clock, clock_offset, clock_rate, clock_accel, position,
+    /// moon_position, lander, source (e.g. `-lander,+clock_accel:KM`).
+    #[arg(long, value_name = "LIST", allow_hyphen_values = true)]
+    pub estimate: Option<String>,
+    /// Flag observations whose |residual| exceeds N σ (one at a time).
+    #[arg(long, value_name = "N", default_value_t = solve::DEFAULT_REJECT_SIGMA)]
+    pub reject_sigma: f64,
+    /// text or json.
+    #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+    pub format: String,
+    /// Write here instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+fn failure(e: SolveError) -> Failure {
+    match e {
+        SolveError::Read { .. } => Failure::Io(e.to_string()),
+        SolveError::Numerical(_) => Failure::Internal(e.to_string()),
+        _ => Failure::BadInput(e.to_string()),
+    }
+}
+
+pub fn run(args: SolveArgs) -> Result<(), Failure> {
+    let job = Job::from_file(&args.job).map_err(|e| Failure::BadInput(e.to_string()))?;
+    let read = solve::read_files(&args.fringe, &job).map_err(failure)?;
+    let opts = SolveOptions {
+        estimate: args.estimate.clone(),
+        reject_sigma: args.reject_sigma,
+    };
+    let sol = solve::solve(&job, &read, &opts).map_err(failure)?;
+    let text = if args.format == "json" {
+        output::to_json(&sol)
+    } else {
+        output::to_text(&sol)
+    };
+    match &args.out {
+        Some(p) => std::fs::write(p, &text)
+            .map_err(|e| Failure::Io(format!("{}: write failed: {e}", p.display())))?,
+        None => print_stdout(&text)?,
+    }
+    if sol.rank_deficient() {
+        let names: Vec<&str> = sol.not_estimated.iter().map(|n| n.name.as_str()).collect();
+        return Err(Failure::Incomplete(format!(
+            "solve: {} parameter(s) could not be estimated and were held at their a priori: {} (see not_estimated)",
+            names.len(),
+            names.join(", ")
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,379 @@
+//! `emcorr simulate --observables`: the fringe rows a perfect correlator
+//! and fringe fitter would give for a session, without baseband.
+//!
+//! For every scan, source of the scan and baseline A–B of its stations
+//! (job order), at the scan's centre g (geocentric UTC):
+//!
+//! ```text
+//! total_delay_s = T_B(g) − T_A(g) + n,   n ~ N(0, σ_τ²)
+//! T_s(g) = true geometry (positions moved by inject_offset_m) + the job's
+//!          clock + inject_clock_offset_s + inject_clock_rate·(g − t0)
+//! ```
+//!
+//! with t0 the first scan's start (the baseband simulator's reference
+//! epoch), and the job's a-priori T_s as `total − mbd`. σ_τ is the
+//! radiometric closed form (Thompson, Moran & Swenson, 3rd ed., eq. 9.179):
+//!
+//! ```text
+//! σ_τ = 1 / (2π · SNR · B_rms)
+//! SNR = η_A η_B · √(f_A f_B) · √(2 B T)
+//! ```
+//!
+//! f_A, f_B: the source's correlated fraction at each station (the
+//! scenario's keys, as the baseband simulator takes them), η: the
+//! quantiser's efficiency for `[simulation] bits` (0.94 for 2 bits),
+//! B: the total bandwidth of the job's subbands, T: the scan's duration,
+//! B_rms: the rms spread of the subbands' frequencies about their mean
+//! (each band uniformly filled: B/√12 for one band). The rate gets
+//! σ_rate = √12 / (2π · SNR · T · ν_ref) (a linear phase fit over T),
+//! the phase σ = 1/SNR rad. Rows are detected when SNR ≥ 7.
+//!
+//! Not simulated: troposphere, ionosphere, tides (the correlator's model
+//! has none of them either, so they are not part of the a priori the
+//! solve starts from), phase ambiguities, bad fringes.
+
+use super::scenario::Scenario;
+use super::session::moved_source;
+use super::{job_section, job_table, job_text, quantiser, SimError};
+use crate::fringe::output::{to_json, FringeRow};
+use correlator::job::{Job, SourcePosition, StationPosition};
+use correlator::model::build_model_for;
+use correlator::model::moon::site_me_m;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// SNR below which a row is written as not detected.
+pub const SNR_THRESHOLD: f64 = 7.0;
+
+/// What `--observables` wrote.
+#[derive(Debug, Clone)]
+pub struct ObservablesSummary {
+    pub job: PathBuf,
+    pub fringe: PathBuf,
+    pub truth: PathBuf,
+    pub rows: usize,
+}
+
+/// truth.json of an observable simulation.
+#[derive(Debug, Clone, Serialize)]
+pub struct ObservablesTruth {
+    pub reference_epoch: String,
+    pub seed: u64,
+    /// What `parameters` means.
+    pub note: String,
+    /// True values under `emcorr solve`'s names and datum (clocks relative
+    /// to the first station's, which keeps its a priori; clock offsets at
+    /// `reference_epoch`).
+    pub parameters: BTreeMap<String, f64>,
+    /// The injected errors as the scenario gave them.
+    pub stations: BTreeMap<String, StationInjection>,
+    pub sources: BTreeMap<String, Option<[f64; 3]>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StationInjection {
+    pub clock_offset_s: f64,
+    pub clock_rate: f64,
+    pub inject_offset_m: Option<[f64; 3]>,
+}
+
+/// Root-mean-square spread of the subbands' frequencies (each band
+/// uniformly filled) and their total width, Hz.
+pub fn bandwidths(job: &Job) -> (f64, f64) {
+    let bands: Vec<(f64, f64)> = job
+        .subbands
+        .iter()
+        .map(|s| {
+            let c = match s.sideband {
+                correlator::job::Sideband::Upper => s.sky_freq_hz + s.bandwidth_hz / 2.0,
+                correlator::job::Sideband::Lower => s.sky_freq_hz - s.bandwidth_hz / 2.0,
+            };
+            (c, s.bandwidth_hz)
+        })
+        .collect();
+    let total: f64 = bands.iter().map(|b| b.1).sum();
+    let mean = bands.iter().map(|b| b.0 * b.1).sum::<f64>() / total;
+    let var = bands
+        .iter()
+        .map(|(c, w)| w * ((c - mean).powi(2) + w * w / 12.0))
+        .sum::<f64>()
+        / total;
+    (var.sqrt(), total)
+}
+
+/// The job with every station's position moved by its `inject_offset_m`.
+fn true_job(sc: &Scenario, model_job: &Job) -> Job {
+    let mut j = model_job.clone();
+    for (st, sim) in j.stations.iter_mut().zip(&sc.sim.stations) {
+        let Some(d) = sim.inject_offset_m else {
+            continue;
+        };
+        st.position = match &st.position {
+            StationPosition::Itrf(x) => {
+                StationPosition::Itrf([x[0] + d[0], x[1] + d[1], x[2] + d[2]])
+            }
+            StationPosition::Moon(m) => {
+                let x = site_me_m(m);
+                StationPosition::MoonXyz([x[0] + d[0], x[1] + d[1], x[2] + d[2]])
+            }
+            StationPosition::MoonXyz(x) => {
+                StationPosition::MoonXyz([x[0] + d[0], x[1] + d[1], x[2] + d[2]])
+            }
+            StationPosition::None => StationPosition::None,
+        };
+    }
+    j
+}
+
+/// Simulate the observables of session `sc` into `out_dir`.
+pub fn simulate_observables(sc: &Scenario, out_dir: &Path) -> Result<ObservablesSummary, SimError> {
+    let job = &sc.job;
+    let bad = |why: String| SimError::BadInput(format!("{}: {why}", job.file.display()));
+    let Some(first) = job.scans.first() else {
+        return Err(bad(
+            "--observables simulates a session: the scenario has no [[scan]] tables".into(),
+        ));
+    };
+    for (st, sim) in job.stations.iter().zip(&sc.sim.stations) {
+        if sim.inject_offset_m.is_some() && matches!(st.position, StationPosition::None) {
+            return Err(bad(format!(
+                "station {}: inject_offset_m needs a position (it has a delay_poly)",
+                st.name
+            )));
+        }
+    }
+    let reference = job
+        .scans
+        .iter()
+        .map(|s| s.start)
+        .fold(first.start, |m, t| if t < m { t } else { m });
+    let mut model_job = job.clone();
+    for st in model_job.stations.iter_mut() {
+        st.clock.epoch.get_or_insert(reference);
+    }
+    let truth_job = true_job(sc, &model_job);
+    let eta = quantiser(sc)?.efficiency();
+    let (b_rms, b_total) = bandwidths(job);
+    let ref_freq = job
+        .subbands
+        .iter()
+        .map(|s| s.sky_freq_hz)
+        .fold(f64::INFINITY, f64::min);
+    let integration = job.correlation.integration_s;
+    let mut rng = ChaCha8Rng::seed_from_u64(sc.sim.seed);
+    let mut gauss = || -> f64 { StandardNormal.sample(&mut rng) };
+
+    let mut rows = Vec::new();
+    for (i, scan) in job.scans.iter().enumerate() {
+        let g = scan.start.add_seconds(scan.duration_s / 2.0);
+        let (from, to) = (
+            scan.start.add_seconds(-1.0),
+            scan.start.add_seconds(scan.duration_s + 1.0),
+        );
+        let stations = sc.scan_stations(i);
+        for k in sc.scan_sources(i) {
+            let src = &job.sources[k];
+            let offset = sc.sim.sources.get(k).and_then(|s| s.inject_offset_m);
+            let true_src = match offset {
+                Some(off) => moved_source(src, off).ok_or_else(|| {
+                    bad(format!(
+                        "source {}: only a source on the Moon takes inject_offset_m",
+                        src.name
+                    ))
+                })?,
+                None => src.clone(),
+            };
+            let model_err = |e: correlator::model::ModelError| SimError::BadInput(e.to_string());
+            let apriori = build_model_for(&model_job, src, from, to)
+                .map_err(model_err)?
+                .delays;
+            let truth = build_model_for(&truth_job, &true_src, from, to)
+                .map_err(model_err)?
+                .delays;
+            let t = |s: usize| -> (f64, f64) {
+                let sim = &sc.sim.stations[s];
+                let d = truth[s].eval(g);
+                (
+                    d.delay_s
+                        + sim.inject_clock_offset_s
+                        + sim.inject_clock_rate * g.seconds_since(reference),
+                    d.rate + sim.inject_clock_rate,
+                )
+            };
+            for (ai, &a) in stations.iter().enumerate() {
+                for &b in &stations[ai + 1..] {
+                    let fa = sc.sim.fraction(a, k, &src.name);
+                    let fb = sc.sim.fraction(b, k, &src.name);
+                    let rho = eta * eta * (fa * fb).sqrt();
+                    let snr = rho * (2.0 * b_total * scan.duration_s).sqrt();
+                    let sigma_tau = 1.0 / (std::f64::consts::TAU * snr * b_rms);
+                    let sigma_rate =
+                        12f64.sqrt() / (std::f64::consts::TAU * snr * scan.duration_s * ref_freq);
+                    let sigma_phase = 1.0 / snr;
+                    let (ta, ra) = t(a);
+                    let (tb, rb) = t(b);
+                    let (ma, mb) = (apriori[a].eval(g), apriori[b].eval(g));
+                    let total = tb - ta + sigma_tau * gauss();
+                    let total_rate = rb - ra + sigma_rate * gauss();
+                    let model = mb.delay_s - ma.delay_s;
+                    let model_rate = mb.rate - ma.rate;
+                    let phase = sigma_phase * gauss();
+                    rows.push(FringeRow {
+                        baseline: format!("{}-{}", job.stations[a].name, job.stations[b].name),
+                        scan: i + 1,
+                        subband: None,
+                        source: src.name.clone(),
+                        ref_epoch_utc: g.add_seconds(ma.delay_s).to_iso8601(),
+                        ref_station: job.stations[a].name.clone(),
+                        geocentre_epoch_utc: g.to_iso8601(),
+                        ref_freq_hz: ref_freq,
+                        mbd_s: total - model,
+                        mbd_sigma_s: sigma_tau,
+                        sbd_s: total - model,
+                        sbd_sigma_s: sigma_tau,
+                        rate_s_per_s: total_rate - model_rate,
+                        rate_sigma: sigma_rate,
+                        phase_deg: phase.to_degrees(),
+                        phase_sigma_deg: sigma_phase.to_degrees(),
+                        amplitude: rho,
+                        smearing_loss: 1.0,
+                        snr,
+                        noise_ratio: 1.0,
+                        pfd: 0.0,
+                        snr_threshold: SNR_THRESHOLD,
+                        detected: snr >= SNR_THRESHOLD,
+                        total_delay_s: Some(total),
+                        total_rate_s_per_s: Some(total_rate),
+                        n_periods: (scan.duration_s / integration).round().max(1.0) as usize,
+                        duration_s: scan.duration_s,
+                        scan_name: Some(scan.name.clone()),
+                        mbd_cal_sigma_s: 0.0,
+                    });
+                }
+            }
+        }
+    }
+
+    std::fs::create_dir_all(out_dir).map_err(super::io_err(out_dir))?;
+    let job_path = out_dir.join("job.toml");
+    let fringe_path = out_dir.join("fringe.json");
+    let truth_path = out_dir.join("truth.json");
+    let write = |p: &Path, text: &str| std::fs::write(p, text).map_err(super::io_err(p));
+    write(&job_path, &job_toml(sc, reference)?)?;
+    write(&fringe_path, &to_json(&rows))?;
+    let truth = truth_of(sc, &model_job, reference);
+    write(
+        &truth_path,
+        &(serde_json::to_string_pretty(&truth).expect("truth serialises") + "\n"),
+    )?;
+    Ok(ObservablesSummary {
+        job: job_path,
+        fringe: fringe_path,
+        truth: truth_path,
+        rows: rows.len(),
+    })
+}
+
+/// job.toml: the scenario's job keys and scans (a-priori positions and
+/// clocks), no recordings; clock rates run from `reference`.
+fn job_toml(sc: &Scenario, reference: formats::UtcTime) -> Result<String, SimError> {
+    let mut t = job_table(sc)?;
+    let jt = job_section(&mut t);
+    jt.remove("start");
+    jt.remove("duration_s");
+    if let Some(toml::Value::Array(sts)) = t.get_mut("station") {
+        for (st, s) in sts.iter_mut().zip(&sc.job.stations) {
+            let Some(st) = st.as_table_mut() else {
+                continue;
+            };
+            st.remove("file");
+            st.remove("files");
+            if s.clock.epoch.is_none() && (s.clock.rate != 0.0 || s.clock.lunar_proper_time) {
+                st.insert("clock_epoch".into(), reference.to_iso8601().into());
+            }
+        }
+    }
+    job_text(&t, "clock and position errors")
+}
+
+fn truth_of(sc: &Scenario, model_job: &Job, reference: formats::UtcTime) -> ObservablesTruth {
+    let job = &sc.job;
+    let mut p = BTreeMap::new();
+    let (off0, rate0) = (
+        sc.sim.stations[0].inject_clock_offset_s,
+        sc.sim.stations[0].inject_clock_rate,
+    );
+    let mut stations = BTreeMap::new();
+    for ((st, mst), sim) in job
+        .stations
+        .iter()
+        .zip(&model_job.stations)
+        .zip(&sc.sim.stations)
+    {
+        let c = &mst.clock;
+        let epoch = c.epoch.unwrap_or(reference);
+        let apriori_offset = c.offset_s + c.rate * reference.seconds_since(epoch);
+        p.insert(
+            format!("{}:clock_offset_s", st.name),
+            apriori_offset + sim.inject_clock_offset_s - off0,
+        );
+        p.insert(
+            format!("{}:clock_rate", st.name),
+            c.rate + sim.inject_clock_rate - rate0,
+        );
+        let d = sim.inject_offset_m.unwrap_or([0.0; 3]);
+        let (xyz, names) = match &st.position {
+            StationPosition::Itrf(x) => (Some(*x), ["x_m", "y_m", "z_m"]),
+            StationPosition::Moon(m) => (Some(site_me_m(m)), ["moon_x_m", "moon_y_m", "moon_z_m"]),
+            StationPosition::MoonXyz(x) => (Some(*x), ["moon_x_m", "moon_y_m", "moon_z_m"]),
+            StationPosition::None => (None, ["", "", ""]),
+        };
+        if let Some(x) = xyz {
+            for i in 0..3 {
+                p.insert(format!("{}:{}", st.name, names[i]), x[i] + d[i]);
+            }
+        }
+        stations.insert(
+            st.name.clone(),
+            StationInjection {
+                clock_offset_s: sim.inject_clock_offset_s,
+                clock_rate: sim.inject_clock_rate,
+                inject_offset_m: sim.inject_offset_m,
+            },
+        );
+    }
+    let mut sources = BTreeMap::new();
+    for (k, src) in job.sources.iter().enumerate() {
+        let off = sc.sim.sources.get(k).and_then(|s| s.inject_offset_m);
+        match &src.position {
+            SourcePosition::Moon(m) => {
+                let x = site_me_m(m);
+                let d = off.unwrap_or([0.0; 3]);
+                for (i, n) in ["moon_x_m", "moon_y_m", "moon_z_m"].iter().enumerate() {
+                    p.insert(format!("{}:{n}", src.name), x[i] + d[i]);
+                }
+            }
+            SourcePosition::RaDec { ra_rad, dec_rad } => {
+                p.insert(format!("{}:ra_rad", src.name), *ra_rad);
+                p.insert(format!("{}:dec_rad", src.name), *dec_rad);
+            }
+            _ => {}
+        }
+        sources.insert(src.name.clone(), off);
+    }
+    ObservablesTruth {
+        reference_epoch: reference.to_iso8601(),
+        seed: sc.sim.seed,
+        note: format!(
+            "parameters: true values under emcorr solve's names; clocks in its datum (the reference station {} keeps its a-priori clock, so every clock here is the true one minus {}'s injected error), offsets at reference_epoch",
+            job.stations[0].name, job.stations[0].name
+        ),
+        parameters: p,
+        stations,
+        sources,
+    }
+}

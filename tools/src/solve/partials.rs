@@ -1,0 +1,352 @@
+//! The solve's model of each observation and its partial derivatives.
+//!
+//! Station s's delay for observation i (geocentre epoch g, source k) at
+//! trial parameters p:
+//!
+//! ```text
+//! T_s(g; p) = track_s,k(g) + [geo_s(g; p) − geo_s(g; p0)] + Δclock_s(g; p)
+//! ```
+//!
+//! `track` is the correlator's a-priori delay (the polynomials of
+//! `build_model_for`, with the job's clock and, where set, lunar proper
+//! time): what `emcorr correlate` subtracted. `geo` is the geometric model
+//! itself (`DelayModel::station_at`) at the trial site and source position,
+//! so the bracket is exactly the change the trial makes; p0 is the job's
+//! a priori. Δclock_s = Δoffset + Δrate·t + Δaccel·t², t = g − clock epoch.
+//! The observable is T_B − T_A.
+//!
+//! Partials: clocks analytically (1, t, t²); positions by central
+//! differences of `geo` ([`POSITION_STEP_M`], [`ANGLE_STEP_RAD`]).
+
+use super::error::SolveError;
+use super::observations::Observation;
+use super::parameters::{Kind, Param};
+use correlator::job::{Job, SourcePosition};
+use correlator::model::geometric::{EpochContext, SourceGeometry};
+use correlator::model::moon::site_me_m;
+use correlator::model::near_field::NearSource;
+use correlator::model::sites::Site;
+use correlator::model::{build_model_for, DelayModel, DelayTrack};
+use formats::UtcTime;
+
+/// Central-difference step for positions. The delay is smooth in a
+/// position on scales of the distance to the nearest other point of the
+/// geometry (≥ 6 km: a lander beside a lunar station), so the truncation
+/// error of a central difference, ~(h/d)²/6, is ~5e-7 relative at 10 m;
+/// the rounding of the model (~1e-13 s per delay: BCRS coordinates of
+/// 1.5e11 m carry ~3e-5 m) over 2h against a partial of ≥ 3e-10 s/m is
+/// ~2e-5 relative. A 2 m step was tried first: its rounding error
+/// reached 1e-4 on the weakest partials. Either is far below what a
+/// Gauss–Newton step needs (the residual itself is evaluated exactly).
+pub const POSITION_STEP_M: f64 = 10.0;
+/// Central-difference step for ra and dec: 1e-5 rad (2"). The delay's
+/// curvature in angle is on the scale of a radian, so the truncation error,
+/// ~h²/6, is ~2e-11 relative; the rounding (~1e-13 s in a delay against a
+/// change of ≥ 5e-8 s over 2h on a 1000 km baseline) is ~1e-5 relative. A
+/// step of 1e-7 rad was tried first: its rounding error reached 5e-5.
+pub const ANGLE_STEP_RAD: f64 = 1e-5;
+
+/// One source's models: the geometric model and the a-priori tracks.
+struct SourceModel {
+    model: DelayModel,
+    tracks: Vec<DelayTrack>,
+}
+
+/// Where everything is at one trial.
+#[derive(Clone)]
+pub struct Trial {
+    /// Per job station: its site (`None`: a `delay_poly` station).
+    pub sites: Vec<Option<Site>>,
+    /// Per job source: its geometry (`None`: not observed).
+    pub sources: Vec<Option<SourceGeometry>>,
+    /// Per job station: Δoffset, Δrate, Δaccel.
+    pub clocks: Vec<[f64; 3]>,
+}
+
+/// The model of a set of observations.
+pub struct Geometry {
+    models: Vec<Option<SourceModel>>,
+    contexts: Vec<EpochContext>,
+    /// Per observation, geo of A and B at the a priori.
+    base: Vec<[f64; 2]>,
+    /// Per observation, track_B − track_A.
+    apriori_s: Vec<f64>,
+    pub clock_epoch: UtcTime,
+    apriori: Trial,
+}
+
+fn model_err(e: impl std::fmt::Display) -> SolveError {
+    SolveError::Model(e.to_string())
+}
+
+impl Geometry {
+    /// Models for every source the observations use, over their epochs.
+    pub fn new(
+        job: &Job,
+        obs: &[Observation],
+        clock_epoch: UtcTime,
+    ) -> Result<Geometry, SolveError> {
+        let n_src = job.sources.len();
+        let mut models: Vec<Option<SourceModel>> = (0..n_src).map(|_| None).collect();
+        for (k, slot) in models.iter_mut().enumerate() {
+            let epochs: Vec<UtcTime> = obs
+                .iter()
+                .filter(|o| o.source == k)
+                .map(|o| o.epoch)
+                .collect();
+            let first = epochs
+                .iter()
+                .copied()
+                .reduce(|x, y| if y < x { y } else { x });
+            let last = epochs
+                .iter()
+                .copied()
+                .reduce(|x, y| if y > x { y } else { x });
+            let (Some(first), Some(last)) = (first, last) else {
+                continue;
+            };
+            let (from, to) = (first.add_seconds(-60.0), last.add_seconds(60.0));
+            let src = &job.sources[k];
+            let model = DelayModel::new(job, src, from, to).map_err(model_err)?;
+            let tracks = build_model_for(job, src, from, to)
+                .map_err(model_err)?
+                .delays;
+            *slot = Some(SourceModel { model, tracks });
+        }
+        let first_model = models
+            .iter()
+            .flatten()
+            .next()
+            .ok_or_else(|| SolveError::Setup("no observations".into()))?;
+        let sites: Vec<Option<Site>> = (0..job.stations.len())
+            .map(|i| first_model.model.site(i))
+            .collect();
+        let sources: Vec<Option<SourceGeometry>> = models
+            .iter()
+            .map(|m| m.as_ref().map(|m| m.model.source().clone()))
+            .collect();
+        let apriori = Trial {
+            sites,
+            sources,
+            clocks: vec![[0.0; 3]; job.stations.len()],
+        };
+        let mut g = Geometry {
+            models,
+            contexts: Vec::with_capacity(obs.len()),
+            base: Vec::with_capacity(obs.len()),
+            apriori_s: Vec::with_capacity(obs.len()),
+            clock_epoch,
+            apriori: apriori.clone(),
+        };
+        for o in obs {
+            let m = g.models[o.source]
+                .as_ref()
+                .expect("model for every observed source");
+            let ctx = m.model.epoch(o.epoch).map_err(model_err)?;
+            g.contexts.push(ctx);
+            let i = g.contexts.len() - 1;
+            let ga = g.geo(i, o, o.a, &apriori)?;
+            let gb = g.geo(i, o, o.b, &apriori)?;
+            g.base.push([ga, gb]);
+            let d = m.tracks[o.b].eval(o.epoch).delay_s - m.tracks[o.a].eval(o.epoch).delay_s;
+            g.apriori_s.push(d);
+        }
+        Ok(g)
+    }
+
+    /// The a-priori trial (the job's positions, no clock corrections).
+    pub fn apriori(&self) -> &Trial {
+        &self.apriori
+    }
+
+    /// geo of station `s` for observation `i` at `trial` (0 for a station
+    /// without a site).
+    fn geo(&self, i: usize, o: &Observation, s: usize, trial: &Trial) -> Result<f64, SolveError> {
+        let Some(site) = &trial.sites[s] else {
+            return Ok(0.0);
+        };
+        let m = self.models[o.source].as_ref().expect("model");
+        let src = trial.sources[o.source].as_ref().expect("source geometry");
+        Ok(m.model
+            .station_at(&self.contexts[i], s, site, src)
+            .map_err(model_err)?
+            .delay_s)
+    }
+
+    fn clock(&self, o: &Observation, s: usize, trial: &Trial) -> f64 {
+        let t = o.epoch.seconds_since(self.clock_epoch);
+        let c = trial.clocks[s];
+        c[0] + c[1] * t + c[2] * t * t
+    }
+
+    /// The model T_B − T_A of observation `i` at `trial`.
+    pub fn model(&self, i: usize, o: &Observation, trial: &Trial) -> Result<f64, SolveError> {
+        let ga = self.geo(i, o, o.a, trial)? - self.base[i][0];
+        let gb = self.geo(i, o, o.b, trial)? - self.base[i][1];
+        Ok(self.apriori_s[i] + (gb - ga) + self.clock(o, o.b, trial) - self.clock(o, o.a, trial))
+    }
+
+    /// ∂(T_B − T_A)/∂p for observation `i` at `trial`, `step` the central
+    /// difference step of position and angle parameters (in their units).
+    pub fn partial(
+        &self,
+        i: usize,
+        o: &Observation,
+        trial: &Trial,
+        p: &Param,
+        step: f64,
+    ) -> Result<f64, SolveError> {
+        let t = o.epoch.seconds_since(self.clock_epoch);
+        let sign = |s: usize| -> f64 {
+            if s == o.b {
+                1.0
+            } else if s == o.a {
+                -1.0
+            } else {
+                0.0
+            }
+        };
+        match p.kind {
+            Kind::ClockOffset => Ok(sign(p.owner)),
+            Kind::ClockRate => Ok(sign(p.owner) * t),
+            Kind::ClockAccel => Ok(sign(p.owner) * t * t),
+            Kind::EarthPosition(axis) | Kind::MoonPosition(axis) => {
+                let sg = sign(p.owner);
+                if sg == 0.0 {
+                    return Ok(0.0);
+                }
+                let mut tr = trial.clone();
+                let mut at = |d: f64| -> Result<f64, SolveError> {
+                    tr.sites[p.owner] = trial.sites[p.owner].map(|s| shift_site(s, axis, d));
+                    self.geo(i, o, p.owner, &tr)
+                };
+                let (plus, minus) = (at(step)?, at(-step)?);
+                Ok(sg * (plus - minus) / (2.0 * step))
+            }
+            Kind::LanderPosition(_) | Kind::Ra | Kind::Dec => {
+                if p.owner != o.source {
+                    return Ok(0.0);
+                }
+                let mut tr = trial.clone();
+                let mut at = |d: f64| -> Result<f64, SolveError> {
+                    tr.sources[o.source] = trial.sources[o.source]
+                        .as_ref()
+                        .map(|g| shift_source(g, p.kind, d));
+                    Ok(self.geo(i, o, o.b, &tr)? - self.geo(i, o, o.a, &tr)?)
+                };
+                let (plus, minus) = (at(step)?, at(-step)?);
+                Ok((plus - minus) / (2.0 * step))
+            }
+        }
+    }
+}
+
+/// The central-difference step for a parameter kind.
+pub fn step_of(kind: Kind) -> f64 {
+    match kind {
+        Kind::Ra | Kind::Dec => ANGLE_STEP_RAD,
+        _ => POSITION_STEP_M,
+    }
+}
+
+fn shift_site(s: Site, axis: usize, d: f64) -> Site {
+    match s {
+        Site::Earth(mut x) => {
+            x[axis] += d;
+            Site::Earth(x)
+        }
+        Site::Moon(mut x) => {
+            x[axis] += d;
+            Site::Moon(x)
+        }
+    }
+}
+
+fn shift_source(g: &SourceGeometry, kind: Kind, d: f64) -> SourceGeometry {
+    match (g, kind) {
+        (SourceGeometry::Near(NearSource::Moon(Site::Moon(x))), Kind::LanderPosition(axis)) => {
+            let mut x = *x;
+            x[axis] += d;
+            SourceGeometry::Near(NearSource::Moon(Site::Moon(x)))
+        }
+        (SourceGeometry::Far(k), Kind::Ra | Kind::Dec) => {
+            let (mut ra, mut dec) = radec(k);
+            if kind == Kind::Ra {
+                ra += d;
+            } else {
+                dec += d;
+            }
+            SourceGeometry::Far(unit_vector(ra, dec))
+        }
+        _ => g.clone(),
+    }
+}
+
+pub fn radec(k: &[f64; 3]) -> (f64, f64) {
+    (k[1].atan2(k[0]), k[2].atan2(k[0].hypot(k[1])))
+}
+
+pub fn unit_vector(ra: f64, dec: f64) -> [f64; 3] {
+    let (sr, cr) = ra.sin_cos();
+    let (sd, cd) = dec.sin_cos();
+    [cd * cr, cd * sr, sd]
+}
+
+/// The trial at a-priori values plus corrections `dx` (in `params` order).
+pub fn trial_at(apriori: &Trial, params: &[Param], dx: &[f64]) -> Trial {
+    let mut t = apriori.clone();
+    for (p, &d) in params.iter().zip(dx) {
+        let v = p.apriori + d;
+        match p.kind {
+            Kind::ClockOffset => t.clocks[p.owner][0] = d,
+            Kind::ClockRate => t.clocks[p.owner][1] = d,
+            Kind::ClockAccel => t.clocks[p.owner][2] = d,
+            Kind::EarthPosition(axis) | Kind::MoonPosition(axis) => {
+                t.sites[p.owner] = t.sites[p.owner].map(|s| set_site(s, axis, v));
+            }
+            Kind::LanderPosition(axis) => {
+                if let Some(SourceGeometry::Near(NearSource::Moon(Site::Moon(x)))) =
+                    &t.sources[p.owner]
+                {
+                    let mut x = *x;
+                    x[axis] = v;
+                    t.sources[p.owner] =
+                        Some(SourceGeometry::Near(NearSource::Moon(Site::Moon(x))));
+                }
+            }
+            Kind::Ra | Kind::Dec => {
+                if let Some(SourceGeometry::Far(k)) = &t.sources[p.owner] {
+                    let (mut ra, mut dec) = radec(k);
+                    if p.kind == Kind::Ra {
+                        ra = v;
+                    } else {
+                        dec = v;
+                    }
+                    t.sources[p.owner] = Some(SourceGeometry::Far(unit_vector(ra, dec)));
+                }
+            }
+        }
+    }
+    t
+}
+
+fn set_site(s: Site, axis: usize, v: f64) -> Site {
+    match s {
+        Site::Earth(mut x) => {
+            x[axis] = v;
+            Site::Earth(x)
+        }
+        Site::Moon(mut x) => {
+            x[axis] = v;
+            Site::Moon(x)
+        }
+    }
+}
+
+/// A lander's a-priori ME position (m), for documentation and truth.
+pub fn lander_me_m(job: &Job, k: usize) -> Option<[f64; 3]> {
+    match &job.sources[k].position {
+        SourcePosition::Moon(m) => Some(site_me_m(m)),
+        _ => None,
+    }
+}

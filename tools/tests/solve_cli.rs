@@ -1,0 +1,318 @@
+//! `emcorr simulate --observables` + `emcorr solve` end to end: the
+//! standard session (testdata/scenarios/solve_session.toml) recovers the
+//! truth within 3σ, σ agrees with the scatter over noise realisations, a
+//! rank deficiency is named (exit 4), bad input is one line (exit 2/3).
+
+mod cli_util;
+
+use cli_util::{emcorr, ok};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn scenario() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/scenarios/solve_session.toml")
+}
+
+/// Simulate the standard session with `seed` into `dir`; returns truth.json.
+fn simulate(dir: &Path, seed: u64) -> Value {
+    ok(&emcorr()
+        .arg("simulate")
+        .arg("--observables")
+        .arg(scenario())
+        .arg("--out")
+        .arg(dir)
+        .args(["--seed", &seed.to_string()])
+        .output()
+        .unwrap());
+    serde_json::from_str(&std::fs::read_to_string(dir.join("truth.json")).unwrap()).unwrap()
+}
+
+fn solve_json(dir: &Path, extra: &[&str]) -> (Value, std::process::Output) {
+    let out = emcorr()
+        .arg("solve")
+        .arg(dir.join("fringe.json"))
+        .arg("--job")
+        .arg(dir.join("job.toml"))
+        .args(["--format", "json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (v, out)
+}
+
+/// (name, (estimate − truth)/σ, σ) for every estimated parameter.
+fn normalised(sol: &Value, truth: &Value) -> Vec<(String, f64, f64)> {
+    sol["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let name = p["name"].as_str().unwrap().to_string();
+            let t = truth["parameters"][&name]
+                .as_f64()
+                .unwrap_or_else(|| panic!("truth.json has no {name}"));
+            let sigma = p["sigma"].as_f64().unwrap();
+            ((p["estimate"].as_f64().unwrap() - t) / sigma, sigma, name)
+        })
+        .map(|(z, s, n)| (n, z, s))
+        .collect()
+}
+
+#[test]
+fn one_realisation_recovers_every_parameter_within_3_sigma() {
+    let dir = tempfile::tempdir().unwrap();
+    let truth = simulate(dir.path(), 16);
+    let (sol, out) = solve_json(dir.path(), &[]);
+    ok(&out);
+    let names: Vec<&str> = sol["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    // The default set: clocks of all but the reference, LS and the lander.
+    for want in [
+        "KM:clock_offset_s",
+        "KM:clock_rate",
+        "UR:clock_offset_s",
+        "LS:clock_rate",
+        "LS:moon_x_m",
+        "LS:moon_z_m",
+        "CE7LANDER:moon_y_m",
+    ] {
+        assert!(names.contains(&want), "{want} not estimated: {names:?}");
+    }
+    assert!(!names.iter().any(|n| n.starts_with("T6:")), "{names:?}");
+    for (name, z, sigma) in normalised(&sol, &truth) {
+        eprintln!("{name}: {z:+.2} σ (σ = {sigma:e})");
+        assert!(z.abs() < 3.0, "{name}: {z} σ from the truth");
+    }
+    let chi2 = sol["chi2_dof"].as_f64().unwrap();
+    assert!((0.8..1.25).contains(&chi2), "χ²/dof {chi2}");
+    assert_eq!(sol["n_flagged"], 0);
+    assert_eq!(sol["not_estimated"].as_array().unwrap().len(), 0);
+    // The a priori was tens of metres off.
+    let ls_x = sol["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "LS:moon_x_m")
+        .unwrap();
+    assert!(ls_x["correction"].as_f64().unwrap().abs() > 20.0);
+    assert_eq!(
+        sol["observations"].as_array().unwrap().len(),
+        sol["n_observations"].as_u64().unwrap() as usize
+    );
+}
+
+/// RMS of (estimate − truth)/σ per parameter over `seeds`.
+fn scatter_ratios(seeds: std::ops::Range<u64>) -> Vec<(String, f64)> {
+    let mut acc: Vec<(String, f64)> = Vec::new();
+    let n = (seeds.end - seeds.start) as f64;
+    for seed in seeds {
+        let dir = tempfile::tempdir().unwrap();
+        let truth = simulate(dir.path(), seed);
+        let (sol, out) = solve_json(dir.path(), &[]);
+        ok(&out);
+        for (i, (name, z, _)) in normalised(&sol, &truth).into_iter().enumerate() {
+            if acc.len() <= i {
+                acc.push((name, 0.0));
+            }
+            acc[i].1 += z * z;
+        }
+    }
+    acc.into_iter()
+        .map(|(n2, s)| (n2, (s / n).sqrt()))
+        .collect()
+}
+
+/// The suite's version: 6 realisations, the six position components
+/// pooled (36 normalised errors: the RMS has a standard error of ~0.12).
+#[test]
+fn scatter_over_sigma_is_near_one_pooled_over_6_realisations() {
+    let r = scatter_ratios(100..106);
+    let pos: Vec<f64> = r
+        .iter()
+        .filter(|(n, _)| n.contains("moon_"))
+        .map(|(n, v)| {
+            eprintln!("{n}: scatter/σ {v:.3}");
+            *v
+        })
+        .collect();
+    assert_eq!(pos.len(), 6);
+    let pooled = (pos.iter().map(|v| v * v).sum::<f64>() / pos.len() as f64).sqrt();
+    eprintln!("pooled scatter/σ {pooled:.3}");
+    assert!((0.7..1.35).contains(&pooled), "pooled scatter/σ {pooled}");
+}
+
+/// The criterion: over 20 realisations the scatter of each
+/// estimate over its formal σ is within 0.8–1.25 (measured result in the
+/// README, `emcorr solve`). Slow (~2 min): run with `--ignored`.
+#[test]
+#[ignore]
+fn scatter_over_sigma_of_each_parameter_over_20_realisations() {
+    let r = scatter_ratios(200..220);
+    let mut bad = Vec::new();
+    for (n, v) in &r {
+        eprintln!("{n}: scatter/σ {v:.3}");
+        if n.contains("moon_") && !(0.8..=1.25).contains(v) {
+            bad.push(n.clone());
+        }
+    }
+    assert!(bad.is_empty(), "outside 0.8–1.25: {bad:?}");
+}
+
+#[test]
+fn estimating_the_reference_clock_is_named_as_a_rank_deficiency() {
+    let dir = tempfile::tempdir().unwrap();
+    simulate(dir.path(), 16);
+    let (sol, out) = solve_json(dir.path(), &["--estimate", "+clock_offset:T6"]);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("could not be estimated"), "{stderr}");
+    let ne = sol["not_estimated"].as_array().unwrap();
+    assert_eq!(ne.len(), 1, "{ne:?}");
+    let involved: Vec<&str> = ne[0]["involved"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    // A common clock offset: every station's offset is in the combination.
+    for st in ["T6", "KM", "UR", "LS"] {
+        let name = format!("{st}:clock_offset_s");
+        assert!(involved.contains(&name.as_str()), "{involved:?}");
+    }
+    assert!(stderr.contains(ne[0]["name"].as_str().unwrap()), "{stderr}");
+    // Whatever was held, every reported value is a number.
+    for p in sol["parameters"].as_array().unwrap() {
+        assert!(p["sigma"].as_f64().is_some_and(f64::is_finite), "{p}");
+    }
+}
+
+fn one_line_error(out: &std::process::Output, code: i32, needles: &[&str]) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(!stderr.contains("internal error"), "{stderr}");
+    for n in needles {
+        assert!(stderr.contains(n), "{n:?} not in {stderr}");
+    }
+}
+
+#[test]
+fn bad_input_is_one_line_naming_file_and_row_or_key() {
+    let dir = tempfile::tempdir().unwrap();
+    simulate(dir.path(), 16);
+    let text = std::fs::read_to_string(dir.path().join("fringe.json")).unwrap();
+    let mut rows: Vec<Value> = serde_json::from_str(&text).unwrap();
+    let run = |file: &Path, extra: &[&str]| {
+        emcorr()
+            .arg("solve")
+            .arg(file)
+            .arg("--job")
+            .arg(dir.path().join("job.toml"))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    // Two concatenated documents; row 3 of the second lacks its total delay.
+    let bad = dir.path().join("bad.json");
+    rows[2].as_object_mut().unwrap().remove("total_delay_s");
+    let doc2 = serde_json::to_string(&rows[..5]).unwrap();
+    std::fs::write(
+        &bad,
+        format!("{}\n{doc2}\n", serde_json::to_string(&rows[5..]).unwrap()),
+    )
+    .unwrap();
+    let n_first = rows.len() - 5;
+    one_line_error(
+        &run(&bad, &[]),
+        2,
+        &[
+            "bad.json",
+            &format!("row {}", n_first + 3),
+            "total_delay_s",
+            "missing",
+        ],
+    );
+    // An unknown station in a baseline.
+    rows[2]["total_delay_s"] = Value::from(0.0);
+    rows[1]["baseline"] = Value::from("T6-XX");
+    std::fs::write(&bad, serde_json::to_string(&rows).unwrap()).unwrap();
+    one_line_error(
+        &run(&bad, &[]),
+        2,
+        &["bad.json", "row 2", "baseline", "T6-XX"],
+    );
+    // Not JSON.
+    std::fs::write(&bad, "[{\"baseline\": ").unwrap();
+    one_line_error(&run(&bad, &[]), 2, &["bad.json", "not JSON"]);
+    // A missing file: an I/O failure.
+    one_line_error(&run(&dir.path().join("none.json"), &[]), 3, &["none.json"]);
+    // An unknown --estimate group and an unknown station.
+    let good = dir.path().join("fringe.json");
+    one_line_error(
+        &run(&good, &["--estimate", "+clocks"]),
+        2,
+        &["--estimate", "clocks"],
+    );
+    one_line_error(
+        &run(&good, &["--estimate", "+position:XX"]),
+        2,
+        &["--estimate", "XX"],
+    );
+}
+
+#[test]
+fn estimate_removes_groups_concatenated_files_are_one_session_and_an_outlier_is_flagged() {
+    let dir = tempfile::tempdir().unwrap();
+    let truth = simulate(dir.path(), 16);
+    // The quasar rows only, split over two files, one row 50σ off; the
+    // lander's group removed.
+    let text = std::fs::read_to_string(dir.path().join("fringe.json")).unwrap();
+    let mut rows: Vec<Value> = serde_json::from_str(&text).unwrap();
+    rows.retain(|r| r["source"] != "CE7LANDER");
+    let bad = 37;
+    let sigma = rows[bad]["mbd_sigma_s"].as_f64().unwrap();
+    rows[bad]["total_delay_s"] =
+        Value::from(rows[bad]["total_delay_s"].as_f64().unwrap() + 50.0 * sigma);
+    let (a, b) = rows.split_at(100);
+    let (fa, fb) = (dir.path().join("a.json"), dir.path().join("b.json"));
+    std::fs::write(&fa, serde_json::to_string(a).unwrap()).unwrap();
+    std::fs::write(&fb, serde_json::to_string(b).unwrap()).unwrap();
+    let out = emcorr()
+        .arg("solve")
+        .args([&fa, &fb])
+        .arg("--job")
+        .arg(dir.path().join("job.toml"))
+        .args(["--format", "json", "--estimate", "-lander"])
+        .output()
+        .unwrap();
+    let sol: Value = serde_json::from_str(&ok(&out)).unwrap();
+    assert_eq!(sol["n_observations"].as_u64().unwrap() as usize, rows.len());
+    assert!(!sol["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["name"].as_str().unwrap().starts_with("CE7LANDER")));
+    let flagged: Vec<usize> = sol["observations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o["flagged"] == true)
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(flagged, [bad]);
+    for (name, z, _) in normalised(&sol, &truth) {
+        assert!(z.abs() < 3.0, "{name}: {z} σ");
+    }
+}
