@@ -122,7 +122,11 @@ fn fringe_file(dir: &Path) -> (PathBuf, Vec<Value>) {
             .args(extra)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let s = String::from_utf8(out.stdout).unwrap();
         let v: Value = serde_json::from_str(&s).unwrap();
         rows.extend(v.as_array().unwrap().iter().cloned());
@@ -202,7 +206,11 @@ fn ngs_round_trips_every_observation() {
         .arg(&out)
         .output()
         .unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     if !python() {
         return;
     }
@@ -257,9 +265,17 @@ fn ngs_round_trips_every_observation() {
     assert!(s(&ngs, "comment").contains("MOON"));
     // Sources: the job's RA/Dec.
     let src = ngs["sources"].as_array().unwrap();
-    let want = [
-        ("0552+398", (5.0 + 55.0 / 60.0 + 30.72 / 3600.0) * 15.0, 39.0 + 48.0 / 60.0 + 50.4 / 3600.0),
-        ("1741-038", (17.0 + 43.0 / 60.0 + 58.8 / 3600.0) * 15.0, -(3.0 + 50.0 / 60.0 + 6.0 / 3600.0)),
+    let want: [(&str, f64, f64); 2] = [
+        (
+            "0552+398",
+            (5.0 + 55.0 / 60.0 + 30.72 / 3600.0) * 15.0,
+            39.0 + 48.0 / 60.0 + 50.4 / 3600.0,
+        ),
+        (
+            "1741-038",
+            (17.0 + 43.0 / 60.0 + 58.8 / 3600.0) * 15.0,
+            -(3.0 + 50.0 / 60.0 + 6.0 / 3600.0),
+        ),
     ];
     assert_eq!(src.len(), 2);
     for (x, (name, ra, dec)) in src.iter().zip(want) {
@@ -285,7 +301,11 @@ fn vso_round_trips_every_observation() {
         .arg(&out)
         .output()
         .unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     if !python() {
         return;
     }
@@ -334,7 +354,10 @@ fn a_row_without_total_delay_is_bad_input_naming_row_and_key() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("bad.json: row 2 (baseline EF-WB, scan 2): key `total_delay_s`: missing"), "{err}");
+    assert!(
+        err.contains("bad.json: row 2 (baseline EF-WB, scan 2): key `total_delay_s`: missing"),
+        "{err}"
+    );
 
     // null (a file without a model table) names the key and why.
     std::fs::write(
@@ -351,7 +374,10 @@ fn a_row_without_total_delay_is_bad_input_naming_row_and_key() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("row 1") && err.contains("`total_delay_s`: null"), "{err}");
+    assert!(
+        err.contains("row 1") && err.contains("`total_delay_s`: null"),
+        "{err}"
+    );
 
     // A missing fringe file is bad input too.
     let out = emcorr()

@@ -368,7 +368,7 @@ pub fn catalogue(job: &Job, obs: &[Observation]) -> Result<Catalogue, ExportErro
     };
     let mut sites = Vec::new();
     for (i, st) in job.stations.iter().enumerate() {
-        let Some(g) = first(&|o| o.station_1 == i || o.station_2 == i) else {
+        let Some(g) = first(&|o: &Observation| o.station_1 == i || o.station_2 == i) else {
             continue;
         };
         let site = match &st.position {
@@ -414,7 +414,7 @@ pub fn catalogue(job: &Job, obs: &[Observation]) -> Result<Catalogue, ExportErro
     }
     let mut sources = Vec::new();
     for (k, src) in job.sources.iter().enumerate() {
-        let Some(g) = first(&|o| o.source == k) else {
+        let Some(g) = first(&|o: &Observation| o.source == k) else {
             continue;
         };
         let entry = match &src.position {

@@ -67,7 +67,8 @@ impl Card {
 }
 
 /// `v` with as many decimals (≤ `max_decimals`) as fit in `width`
-/// characters; `None` if not even the integer part fits or `v` is not
+/// characters (a leading "0" before the point dropped if that makes room,
+/// as the format's own examples write ".04917"); `None` if not even the integer part fits or `v` is not
 /// finite.
 pub fn fixed(v: f64, width: usize, max_decimals: usize) -> Option<String> {
     if !v.is_finite() {
@@ -75,7 +76,15 @@ pub fn fixed(v: f64, width: usize, max_decimals: usize) -> Option<String> {
     }
     (0..=max_decimals)
         .rev()
-        .map(|d| format!("{v:.d$}"))
+        .map(|d| {
+            // Fortran style: "0.5" → ".5", "-0.5" → "-.5" when that fits more decimals.
+            let s = format!("{v:.d$}");
+            if s.len() > width && (s.starts_with("0.") || s.starts_with("-0.")) {
+                s.replacen("0.", ".", 1)
+            } else {
+                s
+            }
+        })
         .find(|s| s.len() <= width)
         .map(|s| if s.contains('.') { s } else { s + "." })
         .filter(|s| s.len() <= width)
@@ -126,7 +135,12 @@ pub fn write(x: &Export) -> Result<String, ExportError> {
     const MONTHS: [&str; 12] = [
         "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
     ];
-    let db = format!("${:02}{}{:02}EM", y.rem_euclid(100), MONTHS[mo as usize - 1], d);
+    let db = format!(
+        "${:02}{}{:02}EM",
+        y.rem_euclid(100),
+        MONTHS[mo as usize - 1],
+        d
+    );
     let mut c = Card::new();
     c.left(1, 32, "DATA IN NGS FORMAT FROM DATABASE");
     c.left(34, 43, &db);
@@ -144,7 +158,8 @@ pub fn write(x: &Export) -> Result<String, ExportError> {
         for (k, v) in s.itrs_m.iter().enumerate() {
             let a = 11 + 15 * k;
             let t = fixed(*v, 14, 5).ok_or_else(|| bug("a site coordinate"))?;
-            c.right(a, a + 14, &t).ok_or_else(|| bug("a site coordinate"))?;
+            c.right(a, a + 14, &t)
+                .ok_or_else(|| bug("a site coordinate"))?;
         }
         // The job has no mount or axis offset: AZEL, 0 (see README).
         c.left(57, 60, "AZEL");
@@ -317,7 +332,13 @@ fn data_cards(
     c.right(
         21,
         30,
-        &num(o.delay_sigma_s * 1e9, 9, DELAY_SIGMA_DECIMALS_NS, "mbd_sigma_s", 2)?,
+        &num(
+            o.delay_sigma_s * 1e9,
+            9,
+            DELAY_SIGMA_DECIMALS_NS,
+            "mbd_sigma_s",
+            2,
+        )?,
     );
     // An unconstrained rate (one integration) is written as 0 ± 0: no rate.
     let (rate, rate_sigma) = o.rate.unwrap_or((0.0, 0.0));
@@ -329,7 +350,13 @@ fn data_cards(
     c.right(
         51,
         60,
-        &num(rate_sigma * 1e12, 9, RATE_SIGMA_DECIMALS_PS, "rate_sigma", 2)?,
+        &num(
+            rate_sigma * 1e12,
+            9,
+            RATE_SIGMA_DECIMALS_PS,
+            "rate_sigma",
+            2,
+        )?,
     );
     c.right(61, 62, if o.detected { "0" } else { "1" });
     c.left(64, 65, "GR");
