@@ -240,9 +240,7 @@ fn comment(x: &Export) -> String {
     }
     let mut s = parts.join("; ");
     if s.len() > 79 {
-        s = "emcorr export: group delays, card 2; lunar sites, near-field sources: see README"
-            .into();
-        s.truncate(79);
+        s = "emcorr export: group delays in card 2; lunar sites, near-field sources: README".into();
     }
     s.retain(|c| c.is_ascii());
     s
@@ -315,9 +313,10 @@ fn data_cards(
         let code: String = name
             .chars()
             .map(|c| if c.is_ascii_graphic() { c } else { '_' })
-            .take(10)
+            .take(9)
             .collect();
-        c.left(61, 70, &code);
+        // Right-justified, as the format's example: a blank after the seconds.
+        c.right(61, 70, &code);
     }
     cards.push(finish(c, 1)?);
 
