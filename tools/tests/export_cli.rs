@@ -389,3 +389,121 @@ fn a_row_without_total_delay_is_bad_input_naming_row_and_key() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// The lander job of testdata/scenarios/lander.toml (T6 and the lunar LS;
+/// a quasar and the near-field CE7LANDER), with the model from testdata.
+fn write_lander_job(dir: &Path) -> PathBuf {
+    let sc = std::fs::read_to_string(testdata("scenarios/lander.toml")).unwrap();
+    let mut table: toml::Table = toml::from_str(&sc).unwrap();
+    table.remove("simulation");
+    table.remove("scan");
+    table.remove("zoom");
+    for k in ["kernels", "eop"] {
+        let v = &mut table["model"][k];
+        let fix = |p: &str| testdata(p.trim_start_matches("../")).display().to_string();
+        *v = match v {
+            toml::Value::Array(a) => toml::Value::Array(
+                a.iter()
+                    .map(|p| toml::Value::String(fix(p.as_str().unwrap())))
+                    .collect(),
+            ),
+            toml::Value::String(p) => toml::Value::String(fix(p)),
+            _ => unreachable!(),
+        };
+    }
+    for s in table["source"].as_array_mut().unwrap() {
+        let s = s.as_table_mut().unwrap();
+        for k in ["correlated_fraction", "inject_offset_m", "tone"] {
+            s.remove(k);
+        }
+    }
+    for s in table["station"].as_array_mut().unwrap() {
+        let s = s.as_table_mut().unwrap();
+        for k in ["inject_clock_offset_s", "correlated_fraction_by_source"] {
+            s.remove(k);
+        }
+    }
+    table["job"]
+        .as_table_mut()
+        .unwrap()
+        .insert("output".into(), toml::Value::String("t.fits".into()));
+    let p = dir.join("lander.toml");
+    std::fs::write(&p, toml::to_string(&table).unwrap()).unwrap();
+    p
+}
+
+#[test]
+fn lunar_station_near_field_source_and_second_station_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let job = write_lander_job(dir.path());
+    let delay = 1.2871234567891234;
+    let row = |source: &str, ref_station: &str, ref_epoch: &str| {
+        serde_json::json!({
+            "baseline": "T6-LS", "scan": 1, "subband": null, "source": source,
+            "ref_epoch_utc": ref_epoch, "ref_station": ref_station,
+            "geocentre_epoch_utc": "2026-03-15T00:30:00Z", "ref_freq_hz": 8.4e9,
+            "mbd_sigma_s": 3.2e-11, "rate_sigma": null, "amplitude": 0.05, "snr": 300.0,
+            "detected": true, "total_delay_s": delay, "total_rate_s_per_s": -2.1e-6,
+            "duration_s": 1.0, "scan_name": "No0001"
+        })
+    };
+    let fringe = dir.path().join("lander.json");
+    // Station 2 (LS) labels the second row: its arrival, 1.287… s after T6's.
+    let rows = vec![
+        row("CE7LANDER", "T6", "2026-03-15T00:30:00.0125Z"),
+        row("PKS1921-293", "LS", "2026-03-15T00:30:01.2996234567891234Z"),
+    ];
+    std::fs::write(&fringe, serde_json::to_string(&rows).unwrap()).unwrap();
+    let out = |format: &str| {
+        let o = emcorr()
+            .arg("export")
+            .arg(&fringe)
+            .args(["--format", format, "--job"])
+            .arg(&job)
+            .arg("--out")
+            .arg(dir.path().join(format!("t.{format}")))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        dir.path().join(format!("t.{format}"))
+    };
+    let (ngs_file, vso_file) = (out("ngs"), out("vso"));
+    if !python() {
+        return;
+    }
+    let ngs = read_with("ngs_reader.py", &ngs_file);
+    let obs = ngs["observations"].as_array().unwrap();
+    assert_eq!(obs.len(), 2);
+    let t6 = UtcTime::parse_iso8601("2026-03-15T00:30:00.0125Z").unwrap();
+    for o in obs {
+        // Both rows are labelled with T6's arrival (the second moved back by the delay).
+        assert!(epoch_of(o).seconds_since(t6).abs() < 1e-9, "{o}");
+        assert!((f(o, "delay_ns") * 1e-9 - delay).abs() < 1e-15);
+        assert_eq!(f(o, "rate_sigma_ps_per_s"), 0.0, "a null rate σ is 0 ± 0");
+    }
+    let sites = ngs["sites"].as_array().unwrap();
+    let ls: f64 = sites[1]["xyz_m"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap().powi(2))
+        .sum::<f64>()
+        .sqrt();
+    assert!((3.5e8..4.1e8).contains(&ls), "LS at {ls} m");
+    let names: Vec<&str> = ngs["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| s(x, "name"))
+        .collect();
+    assert_eq!(names, ["PKS1921-", "CE7LANDE"], "cut to 8 characters");
+    let vso = read_with("vso_reader.py", &vso_file);
+    let types: Vec<&str> = vso["observations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| s(o, "type"))
+        .collect();
+    assert_eq!(types.len(), 2);
+    assert!(types.contains(&"s") && types.contains(&"q"));
+}
