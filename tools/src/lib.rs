@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod cluster;
 pub mod demo;
+pub mod export;
 pub mod failure;
 pub mod fringe;
 pub mod pcal;

@@ -290,4 +290,23 @@ mod tests {
             assert!((g[k] - want[k]).abs() < 1e-6, "{g:?} vs {want:?}");
         }
     }
+
+    #[test]
+    fn gcrs_to_itrs_matches_sofa_c2t06a() {
+        // SOFA's c2t06a matrix (ITRS ← GCRS) applied to a point at lunar distance.
+        let utc = UtcTime::from_calendar(2026, 3, 14, 23, 45, 0, 0.0);
+        let v = eop().at(utc).unwrap();
+        let tt = utc_to_tt(utc);
+        let eo = EarthOrientation::new(tt, v, tai_minus_utc_s(utc));
+        let g = [2.1e8, -3.2e8, 0.9e8];
+        let x = eo.gcrs_to_itrs(tt, &g);
+        let (t1, t2) = tt.jd2();
+        let ut1 = tt.add_seconds(eo.ut1_minus_tt_s);
+        let (u1, u2) = ut1.jd2();
+        let m = sofars::pnp::c2t06a(t1, t2, u1, u2, v.xp_rad, v.yp_rad);
+        let want = super::super::vector::mul(&m, &g);
+        for k in 0..3 {
+            assert!((x[k] - want[k]).abs() < 1e-3, "{x:?} vs {want:?}");
+        }
+    }
 }

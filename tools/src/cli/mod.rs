@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 pub mod correlate;
 pub mod demo;
 pub mod dump;
+pub mod export;
 pub mod fringe;
 pub mod inspect;
 pub mod model;
@@ -39,6 +40,8 @@ pub enum Command {
     Correlate(correlate::CorrelateArgs),
     /// Fringe-fit a correlator output: delays, rates, phases, SNR.
     Fringe(fringe::FringeArgs),
+    /// Write fringe-fit observables as NGS cards or a VieVS VSO file.
+    Export(export::ExportArgs),
     /// Print the phase-cal tones of a correlator output (its PHASE-CAL table).
     Pcal(pcal::PcalArgs),
     /// Estimate clocks and positions from fringe rows (weighted least squares).
@@ -56,6 +59,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Simulate(a) => simulate::run(a),
         Command::Correlate(a) => correlate::run(a),
         Command::Fringe(a) => fringe::run(a),
+        Command::Export(a) => export::run(a),
         Command::Pcal(a) => pcal::run(a),
         Command::Plot(a) => plot::run(a),
         Command::Solve(a) => solve::run(a),
