@@ -28,9 +28,11 @@
 //! σ_rate = √12 / (2π · SNR · T · ν_ref) (a linear phase fit over T),
 //! the phase σ = 1/SNR rad. Rows are detected when SNR ≥ 7.
 //!
-//! Not simulated: troposphere, ionosphere, tides (the correlator's model
-//! has none of them either, so they are not part of the a priori the
-//! solve starts from), phase ambiguities, bad fringes.
+//! Tides, the axis offset and the a-priori troposphere are in the
+//! correlator's model, so the true and a-priori delays both hold them
+//! alike: no error of them is simulated (a true zenith wet delay unlike the
+//! a priori needs the solve's `zwd` parameters, not built yet). Not
+//! simulated either: the ionosphere, phase ambiguities, bad fringes.
 
 use super::scenario::Scenario;
 use super::session::moved_source;
