@@ -541,29 +541,10 @@ impl Scenario {
                 };
                 let offset = num(st, "inject_clock_offset_s")?.unwrap_or(0.0);
                 let rate = num(st, "inject_clock_rate")?.unwrap_or(0.0);
-                let inject_offset_m = match st.remove("inject_offset_m") {
-                    None => None,
-                    Some(v) => {
-                        let xyz = <[f64; 3]>::deserialize(v).map_err(|e| {
-                            key_err(
-                                &k("inject_offset_m"),
-                                format!(
-                                    "expected [dx, dy, dz] in metres: {}",
-                                    one_line(&e.to_string())
-                                ),
-                            )
-                        })?;
-                        if !xyz.iter().all(|x| x.is_finite() && x.abs() <= 1e4) {
-                            return Err(key_err(
-                                &k("inject_offset_m"),
-                                format!(
-                                    "implausible offset {xyz:?} (each component within ±10 km)"
-                                ),
-                            ));
-                        }
-                        Some(xyz)
-                    }
-                };
+                let inject_offset_m = st
+                    .remove("inject_offset_m")
+                    .map(|v| offset_m(v, &k("inject_offset_m"), &key_err))
+                    .transpose()?;
                 let fraction = num(st, "correlated_fraction")?.unwrap_or(default_fraction);
                 check_fraction(fraction, &k("correlated_fraction"), &key_err)?;
                 if !(offset.is_finite() && offset.abs() < 1.0) {
@@ -920,28 +901,11 @@ fn strip_source_keys(
         if let Some(f) = correlated_fraction {
             check_fraction(f, &k("correlated_fraction"), key_err)?;
         }
-        let inject_offset_m = match t.remove("inject_offset_m") {
-            None => None,
-            Some(v) => {
-                let xyz = <[f64; 3]>::deserialize(v).map_err(|e| {
-                    key_err(
-                        &k("inject_offset_m"),
-                        format!(
-                            "expected [dx, dy, dz] in metres: {}",
-                            one_line(&e.to_string())
-                        ),
-                    )
-                })?;
-                // A lander known to within kilometres is not a lander.
-                if !xyz.iter().all(|x| x.is_finite() && x.abs() <= 1e4) {
-                    return Err(key_err(
-                        &k("inject_offset_m"),
-                        format!("implausible offset {xyz:?} (each component within ±10 km)"),
-                    ));
-                }
-                Some(xyz)
-            }
-        };
+        // A lander known to within kilometres is not a lander.
+        let inject_offset_m = t
+            .remove("inject_offset_m")
+            .map(|v| offset_m(v, &k("inject_offset_m"), key_err))
+            .transpose()?;
         let tones = match t.remove("tone") {
             None => Vec::new(),
             Some(v) => Vec::<Tone>::deserialize(v).map_err(|e| {
@@ -1268,6 +1232,31 @@ fn one_line(s: &str) -> String {
         .filter(|l| !l.is_empty() && !l.starts_with('|') && !l.starts_with('^'))
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// `inject_offset_m = [dx, dy, dz]` (true minus a-priori position, m): each
+/// component finite and within ±10 km.
+fn offset_m(
+    v: toml::Value,
+    key: &str,
+    key_err: &dyn Fn(&str, String) -> ScenarioError,
+) -> Result<[f64; 3], ScenarioError> {
+    let xyz = <[f64; 3]>::deserialize(v).map_err(|e| {
+        key_err(
+            key,
+            format!(
+                "expected [dx, dy, dz] in metres: {}",
+                one_line(&e.to_string())
+            ),
+        )
+    })?;
+    if !xyz.iter().all(|x| x.is_finite() && x.abs() <= 1e4) {
+        return Err(key_err(
+            key,
+            format!("implausible offset {xyz:?} (each component within ±10 km)"),
+        ));
+    }
+    Ok(xyz)
 }
 
 fn check_fraction(
