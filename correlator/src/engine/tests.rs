@@ -14,6 +14,22 @@ use std::path::Path;
 /// Reference epoch of every test: delays are τ(g) = τ0 + r·(g − E).
 const EPOCH: &str = "2026-01-01T00:00:00Z";
 
+/// The StreamInfo of an in-memory test recording: one channel per thread,
+/// `bits` (32 for floats), VDIF-like framing the engine never reads.
+fn memory_info(station_id: u16, threads: Vec<u16>, bits: u8, complex: bool, fs: f64) -> StreamInfo {
+    StreamInfo {
+        station_id,
+        threads,
+        channels: 1,
+        bits,
+        complex,
+        frame_bytes: 8032,
+        samples_per_frame: 1000,
+        sample_rate_hz: fs,
+        sample_rate_inferred: false,
+    }
+}
+
 fn epoch() -> UtcTime {
     UtcTime::parse_iso8601(EPOCH).unwrap()
 }
@@ -254,17 +270,13 @@ impl Scenario {
             .zip(signals)
             .enumerate()
             .map(|(s, (st, (first, data)))| {
-                let info = StreamInfo {
-                    station_id: s as u16,
-                    threads: self.subbands.iter().map(|b| b.3).collect(),
-                    channels: 1,
-                    bits: if self.bits == 0 { 32 } else { self.bits },
-                    complex: self.complex,
-                    frame_bytes: 8032,
-                    samples_per_frame: 1000,
-                    sample_rate_hz: self.fs,
-                    sample_rate_inferred: false,
-                };
+                let info = memory_info(
+                    s as u16,
+                    self.subbands.iter().map(|b| b.3).collect(),
+                    if self.bits == 0 { 32 } else { self.bits },
+                    self.complex,
+                    self.fs,
+                );
                 let mut src =
                     MemorySource::new(info, epoch().add_seconds(st.origin_s as f64), *first);
                 for (i, d) in data.iter().enumerate() {

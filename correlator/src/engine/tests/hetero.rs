@@ -256,17 +256,13 @@ impl Hetero {
             .zip(signals)
             .enumerate()
             .map(|(s, (st, (first, data)))| {
-                let info = StreamInfo {
-                    station_id: s as u16,
-                    threads: st.recs.iter().map(|r| r.thread).collect(),
-                    channels: 1,
-                    bits: 32,
-                    complex: st.complex(),
-                    frame_bytes: 8032,
-                    samples_per_frame: 1000,
-                    sample_rate_hz: st.fs,
-                    sample_rate_inferred: false,
-                };
+                let info = super::memory_info(
+                    s as u16,
+                    st.recs.iter().map(|r| r.thread).collect(),
+                    32,
+                    st.complex(),
+                    st.fs,
+                );
                 let mut src = MemorySource::new(info, epoch(), *first);
                 for (r, d) in st.recs.iter().zip(data) {
                     src = src.with_channel(r.thread, 0, d.clone(), None);

@@ -103,17 +103,7 @@ fn recordings(seconds: f64) -> Vec<(StreamInfo, i64, Vec<f32>)> {
                     x[k * w + 1] = im as f32;
                 }
             }
-            let info = StreamInfo {
-                station_id: s as u16,
-                threads: vec![0],
-                channels: 1,
-                bits: 32,
-                complex,
-                frame_bytes: 8032,
-                samples_per_frame: 1000,
-                sample_rate_hz: fs,
-                sample_rate_inferred: false,
-            };
+            let info = super::memory_info(s as u16, vec![0], 32, complex, fs);
             (info, first, x)
         })
         .collect()
@@ -355,17 +345,7 @@ fn one_percent_tones_over_one_second_at_vgos_bandwidths() {
             }
         }
         let synth_s = t0.elapsed().as_secs_f64();
-        let info = StreamInfo {
-            station_id: 0,
-            threads: vec![0],
-            channels: 1,
-            bits: 2,
-            complex,
-            frame_bytes: 8032,
-            samples_per_frame: 1000,
-            sample_rate_hz: fs,
-            sample_rate_inferred: false,
-        };
+        let info = super::memory_info(0, vec![0], 2, complex, fs);
         let src = MemorySource::new(info, epoch(), first).with_channel(0, 0, x, None);
         let mut sink = MemorySink::default();
         correlate(

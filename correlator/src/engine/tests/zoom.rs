@@ -127,17 +127,7 @@ impl ZoomCase {
                     x[k] = cs as f32;
                 }
             }
-            let info = StreamInfo {
-                station_id: s as u16,
-                threads: vec![0],
-                channels: 1,
-                bits: 32,
-                complex,
-                frame_bytes: 8032,
-                samples_per_frame: 1000,
-                sample_rate_hz: fs,
-                sample_rate_inferred: false,
-            };
+            let info = super::memory_info(s as u16, vec![0], 32, complex, fs);
             let src = MemorySource::new(info, epoch(), first).with_channel(0, 0, x, None);
             out.push(Box::new(src) as Box<dyn SampleSource>);
         }
