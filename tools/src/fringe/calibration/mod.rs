@@ -266,8 +266,8 @@ pub fn mbd_sigma_from_terms(cal: &StationCal, data: &BaselineData, pols: (char, 
                 inside
             };
             let k = used.len() as f64;
+            let s1: f64 = sub.chan_freq_hz.iter().map(|f| f - mean).sum();
             for term in used {
-                let s1: f64 = sub.chan_freq_hz.iter().map(|f| f - mean).sum();
                 let s2: f64 = sub
                     .chan_freq_hz
                     .iter()
