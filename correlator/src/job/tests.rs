@@ -467,3 +467,18 @@ fn troposphere_keys_have_defaults_and_ranges() {
         );
     }
 }
+
+#[test]
+fn lunar_coordinates_is_tdb_by_default_and_refuses_other_scales() {
+    let m = parse(GOOD).unwrap().model.unwrap();
+    assert_eq!(m.lunar_coordinates, super::LunarScale::Tdb);
+    let with = |v: &str| {
+        GOOD.replace(
+            "kernels = [\"k/a.bsp\"]",
+            &format!("kernels = [\"k/a.bsp\"]\nlunar_coordinates = {v}"),
+        )
+    };
+    let m = parse(&with("\"proper\"")).unwrap().model.unwrap();
+    assert_eq!(m.lunar_coordinates, super::LunarScale::Proper);
+    expect_key(&with("\"tcb\""), "model.lunar_coordinates");
+}
