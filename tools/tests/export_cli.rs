@@ -472,6 +472,14 @@ fn lunar_station_near_field_source_and_second_station_reference() {
         return;
     }
     let ngs = read_with("ngs_reader.py", &ngs_file);
+    // The header as GSFC's own NGS files have it (νSolve: "DATA IN NGS
+    // FORMAT FROM DATABASE 12JAN26XE_V004"): the database name YYMONDD and
+    // a two-letter code, no '$', "_V" and a 3-digit version; the date is the
+    // first observation's.
+    assert_eq!(
+        ngs["header"].as_str().unwrap(),
+        "DATA IN NGS FORMAT FROM DATABASE 26MAR15EM_V001"
+    );
     let obs = ngs["observations"].as_array().unwrap();
     assert_eq!(obs.len(), 2);
     let t6 = UtcTime::parse_iso8601("2026-03-15T00:30:00.0125Z").unwrap();

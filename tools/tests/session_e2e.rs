@@ -148,8 +148,22 @@ fn every_scan_source_and_baseline_recovers_its_truth() {
     eprintln!("{}", lines.join("\n"));
     // 54 normalised errors: with calibrated formal errors their rms is ~1,
     // and the largest of 54 draws of N(0, 1) exceeds 3 in 14 % of
-    // sessions but 4 in only 0.3 % (this seed: one rate at 3.5σ; seeds 2
-    // and 3: largest 2.5σ and 2.1σ). A bias or a wrong σ fails either bound.
+    // sessions but 4 in only 0.3 %. A bias or a wrong σ fails either bound.
+    //
+    // Known, and why this fails for some seeds (measured over seeds 2027 and
+    // 2–7, tides and troposphere on and off: 378 rows): delays and the
+    // Earth baselines' rates are calibrated (rms z 0.93–1.12), but the rates
+    // of the baselines to LS are not (rms z 1.51 terms on, 1.41 off), and
+    // the lander's are biased by −0.3σ to −1.6σ (mean over 14 runs per row),
+    // the same with the terms on and off. The a-priori model the simulator
+    // used for truth.json (one span over the session) and the correlator's
+    // (each scan ±10 s) differ at LS by −4.2e-14 s/s for the lander, about
+    // its rate σ (the fits go through node values with ~0.1 ps of jitter:
+    // shorter intervals or higher orders do not shrink it). So the largest
+    // rate z exceeds 4 more often than 0.3 %: seed 2027 with the terms on
+    // (PKS 1921−293 T6-LS at 4.46σ; 3.52σ with them off) and seed 5 with
+    // them on (lander KM-LS −4.14σ). To fix in the model or in how truth.json
+    // takes the a priori, not by widening this bound.
     let rms = (zs.iter().map(|z| z * z).sum::<f64>() / zs.len() as f64).sqrt();
     let worst = zs.iter().fold(0.0f64, |m, z| m.max(z.abs()));
     let within3 = zs.iter().filter(|z| z.abs() < 3.0).count();

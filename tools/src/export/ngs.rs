@@ -129,23 +129,25 @@ pub fn write(x: &Export) -> Result<String, ExportError> {
         out.push('\n');
     };
 
-    // 1. Header card. The database name in the GSFC form $YYMONDD + two
-    // letters (EM: an emcorr export), from the first observation's date.
+    // 1. Header card. The 1983 format leaves it free ("80 column ASCII
+    // descriptor"); GSFC's files (νSolve) write the database name YYMONDD +
+    // two letters (EM: an emcorr export) from column 34, then "_V" and a
+    // 3-digit version: "... FROM DATABASE 12JAN26XE_V004" (so do VieVS's
+    // writers; the "$YYMONDDEM VERSION 1" written before matched none of
+    // them). The date: the first observation's.
     let (y, mo, d, ..) = x.obs[0].epoch.calendar();
     const MONTHS: [&str; 12] = [
         "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
     ];
     let db = format!(
-        "${:02}{}{:02}EM",
+        "{:02}{}{:02}EM_V001",
         y.rem_euclid(100),
         MONTHS[mo as usize - 1],
         d
     );
     let mut c = Card::new();
     c.left(1, 32, "DATA IN NGS FORMAT FROM DATABASE");
-    c.left(34, 43, &db);
-    c.left(46, 52, "VERSION");
-    c.right(53, 56, "1");
+    c.left(34, 47, &db);
     line(c.trimmed());
 
     // 2. Comment card (one line: readers skip exactly two header lines).
