@@ -26,6 +26,7 @@ pub mod oem;
 pub mod poly;
 pub mod relativity;
 pub mod sites;
+pub mod subdaily_eop;
 pub mod time_scales;
 pub mod troposphere;
 pub mod uvw;
