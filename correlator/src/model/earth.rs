@@ -72,9 +72,9 @@ impl Eop {
     ///
     /// Only Bulletin A is read, for all five quantities: it is one series
     /// through the last observed day, whereas Bulletin B (columns 135–185)
-    /// stops weeks earlier and its dX, dY differ from A's by up to ~0.2 mas
-    /// (in this repository's file): mixing them would step the pole at the
-    /// switch. The predicted rows have no dX, dY: a day without them holds
+    /// stops months earlier (four in testdata's file) and its dX, dY differ
+    /// from A's by up to 0.25 mas there: mixing them would step the pole at
+    /// the switch. The predicted rows have no dX, dY: a day without them holds
     /// the last published value (persistence, the best short-range
     /// prediction of a quantity drifting ~0.01 mas/day; it also keeps the
     /// series continuous where a fall to 0 would move Earth stations by ~1 cm
