@@ -7,7 +7,7 @@
 //!   for §8.2 evaluates them (ORTHO_EOP with CNMTX: Ray's orthoweights on
 //!   the orthotides of the Cartwright–Tayler–Edden tidal potential; the
 //!   Class 1 model of chapter 8's software, the same model as Tables
-//!   8.2a/b and 8.3a/b). Up to ~0.5 mas in the pole and ~40 µs in UT1 (1–2 cm
+//!   8.2a/b and 8.3a/b). Up to ~0.5 mas in the pole and ~50 µs in UT1 (1–2 cm
 //!   at the Earth's surface);
 //! - libration (tidal torques on the triaxial Earth): the 10 quasi-diurnal
 //!   terms of Table 5.1a in polar motion (PMSDNUT2; its long-period terms and
@@ -111,8 +111,10 @@ pub fn libration_ut1_us(mjd: f64) -> (f64, f64) {
 /// The degree-2 tidal potential lines of CNMTX (Cartwright–Tayler–Edden):
 /// order m (1 diurnal, 2 semidiurnal), amplitude (CTE units ×1e-5 as the
 /// routine tabulates them), phase (rad) and frequency (rad/day) at MJD
-/// 37076.5 (1960 Jan 1.5).
+/// 37076.5 (1960 Jan 1.5). As published: S2's phase 6.2831853 is 2π to
+/// the table's 7 decimals.
 #[rustfmt::skip]
+#[allow(clippy::approx_constant)]
 const TIDE_LINES: [(u8, f64, f64, f64); 71] = [
     (1, -1.94, 9.0899831, 5.18688050), (1, -1.25, 8.8234208, 5.38346657),
     (1, -6.64, 12.1189598, 5.38439079), (1, -1.51, 1.4425700, 5.41398343),
@@ -242,7 +244,9 @@ pub fn add_to(v: EopValues, tt: Instant) -> EopValues {
     }
 }
 
+// The published test values are kept with all the digits printed.
 #[cfg(test)]
+#[allow(clippy::excessive_precision)]
 mod tests {
     use super::*;
 

@@ -681,7 +681,7 @@ fn subdaily_eop_change_baseline_delays_by_a_small_rotation() {
     use super::relativity::C;
     use super::sites::Site;
     use super::vector::dot;
-    let omega = std::f64::consts::TAU * 1.00273781191135448 / 86400.0;
+    let omega = std::f64::consts::TAU * 1.002_737_811_911_354_5 / 86400.0;
     let (mut worst, mut t6_km, mut t6_ls, mut dut1_max): (f64, f64, f64, f64) =
         (0.0, 0.0, 0.0, 0.0);
     for day in [1, 9, 17, 25] {
