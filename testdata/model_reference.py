@@ -15,13 +15,20 @@ series; light-time equations are solved by plain fixed-point iteration with
 every body evaluated exactly at its own time. What the two share is the
 physics written down in testdata/README.md (the conventions of the model).
 
-    pip install skyfield jplephem
+Case 'far_tide' repeats 'far' for the Earth stations displaced by the solid
+Earth tide of pysolid (Milbert's solid.for, IERS 2010 steps 1 and 2 with its
+own low-precision Sun and Moon), an implementation independent of emcorr's.
+
+    pip install skyfield jplephem pysolid
     python3 testdata/model_reference.py
 """
 import csv
 import os
 
+import datetime
+
 import numpy as np
+import pysolid
 from skyfield.api import Loader
 from skyfield.data import iers
 from skyfield.planetarylib import PlanetaryConstants
@@ -68,6 +75,47 @@ STATIONS = {
 }
 
 
+# Solid Earth tide in the ITRS (m) for 'far_tide', else None.
+TIDE = None
+_TIDE_DAYS = {}
+
+
+def geodetic(x):
+    """GRS80 geodetic latitude, longitude (deg) of ITRS x (Bowring iteration)."""
+    a, f = 6378137.0, 1 / 298.257222101
+    e2 = f * (2 - f)
+    p = np.hypot(x[0], x[1])
+    lat = np.arctan2(x[2], p * (1 - e2))
+    for _ in range(10):
+        n = a / np.sqrt(1 - e2 * np.sin(lat) ** 2)
+        h = p / np.cos(lat) - n
+        lat = np.arctan2(x[2], p * (1 - e2 * n / (n + h)))
+    return np.degrees(lat), np.degrees(np.arctan2(x[1], x[0]))
+
+
+def solid_tide_itrs(coords, t):
+    """pysolid's east/north/up tide at UTC of skyfield Time t (on its 5 s
+    grid, linearly interpolated), turned into ITRS axes."""
+    lat, lon = geodetic(np.array(coords))
+    utc = t.utc_datetime().replace(tzinfo=None)
+    day = utc.date()
+    key = (tuple(coords), day)
+    if key not in _TIDE_DAYS:
+        t0 = datetime.datetime(day.year, day.month, day.day)
+        times, e, n, u = pysolid.calc_solid_earth_tides_point(
+            lat, lon, t0, t0 + datetime.timedelta(seconds=86395), step_sec=5, verbose=False)
+        _TIDE_DAYS[key] = np.array([e, n, u], dtype=float)
+    enu = _TIDE_DAYS[key]
+    s = (utc - datetime.datetime(day.year, day.month, day.day)).total_seconds() / 5.0
+    i = min(int(s), enu.shape[1] - 2)
+    e, n, u = enu[:, i] + (s - i) * (enu[:, i + 1] - enu[:, i])
+    la, lo = np.radians(lat), np.radians(lon)
+    east = np.array([-np.sin(lo), np.cos(lo), 0.0])
+    north = np.array([-np.sin(la) * np.cos(lo), -np.sin(la) * np.sin(lo), np.cos(la)])
+    up = np.array([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
+    return e * east + n * north + u * up
+
+
 def moon_xyz(lat, lon, h):
     r = MOON_R + h
     la, lo = np.radians(lat), np.radians(lon)
@@ -92,7 +140,10 @@ def station_bcrs(st, t):
     kind, coords = STATIONS[st]
     if kind == 'earth':
         parent, scale_const = 'earth', L_C
-        local = ITRSPosition(Distance(m=np.array(coords))).at(t).position.m
+        itrs = np.array(coords)
+        if TIDE:
+            itrs = itrs + solid_tide_itrs(coords, t)
+        local = ITRSPosition(Distance(m=itrs)).at(t).position.m
     else:
         parent, scale_const = 'moon', 0.0
         x_me = moon_xyz(*coords) if len(coords) == 3 and abs(coords[0]) <= 90 else np.array(coords)
@@ -202,6 +253,7 @@ def shifted(utc, ds):
 
 
 def main():
+    global TIDE
     rows = []
     for utc in EPOCHS:
         label = '%04d-%02d-%02dT%02d:%02d:%012.9fZ' % utc
@@ -212,6 +264,18 @@ def main():
                 rate = (f(shifted(utc, H), st) - f(shifted(utc, -H), st)) / (2 * H)
                 rows.append([case, label, st, '%.15e' % tau, '%.15e' % rate])
                 print(case, label, st, tau, rate)
+    TIDE = True
+    for utc in EPOCHS:
+        label = '%04d-%02d-%02dT%02d:%02d:%012.9fZ' % utc
+        for st in STATIONS:
+            if STATIONS[st][0] != 'earth':
+                continue
+            f = lambda u: tau_far(u, st, PKS1921)
+            tau = f(utc)
+            rate = (f(shifted(utc, H)) - f(shifted(utc, -H))) / (2 * H)
+            rows.append(['far_tide', label, st, '%.15e' % tau, '%.15e' % rate])
+            print('far_tide', label, st, tau, rate)
+    TIDE = False
     with open(os.path.join(HERE, 'model_reference.csv'), 'w', newline='') as f:
         w = csv.writer(f)
         w.writerow(['case', 'time_utc', 'station', 'delay_s', 'rate_s_per_s'])

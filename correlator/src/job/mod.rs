@@ -56,7 +56,10 @@
 //! pcal_offset_hz = 1e4             #   offset + k·interval (offset default 0)
 //! pressure_hpa = 1010.0            # optional: surface pressure (default: standard
 //!                                  #   atmosphere at the station's height)
-//! zwd_m = 0.1                      # optional: a priori zenith wet delay (default 0.1)
+//! zwd_m = 0.1                      # optional: a priori zenith wet delay (default: from
+//!                                  #   met_file's humidity if it has it, else 0.1)
+//! met_file = "T6.met"              # optional: surface pressure (and temperature,
+//!                                  #   humidity) in time; see model::troposphere::met
 //! # [[station.subband]] tables (the keys of [[subband]]): what this station
 //! # records when it differs from the job's [[subband]] (the output bands)
 //!

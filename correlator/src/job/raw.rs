@@ -125,6 +125,7 @@ pub(super) struct RawStation {
     pub(super) pcal_offset_hz: Option<f64>,
     pub(super) pressure_hpa: Option<f64>,
     pub(super) zwd_m: Option<f64>,
+    pub(super) met_file: Option<String>,
     /// `[[station.subband]]`: what this station records, when it differs
     /// from the job's `[[subband]]`.
     #[serde(default)]

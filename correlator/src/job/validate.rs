@@ -379,7 +379,12 @@ pub(super) fn validate(raw: RawJob, path: &Path) -> Result<Job, JobError> {
             }
         };
         let own_subbands = validate_subbands(s.subband, &k("subband"), &key_err)?;
-        let weather = validate_weather(s.pressure_hpa, s.zwd_m, &k, &key_err)?;
+        let mut weather = validate_weather(s.pressure_hpa, s.zwd_m, &k, &key_err)?;
+        if let Some(f) = &s.met_file {
+            let met = crate::model::troposphere::met::MetSeries::from_file(&resolve(f))
+                .map_err(|why| key_err(&k("met_file"), why))?;
+            weather.met = Some(std::sync::Arc::new(met));
+        }
         stations.push(Station {
             pcal,
             sampling,
@@ -467,6 +472,7 @@ fn validate_weather(
     Ok(crate::model::troposphere::Weather {
         pressure_hpa,
         zwd_m,
+        met: None,
     })
 }
 

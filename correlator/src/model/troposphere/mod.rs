@@ -5,10 +5,14 @@
 //! 2010 §9.2, eq. 9.12 without gradients), as DiFX's calc adds its dry and
 //! wet atmosphere:
 //! - ZHD from Saastamoinen/Davis ([`zenith::saastamoinen_zhd_m`]) with the
-//!   station's `pressure_hpa`, or without it the pressure of a standard
-//!   atmosphere at the station's height ([`zenith::berg_pressure_hpa`], Berg
-//!   1948 with 1013.25 hPa at sea level);
-//! - ZWD = the station's `zwd_m`, default [`DEFAULT_ZWD_M`];
+//!   pressure of the station's met file (`met_file`, [`met`]: readings
+//!   interpolated in time), else its `pressure_hpa`, else the pressure of a
+//!   standard atmosphere at the station's height
+//!   ([`zenith::berg_pressure_hpa`], Berg 1948 with 1013.25 hPa at sea
+//!   level);
+//! - ZWD = the station's `zwd_m`; without it Saastamoinen's wet delay from
+//!   the met file's temperature and humidity ([`met`]), if it has them;
+//!   else [`DEFAULT_ZWD_M`];
 //! - m_h, m_w: the Global Mapping Functions ([`gmf`], Böhm et al. 2006).
 //!
 //! Heights: the ellipsoidal (GRS80) height is used where the formulas ask for
@@ -35,6 +39,7 @@
 
 pub mod gmf;
 pub mod horizon;
+pub mod met;
 mod track;
 pub mod zenith;
 
@@ -49,6 +54,8 @@ use super::time_scales::Instant;
 use super::vector::{add, cross, mul_t, scale, unit, V3};
 use gmf::Gmf;
 use horizon::Geodetic;
+use met::MetSeries;
+use std::sync::Arc;
 
 /// The a priori zenith wet delay when a station gives no `zwd_m` (m): a
 /// mid-latitude value (annual means run from ~0.03 m at dry or high sites to
@@ -98,25 +105,54 @@ impl Sky {
 }
 
 /// What a station's `[[station]]` table says of its weather.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Weather {
     /// `pressure_hpa`: total pressure at the antenna.
     pub pressure_hpa: Option<f64>,
     /// `zwd_m`: a priori zenith wet delay.
     pub zwd_m: Option<f64>,
+    /// `met_file`: surface readings in time (pressure first; `pressure_hpa`
+    /// is then not used).
+    pub met: Option<Arc<MetSeries>>,
 }
 
 /// The zenith delays and mapping functions of one station.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Atmosphere {
+    /// Pressure, ZHD and ZWD when they do not change in time (no met file);
+    /// with one, the values at its first reading ([`Atmosphere::zenith_m`]
+    /// gives them at any time).
     pub pressure_hpa: f64,
     pub zhd_m: f64,
     pub zwd_m: f64,
     gmf: Gmf,
+    lat_rad: f64,
+    height_m: f64,
+    /// The met file, and whether its humidity gives the ZWD (no `zwd_m`).
+    met: Option<(Arc<MetSeries>, bool)>,
+}
+
+impl Atmosphere {
+    /// (ZHD, ZWD) in metres at TT MJD `mjd`.
+    pub fn zenith_m(&self, mjd: f64) -> (f64, f64) {
+        match &self.met {
+            None => (self.zhd_m, self.zwd_m),
+            Some((met, wet_from_met)) => {
+                let r = met.at(mjd);
+                let zhd = zenith::saastamoinen_zhd_m(r.pressure_hpa, self.lat_rad, self.height_m);
+                let zwd = if *wet_from_met {
+                    r.zwd_m().unwrap_or(self.zwd_m)
+                } else {
+                    self.zwd_m
+                };
+                (zhd, zwd)
+            }
+        }
+    }
 }
 
 /// An Earth station's frame and (if on) its atmosphere.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LocalSky {
     pub geodetic: Geodetic,
     pub atmosphere: Option<Atmosphere>,
@@ -138,14 +174,27 @@ impl LocalSky {
             ));
             None
         } else {
-            let pressure_hpa = weather
-                .pressure_hpa
-                .unwrap_or_else(|| zenith::berg_pressure_hpa(h));
+            let first = weather.met.as_ref().map(|m| m.at(m.coverage().0));
+            let pressure_hpa = match (&first, weather.pressure_hpa) {
+                (Some(r), _) => r.pressure_hpa,
+                (None, Some(p)) => p,
+                (None, None) => zenith::berg_pressure_hpa(h),
+            };
+            let wet_from_met =
+                weather.zwd_m.is_none() && weather.met.as_ref().is_some_and(|m| m.has_humidity());
+            let zwd_m = match (weather.zwd_m, first.and_then(|r| r.zwd_m())) {
+                (Some(z), _) => z,
+                (None, Some(z)) if wet_from_met => z,
+                _ => DEFAULT_ZWD_M,
+            };
             Some(Atmosphere {
                 pressure_hpa,
                 zhd_m: zenith::saastamoinen_zhd_m(pressure_hpa, geodetic.lat_rad, h),
-                zwd_m: weather.zwd_m.unwrap_or(DEFAULT_ZWD_M),
+                zwd_m,
                 gmf: Gmf::new(geodetic.lat_rad, geodetic.lon_rad, h),
+                lat_rad: geodetic.lat_rad,
+                height_m: h,
+                met: weather.met.clone().map(|m| (m, wet_from_met)),
             })
         };
         (
@@ -165,7 +214,8 @@ impl LocalSky {
             None => (0.0, 0.0),
             Some(a) => {
                 let m = a.gmf.at(mjd, el_rad.max(ELEVATION_FLOOR_RAD));
-                (a.zhd_m * m.hydrostatic / C, a.zwd_m * m.wet / C)
+                let (zhd_m, zwd_m) = a.zenith_m(mjd);
+                (zhd_m * m.hydrostatic / C, zwd_m * m.wet / C)
             }
         };
         Sky {

@@ -375,3 +375,150 @@ fn a_station_off_the_ground_gets_no_troposphere() {
     );
     assert!(sky.atmosphere.is_some() && w.is_none());
 }
+
+/// Saturation vapour pressure over water (IERS 2010 §9.1, Giacomo 1982)
+/// against the CRC Handbook's table (Lide, "Vapor pressure of water from 0
+/// to 370 °C": 0.61121, 1.2282, 2.3392, 4.2467, 7.3844 kPa at 0, 10, 20, 30,
+/// 40 °C).
+#[test]
+fn saturation_vapour_pressure_matches_the_crc_table() {
+    use super::met::saturation_vapour_pressure_hpa;
+    for (t_c, kpa) in [
+        (0.0, 0.61121),
+        (10.0, 1.2282),
+        (20.0, 2.3392),
+        (30.0, 4.2467),
+        (40.0, 7.3844),
+    ] {
+        let ours = saturation_vapour_pressure_hpa(t_c + 273.15);
+        let rel = ours / (kpa * 10.0) - 1.0;
+        assert!(
+            rel.abs() < 1e-3,
+            "{t_c} °C: {ours} hPa vs {} ({rel:e})",
+            kpa * 10.0
+        );
+    }
+}
+
+/// A station's met file drives its dry delay in time (the pressure at the
+/// half-way instant gives the same dry delay as a constant `pressure_hpa`
+/// of the mean, a different path through the model) and, without `zwd_m`,
+/// its wet delay from temperature and humidity: Saastamoinen's ZWD with the
+/// vapour pressure from the CRC table's e_s (independent of the formula the
+/// code uses for e_s), mapped by GMF.
+#[test]
+fn a_met_file_gives_the_dry_and_wet_delays_in_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let met = dir.path().join("km.met");
+    std::fs::write(
+        &met,
+        "# time pressure_hpa temperature_c humidity_pct\n\
+         2026-03-14T23:00:00Z 1000.0 20.0 50\n\
+         2026-03-15T00:00:00Z  900.0 20.0 50   # a front passes\n",
+    )
+    .unwrap();
+    let start = UtcTime::parse_iso8601("2026-03-14T23:30:00Z").unwrap();
+    let end = start.add_seconds(60.0);
+    let src = source_keys("pks1921");
+    let with_met = STATIONS.replace(
+        "name = \"KM\"\n",
+        &format!(
+            "name = \"KM\"\nmet_file = {:?}\n",
+            met.display().to_string()
+        ),
+    );
+    let with_p = STATIONS.replace("name = \"KM\"\n", "name = \"KM\"\npressure_hpa = 950.0\n");
+    let a = job_with(src, &start.to_iso8601(), 60.0, "", &with_met);
+    let b = job_with(src, &start.to_iso8601(), 60.0, "", &with_p);
+    let km = a.stations.iter().position(|s| s.name == "KM").unwrap();
+    let ma = DelayModel::new(&a, &a.sources[0], start, end).unwrap();
+    let mb = DelayModel::new(&b, &b.sources[0], start, end).unwrap();
+    // Half-way between the readings in TT (the file's times are UTC).
+    let mid = start.add_seconds(0.0);
+    let (sa, sb) = (
+        ma.station(&ma.epoch(mid).unwrap(), km)
+            .unwrap()
+            .sky
+            .unwrap(),
+        mb.station(&mb.epoch(mid).unwrap(), km)
+            .unwrap()
+            .sky
+            .unwrap(),
+    );
+    // The station's reception is ~20 ms after g: the pressure then differs
+    // from 950 hPa by 100 hPa × 20 ms / 1 h, 6e-7 of itself.
+    let rel = sa.dry_delay_s / sb.dry_delay_s - 1.0;
+    assert!(
+        rel.abs() < 2e-6,
+        "dry {:e} vs {:e} ({rel:e})",
+        sa.dry_delay_s,
+        sb.dry_delay_s
+    );
+    // Wet: e = 0.5 × f_w × 23.392 hPa (CRC at 20 °C), f_w at 950 hPa, 20 °C.
+    let f_w = 1.00062 + 3.14e-6 * 950.0 + 5.6e-7 * 400.0;
+    let e = 0.5 * f_w * 23.392;
+    let zwd = 0.002277 * (1255.0 / 293.15 + 0.05) * e;
+    let crate::job::StationPosition::Itrf(itrf) = a.stations[km].position else {
+        unreachable!()
+    };
+    let g = Geodetic::from_itrf(&itrf);
+    let mjd = 61113.0 + (23.5 * 3600.0 + 69.184) / 86400.0;
+    let m = Gmf::new(g.lat_rad, g.lon_rad, g.height_m).at(mjd, sa.el_rad.max(ELEVATION_FLOOR_RAD));
+    let wet = zwd * m.wet / C;
+    eprintln!(
+        "KM: ZWD from the met file {zwd:.4} m, wet delay {:.4} ns (expected {:.4})",
+        sa.wet_delay_s * 1e9,
+        wet * 1e9
+    );
+    assert!((sa.wet_delay_s / wet - 1.0).abs() < 1e-3);
+    // The pressure falls through the hour: the dry delay 20 minutes later
+    // is that of 1000 − 100 × 50/60 hPa.
+    let later = start.add_seconds(1200.0);
+    let ml = DelayModel::new(&a, &a.sources[0], later, later.add_seconds(60.0)).unwrap();
+    let dl = ml
+        .station(&ml.epoch(later).unwrap(), km)
+        .unwrap()
+        .sky
+        .unwrap();
+    let p_later = 1000.0 - 100.0 * 50.0 / 60.0;
+    let zhd = saastamoinen_zhd_m(p_later, g.lat_rad, g.height_m);
+    let m = Gmf::new(g.lat_rad, g.lon_rad, g.height_m)
+        .at(mjd + 1200.0 / 86400.0, dl.el_rad.max(ELEVATION_FLOOR_RAD));
+    let rel = dl.dry_delay_s / (zhd * m.hydrostatic / C) - 1.0;
+    assert!(rel.abs() < 2e-6, "dry 20 min later: {rel:e}");
+}
+
+/// A bad met file: one line naming the key, the file and line, and what is
+/// wrong.
+#[test]
+fn a_bad_met_file_is_refused_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let met = dir.path().join("km.met");
+    for (text, says) in [
+        (
+            "2026-03-14T23:00:00Z 1000.0\n2026-03-14T22:00:00Z 990.0\n",
+            ":2: times are not increasing",
+        ),
+        (
+            "2026-03-14T23:00:00Z 10.0\n",
+            ":1: pressure_hpa 10 is outside",
+        ),
+        ("2026-03-14T23:00:00Z 1000 20\n", ":1: 3 columns"),
+        ("# nothing\n", "no met readings"),
+    ] {
+        std::fs::write(&met, text).unwrap();
+        let t = format!(
+            "[job]\nname = \"t\"\n[model]\nkernels = [\"k/a.bsp\"]\n[source]\nname = \"S\"\n{}\n[[station]]\nname = \"KM\"\nitrf_m = [-1281152.8, 5640864.4, 2682653.5]\nmet_file = {:?}\n",
+            source_keys("pks1921"),
+            met.display().to_string()
+        );
+        let e = Job::from_toml_str(&t, &dir.path().join("job.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains('\n'), "{e}");
+        assert!(
+            e.contains("station[0] (KM).met_file") && e.contains("km.met") && e.contains(says),
+            "{e}"
+        );
+    }
+}
