@@ -86,9 +86,29 @@ fn golden() -> BTreeMap<(String, String), BTreeMap<String, RefRow>> {
     out
 }
 
+/// The job's EOP file as a table without the celestial pole offsets
+/// (δX = δY = 0, as a VEX `$EOP` gives): for references that apply none
+/// (skyfield), and to measure them.
+fn without_pole_offsets(j: &mut Job) {
+    let cfg = j.model.as_mut().unwrap();
+    let finals = super::earth::Eop::from_file(cfg.eop.as_ref().unwrap()).unwrap();
+    let rows: Vec<super::earth::EopRow> = finals
+        .rows()
+        .iter()
+        .map(|r| super::earth::EopRow {
+            dx_mas: 0.0,
+            dy_mas: 0.0,
+            ..*r
+        })
+        .collect();
+    cfg.eop = None;
+    cfg.eop_table = Some(super::earth::Eop::from_rows("the file without dX, dY", rows).unwrap());
+}
+
 /// emcorr's delays beside the golden file's for one case: per epoch, per
 /// station, (emcorr, reference). `extra_model` are the `[model]` lines
-/// (which terms the reference has).
+/// (which terms the reference has); the EOP are without δX, δY, which
+/// skyfield does not apply (they would add up to ~20 ps).
 fn side_by_side(
     case: &str,
     extra_model: &str,
@@ -101,7 +121,8 @@ fn side_by_side(
         let g = formats::UtcTime::parse_iso8601(&time).unwrap();
         let start = g.add_seconds(-60.0);
         let src = if case == "near" { LANDER } else { PKS1921 };
-        let j = job(src, &start.to_iso8601(), 120.0, extra_model);
+        let mut j = job(src, &start.to_iso8601(), 120.0, extra_model);
+        without_pole_offsets(&mut j);
         let tracks = build_model(&j, start, start.add_seconds(120.0)).unwrap();
         let mut at_epoch = BTreeMap::new();
         for t in &tracks.delays {
@@ -124,8 +145,7 @@ fn side_by_side(
 /// (delay s, rate).
 fn compare(case: &str) -> BTreeMap<&'static str, (f64, f64)> {
     // The reference is geometry only: no tides, no troposphere, no
-    // sub-daily EOP (nor δX, δY, which cannot be switched off: ≲ 1 cm,
-    // ≲ 40 ps, inside the bounds below).
+    // sub-daily EOP (and no δX, δY: side_by_side).
     let both = side_by_side(
         case,
         &format!("{NO_TIDES}\n{GEOMETRY_ONLY}\n{NO_SUBDAILY_EOP}"),
@@ -860,16 +880,6 @@ fn celestial_pole_offsets_change_baseline_delays_by_a_tilt_of_the_pole() {
     use super::sites::Site;
     use super::vector::dot;
     let finals = super::earth::Eop::from_file(&testdata("finals2000A_2025-2026.txt")).unwrap();
-    let rows: Vec<super::earth::EopRow> = finals
-        .rows()
-        .iter()
-        .map(|r| super::earth::EopRow {
-            dx_mas: 0.0,
-            dy_mas: 0.0,
-            ..*r
-        })
-        .collect();
-    let zero = super::earth::Eop::from_rows("the file without dX, dY", rows).unwrap();
     let (mut worst, mut t6_km, mut t6_ls): (f64, f64, f64) = (0.0, 0.0, 0.0);
     for day in [1, 15] {
         for hour in [0, 8, 16] {
@@ -878,9 +888,7 @@ fn celestial_pole_offsets_change_baseline_delays_by_a_tilt_of_the_pole() {
             let keys = format!("{NO_TIDES}\n{GEOMETRY_ONLY}\n{NO_SUBDAILY_EOP}");
             let on = job(PKS1921, &start.to_iso8601(), 60.0, &keys);
             let mut off = on.clone();
-            let cfg = off.model.as_mut().unwrap();
-            cfg.eop = None;
-            cfg.eop_table = Some(zero.clone());
+            without_pole_offsets(&mut off);
             let m_on = DelayModel::new(&on, &on.sources[0], start, end).unwrap();
             let m_off = DelayModel::new(&off, &off.sources[0], start, end).unwrap();
             let (c_on, c_off) = (m_on.epoch(start).unwrap(), m_off.epoch(start).unwrap());
