@@ -216,12 +216,13 @@ fn reference(case: &str, time: &str) -> std::collections::BTreeMap<String, (f64,
 #[test]
 fn a_job_without_frequency_setup_gives_its_model_and_cannot_be_correlated() {
     let t = "2026-03-14T23:45:00Z";
-    // skyfield's reference is geometry only: no tides, no troposphere.
+    // skyfield's reference is geometry only: no tides, no troposphere, no
+    // sub-daily EOP terms.
     let with_troposphere = job_text(PKS, t, &kernels(), true, LS)
         .replace("[[subband]]\nsky_freq_hz = 8.4e9\nbandwidth_hz = 8e6\n", "")
         .replace(
             "[model]\n",
-            "[model]\nsolid_tide = false\npole_tide = false\n",
+            "[model]\nsolid_tide = false\npole_tide = false\nsubdaily_eop = false\n",
         );
     let text = with_troposphere.replace("[model]\n", "[model]\ntroposphere = false\n");
     assert!(!text.contains("subband") && !text.contains("[correlation]"));

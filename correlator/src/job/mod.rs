@@ -31,6 +31,9 @@
 //! order = 5
 //! solid_tide = true                # optional: IERS 2010 §7.1.1 (default true)
 //! pole_tide = true                 # optional: IERS 2010 §7.1.4 (default true; needs eop)
+//! subdaily_eop = true              # optional: ocean-tide and libration terms in x_p, y_p,
+//!                                  #   UT1 (IERS 2010 §8.2, §5.5.1, §5.5.3; default true,
+//!                                  #   as CALC/difxcalc apply them; needs eop)
 //! troposphere = true               # optional: a priori dry + wet delays (default true)
 //!
 //! [source]                         # or [[source]] tables: several phase
@@ -207,6 +210,11 @@ pub struct ModelConfig {
     /// `pole_tide`: displace Earth stations by the pole tide (§7.1.4,
     /// needs EOP); default on.
     pub pole_tide: bool,
+    /// `subdaily_eop` (default true): add the diurnal and semidiurnal
+    /// ocean-tide and libration variations of polar motion and UT1 (IERS
+    /// Conventions 2010 §8.2, §5.5.1, §5.5.3) to the interpolated EOP
+    /// ([`crate::model::subdaily_eop`]); without EOP, none.
+    pub subdaily_eop: bool,
     /// `troposphere` (default true): add the a priori dry and wet delays of
     /// Earth stations ([`crate::model::troposphere`]).
     pub troposphere: bool,

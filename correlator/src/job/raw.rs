@@ -75,6 +75,7 @@ pub(super) struct RawModel {
     pub(super) lunar_coordinates: Option<String>,
     pub(super) solid_tide: Option<bool>,
     pub(super) pole_tide: Option<bool>,
+    pub(super) subdaily_eop: Option<bool>,
     pub(super) troposphere: Option<bool>,
 }
 

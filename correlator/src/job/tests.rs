@@ -337,6 +337,19 @@ fn a_stations_phase_cal_comb_is_parsed_and_checked() {
 }
 
 #[test]
+fn subdaily_eop_is_on_by_default_and_can_be_switched_off() {
+    assert!(parse(GOOD).unwrap().model.unwrap().subdaily_eop);
+    let with = |v: &str| {
+        GOOD.replace(
+            "kernels = [\"k/a.bsp\"]",
+            &format!("kernels = [\"k/a.bsp\"]\nsubdaily_eop = {v}"),
+        )
+    };
+    assert!(!parse(&with("false")).unwrap().model.unwrap().subdaily_eop);
+    expect_key(&with("\"yes\""), "subdaily_eop");
+}
+
+#[test]
 fn tides_are_on_by_default_and_station_motion_is_parsed_and_checked() {
     let j = parse(GOOD).unwrap();
     let m = j.model.as_ref().unwrap();

@@ -134,6 +134,7 @@ pub(super) fn validate(raw: RawJob, path: &Path) -> Result<Job, JobError> {
                 lunar_coordinates,
                 solid_tide: m.solid_tide.unwrap_or(true),
                 pole_tide: m.pole_tide.unwrap_or(true),
+                subdaily_eop: m.subdaily_eop.unwrap_or(true),
                 troposphere: m.troposphere.unwrap_or(true),
             })
         }

@@ -1,8 +1,9 @@
 //! The Earth: IERS finals2000A Earth-orientation data and ITRS → GCRS.
 //!
 //! GCRS = RC2I(TT)ᵀ · R3(ERA(UT1))ᵀ · W(TT)ᵀ · ITRS (IERS Conventions 2010
-//! ch. 5, eq. 5.1, CIO based): RC2I is the IAU 2006/2000A
-//! celestial-to-intermediate matrix (SOFA `c2i06a`), ERA the Earth rotation
+//! ch. 5, eq. 5.1, CIO based): RC2I is the celestial-to-intermediate matrix
+//! of the IAU 2006/2000A CIP coordinates X, Y plus the observed celestial
+//! pole offsets δX, δY (§5.5.4, eq. 5.26; SOFA `xys06a`, `c2ixys`), ERA the Earth rotation
 //! angle (`era00`, eq. 5.15) and W the polar-motion matrix (`pom00` with s'
 //! from `sp00`, eq. 5.3). The slowly varying RC2I and W are computed once per
 //! geocentric epoch; ERA at each station event, since a station moves 0.46 mm
@@ -25,11 +26,17 @@ pub struct EopRow {
     pub xp_arcsec: f64,
     pub yp_arcsec: f64,
     pub dut1_s: f64,
+    /// Celestial pole offsets δX, δY w.r.t. IAU 2006/2000A (mas; Bulletin
+    /// A). A day the file gives none for holds the last published value
+    /// ([`Eop::parse`]); 0 for a VEX `$EOP`, which has none.
+    pub dx_mas: f64,
+    pub dy_mas: f64,
 }
 
 /// Earth orientation parameters from an IERS finals2000A file (Bulletin A
-/// columns: polar motion x, y and UT1−UTC; observed and predicted rows), or
-/// from the points a schedule gives (VEX `$EOP`, [`Eop::from_rows`]).
+/// columns: polar motion x, y, UT1−UTC and the celestial pole offsets dX,
+/// dY; observed and predicted rows), or from the points a schedule gives
+/// (VEX `$EOP`, [`Eop::from_rows`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Eop {
     /// The file, or for in-memory points a description of where they come
@@ -38,12 +45,16 @@ pub struct Eop {
     rows: Vec<EopRow>,
 }
 
-/// Polar motion and UT1−UTC at one instant.
+/// Polar motion, UT1−UTC and the celestial pole offsets at one instant.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct EopValues {
     pub xp_rad: f64,
     pub yp_rad: f64,
     pub dut1_s: f64,
+    /// Celestial pole offsets δX, δY (rad), added to the IAU 2006/2000A
+    /// CIP coordinates X, Y (IERS Conventions 2010 eq. 5.26).
+    pub dx_rad: f64,
+    pub dy_rad: f64,
 }
 
 impl Eop {
@@ -56,13 +67,27 @@ impl Eop {
     }
 
     /// Fixed columns of finals2000A (readme.finals2000A): MJD 8–15, PM-x 19–27,
-    /// PM-y 38–46, UT1−UTC 59–68 (1-based). Rows without UT1−UTC end the table.
+    /// PM-y 38–46, UT1−UTC 59–68, Bulletin A dX 98–106 and dY 117–125 (mas,
+    /// 1-based). Rows without UT1−UTC end the table.
+    ///
+    /// Only Bulletin A is read, for all five quantities: it is one series
+    /// through the last observed day, whereas Bulletin B (columns 135–185)
+    /// stops months earlier (four in testdata's file) and its dX, dY differ
+    /// from A's by up to 0.25 mas there: mixing them would step the pole at
+    /// the switch. The predicted rows have no dX, dY: a day without them holds
+    /// the last published value (persistence, the best short-range
+    /// prediction of a quantity drifting ~0.01 mas/day; it also keeps the
+    /// series continuous where a fall to 0 would move Earth stations by ~1 cm
+    /// within a day). CALC/difxcalc apply no celestial pole offsets at all,
+    /// which is 0 throughout: the two differ by δ·R⊕, ~1 cm (≲ 40 ps) for
+    /// 0.3 mas.
     pub fn parse(text: &str, path: &Path) -> Result<Eop, ModelError> {
         let bad = |line: usize, why: &str| ModelError::File {
             file: path.to_path_buf(),
             why: format!("line {line}: {why} (expected IERS finals2000A format)"),
         };
         let mut rows: Vec<EopRow> = Vec::new();
+        let mut offsets: Vec<Option<(f64, f64)>> = Vec::new();
         for (i, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
                 continue;
@@ -85,20 +110,42 @@ impl Eop {
             ) else {
                 break;
             };
+            let cpo = match (num(98, 106, "dX")?, num(117, 125, "dY")?) {
+                (Some(dx), Some(dy)) => Some((dx, dy)),
+                (None, None) => None,
+                _ => return Err(bad(i + 1, "dX without dY or dY without dX")),
+            };
             if let Some(prev) = rows.last() {
                 if mjd <= prev.mjd {
                     return Err(bad(i + 1, "MJDs are not increasing"));
                 }
             }
+            offsets.push(cpo);
             rows.push(EopRow {
                 mjd,
                 xp_arcsec: x,
                 yp_arcsec: y,
                 dut1_s: dut1,
+                dx_mas: 0.0,
+                dy_mas: 0.0,
             });
         }
         if rows.len() < 4 {
             return Err(bad(text.lines().count(), "fewer than 4 days of EOP data"));
+        }
+        // Days without dX, dY hold the last value (the first one before it;
+        // 0 in a file that has none): see above.
+        let mut held = offsets
+            .iter()
+            .flatten()
+            .next()
+            .copied()
+            .unwrap_or((0.0, 0.0));
+        for (row, cpo) in rows.iter_mut().zip(&offsets) {
+            if let Some(v) = cpo {
+                held = *v;
+            }
+            (row.dx_mas, row.dy_mas) = held;
         }
         Ok(Eop {
             file: path.to_path_buf(),
@@ -145,7 +192,8 @@ impl Eop {
 
     /// Values at a UTC instant by 4-point Lagrange interpolation of the daily
     /// table (IERS Conventions 2010 §5.5.1 recommends Lagrangian
-    /// interpolation; the sub-daily tidal terms of §8 are not added); a
+    /// interpolation; the sub-daily terms of §5.5.1 and §8.2 are added by the
+    /// caller, [`super::subdaily_eop`]); a
     /// table of fewer points (a schedule's `$EOP`) uses all of them.
     /// A leap second between rows is removed from UT1−UTC before interpolating.
     pub fn at(&self, utc: UtcTime) -> Result<EopValues, ModelError> {
@@ -180,6 +228,8 @@ impl Eop {
             out.xp_rad += w * pj.xp_arcsec * ARCSEC;
             out.yp_rad += w * pj.yp_arcsec * ARCSEC;
             out.dut1_s += w * dut1;
+            out.dx_rad += w * pj.dx_mas * 1e-3 * ARCSEC;
+            out.dy_rad += w * pj.dy_mas * 1e-3 * ARCSEC;
         }
         Ok(out)
     }
@@ -189,7 +239,8 @@ impl Eop {
 /// plus what is needed to compute ERA at nearby instants.
 #[derive(Debug, Clone, Copy)]
 pub struct EarthOrientation {
-    /// Celestial-to-intermediate matrix (IAU 2006/2000A), at TT of the epoch.
+    /// Celestial-to-intermediate matrix (IAU 2006/2000A X, Y plus the
+    /// celestial pole offsets), at TT of the epoch.
     pub rc2i: M3,
     /// Polar-motion matrix W (ITRS ← TIRS), at the epoch.
     pub rpom: M3,
@@ -200,7 +251,10 @@ pub struct EarthOrientation {
 impl EarthOrientation {
     pub fn new(tt: Instant, eop: EopValues, tai_minus_utc_s: f64) -> EarthOrientation {
         let (t1, t2) = tt.jd2();
-        let rc2i = sofars::pnp::c2i06a(t1, t2);
+        // eq. 5.26: X = X_IAU2006/2000A + δX, Y likewise; s is not changed
+        // (its δX, δY dependence is below 1 µas).
+        let (x, y, s) = sofars::pnp::xys06a(t1, t2);
+        let rc2i = sofars::pnp::c2ixys(x + eop.dx_rad, y + eop.dy_rad, s);
         let sp = sofars::pnp::sp00(t1, t2);
         let rpom = sofars::pnp::pom00(eop.xp_rad, eop.yp_rad, sp);
         EarthOrientation {
@@ -276,7 +330,13 @@ mod tests {
     fn gcrs_matches_sofa_c2t06a() {
         // Independent route: SOFA's one-call c2t06a matrix (ITRS ← GCRS), transposed.
         let utc = UtcTime::from_calendar(2026, 3, 14, 23, 45, 0, 0.0);
-        let v = eop().at(utc).unwrap();
+        // c2t06a knows no celestial pole offsets (those are checked against
+        // pyerfa below).
+        let v = EopValues {
+            dx_rad: 0.0,
+            dy_rad: 0.0,
+            ..eop().at(utc).unwrap()
+        };
         let tt = utc_to_tt(utc);
         let eo = EarthOrientation::new(tt, v, tai_minus_utc_s(utc));
         let x = [-2826708.8081, 4679236.9722, 3274667.4495];
@@ -295,7 +355,13 @@ mod tests {
     fn gcrs_to_itrs_matches_sofa_c2t06a() {
         // SOFA's c2t06a matrix (ITRS ← GCRS) applied to a point at lunar distance.
         let utc = UtcTime::from_calendar(2026, 3, 14, 23, 45, 0, 0.0);
-        let v = eop().at(utc).unwrap();
+        // c2t06a knows no celestial pole offsets (those are checked against
+        // pyerfa below).
+        let v = EopValues {
+            dx_rad: 0.0,
+            dy_rad: 0.0,
+            ..eop().at(utc).unwrap()
+        };
         let tt = utc_to_tt(utc);
         let eo = EarthOrientation::new(tt, v, tai_minus_utc_s(utc));
         let g = [2.1e8, -3.2e8, 0.9e8];
@@ -308,5 +374,82 @@ mod tests {
         for k in 0..3 {
             assert!((x[k] - want[k]).abs() < 1e-3, "{x:?} vs {want:?}");
         }
+    }
+
+    /// ITRS → GCRS with δX, δY against pyerfa (xys06a + δX, δY, c2ixys,
+    /// era00, pom00, sp00: testdata/celestial_pole_reference.py, at table
+    /// days so the EOP are the file's own values): the station vector to
+    /// 0.1 mm (measured 0.4 µm), and the offsets' own effect (~1 cm) to
+    /// 2 µm (measured 0.9 µm, the CSV's rounding).
+    #[test]
+    fn celestial_pole_offsets_match_pyerfa() {
+        let text = std::fs::read_to_string(crate::model::tests::testdata(
+            "celestial_pole_reference.csv",
+        ))
+        .unwrap();
+        let e = eop();
+        let x = [-2826708.8081, 4679236.9722, 3274667.4495];
+        let (mut worst, mut worst_delta, mut smallest_effect) = (0.0_f64, 0.0_f64, f64::MAX);
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split(',').collect();
+            let num = |k: usize| f[k].parse::<f64>().unwrap();
+            let utc = UtcTime::parse_iso8601(f[0]).unwrap();
+            let v = e.at(utc).unwrap();
+            // The reader's values are the row's (a table day).
+            assert!((v.dx_rad / ARCSEC * 1e3 - num(4)).abs() < 1e-9, "{line}");
+            assert!((v.dy_rad / ARCSEC * 1e3 - num(5)).abs() < 1e-9, "{line}");
+            let tt = utc_to_tt(utc);
+            let g = EarthOrientation::new(tt, v, tai_minus_utc_s(utc)).itrs_to_gcrs(tt, &x);
+            let no = EopValues {
+                dx_rad: 0.0,
+                dy_rad: 0.0,
+                ..v
+            };
+            let g0 = EarthOrientation::new(tt, no, tai_minus_utc_s(utc)).itrs_to_gcrs(tt, &x);
+            let mut effect = 0.0_f64;
+            for k in 0..3 {
+                worst = worst.max((g[k] - num(6 + k)).abs());
+                let d_ref = num(6 + k) - num(9 + k);
+                worst_delta = worst_delta.max(((g[k] - g0[k]) - d_ref).abs());
+                effect += d_ref * d_ref;
+            }
+            smallest_effect = smallest_effect.min(effect.sqrt());
+        }
+        eprintln!(
+            "T6 GCRS vs pyerfa: worst {worst:e} m; δX,δY effect ≥ {smallest_effect:e} m, reproduced to {worst_delta:e} m"
+        );
+        assert!(smallest_effect > 5e-3, "{smallest_effect}");
+        assert!(worst < 1e-4, "{worst} m");
+        // The CSV has µm digits: each difference carries up to 1 µm of rounding.
+        assert!(worst_delta < 2e-6, "{worst_delta} m");
+    }
+
+    /// Days without dX, dY (the predictions) hold the last published value;
+    /// before the first one, the first.
+    #[test]
+    fn days_without_pole_offsets_hold_the_last_value() {
+        let e = eop();
+        let rows = e.rows();
+        let last = rows.iter().rposition(|r| r.mjd == 60985.0).unwrap();
+        // MJD 60985 (2025-11-06) is the last day with dX, dY (0.379, 0.109 mas).
+        let (dx, dy) = (rows[last].dx_mas, rows[last].dy_mas);
+        assert_eq!(dx, 0.379);
+        for r in &rows[last..] {
+            assert_eq!((r.dx_mas, r.dy_mas), (dx, dy));
+        }
+        let v = e
+            .at(UtcTime::from_calendar(2026, 3, 14, 23, 45, 0, 0.0))
+            .unwrap();
+        assert!((v.dx_rad / ARCSEC * 1e3 - dx).abs() < 1e-12);
+        assert!((v.dy_rad / ARCSEC * 1e3 - dy).abs() < 1e-12);
+        // dX without dY is refused, naming the line.
+        let mut text =
+            std::fs::read_to_string(crate::model::tests::testdata("finals2000A_2025-2026.txt"))
+                .unwrap();
+        text.replace_range(116..125, "         ");
+        let err = Eop::parse(&text, Path::new("f.txt"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("f.txt") && err.contains("line 1"), "{err}");
     }
 }

@@ -56,6 +56,9 @@ pub struct DelayModel {
     earth_stations: Vec<Option<EarthStation>>,
     /// Which displacements move Earth stations.
     switches: Switches,
+    /// `[model] subdaily_eop`: add the ocean-tide and libration terms to
+    /// the interpolated EOP.
+    subdaily_eop: bool,
     /// Per job station on the Earth with a non-zero antenna axis offset.
     axes: Vec<Option<AxisOffset>>,
     /// Per job station: its frame and atmosphere, for Earth stations.
@@ -240,6 +243,7 @@ impl DelayModel {
             planets,
             earth_stations,
             switches,
+            subdaily_eop: cfg.subdaily_eop,
             axes,
             skies,
             warnings,
@@ -278,7 +282,18 @@ impl DelayModel {
         let tt = utc_to_tt(g);
         let dtdb = tdb_minus_tt_s(tt);
         let tdb = tt.add_seconds(dtdb);
-        let eop = self.eop.as_ref().map(|e| e.at(g)).transpose()?;
+        // The daily table's values plus, by default, the sub-daily ocean-tide
+        // and libration terms (IERS 2010 §5.5.1: (x_p, y_p) = (x, y)_IERS +
+        // (Δx, Δy)_tidal + (Δx, Δy)_libration; UT1 likewise, §5.5.3). They reach
+        // the polar-motion matrix, the ERA of every station event (through
+        // UT1 − TT) and the pole tide.
+        let eop = self.eop.as_ref().map(|e| e.at(g)).transpose()?.map(|v| {
+            if self.subdaily_eop {
+                super::subdaily_eop::add_to(v, tt)
+            } else {
+                v
+            }
+        });
         let orient = EarthOrientation::new(tt, eop.unwrap_or_default(), tai_minus_utc_s(g));
         let earth = self.eph.state(EARTH, tdb)?;
         let mut bodies = vec![

@@ -3,7 +3,8 @@
 //! as polynomials the engine evaluates.
 //!
 //! Data flow: [`time_scales`] (UTC → TT → TDB) → [`ephemeris`] (JPL SPK/PCK via
-//! anise) and [`earth`] (EOP, ITRS → GCRS) and [`moon`] (lunar frames) →
+//! anise) and [`earth`] (EOP with the [`subdaily_eop`] terms, ITRS → GCRS)
+//! and [`moon`] (lunar frames) →
 //! [`geophysics`] (Earth stations moved and displaced by tides in the ITRS) →
 //! [`sites`] (BCRS station positions at 1PN) → [`far_field`] / [`near_field`]
 //! (light-time solutions, [`relativity`] for gravitational delays) →
@@ -26,6 +27,7 @@ pub mod oem;
 pub mod poly;
 pub mod relativity;
 pub mod sites;
+pub mod subdaily_eop;
 pub mod time_scales;
 pub mod troposphere;
 pub mod uvw;

@@ -119,6 +119,9 @@ pub(super) fn vex_table(v: &Vex) -> Result<Option<(Eop, String)>, SessionError> 
                 xp_arcsec: e.x_wobble_rad[i] / ARCSEC_RAD,
                 yp_arcsec: e.y_wobble_rad[i] / ARCSEC_RAD,
                 dut1_s: e.ut1_utc_s[i],
+                // VEX `$EOP` has no celestial pole offsets.
+                dx_mas: 0.0,
+                dy_mas: 0.0,
             });
         }
     }

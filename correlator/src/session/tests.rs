@@ -331,10 +331,18 @@ fn delays(job: &Job, g: UtcTime) -> [f64; 2] {
 #[test]
 fn a_vex_eop_is_the_model_s_when_the_job_gives_none() {
     let dir = tempfile::tempdir().unwrap();
-    let finals = testdata().join("finals2000A_2025-2026.txt");
-    let from_file = format!("eop = {:?}", finals.display().to_string());
     // The truth is the IERS file itself: the job naming it, the VEX
-    // carrying five of its days, must give the same delays.
+    // carrying five of its days, must give the same delays. A VEX has no
+    // celestial pole offsets dX, dY (0), so the file's are blanked
+    // (columns 98–125): a file without them gives 0 too.
+    let text = std::fs::read_to_string(testdata().join("finals2000A_2025-2026.txt")).unwrap();
+    let blanked: String = text
+        .lines()
+        .map(|l| format!("{}{}{}\n", &l[..97], " ".repeat(28), &l[125..]))
+        .collect();
+    let finals = dir.path().join("finals_without_dxdy.txt");
+    std::fs::write(&finals, blanked).unwrap();
+    let from_file = format!("eop = {:?}", finals.display().to_string());
     let file_job = Session::load(&edited_vex_job(dir.path(), |t| t, &from_file)).unwrap();
     let vex = Session::load(&edited_vex_job(dir.path(), |t| eop_from_finals(t, 0.0), "")).unwrap();
     assert_eq!(file_job.eop.from, "job");

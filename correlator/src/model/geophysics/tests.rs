@@ -172,6 +172,7 @@ fn gcrs_to_itrs_inverts_itrs_to_gcrs() {
         xp_rad: 1e-6,
         yp_rad: 2e-6,
         dut1_s: 0.1,
+        ..Default::default()
     };
     let o = super::super::earth::EarthOrientation::new(tt, eop, 37.0);
     let v = [1.2e11, -7.0e10, 3.0e10];
