@@ -17,7 +17,7 @@ pub fn testdata(name: &str) -> PathBuf {
 
 /// `[model]` lines that switch the station displacements off (for
 /// references that do not model them).
-pub const NO_TIDES: &str = "solid_tide = false\npole_tide = false";
+pub const NO_TIDES: &str = "solid_tide = false\npole_tide = false\nlunar_tide = false";
 
 pub const PKS1921: &str = "ra = \"19h24m51.0559s\"\ndec = \"-29d14m30.121s\"";
 pub const LANDER: &str = "moon = { lat_deg = -89.0, lon_deg = 30.0 }";
