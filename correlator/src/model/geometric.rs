@@ -160,9 +160,8 @@ impl DelayModel {
                     // needs no BLQ file.
                     ocean: match (&st.blq, cfg.ocean_loading) {
                         (Some(b), true) => Some(std::sync::Arc::new(OceanLoading::new(
-                            &load_blq_station(&b.file, &b.name).map_err(|why| {
-                                key(&format!("station {}.blq", st.name), why)
-                            })?,
+                            &load_blq_station(&b.file, &b.name)
+                                .map_err(|why| key(&format!("station {}.blq", st.name), why))?,
                         ))),
                         _ => None,
                     },

@@ -2,8 +2,8 @@
 
 use super::earth::EarthOrientation;
 use super::ephemeris::{Ephemeris, State, EARTH, MOON, SUN};
-use super::geophysics::lunar_tide;
 use super::error::ModelError;
+use super::geophysics::lunar_tide;
 use super::moon::{site_me_m, MoonOrientation};
 use super::relativity::{local_to_bcrs, potential, Body, L_C};
 use super::time_scales::Instant;
@@ -107,7 +107,12 @@ impl SiteFrames<'_> {
     /// are taken at t_g (`bodies`): in the ≤ 1.5 s to the event their
     /// direction from the Moon turns by < 1e-5 rad, 5 µm of tide.
     fn lunar_tide_me_m(&self, me: &V3, me_to_icrf: &super::vector::M3) -> V3 {
-        let at = |id: i32| self.bodies.iter().find(|b| b.naif_id == id).map(|b| b.state.pos_m);
+        let at = |id: i32| {
+            self.bodies
+                .iter()
+                .find(|b| b.naif_id == id)
+                .map(|b| b.state.pos_m)
+        };
         match (at(MOON), at(EARTH), at(SUN)) {
             (Some(moon), Some(earth), Some(sun)) => lunar_tide::displacement_m(
                 me,

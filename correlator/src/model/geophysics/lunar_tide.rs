@@ -77,10 +77,6 @@ pub fn displacement_m(site_me_m: &V3, earth_me_m: &V3, sun_me_m: &V3) -> V3 {
     let sun_ratio = SUN_EARTH_MASS_RATIO / MOON_EARTH_MASS_RATIO;
     let tide = degree2_m(site_me_m, earth_me_m, earth_ratio);
     let tide = axpy(&tide, 1.0, &degree2_m(site_me_m, sun_me_m, sun_ratio));
-    let mean = degree2_m(
-        site_me_m,
-        &[mean_earth_distance_m(), 0.0, 0.0],
-        earth_ratio,
-    );
+    let mean = degree2_m(site_me_m, &[mean_earth_distance_m(), 0.0, 0.0], earth_ratio);
     axpy(&tide, -1.0, &mean)
 }

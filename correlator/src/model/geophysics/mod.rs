@@ -31,8 +31,8 @@ use super::time_scales::{Instant, SECONDS_PER_DAY};
 use super::vector::{add, V3};
 pub use ocean_loading::OceanLoading;
 pub use solid_tide::TideArguments;
-use std::sync::Arc;
 pub use station_motion::StationMotion;
+use std::sync::Arc;
 
 /// Which displacements the model applies (`[model] solid_tide`,
 /// `pole_tide`, `ocean_loading`; all on by default, as in CALC/difxcalc;

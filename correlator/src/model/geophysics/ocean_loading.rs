@@ -49,17 +49,17 @@ use std::path::Path;
 
 /// The BLQ's constituents in its column order, as Doodson multipliers.
 const BLQ_CONSTITUENTS: [[i8; 6]; 11] = [
-    [2, 0, 0, 0, 0, 0],   // M2
-    [2, 2, -2, 0, 0, 0],  // S2
-    [2, -1, 0, 1, 0, 0],  // N2
-    [2, 2, 0, 0, 0, 0],   // K2
-    [1, 1, 0, 0, 0, 0],   // K1
-    [1, -1, 0, 0, 0, 0],  // O1
-    [1, 1, -2, 0, 0, 0],  // P1
-    [1, -2, 0, 1, 0, 0],  // Q1
-    [0, 2, 0, 0, 0, 0],   // Mf
-    [0, 1, 0, -1, 0, 0],  // Mm
-    [0, 0, 2, 0, 0, 0],   // Ssa
+    [2, 0, 0, 0, 0, 0],  // M2
+    [2, 2, -2, 0, 0, 0], // S2
+    [2, -1, 0, 1, 0, 0], // N2
+    [2, 2, 0, 0, 0, 0],  // K2
+    [1, 1, 0, 0, 0, 0],  // K1
+    [1, -1, 0, 0, 0, 0], // O1
+    [1, 1, -2, 0, 0, 0], // P1
+    [1, -2, 0, 1, 0, 0], // Q1
+    [0, 2, 0, 0, 0, 0],  // Mf
+    [0, 1, 0, -1, 0, 0], // Mm
+    [0, 0, 2, 0, 0, 0],  // Ssa
 ];
 const BLQ_NAMES: [&str; 11] = [
     "M2", "S2", "N2", "K2", "K1", "O1", "P1", "Q1", "Mf", "Mm", "Ssa",
@@ -159,7 +159,11 @@ pub fn parse_blq(text: &str, file: &Path) -> Result<Vec<BlqStation>, String> {
                     x.is_finite() && x.abs() <= 360.0
                 };
                 if !ok {
-                    let range = if r < 3 { "0 ≤ A < 1 m" } else { "|φ| ≤ 360°" };
+                    let range = if r < 3 {
+                        "0 ≤ A < 1 m"
+                    } else {
+                        "|φ| ≤ 360°"
+                    };
                     return Err(err(
                         m,
                         format!(
@@ -278,11 +282,14 @@ impl Spline {
     }
 }
 
-/// A station's ocean-loading response to every constituent: the complex
-/// coefficient c with Δ = Re(c e^{iχ}) per component (up, south, west).
+/// One constituent's Doodson multipliers and, per component (up, south,
+/// west), the complex coefficient c = (Re, Im) with Δ = Re(c e^{iχ}).
+type Term = ([f64; 6], [(f64, f64); 3]);
+
+/// A station's ocean-loading response to every constituent.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OceanLoading {
-    terms: Vec<([f64; 6], [(f64, f64); 3])>,
+    terms: Vec<Term>,
 }
 
 impl OceanLoading {
