@@ -20,10 +20,13 @@
 //! 0.0371 ± 0.0033), the most direct measurement of the radial tide; the
 //! LLR value depends on the assumed l₂ and on the reflector coordinates it
 //! is fitted with. l₂ = 0.0107, the value the JPL lunar laser ranging
-//! analyses use for the horizontal tide (Williams et al. 2008, DE421 IOM
-//! 335-JW,DB,WF-20080314-001; Williams et al. 2014, JGR Planets 119,
-//! "Lunar interior properties from the GRAIL mission"): altimetry does not
-//! see horizontal motion.
+//! solutions hold fixed for the horizontal tide (the DE421 and DE430 lunar
+//! memos, Williams, Boggs & Folkner 2008, IOM 335-JW,DB,WF-20080314-001,
+//! and 2013): altimetry does not see horizontal motion, and LLR separates
+//! l₂ poorly from the reflector coordinates. (These values are quoted from
+//! the literature as remembered, not re-read here: the papers' text was not
+//! at hand. The spread of the h₂ estimates, ~7%, is ~7 mm of the ~0.1 m
+//! the model adds.)
 //!
 //! Permanent part: the Earth's tide has a large constant part, because the
 //! Moon keeps one face to the Earth: the Earth at its mean distance along
