@@ -119,7 +119,9 @@ pub fn parse_blq(text: &str, file: &Path) -> Result<Vec<BlqStation>, String> {
         .filter(|(_, l)| !l.is_empty() && !l.starts_with("$$"))
         .peekable();
     while let Some((n, name)) = lines.next() {
-        if name.split_whitespace().all(|t| t.parse::<f64>().is_ok()) {
+        // A name may be a number (a site code); a row of 11 is data.
+        let tokens: Vec<&str> = name.split_whitespace().collect();
+        if tokens.len() == 11 && tokens.iter().all(|t| t.parse::<f64>().is_ok()) {
             return Err(err(
                 n,
                 "a line of numbers where a station name was expected (each station is a name line and 6 lines of 11 numbers)".into(),
