@@ -35,6 +35,12 @@
 //!   the long-period tides by 180°);
 //! - a positive lag φ delays the displacement: Δc = A cos(χ − φ).
 //!
+//! The arguments are the model's (Conventions: T in TT, τ from GMST of
+//! UT1). HARDISP's published test values were made with its own (τ from
+//! the UTC hour angle of the mean Sun, the slow arguments with T in UTC):
+//! with those the test values are reproduced to their printed 0.5 µm, with
+//! the Conventions' to ≤ 20 µm at Reykjavik (see the tests).
+//!
 //! Spline: a cubic spline of each band's given admittances in frequency
 //! (cycles/day), its end slopes those of the parabola through the three
 //! end points; a band of three or fewer given constituents (the
