@@ -222,7 +222,7 @@ fn a_job_without_frequency_setup_gives_its_model_and_cannot_be_correlated() {
         .replace("[[subband]]\nsky_freq_hz = 8.4e9\nbandwidth_hz = 8e6\n", "")
         .replace(
             "[model]\n",
-            "[model]\nsolid_tide = false\npole_tide = false\nsubdaily_eop = false\n",
+            "[model]\nsolid_tide = false\npole_tide = false\nsubdaily_eop = false\nlunar_tide = false\n",
         );
     let text = with_troposphere.replace("[model]\n", "[model]\ntroposphere = false\n");
     assert!(!text.contains("subband") && !text.contains("[correlation]"));

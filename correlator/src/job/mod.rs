@@ -35,6 +35,9 @@
 //!                                  #   UT1 (IERS 2010 §8.2, §5.5.1, §5.5.3; default true,
 //!                                  #   as CALC/difxcalc apply them; needs eop)
 //! troposphere = true               # optional: a priori dry + wet delays (default true)
+//! ocean_loading = true             # optional: IERS 2010 §7.1.2 for stations with a blq (default true)
+//! lunar_tide = true                # optional: the Moon's body tide at lunar sites (default true)
+//! axis_offset = true               # optional: the antennas' axis offsets (default true)
 //!
 //! [source]                         # or [[source]] tables: several phase
 //! name = "3C273"                   # centres, or a session's catalogue
@@ -48,6 +51,9 @@
 //! velocity_m_per_yr = [-0.03, -0.01, -0.01] #   itrf_m at every epoch)
 //! axis_type = "AZEL"               # optional: AZEL, EQUA, XYEW, XYNS
 //! axis_offset_m = 0.0              # optional (needs axis_type when not 0)
+//! blq = "onsala.blq"               # optional: ocean-loading coefficients (BLQ format)
+//! blq_name = "ONSALA"              # optional: the station's name in the BLQ file
+//!                                  #   (default: name; case-insensitive)
 //! file = "T6.vdif"
 //! sample_rate_hz = 16e6
 //! sampling = "real"                # optional: "real" | "complex" | "complex_dsb"
@@ -218,6 +224,15 @@ pub struct ModelConfig {
     /// `troposphere` (default true): add the a priori dry and wet delays of
     /// Earth stations ([`crate::model::troposphere`]).
     pub troposphere: bool,
+    /// `ocean_loading` (default true): displace Earth stations that have a
+    /// BLQ by ocean tide loading (§7.1.2).
+    pub ocean_loading: bool,
+    /// `lunar_tide` (default true): displace lunar stations and lunar
+    /// sources by the Moon's body tide
+    /// ([`crate::model::geophysics::lunar_tide`]).
+    pub lunar_tide: bool,
+    /// `axis_offset` (default true): add the antennas' axis-offset delays.
+    pub axis_offset: bool,
     /// The length scale of lunar (selenocentric) coordinates.
     pub lunar_coordinates: LunarScale,
 }
@@ -299,6 +314,14 @@ pub enum StationPosition {
     None,
 }
 
+/// A station's ocean-loading coefficients: a BLQ file and the station's
+/// name in it (matched case-insensitively).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Blq {
+    pub file: PathBuf,
+    pub name: String,
+}
+
 /// An externally computed delay: τ(g) = Σ c_k (g − epoch)^k, g the geocentric
 /// arrival time in seconds (same convention as the geometric model).
 #[derive(Debug, Clone, PartialEq)]
@@ -334,6 +357,9 @@ pub struct Station {
     /// `axis_type` and `axis_offset_m` (default 0): the antenna mount and
     /// its axis offset, for an Earth station; `None` if not given.
     pub axis: Option<crate::model::axis_offset::AxisOffset>,
+    /// `blq` (resolved path) and `blq_name` (default: the station's name):
+    /// where its ocean-loading coefficients are.
+    pub blq: Option<Blq>,
     /// Recording files in time order; `-` means stdin.
     pub files: Vec<PathBuf>,
     /// Samples per second per channel; `None` = from the recording.

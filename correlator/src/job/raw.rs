@@ -77,6 +77,9 @@ pub(super) struct RawModel {
     pub(super) pole_tide: Option<bool>,
     pub(super) subdaily_eop: Option<bool>,
     pub(super) troposphere: Option<bool>,
+    pub(super) ocean_loading: Option<bool>,
+    pub(super) lunar_tide: Option<bool>,
+    pub(super) axis_offset: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -108,6 +111,8 @@ pub(super) struct RawStation {
     pub(super) velocity_m_per_yr: Option<[f64; 3]>,
     pub(super) axis_type: Option<String>,
     pub(super) axis_offset_m: Option<f64>,
+    pub(super) blq: Option<String>,
+    pub(super) blq_name: Option<String>,
     pub(super) moon: Option<MoonSite>,
     pub(super) moon_xyz_m: Option<[f64; 3]>,
     pub(super) file: Option<String>,

@@ -495,3 +495,54 @@ fn lunar_coordinates_is_tdb_by_default_and_refuses_other_scales() {
     assert_eq!(m.lunar_coordinates, super::LunarScale::Proper);
     expect_key(&with("\"tcb\""), "model.lunar_coordinates");
 }
+
+#[test]
+fn ocean_loading_lunar_tide_and_axis_offset_switches_and_blq_keys_are_parsed_and_checked() {
+    let m = parse(GOOD).unwrap().model.unwrap();
+    assert!(m.ocean_loading && m.lunar_tide && m.axis_offset);
+    let off = GOOD.replace(
+        "kernels = [\"k/a.bsp\"]",
+        "kernels = [\"k/a.bsp\"]\nocean_loading = false\nlunar_tide = false\naxis_offset = false",
+    );
+    let m = parse(&off).unwrap().model.unwrap();
+    assert!(!m.ocean_loading && !m.lunar_tide && !m.axis_offset);
+
+    // A BLQ path is relative to the job file; the name defaults to the
+    // station's.
+    let t6 = "itrf_m = [-2826708.8081, 4679236.9722, 3274667.4495]";
+    let j = parse(&GOOD.replace(t6, &format!("{t6}\nblq = \"ol/sites.blq\""))).unwrap();
+    assert_eq!(
+        j.stations[0].blq,
+        Some(Blq {
+            file: PathBuf::from("/data/jobs/ol/sites.blq"),
+            name: "T6".into()
+        })
+    );
+    assert_eq!(j.stations[1].blq, None);
+    let j = parse(&GOOD.replace(
+        t6,
+        &format!("{t6}\nblq = \"/abs/s.blq\"\nblq_name = \"TIGO CONC\""),
+    ))
+    .unwrap();
+    let b = j.stations[0].blq.as_ref().unwrap();
+    assert_eq!(
+        (b.file.to_str(), b.name.as_str()),
+        (Some("/abs/s.blq"), "TIGO CONC")
+    );
+
+    expect_key(
+        &GOOD.replace(t6, &format!("{t6}\nblq_name = \"ONSALA\"")),
+        "station[0] (T6).blq_name",
+    );
+    expect_key(
+        &GOOD.replace("lon_deg = 0.0 }", "lon_deg = 0.0 }\nblq = \"s.blq\""),
+        "station[1] (LS).blq",
+    );
+    expect_key(
+        &GOOD.replace(
+            "kernels = [\"k/a.bsp\"]",
+            "kernels = [\"k/a.bsp\"]\nocean_loading = \"yes\"",
+        ),
+        "ocean_loading",
+    );
+}

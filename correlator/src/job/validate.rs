@@ -136,6 +136,9 @@ pub(super) fn validate(raw: RawJob, path: &Path) -> Result<Job, JobError> {
                 pole_tide: m.pole_tide.unwrap_or(true),
                 subdaily_eop: m.subdaily_eop.unwrap_or(true),
                 troposphere: m.troposphere.unwrap_or(true),
+                ocean_loading: m.ocean_loading.unwrap_or(true),
+                lunar_tide: m.lunar_tide.unwrap_or(true),
+                axis_offset: m.axis_offset.unwrap_or(true),
             })
         }
     };
@@ -259,6 +262,32 @@ pub(super) fn validate(raw: RawJob, path: &Path) -> Result<Job, JobError> {
             axis,
             offset_m: s.axis_offset_m.unwrap_or(0.0),
         });
+        // A VEX may give the position of a station whose job entry gives
+        // only its BLQ: refused only for a lunar one.
+        let blq = match (s.blq, s.blq_name) {
+            (None, Some(_)) => {
+                return Err(key_err(
+                    &k("blq_name"),
+                    "needs blq, the BLQ file the name is looked up in".into(),
+                ))
+            }
+            (None, None) => None,
+            (Some(_), _)
+                if matches!(
+                    position,
+                    StationPosition::Moon(_) | StationPosition::MoonXyz(_)
+                ) =>
+            {
+                return Err(key_err(
+                    &k("blq"),
+                    "ocean loading is for Earth stations: a lunar station has no blq".into(),
+                ))
+            }
+            (Some(f), name) => Some(super::Blq {
+                file: resolve(&f),
+                name: name.unwrap_or_else(|| s.name.clone()),
+            }),
+        };
         let delay_poly = match s.delay_poly {
             None => None,
             Some(p) => {
@@ -395,6 +424,7 @@ pub(super) fn validate(raw: RawJob, path: &Path) -> Result<Job, JobError> {
             itrf_epoch,
             velocity_m_per_yr: s.velocity_m_per_yr,
             axis,
+            blq,
             files,
             sample_rate_hz: s.sample_rate_hz,
             clock,

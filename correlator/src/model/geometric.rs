@@ -15,6 +15,7 @@ use super::earth::{EarthOrientation, Eop};
 use super::ephemeris::{Ephemeris, State, EARTH, JUPITER_BARYCENTER, MOON, SATURN_BARYCENTER, SUN};
 use super::error::ModelError;
 use super::far_field;
+use super::geophysics::ocean_loading::{load_blq_station, OceanLoading};
 use super::geophysics::{EarthStation, EpochGeophysics, StationMotion, Switches};
 use super::moon::MoonOrientation;
 use super::near_field::{self, NearSource};
@@ -59,6 +60,8 @@ pub struct DelayModel {
     /// `[model] subdaily_eop`: add the ocean-tide and libration terms to
     /// the interpolated EOP.
     subdaily_eop: bool,
+    /// `[model] lunar_tide`: lunar sites displaced by the body tide.
+    lunar_tide: bool,
     /// Per job station on the Earth with a non-zero antenna axis offset.
     axes: Vec<Option<AxisOffset>>,
     /// Per job station: its frame and atmosphere, for Earth stations.
@@ -147,30 +150,41 @@ impl DelayModel {
                 }
             })
             .collect();
-        let earth_stations: Vec<Option<EarthStation>> = job
-            .stations
-            .iter()
-            .zip(&sites)
-            .map(|(st, site)| match site {
+        let mut earth_stations: Vec<Option<EarthStation>> = Vec::new();
+        for (st, site) in job.stations.iter().zip(&sites) {
+            earth_stations.push(match site {
                 Some(Site::Earth(x)) => Some(EarthStation {
                     itrf_m: *x,
                     motion: st
                         .itrf_epoch
                         .zip(st.velocity_m_per_yr)
                         .map(|(e, v)| StationMotion::new(e, v)),
+                    // Read only when used: a job with ocean loading off
+                    // needs no BLQ file.
+                    ocean: match (&st.blq, cfg.ocean_loading) {
+                        (Some(b), true) => Some(std::sync::Arc::new(OceanLoading::new(
+                            &load_blq_station(&b.file, &b.name)
+                                .map_err(|why| key(&format!("station {}.blq", st.name), why))?,
+                        ))),
+                        _ => None,
+                    },
                 }),
                 _ => None,
-            })
-            .collect();
+            });
+        }
         let axes: Vec<Option<AxisOffset>> = job
             .stations
             .iter()
             .zip(&earth_stations)
-            .map(|(st, es)| st.axis.filter(|a| es.is_some() && a.offset_m != 0.0))
+            .map(|(st, es)| {
+                st.axis
+                    .filter(|a| cfg.axis_offset && es.is_some() && a.offset_m != 0.0)
+            })
             .collect();
         let switches = Switches {
             solid_tide: cfg.solid_tide,
             pole_tide: cfg.pole_tide,
+            ocean_loading: cfg.ocean_loading,
         };
         let any_moon = sites.iter().flatten().any(|s| s.on_moon())
             || matches!(source.position, SourcePosition::Moon(_));
@@ -244,6 +258,7 @@ impl DelayModel {
             earth_stations,
             switches,
             subdaily_eop: cfg.subdaily_eop,
+            lunar_tide: cfg.lunar_tide,
             axes,
             skies,
             warnings,
@@ -366,6 +381,7 @@ impl DelayModel {
             moon: self.moon,
             lunar_scale: self.lunar_scale,
             earth: &ctx.orient,
+            lunar_tide: self.lunar_tide,
             bodies: &ctx.bodies,
             tt_g: ctx.tt,
             tdb_g: ctx.tdb,

@@ -17,7 +17,7 @@ pub fn testdata(name: &str) -> PathBuf {
 
 /// `[model]` lines that switch the station displacements off (for
 /// references that do not model them).
-pub const NO_TIDES: &str = "solid_tide = false\npole_tide = false";
+pub const NO_TIDES: &str = "solid_tide = false\npole_tide = false\nlunar_tide = false";
 
 pub const PKS1921: &str = "ra = \"19h24m51.0559s\"\ndec = \"-29d14m30.121s\"";
 pub const LANDER: &str = "moon = { lat_deg = -89.0, lon_deg = 30.0 }";
@@ -979,4 +979,54 @@ fn an_axis_offset_changes_the_delay_by_its_closed_form() {
     eprintln!("axis offset: largest {largest:e} s, model − closed form worst {worst:e} s");
     assert!(largest > 5e-9);
     assert!(worst < 2e-12, "{worst:e} s");
+}
+
+/// `[model] axis_offset = false` leaves the axis offset out: the delay is
+/// the one of the same antenna without an offset. A BLQ the model cannot
+/// use is refused in one line naming the station, the file and why;
+/// with `ocean_loading = false` the BLQ is not read at all.
+#[test]
+fn the_axis_offset_switch_and_blq_errors_reach_the_model() {
+    let start = formats::UtcTime::from_calendar(2026, 3, 14, 6, 0, 0, 0.0);
+    let end = start.add_seconds(60.0);
+    let plain = job(PKS1921, &start.to_iso8601(), 60.0, "");
+    let mut with = plain.clone();
+    with.stations[0].axis = Some(super::axis_offset::AxisOffset {
+        axis: super::axis_offset::AxisType::AzEl,
+        offset_m: 5.0,
+    });
+    let delay = |j: &Job| {
+        let m = DelayModel::new(j, &j.sources[0], start, end).unwrap();
+        m.station(&m.epoch(start).unwrap(), 0).unwrap().delay_s
+    };
+    let (d_plain, d_with) = (delay(&plain), delay(&with));
+    assert!((d_with - d_plain).abs() > 1e-9);
+    with.model.as_mut().unwrap().axis_offset = false;
+    assert_eq!(delay(&with), d_plain);
+
+    let mut j = plain.clone();
+    j.stations[1].blq = Some(crate::job::Blq {
+        file: testdata("hardisp.blq"),
+        name: "WETTZELL".into(),
+    });
+    let e = DelayModel::new(&j, &j.sources[0], start, end)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("station KM.blq") && e.contains("hardisp.blq") && e.contains("\"WETTZELL\""),
+        "{e}"
+    );
+    assert!(!e.contains('\n'));
+    j.stations[1].blq.as_mut().unwrap().file = testdata("no_such.blq");
+    let e = DelayModel::new(&j, &j.sources[0], start, end)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("no_such.blq") && e.contains("cannot read"),
+        "{e}"
+    );
+    j.model.as_mut().unwrap().ocean_loading = false;
+    assert_eq!(delay(&j), d_plain);
 }

@@ -93,6 +93,7 @@ pub(super) fn load(job: &Job, path: &Path, mode: Option<&str>) -> Result<Session
                 itrf_epoch: None,
                 velocity_m_per_yr: None,
                 axis: None,
+                blq: None,
                 files: Vec::new(),
                 sample_rate_hz: None,
                 clock: ClockModel {
