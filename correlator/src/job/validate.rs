@@ -135,6 +135,7 @@ pub(super) fn validate(raw: RawJob, path: &Path) -> Result<Job, JobError> {
                 solid_tide: m.solid_tide.unwrap_or(true),
                 pole_tide: m.pole_tide.unwrap_or(true),
                 troposphere: m.troposphere.unwrap_or(true),
+                eop_offset: Default::default(),
             })
         }
     };

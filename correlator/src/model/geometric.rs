@@ -11,7 +11,7 @@
 //! source's azimuth and elevation ([`super::troposphere`]).
 
 use super::axis_offset::AxisOffset;
-use super::earth::{EarthOrientation, Eop};
+use super::earth::{EarthOrientation, Eop, EopValues};
 use super::ephemeris::{Ephemeris, State, EARTH, JUPITER_BARYCENTER, MOON, SATURN_BARYCENTER, SUN};
 use super::error::ModelError;
 use super::far_field;
@@ -41,6 +41,8 @@ pub enum SourceGeometry {
 pub struct DelayModel {
     eph: Ephemeris,
     eop: Option<Eop>,
+    /// The job's `model.eop_offset`, added to `eop`'s values.
+    eop_offset: EopValues,
     moon: MoonOrientation,
     /// Scale of lunar coordinates: 0 (TDB-compatible) or L_B (proper).
     lunar_scale: f64,
@@ -230,6 +232,7 @@ impl DelayModel {
         let model = DelayModel {
             eph,
             eop,
+            eop_offset: cfg.eop_offset,
             moon,
             lunar_scale: match cfg.lunar_coordinates {
                 crate::job::LunarScale::Tdb => 0.0,
@@ -275,11 +278,32 @@ impl DelayModel {
 
     /// Time scales, ephemerides and Earth orientation at geocentric UTC `g`.
     pub fn epoch(&self, g: UtcTime) -> Result<EpochContext, ModelError> {
+        self.epoch_with_eop_offset(g, EopValues::default())
+    }
+
+    /// [`DelayModel::epoch`] with `extra` added to the Earth orientation
+    /// (on top of the job's `model.eop_offset`): `emcorr solve`'s trial
+    /// EOP, without another model. Polar motion and UT1−UTC move the
+    /// stations' GCRS positions (and the pole tide, when there is a table).
+    pub fn epoch_with_eop_offset(
+        &self,
+        g: UtcTime,
+        extra: EopValues,
+    ) -> Result<EpochContext, ModelError> {
         let tt = utc_to_tt(g);
         let dtdb = tdb_minus_tt_s(tt);
         let tdb = tt.add_seconds(dtdb);
-        let eop = self.eop.as_ref().map(|e| e.at(g)).transpose()?;
-        let orient = EarthOrientation::new(tt, eop.unwrap_or_default(), tai_minus_utc_s(g));
+        let shift = |v: EopValues| EopValues {
+            xp_rad: v.xp_rad + self.eop_offset.xp_rad + extra.xp_rad,
+            yp_rad: v.yp_rad + self.eop_offset.yp_rad + extra.yp_rad,
+            dut1_s: v.dut1_s + self.eop_offset.dut1_s + extra.dut1_s,
+        };
+        let eop = self.eop.as_ref().map(|e| e.at(g)).transpose()?.map(shift);
+        let orient = EarthOrientation::new(
+            tt,
+            eop.unwrap_or_else(|| shift(EopValues::default())),
+            tai_minus_utc_s(g),
+        );
         let earth = self.eph.state(EARTH, tdb)?;
         let mut bodies = vec![
             Body {
