@@ -35,6 +35,8 @@ pub mod parameters;
 pub mod partials;
 
 #[cfg(test)]
+mod pwl_tests;
+#[cfg(test)]
 mod tests;
 
 pub use error::SolveError;
