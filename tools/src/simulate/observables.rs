@@ -48,17 +48,17 @@
 //! Not simulated: the ionosphere, phase ambiguities, bad fringes.
 
 use super::scenario::Scenario;
+use super::session::moved_source;
+use super::{job_section, job_table, job_text, quantiser, SimError};
+use crate::fringe::output::{to_json, FringeRow};
 use crate::solve::parameters::nodes;
+use correlator::job::{Job, SourcePosition, StationPosition};
+use correlator::model::build_model_for;
+use correlator::model::moon::site_me_m;
 use correlator::model::relativity::C;
 use correlator::model::time_scales::utc_to_tt;
 use correlator::model::troposphere::{mjd, wet_mapping, DEFAULT_ZWD_M};
 use formats::UtcTime;
-use super::session::moved_source;
-use super::{job_section, job_table, job_text, quantiser, SimError};
-use crate::fringe::output::{to_json, FringeRow};
-use correlator::job::{Job, SourcePosition, StationPosition};
-use correlator::model::build_model_for;
-use correlator::model::moon::site_me_m;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -299,7 +299,8 @@ pub fn simulate_observables(sc: &Scenario, out_dir: &Path) -> Result<Observables
             let apriori = build_model_for(&model_job, src, from, to)
                 .map_err(model_err)?
                 .delays;
-            let truth_tracks = build_model_for(&truth_job, &true_src, from, to).map_err(model_err)?;
+            let truth_tracks =
+                build_model_for(&truth_job, &true_src, from, to).map_err(model_err)?;
             let truth = &truth_tracks.delays;
             let t = |s: usize| -> (f64, f64) {
                 let sim = &sc.sim.stations[s];
@@ -483,9 +484,7 @@ fn truth_of(
             let dt = t.seconds_since(reference);
             p.insert(
                 format!("{}:clock_offset_s@{}", st.name, t.to_iso8601_digits(0)),
-                apriori_offset
-                    + sim.inject_clock_offset_s
-                    - off0
+                apriori_offset + sim.inject_clock_offset_s - off0
                     + (c.rate + sim.inject_clock_rate - rate0) * dt,
             );
         }

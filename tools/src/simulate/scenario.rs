@@ -551,7 +551,10 @@ impl Scenario {
             ("simulation.inject_yp_rad", inject_eop.yp_rad, 1e-4),
         ] {
             if !(v.is_finite() && v.abs() < max) {
-                return Err(key_err(key, format!("implausible offset {v} (|v| < {max})")));
+                return Err(key_err(
+                    key,
+                    format!("implausible offset {v} (|v| < {max})"),
+                ));
             }
         }
         let default_faults = raw_sim.faults.unwrap_or_default();

@@ -240,11 +240,14 @@ pub fn solve(job: &Job, read: &ReadSummary, opts: &SolveOptions) -> Result<Solut
             )));
         }
     }
-    let span = earliest(obs.iter().map(|o| o.epoch)).zip(
-        obs.iter()
-            .map(|o| o.epoch)
-            .reduce(|x, y| if y > x { y } else { x }),
-    );
+    let span =
+        earliest(obs.iter().map(|o| o.epoch)).zip(obs.iter().map(|o| o.epoch).reduce(|x, y| {
+            if y > x {
+                y
+            } else {
+                x
+            }
+        }));
     let grids = parameters::Grids {
         span,
         zwd_interval_s: (opts.zwd_interval_min * 60.0).round(),

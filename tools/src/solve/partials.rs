@@ -29,14 +29,14 @@
 use super::error::SolveError;
 use super::observations::Observation;
 use super::parameters::{hat, Kind, Param};
-use correlator::model::earth::EopValues;
-use correlator::model::relativity::C;
-use correlator::model::troposphere::{mjd, wet_mapping};
 use correlator::job::{Job, SourcePosition};
+use correlator::model::earth::EopValues;
 use correlator::model::geometric::{EpochContext, SourceGeometry};
 use correlator::model::moon::site_me_m;
 use correlator::model::near_field::NearSource;
+use correlator::model::relativity::C;
 use correlator::model::sites::Site;
+use correlator::model::troposphere::{mjd, wet_mapping};
 use correlator::model::{build_model_for, DelayModel, DelayTrack};
 use formats::UtcTime;
 
@@ -187,13 +187,14 @@ impl Geometry {
             let i = g.contexts.len() - 1;
             let ga = g.station(&g.contexts[i], o, o.a, &apriori)?;
             let gb = g.station(&g.contexts[i], o, o.b, &apriori)?;
-            let wet = |s: usize, sg: &Option<correlator::model::geometric::StationGeometry>| {
-                match (apriori.sites[s], sg.and_then(|x| x.sky)) {
-                    (Some(Site::Earth(x)), Some(sky)) => {
-                        wet_mapping(&x, sky.el_rad, mjd(g.contexts[i].tt)) / C
-                    }
-                    _ => 0.0,
+            let wet = |s: usize, sg: &Option<correlator::model::geometric::StationGeometry>| match (
+                apriori.sites[s],
+                sg.and_then(|x| x.sky),
+            ) {
+                (Some(Site::Earth(x)), Some(sky)) => {
+                    wet_mapping(&x, sky.el_rad, mjd(g.contexts[i].tt)) / C
                 }
+                _ => 0.0,
             };
             g.wet.push([wet(o.a, &ga), wet(o.b, &gb)]);
             let d = |x: &Option<correlator::model::geometric::StationGeometry>| {
@@ -226,19 +227,13 @@ impl Geometry {
         let m = self.models[o.source].as_ref().expect("model");
         let src = trial.sources[o.source].as_ref().expect("source geometry");
         Ok(Some(
-            m.model
-                .station_at(ctx, s, site, src)
-                .map_err(model_err)?,
+            m.model.station_at(ctx, s, site, src).map_err(model_err)?,
         ))
     }
 
     /// The epoch context of observation `i` with the trial's EOP offsets
     /// (the stored one when they are zero).
-    fn context(
-        &self,
-        o: &Observation,
-        eop: [f64; 3],
-    ) -> Result<Option<EpochContext>, SolveError> {
+    fn context(&self, o: &Observation, eop: [f64; 3]) -> Result<Option<EpochContext>, SolveError> {
         if eop == [0.0; 3] {
             return Ok(None);
         }
