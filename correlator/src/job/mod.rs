@@ -235,6 +235,13 @@ pub struct ModelConfig {
     pub axis_offset: bool,
     /// The length scale of lunar (selenocentric) coordinates.
     pub lunar_coordinates: LunarScale,
+    /// Added to the Earth orientation interpolated from `eop` (or
+    /// `eop_table`) at every epoch; zero from a job file, which cannot set
+    /// it. `emcorr simulate --observables` puts the true EOP's offset here
+    /// (`inject_ut1_s`, …) so the truth is computed without editing the EOP
+    /// file; `emcorr solve` shifts its trials the same way
+    /// ([`crate::model::DelayModel::epoch_with_eop_offset`]).
+    pub eop_offset: crate::model::earth::EopValues,
 }
 
 /// `[model] lunar_coordinates`: the length unit of the Moon-fixed

@@ -139,6 +139,7 @@ pub(super) fn validate(raw: RawJob, path: &Path) -> Result<Job, JobError> {
                 ocean_loading: m.ocean_loading.unwrap_or(true),
                 lunar_tide: m.lunar_tide.unwrap_or(true),
                 axis_offset: m.axis_offset.unwrap_or(true),
+                eop_offset: Default::default(),
             })
         }
     };

@@ -11,7 +11,7 @@
 //! source's azimuth and elevation ([`super::troposphere`]).
 
 use super::axis_offset::AxisOffset;
-use super::earth::{EarthOrientation, Eop};
+use super::earth::{EarthOrientation, Eop, EopValues};
 use super::ephemeris::{Ephemeris, State, EARTH, JUPITER_BARYCENTER, MOON, SATURN_BARYCENTER, SUN};
 use super::error::ModelError;
 use super::far_field;
@@ -42,6 +42,8 @@ pub enum SourceGeometry {
 pub struct DelayModel {
     eph: Ephemeris,
     eop: Option<Eop>,
+    /// The job's `model.eop_offset`, added to `eop`'s values.
+    eop_offset: EopValues,
     moon: MoonOrientation,
     /// Scale of lunar coordinates: 0 (TDB-compatible) or L_B (proper).
     lunar_scale: f64,
@@ -247,6 +249,7 @@ impl DelayModel {
         let model = DelayModel {
             eph,
             eop,
+            eop_offset: cfg.eop_offset,
             moon,
             lunar_scale: match cfg.lunar_coordinates {
                 crate::job::LunarScale::Tdb => 0.0,
@@ -294,6 +297,18 @@ impl DelayModel {
 
     /// Time scales, ephemerides and Earth orientation at geocentric UTC `g`.
     pub fn epoch(&self, g: UtcTime) -> Result<EpochContext, ModelError> {
+        self.epoch_with_eop_offset(g, EopValues::default())
+    }
+
+    /// [`DelayModel::epoch`] with `extra` added to the Earth orientation
+    /// (on top of the job's `model.eop_offset`): `emcorr solve`'s trial
+    /// EOP, without another model. Polar motion and UT1−UTC move the
+    /// stations' GCRS positions (and the pole tide, when there is a table).
+    pub fn epoch_with_eop_offset(
+        &self,
+        g: UtcTime,
+        extra: EopValues,
+    ) -> Result<EpochContext, ModelError> {
         let tt = utc_to_tt(g);
         let dtdb = tdb_minus_tt_s(tt);
         let tdb = tt.add_seconds(dtdb);
@@ -301,15 +316,26 @@ impl DelayModel {
         // and libration terms (IERS 2010 §5.5.1: (x_p, y_p) = (x, y)_IERS +
         // (Δx, Δy)_tidal + (Δx, Δy)_libration; UT1 likewise, §5.5.3). They reach
         // the polar-motion matrix, the ERA of every station event (through
-        // UT1 − TT) and the pole tide.
+        // UT1 − TT) and the pole tide. A solve's trial EOP offsets are added
+        // last (`eop_offset` plus this call's `extra`).
+        let shift = |v: EopValues| EopValues {
+            xp_rad: v.xp_rad + self.eop_offset.xp_rad + extra.xp_rad,
+            yp_rad: v.yp_rad + self.eop_offset.yp_rad + extra.yp_rad,
+            dut1_s: v.dut1_s + self.eop_offset.dut1_s + extra.dut1_s,
+            ..v
+        };
         let eop = self.eop.as_ref().map(|e| e.at(g)).transpose()?.map(|v| {
-            if self.subdaily_eop {
+            shift(if self.subdaily_eop {
                 super::subdaily_eop::add_to(v, tt)
             } else {
                 v
-            }
+            })
         });
-        let orient = EarthOrientation::new(tt, eop.unwrap_or_default(), tai_minus_utc_s(g));
+        let orient = EarthOrientation::new(
+            tt,
+            eop.unwrap_or_else(|| shift(EopValues::default())),
+            tai_minus_utc_s(g),
+        );
         let earth = self.eph.state(EARTH, tdb)?;
         let mut bodies = vec![
             Body {

@@ -21,9 +21,27 @@ pub struct SolveArgs {
     pub job: PathBuf,
     /// Edit the parameter set: comma-separated `[+|-]GROUP[:NAME]` items,
     /// groups clock, clock_offset, clock_rate, clock_accel, position,
-    /// moon_position, lander, source (e.g. `-lander,+clock_accel:KM`).
+    /// moon_position, lander, source, zwd (zenith wet delay of Earth
+    /// stations, piecewise linear: `STATION:zwd_m@TIME`), clock_pwl
+    /// (piecewise-linear clocks `STATION:clock_offset_s@TIME`, replacing
+    /// clock_offset), eop (`EOP:ut1_s`, `EOP:xp_rad`, `EOP:yp_rad` offsets)
+    /// (e.g. `-lander,+clock_accel:KM,+zwd,+eop`).
     #[arg(long, value_name = "LIST", allow_hyphen_values = true)]
     pub estimate: Option<String>,
+    /// Node spacing of the `zwd` group (minutes; nodes on whole multiples).
+    #[arg(long, value_name = "MIN", default_value_t = solve::parameters::DEFAULT_ZWD_INTERVAL_MIN)]
+    pub zwd_interval: f64,
+    /// σ of the difference of consecutive zwd nodes for 1 h (m; scaled by
+    /// √(interval/1 h), a random walk); 0: no constraint.
+    #[arg(long, value_name = "M_PER_H", default_value_t = solve::parameters::DEFAULT_ZWD_CONSTRAINT_M_PER_H)]
+    pub zwd_constraint: f64,
+    /// Node spacing of the `clock_pwl` group (minutes).
+    #[arg(long, value_name = "MIN", default_value_t = solve::parameters::DEFAULT_CLOCK_INTERVAL_MIN)]
+    pub clock_interval: f64,
+    /// σ of the difference of consecutive clock nodes for 1 h (s; scaled
+    /// by √(interval/1 h)); 0: no constraint.
+    #[arg(long, value_name = "S_PER_H", default_value_t = solve::parameters::DEFAULT_CLOCK_CONSTRAINT_S_PER_H)]
+    pub clock_constraint: f64,
     /// Flag observations whose |residual| exceeds N σ (one at a time).
     #[arg(long, value_name = "N", default_value_t = solve::DEFAULT_REJECT_SIGMA)]
     pub reject_sigma: f64,
@@ -49,6 +67,10 @@ pub fn run(args: SolveArgs) -> Result<(), Failure> {
     let opts = SolveOptions {
         estimate: args.estimate.clone(),
         reject_sigma: args.reject_sigma,
+        zwd_interval_min: args.zwd_interval,
+        clock_interval_min: args.clock_interval,
+        zwd_constraint_m_per_h: args.zwd_constraint,
+        clock_constraint_s_per_h: args.clock_constraint,
     };
     let sol = solve::solve(&job, &read, &opts).map_err(failure)?;
     let text = if args.format == "json" {

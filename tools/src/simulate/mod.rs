@@ -858,6 +858,26 @@ pub fn check_options(sc: &Scenario, opts: Options) -> Result<(), SimError> {
             st.name
         )));
     }
+    if let Some((st, _)) = sc
+        .job
+        .stations
+        .iter()
+        .zip(&sc.sim.stations)
+        .find(|(_, s)| s.inject_zwd_m != 0.0 || s.inject_zwd_rw_m_per_sqrt_h != 0.0)
+    {
+        return Err(SimError::BadInput(format!(
+            "{}: station {}: inject_zwd_m / inject_zwd_rw_m_per_sqrt_h (a zenith wet delay error) is simulated by `emcorr simulate --observables` only, not in recordings",
+            sc.job.file.display(),
+            st.name
+        )));
+    }
+    let e = sc.sim.inject_eop;
+    if e.dut1_s != 0.0 || e.xp_rad != 0.0 || e.yp_rad != 0.0 {
+        return Err(SimError::BadInput(format!(
+            "{}: simulation.inject_ut1_s / inject_xp_rad / inject_yp_rad (an EOP error) is simulated by `emcorr simulate --observables` only, not in recordings",
+            sc.job.file.display()
+        )));
+    }
     if opts.fifo && sc.is_session() {
         // Each scan's recordings would be their own FIFOs, opened one scan
         // after another: a reader would have to know the order. Files only.

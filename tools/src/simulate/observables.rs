@@ -30,17 +30,35 @@
 //!
 //! Tides, the axis offset and the a-priori troposphere are in the
 //! correlator's model, so the true and a-priori delays both hold them
-//! alike: no error of them is simulated (a true zenith wet delay unlike the
-//! a priori needs the solve's `zwd` parameters, not built yet). Not
-//! simulated either: the ionosphere, phase ambiguities, bad fringes.
+//! alike. What differs, when the scenario says so:
+//! - the zenith wet delay of an Earth station: T_s gains
+//!   z_s(g)·m_w(e_s(g))/c (m_w the GMF wet mapping function at the true
+//!   elevation, as the model's wet delay is ZWD·m_w/c), z_s = true − a
+//!   priori ZWD: `inject_zwd_m` at the first node (the whole hour at or
+//!   before the first scan centre) plus a random walk of
+//!   `inject_zwd_rw_m_per_sqrt_h` per √h, drawn every
+//!   [`ZWD_TRUTH_STEP_S`] (an hour) from its own stream of the seed (the
+//!   noise of the rows is the same with or without it) and linear in
+//!   between; the
+//!   rate gains nothing (a mm per hour is 1e-15 s/s);
+//! - the Earth orientation: the truth's model adds `[simulation]`
+//!   `inject_ut1_s`, `inject_xp_rad`, `inject_yp_rad` to the EOP table
+//!   (`model.eop_offset`).
+//!
+//! Not simulated: the ionosphere, phase ambiguities, bad fringes.
 
 use super::scenario::Scenario;
 use super::session::moved_source;
 use super::{job_section, job_table, job_text, quantiser, SimError};
 use crate::fringe::output::{to_json, FringeRow};
+use crate::solve::parameters::nodes;
 use correlator::job::{Job, SourcePosition, StationPosition};
 use correlator::model::build_model_for;
 use correlator::model::moon::site_me_m;
+use correlator::model::relativity::C;
+use correlator::model::time_scales::utc_to_tt;
+use correlator::model::troposphere::{mjd, wet_mapping, DEFAULT_ZWD_M};
+use formats::UtcTime;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -50,6 +68,20 @@ use std::path::{Path, PathBuf};
 
 /// SNR below which a row is written as not detected.
 pub const SNR_THRESHOLD: f64 = 7.0;
+
+/// Step of the true zenith wet delay's random walk (s): one hour, the
+/// solve's default nodes, so that the truth is piecewise linear on them
+/// and a solve with hourly (or 30, 20, … min) nodes can represent it. A
+/// finer walk departs from the straight line between nodes by up to
+/// σ_rw·√Δ/2 (1.5 mm at mid-hour for 3 mm/√h), which no formal σ holds:
+/// with 5-min steps the scatter of hourly nodes over their σ was 2.7 over
+/// 20 realisations of the standard session (UR's nodes have σ of 0.3–0.6
+/// mm: its low elevations give m_w up to 13).
+pub const ZWD_TRUTH_STEP_S: f64 = 3600.0;
+
+/// Truth nodes (`STATION:zwd_m@T`, `STATION:clock_offset_s@T`) every hour,
+/// as `emcorr solve`'s default `--zwd-interval` and `--clock-interval`.
+pub const TRUTH_NODE_INTERVAL_S: f64 = 3600.0;
 
 /// What `--observables` wrote.
 #[derive(Debug, Clone)]
@@ -74,6 +106,65 @@ pub struct ObservablesTruth {
     /// The injected errors as the scenario gave them.
     pub stations: BTreeMap<String, StationInjection>,
     pub sources: BTreeMap<String, Option<[f64; 3]>>,
+    /// Per Earth station, the true total zenith wet delay every
+    /// [`ZWD_TRUTH_STEP_S`]: (UTC, m), linear in between.
+    pub zwd_m: BTreeMap<String, Vec<(String, f64)>>,
+    /// True − a-priori EOP over the session.
+    pub eop_offset: EopOffset,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EopOffset {
+    pub ut1_s: f64,
+    pub xp_rad: f64,
+    pub yp_rad: f64,
+}
+
+/// The true − a-priori zenith wet delay of a station: a random walk
+/// sampled at `t0 + k·ZWD_TRUTH_STEP_S`.
+#[derive(Debug, Clone)]
+pub struct ZwdWalk {
+    pub t0: UtcTime,
+    pub z_m: Vec<f64>,
+}
+
+impl ZwdWalk {
+    /// Linear between samples, held beyond the ends.
+    pub fn at(&self, g: UtcTime) -> f64 {
+        let x = g.seconds_since(self.t0) / ZWD_TRUTH_STEP_S;
+        let n = self.z_m.len();
+        if n == 1 || x <= 0.0 {
+            return self.z_m[0];
+        }
+        let k = (x.floor() as usize).min(n - 2);
+        let f = (x - k as f64).min(1.0);
+        self.z_m[k] * (1.0 - f) + self.z_m[k + 1] * f
+    }
+}
+
+/// Every station's true − a-priori zwd over [first, last] (zero for a
+/// station without injection; random walks from stream 1000 + station
+/// index of the seed).
+fn zwd_walks(sc: &Scenario, first: UtcTime, last: UtcTime) -> Vec<ZwdWalk> {
+    let grid = nodes(first, last, TRUTH_NODE_INTERVAL_S);
+    let t0 = grid[0];
+    let steps = (grid[grid.len() - 1].seconds_since(t0) / ZWD_TRUTH_STEP_S).round() as usize;
+    sc.sim
+        .stations
+        .iter()
+        .enumerate()
+        .map(|(i, st)| {
+            let mut rng = ChaCha8Rng::seed_from_u64(sc.sim.seed);
+            rng.set_stream(1000 + i as u64);
+            let step = st.inject_zwd_rw_m_per_sqrt_h * (ZWD_TRUTH_STEP_S / 3600.0).sqrt();
+            let mut z = vec![st.inject_zwd_m];
+            for _ in 0..steps {
+                let n: f64 = StandardNormal.sample(&mut rng);
+                z.push(z[z.len() - 1] + step * n);
+            }
+            ZwdWalk { t0, z_m: z }
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -81,6 +172,8 @@ pub struct StationInjection {
     pub clock_offset_s: f64,
     pub clock_rate: f64,
     pub inject_offset_m: Option<[f64; 3]>,
+    pub inject_zwd_m: f64,
+    pub inject_zwd_rw_m_per_sqrt_h: f64,
 }
 
 /// Root-mean-square spread of the subbands' frequencies (each band
@@ -107,9 +200,13 @@ pub fn bandwidths(job: &Job) -> (f64, f64) {
     (var.sqrt(), total)
 }
 
-/// The job with every station's position moved by its `inject_offset_m`.
+/// The job with every station's position moved by its `inject_offset_m`
+/// and the EOP by `inject_ut1_s`, ….
 fn true_job(sc: &Scenario, model_job: &Job) -> Job {
     let mut j = model_job.clone();
+    if let Some(m) = j.model.as_mut() {
+        m.eop_offset = sc.sim.inject_eop;
+    }
     for (st, sim) in j.stations.iter_mut().zip(&sc.sim.stations) {
         let Some(d) = sim.inject_offset_m else {
             continue;
@@ -158,6 +255,15 @@ pub fn simulate_observables(sc: &Scenario, out_dir: &Path) -> Result<Observables
         st.clock.epoch.get_or_insert(reference);
     }
     let truth_job = true_job(sc, &model_job);
+    let centres: Vec<UtcTime> = job
+        .scans
+        .iter()
+        .map(|s| s.start.add_seconds(s.duration_s / 2.0))
+        .collect();
+    let (first_g, last_g) = centres.iter().fold((centres[0], centres[0]), |(a, b), &t| {
+        (if t < a { t } else { a }, if t > b { t } else { b })
+    });
+    let walks = zwd_walks(sc, first_g, last_g);
     let eta = quantiser(sc)?.efficiency();
     let (b_rms, b_total) = bandwidths(job);
     let ref_freq = job
@@ -193,14 +299,23 @@ pub fn simulate_observables(sc: &Scenario, out_dir: &Path) -> Result<Observables
             let apriori = build_model_for(&model_job, src, from, to)
                 .map_err(model_err)?
                 .delays;
-            let truth = build_model_for(&truth_job, &true_src, from, to)
-                .map_err(model_err)?
-                .delays;
+            let truth_tracks =
+                build_model_for(&truth_job, &true_src, from, to).map_err(model_err)?;
+            let truth = &truth_tracks.delays;
             let t = |s: usize| -> (f64, f64) {
                 let sim = &sc.sim.stations[s];
                 let d = truth[s].eval(g);
+                // The true wet delay beyond the a priori's (module docs).
+                let wet = match (&truth_job.stations[s].position, &truth_tracks.skies[s]) {
+                    (StationPosition::Itrf(x), Some(sky)) => {
+                        let el = sky.eval(g).el_rad;
+                        walks[s].at(g) * wet_mapping(x, el, mjd(utc_to_tt(g))) / C
+                    }
+                    _ => 0.0,
+                };
                 (
                     d.delay_s
+                        + wet
                         + sim.inject_clock_offset_s
                         + sim.inject_clock_rate * g.seconds_since(reference),
                     d.rate + sim.inject_clock_rate,
@@ -267,7 +382,7 @@ pub fn simulate_observables(sc: &Scenario, out_dir: &Path) -> Result<Observables
     let write = |p: &Path, text: &str| std::fs::write(p, text).map_err(super::io_err(p));
     write(&job_path, &job_toml(sc, reference)?)?;
     write(&fringe_path, &to_json(&rows))?;
-    let truth = truth_of(sc, &model_job, reference);
+    let truth = truth_of(sc, &model_job, reference, (first_g, last_g), &walks);
     write(
         &truth_path,
         &(serde_json::to_string_pretty(&truth).expect("truth serialises") + "\n"),
@@ -302,9 +417,46 @@ fn job_toml(sc: &Scenario, reference: formats::UtcTime) -> Result<String, SimErr
     job_text(&t, "clock and position errors")
 }
 
-fn truth_of(sc: &Scenario, model_job: &Job, reference: formats::UtcTime) -> ObservablesTruth {
+fn truth_of(
+    sc: &Scenario,
+    model_job: &Job,
+    reference: UtcTime,
+    span: (UtcTime, UtcTime),
+    walks: &[ZwdWalk],
+) -> ObservablesTruth {
     let job = &sc.job;
     let mut p = BTreeMap::new();
+    let grid = nodes(span.0, span.1, TRUTH_NODE_INTERVAL_S);
+    let troposphere = job.model.as_ref().is_some_and(|m| m.troposphere);
+    let mut zwd = BTreeMap::new();
+    for (st, walk) in job.stations.iter().zip(walks) {
+        if !matches!(st.position, StationPosition::Itrf(_)) {
+            continue;
+        }
+        // The solve's a priori (`parameters::apriori`): the model's zwd.
+        let apriori = if troposphere {
+            st.weather.zwd_m.unwrap_or(DEFAULT_ZWD_M)
+        } else {
+            0.0
+        };
+        for t in &grid {
+            p.insert(
+                format!("{}:zwd_m@{}", st.name, t.to_iso8601_digits(0)),
+                apriori + walk.at(*t),
+            );
+        }
+        let series = (0..walk.z_m.len())
+            .map(|k| {
+                let t = walk.t0.add_seconds(k as f64 * ZWD_TRUTH_STEP_S);
+                (t.to_iso8601_digits(0), apriori + walk.z_m[k])
+            })
+            .collect();
+        zwd.insert(st.name.clone(), series);
+    }
+    let e = sc.sim.inject_eop;
+    p.insert("EOP:ut1_s".into(), e.dut1_s);
+    p.insert("EOP:xp_rad".into(), e.xp_rad);
+    p.insert("EOP:yp_rad".into(), e.yp_rad);
     let (off0, rate0) = (
         sc.sim.stations[0].inject_clock_offset_s,
         sc.sim.stations[0].inject_clock_rate,
@@ -327,6 +479,15 @@ fn truth_of(sc: &Scenario, model_job: &Job, reference: formats::UtcTime) -> Obse
             format!("{}:clock_rate", st.name),
             c.rate + sim.inject_clock_rate - rate0,
         );
+        // Piecewise-linear clock nodes (`clock_pwl`): the same clock at T.
+        for t in &grid {
+            let dt = t.seconds_since(reference);
+            p.insert(
+                format!("{}:clock_offset_s@{}", st.name, t.to_iso8601_digits(0)),
+                apriori_offset + sim.inject_clock_offset_s - off0
+                    + (c.rate + sim.inject_clock_rate - rate0) * dt,
+            );
+        }
         let d = sim.inject_offset_m.unwrap_or([0.0; 3]);
         let (xyz, names) = match &st.position {
             StationPosition::Itrf(x) => (Some(*x), ["x_m", "y_m", "z_m"]),
@@ -345,6 +506,8 @@ fn truth_of(sc: &Scenario, model_job: &Job, reference: formats::UtcTime) -> Obse
                 clock_offset_s: sim.inject_clock_offset_s,
                 clock_rate: sim.inject_clock_rate,
                 inject_offset_m: sim.inject_offset_m,
+                inject_zwd_m: sim.inject_zwd_m,
+                inject_zwd_rw_m_per_sqrt_h: sim.inject_zwd_rw_m_per_sqrt_h,
             },
         );
     }
@@ -377,5 +540,11 @@ fn truth_of(sc: &Scenario, model_job: &Job, reference: formats::UtcTime) -> Obse
         parameters: p,
         stations,
         sources,
+        zwd_m: zwd,
+        eop_offset: EopOffset {
+            ut1_s: e.dut1_s,
+            xp_rad: e.xp_rad,
+            yp_rad: e.yp_rad,
+        },
     }
 }

@@ -11,12 +11,19 @@
 //! threads = 2                  # optional: spread subbands over this many VDIF threads
 //! correlated_fraction = 0.05   # sky power / total power at every station (default 0.05)
 //! faults = { invalid_fraction = 0.01 }   # default faults for every station
+//! inject_ut1_s = 2e-5          # true − a-priori UT1−UTC, x_p, y_p (s, rad):
+//! inject_xp_rad = 1e-8         # offsets over the whole session;
+//! inject_yp_rad = -1e-8        # `simulate --observables` only (default 0)
 //!
 //! [[station]]                  # … job keys, plus:
 //! inject_clock_offset_s = 2.1e-8   # clock error the job's model does not know
 //! inject_clock_rate = 3e-11
 //! inject_offset_m = [12.0, -30.0, 8.0]  # true − a-priori position (m): ITRF on
 //!                                   # Earth, mean-Earth frame on the Moon;
+//!                                   # `simulate --observables` only
+//! inject_zwd_m = 0.03              # true − a-priori zenith wet delay at the
+//! inject_zwd_rw_m_per_sqrt_h = 0.005  # first scan, then a random walk of
+//!                                   # this σ per √h (seeded); Earth stations,
 //!                                   # `simulate --observables` only
 //! correlated_fraction = 0.1        # overrides [simulation]
 //! faults = { missing_ranges_s = [[0.5, 0.6]], truncate_last_frame = true }
@@ -249,6 +256,11 @@ pub struct StationSim {
     /// Moon's mean-Earth frame for a lunar one (`emcorr simulate
     /// --observables` only).
     pub inject_offset_m: Option<[f64; 3]>,
+    /// True minus a-priori zenith wet delay (m) at the session's first
+    /// node (`emcorr simulate --observables` only).
+    pub inject_zwd_m: f64,
+    /// σ of the true zenith wet delay's random walk per √hour (m).
+    pub inject_zwd_rw_m_per_sqrt_h: f64,
     /// The station's own key, else `[simulation]`'s.
     pub correlated_fraction: f64,
     /// Sessions: `correlated_fraction_by_source`, by source name.
@@ -422,6 +434,9 @@ pub struct Simulation {
     pub stations: Vec<StationSim>,
     /// Per source, in the job's source order.
     pub sources: Vec<SourceSim>,
+    /// True − a-priori EOP over the session (`inject_ut1_s`,
+    /// `inject_xp_rad`, `inject_yp_rad`; `simulate --observables` only).
+    pub inject_eop: correlator::model::earth::EopValues,
 }
 
 impl Simulation {
@@ -457,6 +472,9 @@ struct RawSimulation {
     threads: Option<i64>,
     correlated_fraction: Option<f64>,
     faults: Option<Faults>,
+    inject_ut1_s: Option<f64>,
+    inject_xp_rad: Option<f64>,
+    inject_yp_rad: Option<f64>,
 }
 
 impl Scenario {
@@ -496,6 +514,9 @@ impl Scenario {
                 threads: None,
                 correlated_fraction: None,
                 faults: None,
+                inject_ut1_s: None,
+                inject_xp_rad: None,
+                inject_yp_rad: None,
             },
             Some(v) => RawSimulation::deserialize(v)
                 .map_err(|e| key_err("simulation", one_line(&e.to_string())))?,
@@ -517,6 +538,26 @@ impl Scenario {
         let complex = raw_sim.complex.unwrap_or(false);
         let default_fraction = raw_sim.correlated_fraction.unwrap_or(0.05);
         check_fraction(default_fraction, "simulation.correlated_fraction", &key_err)?;
+        let inject_eop = correlator::model::earth::EopValues {
+            dut1_s: raw_sim.inject_ut1_s.unwrap_or(0.0),
+            xp_rad: raw_sim.inject_xp_rad.unwrap_or(0.0),
+            yp_rad: raw_sim.inject_yp_rad.unwrap_or(0.0),
+            ..Default::default()
+        };
+        // Offsets of more than a second of UT1 or 1e-4 rad (20") of polar
+        // motion are typos: the a priori is never that far off.
+        for (key, v, max) in [
+            ("simulation.inject_ut1_s", inject_eop.dut1_s, 1.0),
+            ("simulation.inject_xp_rad", inject_eop.xp_rad, 1e-4),
+            ("simulation.inject_yp_rad", inject_eop.yp_rad, 1e-4),
+        ] {
+            if !(v.is_finite() && v.abs() < max) {
+                return Err(key_err(
+                    key,
+                    format!("implausible offset {v} (|v| < {max})"),
+                ));
+            }
+        }
         let default_faults = raw_sim.faults.unwrap_or_default();
         check_faults(&default_faults, "simulation.faults", &key_err)?;
 
@@ -545,6 +586,20 @@ impl Scenario {
                     .remove("inject_offset_m")
                     .map(|v| offset_m(v, &k("inject_offset_m"), &key_err))
                     .transpose()?;
+                let inject_zwd_m = num(st, "inject_zwd_m")?.unwrap_or(0.0);
+                let zwd_rw = num(st, "inject_zwd_rw_m_per_sqrt_h")?.unwrap_or(0.0);
+                if !(inject_zwd_m.is_finite() && inject_zwd_m.abs() < 1.0) {
+                    return Err(key_err(
+                        &k("inject_zwd_m"),
+                        format!("implausible offset {inject_zwd_m} m (|offset| < 1 m)"),
+                    ));
+                }
+                if !(zwd_rw.is_finite() && (0.0..1.0).contains(&zwd_rw)) {
+                    return Err(key_err(
+                        &k("inject_zwd_rw_m_per_sqrt_h"),
+                        format!("must be ≥ 0 and < 1 m per √h, got {zwd_rw}"),
+                    ));
+                }
                 let fraction = num(st, "correlated_fraction")?.unwrap_or(default_fraction);
                 check_fraction(fraction, &k("correlated_fraction"), &key_err)?;
                 if !(offset.is_finite() && offset.abs() < 1.0) {
@@ -645,6 +700,8 @@ impl Scenario {
                     inject_clock_offset_s: offset,
                     inject_clock_rate: rate,
                     inject_offset_m,
+                    inject_zwd_m,
+                    inject_zwd_rw_m_per_sqrt_h: zwd_rw,
                     correlated_fraction: fraction,
                     correlated_fraction_by_source: by_source,
                     faults,
@@ -783,6 +840,7 @@ impl Scenario {
             complex,
             stations: station_sims,
             sources: source_sims,
+            inject_eop,
         };
         check_session_keys(&job, &sim, &source_keys, &key_err)?;
         Ok(Scenario {
@@ -1005,6 +1063,26 @@ fn check_session_keys(
                     src.name
                 ),
             ));
+        }
+    }
+    for (i, (js, st)) in job.stations.iter().zip(&sim.stations).enumerate() {
+        let on_earth = matches!(js.position, correlator::job::StationPosition::Itrf(_));
+        for (f, given) in [
+            ("inject_zwd_m", st.inject_zwd_m != 0.0),
+            (
+                "inject_zwd_rw_m_per_sqrt_h",
+                st.inject_zwd_rw_m_per_sqrt_h != 0.0,
+            ),
+        ] {
+            if given && !on_earth {
+                return Err(key_err(
+                    &format!("station[{i}].{f}"),
+                    format!(
+                        "{}: only an Earth station (itrf_m) has a troposphere",
+                        js.name
+                    ),
+                ));
+            }
         }
     }
     for (i, st) in sim.stations.iter().enumerate() {

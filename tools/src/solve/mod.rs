@@ -16,6 +16,11 @@
 //! job's `[job] start`, else its first scan's start, else the first
 //! observation; rates are per second after it.
 //!
+//! Piecewise-linear groups (`zwd`, `clock_pwl`): consecutive nodes of a
+//! station are tied by pseudo-observations (see [`parameters`]) appended
+//! to the observations: they enter N, χ² and the degrees of freedom, never
+//! the outlier search or `observations`.
+//!
 //! Iteration: Gauss–Newton until every step is below [`CONVERGED_STEP_SIGMA`] of its formal σ
 //! (at most [`MAX_ITERATIONS`]). Then outliers: the observation with the
 //! largest |residual|/σ above `reject_sigma` (default
@@ -29,6 +34,8 @@ pub mod output;
 pub mod parameters;
 pub mod partials;
 
+#[cfg(test)]
+mod pwl_tests;
 #[cfg(test)]
 mod tests;
 
@@ -59,6 +66,14 @@ pub struct SolveOptions {
     /// `--estimate` (see [`parameters`]).
     pub estimate: Option<String>,
     pub reject_sigma: f64,
+    /// `--zwd-interval` (min).
+    pub zwd_interval_min: f64,
+    /// `--clock-interval` (min).
+    pub clock_interval_min: f64,
+    /// `--zwd-constraint` (m per √h between nodes; 0: none).
+    pub zwd_constraint_m_per_h: f64,
+    /// `--clock-constraint` (s per √h between nodes; 0: none).
+    pub clock_constraint_s_per_h: f64,
 }
 
 impl Default for SolveOptions {
@@ -66,8 +81,41 @@ impl Default for SolveOptions {
         SolveOptions {
             estimate: None,
             reject_sigma: DEFAULT_REJECT_SIGMA,
+            zwd_interval_min: parameters::DEFAULT_ZWD_INTERVAL_MIN,
+            clock_interval_min: parameters::DEFAULT_CLOCK_INTERVAL_MIN,
+            zwd_constraint_m_per_h: parameters::DEFAULT_ZWD_CONSTRAINT_M_PER_H,
+            clock_constraint_s_per_h: parameters::DEFAULT_CLOCK_CONSTRAINT_S_PER_H,
         }
     }
+}
+
+/// The pseudo-observations tying consecutive nodes of piecewise-linear
+/// parameters: (earlier, later, σ) in `params` indices; the row is
+/// x_later − x_earlier = 0 ± σ, σ = c·√(Δ/1 h).
+pub fn constraints(params: &[Param], opts: &SolveOptions) -> Vec<(usize, usize, f64)> {
+    let mut out = Vec::new();
+    for (j, p) in params.iter().enumerate() {
+        let c = match p.kind {
+            parameters::Kind::Zwd(_) => opts.zwd_constraint_m_per_h,
+            parameters::Kind::ClockPwl(_) => opts.clock_constraint_s_per_h,
+            _ => continue,
+        };
+        if c <= 0.0 {
+            continue;
+        }
+        let next = params.iter().position(|q| {
+            q.owner == p.owner
+                && match (p.kind, q.kind) {
+                    (parameters::Kind::Zwd(a), parameters::Kind::Zwd(b))
+                    | (parameters::Kind::ClockPwl(a), parameters::Kind::ClockPwl(b)) => b == a + 1,
+                    _ => false,
+                }
+        });
+        if let (Some(k), Some((_, interval_s))) = (next, p.node) {
+            out.push((j, k, c * (interval_s / 3600.0).sqrt()));
+        }
+    }
+    out
 }
 
 /// One estimated parameter.
@@ -117,8 +165,12 @@ pub struct Solution {
     pub correlation: Vec<Vec<f64>>,
     pub not_estimated: Vec<NotEstimated>,
     pub chi2_dof: f64,
+    /// Degrees of freedom: observations used plus pseudo-observations
+    /// minus parameters estimated.
     pub dof: usize,
     pub n_used: usize,
+    /// Pseudo-observations tying piecewise-linear nodes.
+    pub n_constraints: usize,
     pub n_flagged: usize,
     pub skipped_subband: usize,
     pub skipped_undetected: usize,
@@ -168,7 +220,48 @@ pub fn solve(job: &Job, read: &ReadSummary, opts: &SolveOptions) -> Result<Solut
         .iter()
         .map(|s| epoch.seconds_since(s.clock.epoch.unwrap_or(epoch)))
         .collect();
-    let params = parameters::select(job, opts.estimate.as_deref(), &stations, &sources, &shift)?;
+    for (flag, v) in [
+        ("--zwd-interval", opts.zwd_interval_min),
+        ("--clock-interval", opts.clock_interval_min),
+    ] {
+        if !(v.is_finite() && v * 60.0 >= 1.0 && (v * 60.0 - (v * 60.0).round()).abs() < 1e-9) {
+            return Err(SolveError::Setup(format!(
+                "{flag} must be a positive whole number of seconds in minutes, got {v}"
+            )));
+        }
+    }
+    for (flag, v) in [
+        ("--zwd-constraint", opts.zwd_constraint_m_per_h),
+        ("--clock-constraint", opts.clock_constraint_s_per_h),
+    ] {
+        if !(v.is_finite() && v >= 0.0) {
+            return Err(SolveError::Setup(format!(
+                "{flag} must be ≥ 0 (0: no constraint), got {v}"
+            )));
+        }
+    }
+    let span =
+        earliest(obs.iter().map(|o| o.epoch)).zip(obs.iter().map(|o| o.epoch).reduce(|x, y| {
+            if y > x {
+                y
+            } else {
+                x
+            }
+        }));
+    let grids = parameters::Grids {
+        span,
+        zwd_interval_s: (opts.zwd_interval_min * 60.0).round(),
+        clock_interval_s: (opts.clock_interval_min * 60.0).round(),
+    };
+    let params = parameters::select(
+        job,
+        opts.estimate.as_deref(),
+        &stations,
+        &sources,
+        &shift,
+        epoch,
+        &grids,
+    )?;
     for p in &params {
         let no_site = matches!(
             p.kind,
@@ -189,7 +282,13 @@ pub fn solve(job: &Job, read: &ReadSummary, opts: &SolveOptions) -> Result<Solut
     }
     let geom = Geometry::new(job, obs, epoch)?;
     let np = params.len();
-    let sigma: Vec<f64> = obs.iter().map(|o| o.sigma_s).collect();
+    let ties = constraints(&params, opts);
+    let nrow = obs.len() + ties.len();
+    let sigma: Vec<f64> = obs
+        .iter()
+        .map(|o| o.sigma_s)
+        .chain(ties.iter().map(|t| t.2))
+        .collect();
     let mut active = vec![true; obs.len()];
     let mut dx = vec![0.0; np];
     let mut iterations = 0;
@@ -199,15 +298,23 @@ pub fn solve(job: &Job, read: &ReadSummary, opts: &SolveOptions) -> Result<Solut
         for _ in 0..MAX_ITERATIONS {
             iterations += 1;
             let trial = trial_at(geom.apriori(), &params, &dx);
-            let mut a = DMatrix::zeros(obs.len(), np);
-            let mut r = vec![0.0; obs.len()];
+            let mut a = DMatrix::zeros(nrow, np);
+            let mut r = vec![0.0; nrow];
             for (i, o) in obs.iter().enumerate() {
                 r[i] = o.delay_s - geom.model(i, o, &trial)?;
                 for (j, p) in params.iter().enumerate() {
                     a[(i, j)] = geom.partial(i, o, &trial, p, step_of(p.kind))?;
                 }
             }
-            let (n, b) = lsq::normal_equations(&a, &r, &sigma, &active);
+            for (t, &(j, k, _)) in ties.iter().enumerate() {
+                let row = obs.len() + t;
+                a[(row, j)] = -1.0;
+                a[(row, k)] = 1.0;
+                r[row] = -(dx[k] - dx[j]);
+            }
+            let mut used = active.clone();
+            used.resize(nrow, true);
+            let (n, b) = lsq::normal_equations(&a, &r, &sigma, &used);
             let rank = lsq::rank(&n);
             if rank.free.is_empty() {
                 return Err(SolveError::Numerical(format!(
@@ -268,8 +375,11 @@ pub fn solve(job: &Job, read: &ReadSummary, opts: &SolveOptions) -> Result<Solut
             flagged: !active[i],
         });
     }
+    for &(j, k, s) in &ties {
+        chi2 += ((dx[k] - dx[j]) / s).powi(2);
+    }
     let n_used = active.iter().filter(|x| **x).count();
-    let dof = n_used.saturating_sub(rank.free.len());
+    let dof = (n_used + ties.len()).saturating_sub(rank.free.len());
     // Report parameters in their selection order.
     let mut order: Vec<(usize, usize)> =
         rank.free.iter().enumerate().map(|(k, &j)| (j, k)).collect();
@@ -301,6 +411,7 @@ pub fn solve(job: &Job, read: &ReadSummary, opts: &SolveOptions) -> Result<Solut
         chi2_dof: if dof > 0 { chi2 / dof as f64 } else { f64::NAN },
         dof,
         n_used,
+        n_constraints: ties.len(),
         n_flagged: obs.len() - n_used,
         skipped_subband: read.skipped_subband,
         skipped_undetected: read.skipped_undetected,

@@ -3,7 +3,8 @@
 //! JSON keys: `reference_station`, `clock_epoch_utc`, `parameters`
 //! ([{name, apriori, estimate, correction, sigma, unit}]), `correlation`
 //! ({names, matrix}), `not_estimated` ([{name, apriori, unit, why,
-//! involved}]), `chi2_dof`, `dof`, `n_observations`, `n_used`, `n_flagged`,
+//! involved}]), `chi2_dof`, `dof`, `n_observations`, `n_used`, `n_constraints`
+//! (pseudo-observations between piecewise-linear nodes), `n_flagged`,
 //! `skipped_subband_rows`, `skipped_undetected_rows`, `iterations`,
 //! `reject_sigma`, `observations` ([{scan, baseline, source,
 //! geocentre_epoch_utc, residual_s, sigma_s, flagged}]). Numbers that are
@@ -29,6 +30,7 @@ struct Json<'a> {
     dof: usize,
     n_observations: usize,
     n_used: usize,
+    n_constraints: usize,
     n_flagged: usize,
     skipped_subband_rows: usize,
     skipped_undetected_rows: usize,
@@ -51,6 +53,7 @@ pub fn to_json(s: &Solution) -> String {
         dof: s.dof,
         n_observations: s.residuals.len(),
         n_used: s.n_used,
+        n_constraints: s.n_constraints,
         n_flagged: s.n_flagged,
         skipped_subband_rows: s.skipped_subband,
         skipped_undetected_rows: s.skipped_undetected,

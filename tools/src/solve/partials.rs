@@ -12,20 +12,31 @@
 //! time): what `emcorr correlate` subtracted. `geo` is the geometric model
 //! itself (`DelayModel::station_at`) at the trial site and source position,
 //! so the bracket is exactly the change the trial makes; p0 is the job's
-//! a priori. Δclock_s = Δoffset + Δrate·t + Δaccel·t², t = g − clock epoch.
-//! The observable is T_B − T_A.
+//! a priori. Δclock_s = Δoffset + Δrate·t + Δaccel·t², t = g − clock epoch,
+//! plus the piecewise-linear clock Σ_k h_k(g)·Δc_k; an Earth station adds
+//! its zenith wet delay Σ_k h_k(g)·Δzwd_k·m_w(e)/c, with h_k the hat
+//! weights of the nodes ([`super::parameters::hat`]) and m_w the GMF wet
+//! mapping function at the a-priori elevation (the model's wet delay is
+//! ZWD·m_w(e)/c, IERS Conventions 2010 eq. 9.12; the elevation moves by
+//! < 1e-5 rad with any trial, 1e-5 of m_w). EOP offsets move `geo`: the
+//! epoch's Earth orientation is recomputed with them
+//! (`DelayModel::epoch_with_eop_offset`). The observable is T_B − T_A.
 //!
-//! Partials: clocks analytically (1, t, t²); positions by central
-//! differences of `geo` ([`POSITION_STEP_M`], [`ANGLE_STEP_RAD`]).
+//! Partials: clocks and zwd analytically (1, t, t², h_k, h_k·m_w/c);
+//! positions and EOP by central differences of `geo` ([`POSITION_STEP_M`],
+//! [`ANGLE_STEP_RAD`], [`UT1_STEP_S`], [`POLAR_STEP_RAD`]).
 
 use super::error::SolveError;
 use super::observations::Observation;
-use super::parameters::{Kind, Param};
+use super::parameters::{hat, Kind, Param};
 use correlator::job::{Job, SourcePosition};
+use correlator::model::earth::EopValues;
 use correlator::model::geometric::{EpochContext, SourceGeometry};
 use correlator::model::moon::site_me_m;
 use correlator::model::near_field::NearSource;
+use correlator::model::relativity::C;
 use correlator::model::sites::Site;
+use correlator::model::troposphere::{mjd, wet_mapping};
 use correlator::model::{build_model_for, DelayModel, DelayTrack};
 use formats::UtcTime;
 
@@ -45,6 +56,15 @@ pub const POSITION_STEP_M: f64 = 10.0;
 /// change of ≥ 5e-8 s over 2h on a 1000 km baseline) is ~1e-5 relative. A
 /// step of 1e-7 rad was tried first: its rounding error reached 5e-5.
 pub const ANGLE_STEP_RAD: f64 = 1e-5;
+/// Central-difference step for UT1−UTC: 1 ms (the Earth turns 7.3e-8
+/// rad, so the truncation error ~(ωh)²/6 is ~1e-15 relative; the
+/// rounding, 1e-13 s over 2h against a partial of ≥ 1e-7 s/s on a 100 km
+/// baseline, is 5e-4 relative and 3e-5 on the 6000 km ones).
+pub const UT1_STEP_S: f64 = 1e-3;
+/// Central-difference step for polar motion: 1e-6 rad (0.2"): truncation
+/// ~1e-13, rounding 1e-13/2e-6 s against a partial of ~R⊕/c ≈ 0.02 s/rad
+/// times the baseline's share, ~1e-5 relative.
+pub const POLAR_STEP_RAD: f64 = 1e-6;
 
 /// One source's models: the geometric model and the a-priori tracks.
 struct SourceModel {
@@ -61,6 +81,21 @@ pub struct Trial {
     pub sources: Vec<Option<SourceGeometry>>,
     /// Per job station: Δoffset, Δrate, Δaccel.
     pub clocks: Vec<[f64; 3]>,
+    /// Nodes of piecewise-linear clocks and zenith wet delays.
+    pub pwl: Vec<Pwl>,
+    /// Offsets of UT1−UTC (s), x_p, y_p (rad) from the job's EOP.
+    pub eop: [f64; 3],
+}
+
+/// One node's correction of a piecewise-linear quantity.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pwl {
+    pub station: usize,
+    pub node: UtcTime,
+    pub interval_s: f64,
+    pub value: f64,
+    /// A zenith wet delay (m; times m_w/c), else a clock (s).
+    pub wet: bool,
 }
 
 /// The model of a set of observations.
@@ -71,6 +106,8 @@ pub struct Geometry {
     base: Vec<[f64; 2]>,
     /// Per observation, track_B − track_A.
     apriori_s: Vec<f64>,
+    /// Per observation, m_w(e)/c of A and B (s/m; 0 off the Earth).
+    wet: Vec<[f64; 2]>,
     pub clock_epoch: UtcTime,
     apriori: Trial,
 }
@@ -129,12 +166,15 @@ impl Geometry {
             sites,
             sources,
             clocks: vec![[0.0; 3]; job.stations.len()],
+            pwl: Vec::new(),
+            eop: [0.0; 3],
         };
         let mut g = Geometry {
             models,
             contexts: Vec::with_capacity(obs.len()),
             base: Vec::with_capacity(obs.len()),
             apriori_s: Vec::with_capacity(obs.len()),
+            wet: Vec::with_capacity(obs.len()),
             clock_epoch,
             apriori: apriori.clone(),
         };
@@ -145,9 +185,22 @@ impl Geometry {
             let ctx = m.model.epoch(o.epoch).map_err(model_err)?;
             g.contexts.push(ctx);
             let i = g.contexts.len() - 1;
-            let ga = g.geo(i, o, o.a, &apriori)?;
-            let gb = g.geo(i, o, o.b, &apriori)?;
-            g.base.push([ga, gb]);
+            let ga = g.station(&g.contexts[i], o, o.a, &apriori)?;
+            let gb = g.station(&g.contexts[i], o, o.b, &apriori)?;
+            let wet = |s: usize, sg: &Option<correlator::model::geometric::StationGeometry>| match (
+                apriori.sites[s],
+                sg.and_then(|x| x.sky),
+            ) {
+                (Some(Site::Earth(x)), Some(sky)) => {
+                    wet_mapping(&x, sky.el_rad, mjd(g.contexts[i].tt)) / C
+                }
+                _ => 0.0,
+            };
+            g.wet.push([wet(o.a, &ga), wet(o.b, &gb)]);
+            let d = |x: &Option<correlator::model::geometric::StationGeometry>| {
+                x.map(|x| x.delay_s).unwrap_or(0.0)
+            };
+            g.base.push([d(&ga), d(&gb)]);
             let d = m.tracks[o.b].eval(o.epoch).delay_s - m.tracks[o.a].eval(o.epoch).delay_s;
             g.apriori_s.push(d);
         }
@@ -159,18 +212,67 @@ impl Geometry {
         &self.apriori
     }
 
-    /// geo of station `s` for observation `i` at `trial` (0 for a station
+    /// The station's model at `ctx` and `trial` (`None` for a station
     /// without a site).
-    fn geo(&self, i: usize, o: &Observation, s: usize, trial: &Trial) -> Result<f64, SolveError> {
+    fn station(
+        &self,
+        ctx: &EpochContext,
+        o: &Observation,
+        s: usize,
+        trial: &Trial,
+    ) -> Result<Option<correlator::model::geometric::StationGeometry>, SolveError> {
         let Some(site) = &trial.sites[s] else {
-            return Ok(0.0);
+            return Ok(None);
         };
         let m = self.models[o.source].as_ref().expect("model");
         let src = trial.sources[o.source].as_ref().expect("source geometry");
-        Ok(m.model
-            .station_at(&self.contexts[i], s, site, src)
-            .map_err(model_err)?
-            .delay_s)
+        Ok(Some(
+            m.model.station_at(ctx, s, site, src).map_err(model_err)?,
+        ))
+    }
+
+    /// The epoch context of observation `i` with the trial's EOP offsets
+    /// (the stored one when they are zero).
+    fn context(&self, o: &Observation, eop: [f64; 3]) -> Result<Option<EpochContext>, SolveError> {
+        if eop == [0.0; 3] {
+            return Ok(None);
+        }
+        let m = self.models[o.source].as_ref().expect("model");
+        let d = EopValues {
+            dut1_s: eop[0],
+            xp_rad: eop[1],
+            yp_rad: eop[2],
+            ..Default::default()
+        };
+        Ok(Some(
+            m.model
+                .epoch_with_eop_offset(o.epoch, d)
+                .map_err(model_err)?,
+        ))
+    }
+
+    /// geo of station `s` for observation `i` at `trial` (0 for a station
+    /// without a site).
+    fn geo(&self, i: usize, o: &Observation, s: usize, trial: &Trial) -> Result<f64, SolveError> {
+        let own = self.context(o, trial.eop)?;
+        let ctx = own.as_ref().unwrap_or(&self.contexts[i]);
+        Ok(self
+            .station(ctx, o, s, trial)?
+            .map(|g| g.delay_s)
+            .unwrap_or(0.0))
+    }
+
+    /// geo_B − geo_A at `trial`, one epoch context for both.
+    fn geo_ab(&self, i: usize, o: &Observation, trial: &Trial) -> Result<[f64; 2], SolveError> {
+        let own = self.context(o, trial.eop)?;
+        let ctx = own.as_ref().unwrap_or(&self.contexts[i]);
+        let d = |s: usize| -> Result<f64, SolveError> {
+            Ok(self
+                .station(ctx, o, s, trial)?
+                .map(|g| g.delay_s)
+                .unwrap_or(0.0))
+        };
+        Ok([d(o.a)?, d(o.b)?])
     }
 
     fn clock(&self, o: &Observation, s: usize, trial: &Trial) -> f64 {
@@ -179,11 +281,45 @@ impl Geometry {
         c[0] + c[1] * t + c[2] * t * t
     }
 
+    /// The piecewise-linear clock and zenith wet delay of station `s`
+    /// (side 0 = A, 1 = B) for observation `i` at `trial`.
+    fn pwl(&self, i: usize, o: &Observation, s: usize, side: usize, trial: &Trial) -> f64 {
+        trial
+            .pwl
+            .iter()
+            .filter(|p| p.station == s)
+            .map(|p| {
+                let w = hat(o.epoch, p.node, p.interval_s);
+                if p.wet {
+                    w * p.value * self.wet[i][side]
+                } else {
+                    w * p.value
+                }
+            })
+            .sum()
+    }
+
     /// The model T_B − T_A of observation `i` at `trial`.
     pub fn model(&self, i: usize, o: &Observation, trial: &Trial) -> Result<f64, SolveError> {
-        let ga = self.geo(i, o, o.a, trial)? - self.base[i][0];
-        let gb = self.geo(i, o, o.b, trial)? - self.base[i][1];
-        Ok(self.apriori_s[i] + (gb - ga) + self.clock(o, o.b, trial) - self.clock(o, o.a, trial))
+        let [ga, gb] = self.geo_ab(i, o, trial)?;
+        let (ga, gb) = (ga - self.base[i][0], gb - self.base[i][1]);
+        Ok(self.apriori_s[i]
+            + (gb - ga)
+            + (self.clock(o, o.b, trial) + self.pwl(i, o, o.b, 1, trial))
+            - (self.clock(o, o.a, trial) + self.pwl(i, o, o.a, 0, trial)))
+    }
+
+    /// m_w(e)/c of station `s` in observation `i` (s/m): the partial of its
+    /// delay in its zenith wet delay (0 for a station not in it or off the
+    /// Earth).
+    pub fn wet_mapping_per_c(&self, i: usize, o: &Observation, s: usize) -> f64 {
+        if s == o.b {
+            self.wet[i][1]
+        } else if s == o.a {
+            self.wet[i][0]
+        } else {
+            0.0
+        }
     }
 
     /// ∂(T_B − T_A)/∂p for observation `i` at `trial`, `step` the central
@@ -210,6 +346,25 @@ impl Geometry {
             Kind::ClockOffset => Ok(sign(p.owner)),
             Kind::ClockRate => Ok(sign(p.owner) * t),
             Kind::ClockAccel => Ok(sign(p.owner) * t * t),
+            Kind::ClockPwl(_) | Kind::Zwd(_) => {
+                let (node, interval) = p.node.expect("a node for a piecewise-linear parameter");
+                let w = sign(p.owner) * hat(o.epoch, node, interval);
+                Ok(if matches!(p.kind, Kind::Zwd(_)) {
+                    w * self.wet_mapping_per_c(i, o, p.owner).abs()
+                } else {
+                    w
+                })
+            }
+            Kind::Eop(k) => {
+                let mut tr = trial.clone();
+                let mut at = |d: f64| -> Result<f64, SolveError> {
+                    tr.eop[k] = trial.eop[k] + d;
+                    let [ga, gb] = self.geo_ab(i, o, &tr)?;
+                    Ok(gb - ga)
+                };
+                let (plus, minus) = (at(step)?, at(-step)?);
+                Ok((plus - minus) / (2.0 * step))
+            }
             Kind::EarthPosition(axis) | Kind::MoonPosition(axis) => {
                 let sg = sign(p.owner);
                 if sg == 0.0 {
@@ -245,6 +400,8 @@ impl Geometry {
 pub fn step_of(kind: Kind) -> f64 {
     match kind {
         Kind::Ra | Kind::Dec => ANGLE_STEP_RAD,
+        Kind::Eop(0) => UT1_STEP_S,
+        Kind::Eop(_) => POLAR_STEP_RAD,
         _ => POSITION_STEP_M,
     }
 }
@@ -301,6 +458,17 @@ pub fn trial_at(apriori: &Trial, params: &[Param], dx: &[f64]) -> Trial {
             Kind::ClockOffset => t.clocks[p.owner][0] = d,
             Kind::ClockRate => t.clocks[p.owner][1] = d,
             Kind::ClockAccel => t.clocks[p.owner][2] = d,
+            Kind::Eop(k) => t.eop[k] = d,
+            Kind::Zwd(_) | Kind::ClockPwl(_) => {
+                let (node, interval_s) = p.node.expect("a node");
+                t.pwl.push(Pwl {
+                    station: p.owner,
+                    node,
+                    interval_s,
+                    value: d,
+                    wet: matches!(p.kind, Kind::Zwd(_)),
+                });
+            }
             Kind::EarthPosition(axis) | Kind::MoonPosition(axis) => {
                 t.sites[p.owner] = t.sites[p.owner].map(|s| set_site(s, axis, v));
             }

@@ -1,6 +1,6 @@
 use super::lsq;
 use super::observations::{read_text, ReadSummary};
-use super::parameters::{select, Kind};
+use super::parameters::{select, Grids, Kind};
 use super::partials::{step_of, Geometry};
 use crate::simulate::observables::simulate_observables;
 use crate::simulate::scenario::Scenario;
@@ -14,11 +14,23 @@ fn standard() -> Scenario {
     Scenario::from_file(&p).unwrap()
 }
 
+fn t0() -> formats::UtcTime {
+    formats::UtcTime::from_calendar(2026, 3, 14, 22, 0, 0, 0.0)
+}
+
+/// Nodes over the standard session (22:01 to 03:55).
+fn grids() -> Grids {
+    Grids::new(Some((
+        t0().add_seconds(60.0),
+        t0().add_seconds(6.0 * 3600.0 - 300.0),
+    )))
+}
+
 fn names(job: &Job, estimate: Option<&str>) -> Vec<String> {
     let all: BTreeSet<usize> = (0..job.stations.len()).collect();
     let src: BTreeSet<usize> = (0..job.sources.len()).collect();
     let shift = vec![0.0; job.stations.len()];
-    select(job, estimate, &all, &src, &shift)
+    select(job, estimate, &all, &src, &shift, t0(), &grids())
         .unwrap()
         .into_iter()
         .map(|p| p.name)
@@ -66,7 +78,7 @@ fn the_default_set_and_estimate_edits() {
         "+lander:NRAO530",
         "+clock:ZZ",
     ] {
-        let e = select(&job, Some(bad), &all, &src, &[0.0; 4]).unwrap_err();
+        let e = select(&job, Some(bad), &all, &src, &[0.0; 4], t0(), &grids()).unwrap_err();
         assert!(e.to_string().contains("--estimate"), "{e}");
     }
 }
@@ -97,6 +109,8 @@ fn position_partials_agree_at_a_second_step_size() {
         &stations,
         &sources,
         &[0.0; 4],
+        epoch,
+        &Grids::new(None),
     )
     .unwrap();
     let g = Geometry::new(&job, obs, epoch).unwrap();

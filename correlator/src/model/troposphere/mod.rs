@@ -227,6 +227,19 @@ impl LocalSky {
     }
 }
 
+/// The wet mapping function m_w(e) (GMF, Böhm et al. 2006) of an Earth
+/// station at ITRF `itrf_m` for a source at elevation `el_rad` on modified
+/// Julian date `mjd`, held at its [`ELEVATION_FLOOR_RAD`] value below it as
+/// [`LocalSky::sky`] does: ∂(wet delay)/∂ZWD = m_w(e)/c, what `emcorr
+/// solve` needs for its zenith wet delays, whether or not the job's model
+/// adds an a priori troposphere.
+pub fn wet_mapping(itrf_m: &V3, el_rad: f64, mjd: f64) -> f64 {
+    let g = Geodetic::from_itrf(itrf_m);
+    Gmf::new(g.lat_rad, g.lon_rad, g.height_m)
+        .at(mjd, el_rad.max(ELEVATION_FLOOR_RAD))
+        .wet
+}
+
 /// The apparent direction (ITRS unit vector at TT `tt`) of a source seen in
 /// BCRS direction `dir_bcrs` by an observer on the Earth at GCRS position
 /// `gcrs_m` whose body moves at `earth_vel_m_s` (BCRS): aberration to first
