@@ -16,6 +16,16 @@
 //! job's `[job] start`, else its first scan's start, else the first
 //! observation; rates are per second after it.
 //!
+//! Observables: every row's total group delay and, for same-beam rows
+//! (two sources of one scan on one baseline: a lander and its rover, or a
+//! lander and a quasar), the differential phase delay source 1 − source 2
+//! ([`observations`] documents how it is formed and when its ambiguity is
+//! refused; `--no-same-beam` leaves them out). Its model is the model of
+//! source 1's row minus that of source 2's row, each at its own epoch, so
+//! clocks (and the common atmosphere) cancel; its partials are the
+//! difference of the two rows' partials. An observation whose ambiguity
+//! was refused is reported flagged (with `flag_reason`) and never used.
+//!
 //! Iteration: Gauss–Newton until every step is below [`CONVERGED_STEP_SIGMA`] of its formal σ
 //! (at most [`MAX_ITERATIONS`]). Then outliers: the observation with the
 //! largest |residual|/σ above `reject_sigma` (default
@@ -31,9 +41,11 @@ pub mod partials;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod samebeam_tests;
 
 pub use error::SolveError;
-pub use observations::{read_files, Observation, ReadSummary};
+pub use observations::{read_files, Observation, ReadSummary, SameBeam};
 
 use correlator::job::Job;
 use formats::UtcTime;
@@ -59,6 +71,10 @@ pub struct SolveOptions {
     /// `--estimate` (see [`parameters`]).
     pub estimate: Option<String>,
     pub reject_sigma: f64,
+    /// Use same-beam differential phase delays (`--no-same-beam`: no).
+    pub same_beam: bool,
+    /// `--ambiguity-max-cycles`.
+    pub ambiguity_max_cycles: f64,
 }
 
 impl Default for SolveOptions {
@@ -66,6 +82,8 @@ impl Default for SolveOptions {
         SolveOptions {
             estimate: None,
             reject_sigma: DEFAULT_REJECT_SIGMA,
+            same_beam: true,
+            ambiguity_max_cycles: observations::DEFAULT_AMBIGUITY_MAX_CYCLES,
         }
     }
 }
@@ -105,6 +123,14 @@ pub struct Residual {
     pub residual_s: f64,
     pub sigma_s: f64,
     pub flagged: bool,
+    /// `group_delay`, or `phase_delay_diff` (source − source_b, same beam).
+    pub observable: String,
+    /// The pair's source 2 (phase_delay_diff), else null.
+    pub source_b: Option<String>,
+    /// The resolved ambiguity N (cycles of 1/f_ref; phase_delay_diff).
+    pub ambiguity_cycles: Option<i64>,
+    /// Why flagged: "outlier" or the refused ambiguity; null when used.
+    pub flag_reason: Option<String>,
 }
 
 /// Everything a solve found.
@@ -120,6 +146,10 @@ pub struct Solution {
     pub dof: usize,
     pub n_used: usize,
     pub n_flagged: usize,
+    /// Same-beam differential phase delays formed (used or flagged).
+    pub n_phase_delay_diff: usize,
+    /// Of those, refused for their ambiguity (flagged).
+    pub n_ambiguity_refused: usize,
     pub skipped_subband: usize,
     pub skipped_undetected: usize,
     pub iterations: usize,
@@ -189,8 +219,55 @@ pub fn solve(job: &Job, read: &ReadSummary, opts: &SolveOptions) -> Result<Solut
     }
     let geom = Geometry::new(job, obs, epoch)?;
     let np = params.len();
-    let sigma: Vec<f64> = obs.iter().map(|o| o.sigma_s).collect();
-    let mut active = vec![true; obs.len()];
+    // The observables: each row's group delay (leg i, +1), then the
+    // same-beam phase delays (leg first − leg second).
+    let pairs = if opts.same_beam {
+        if !(opts.ambiguity_max_cycles.is_finite() && opts.ambiguity_max_cycles > 0.0) {
+            return Err(SolveError::Setup(format!(
+                "--ambiguity-max-cycles must be a positive number, got {}",
+                opts.ambiguity_max_cycles
+            )));
+        }
+        observations::same_beam_pairs(read, opts.ambiguity_max_cycles)
+    } else {
+        Vec::new()
+    };
+    let n_obs = obs.len() + pairs.len();
+    let value: Vec<f64> = obs
+        .iter()
+        .map(|o| o.delay_s)
+        .chain(pairs.iter().map(|p| p.delay_s))
+        .collect();
+    let sigma: Vec<f64> = obs
+        .iter()
+        .map(|o| o.sigma_s)
+        .chain(pairs.iter().map(|p| p.sigma_s))
+        .collect();
+    let legs = |k: usize| -> (usize, Option<usize>) {
+        if k < obs.len() {
+            (k, None)
+        } else {
+            let p = &pairs[k - obs.len()];
+            (p.first, Some(p.second))
+        }
+    };
+    // Observed − model of every observable at `trial`.
+    let residuals_at = |trial: &partials::Trial| -> Result<Vec<f64>, SolveError> {
+        let m = obs
+            .iter()
+            .enumerate()
+            .map(|(i, o)| geom.model(i, o, trial))
+            .collect::<Result<Vec<f64>, _>>()?;
+        Ok((0..n_obs)
+            .map(|k| match legs(k) {
+                (i, None) => value[k] - m[i],
+                (i, Some(j)) => value[k] - (m[i] - m[j]),
+            })
+            .collect())
+    };
+    let mut active: Vec<bool> = (0..n_obs)
+        .map(|k| k < obs.len() || pairs[k - obs.len()].refused.is_none())
+        .collect();
     let mut dx = vec![0.0; np];
     let mut iterations = 0;
     let (rank, cov) = loop {
@@ -199,14 +276,17 @@ pub fn solve(job: &Job, read: &ReadSummary, opts: &SolveOptions) -> Result<Solut
         for _ in 0..MAX_ITERATIONS {
             iterations += 1;
             let trial = trial_at(geom.apriori(), &params, &dx);
-            let mut a = DMatrix::zeros(obs.len(), np);
-            let mut r = vec![0.0; obs.len()];
+            let mut leg = DMatrix::zeros(obs.len(), np);
             for (i, o) in obs.iter().enumerate() {
-                r[i] = o.delay_s - geom.model(i, o, &trial)?;
                 for (j, p) in params.iter().enumerate() {
-                    a[(i, j)] = geom.partial(i, o, &trial, p, step_of(p.kind))?;
+                    leg[(i, j)] = geom.partial(i, o, &trial, p, step_of(p.kind))?;
                 }
             }
+            let a = DMatrix::from_fn(n_obs, np, |k, j| match legs(k) {
+                (i, None) => leg[(i, j)],
+                (i, Some(l)) => leg[(i, j)] - leg[(l, j)],
+            });
+            let r = residuals_at(&trial)?;
             let (n, b) = lsq::normal_equations(&a, &r, &sigma, &active);
             let rank = lsq::rank(&n);
             if rank.free.is_empty() {
@@ -231,41 +311,57 @@ pub fn solve(job: &Job, read: &ReadSummary, opts: &SolveOptions) -> Result<Solut
                 "no convergence in {MAX_ITERATIONS} iterations"
             )));
         };
-        let trial = trial_at(geom.apriori(), &params, &dx);
+        let r = residuals_at(&trial_at(geom.apriori(), &params, &dx))?;
         let mut worst: Option<(usize, f64)> = None;
-        for (i, o) in obs.iter().enumerate() {
-            if !active[i] {
+        for k in 0..n_obs {
+            if !active[k] {
                 continue;
             }
-            let z = ((o.delay_s - geom.model(i, o, &trial)?) / o.sigma_s).abs();
+            let z = (r[k] / sigma[k]).abs();
             if z > opts.reject_sigma && worst.is_none_or(|(_, w)| z > w) {
-                worst = Some((i, z));
+                worst = Some((k, z));
             }
         }
         match worst {
-            Some((i, _)) if active.iter().filter(|x| **x).count() > rank.free.len() + 1 => {
-                active[i] = false
+            Some((k, _)) if active.iter().filter(|x| **x).count() > rank.free.len() + 1 => {
+                active[k] = false
             }
             _ => break (rank, cov),
         }
     };
 
-    let trial = trial_at(geom.apriori(), &params, &dx);
-    let mut residuals = Vec::with_capacity(obs.len());
+    let r = residuals_at(&trial_at(geom.apriori(), &params, &dx))?;
+    let mut residuals = Vec::with_capacity(n_obs);
     let mut chi2 = 0.0;
-    for (i, o) in obs.iter().enumerate() {
-        let v = o.delay_s - geom.model(i, o, &trial)?;
-        if active[i] {
-            chi2 += (v / o.sigma_s).powi(2);
+    for k in 0..n_obs {
+        let (i, second) = legs(k);
+        let o = &obs[i];
+        if active[k] {
+            chi2 += (r[k] / sigma[k]).powi(2);
         }
+        let pair = second.map(|_| &pairs[k - obs.len()]);
+        let flag_reason = match (active[k], pair.and_then(|p| p.refused.clone())) {
+            (true, _) => None,
+            (false, Some(why)) => Some(why),
+            (false, None) => Some("outlier".to_string()),
+        };
         residuals.push(Residual {
             scan: o.scan.clone(),
             baseline: o.baseline.clone(),
             source: job.sources[o.source].name.clone(),
             geocentre_epoch_utc: o.epoch.to_iso8601(),
-            residual_s: v,
-            sigma_s: o.sigma_s,
-            flagged: !active[i],
+            residual_s: r[k],
+            sigma_s: sigma[k],
+            flagged: !active[k],
+            observable: if pair.is_some() {
+                "phase_delay_diff"
+            } else {
+                "group_delay"
+            }
+            .to_string(),
+            source_b: second.map(|j| job.sources[obs[j].source].name.clone()),
+            ambiguity_cycles: pair.and_then(|p| p.ambiguity),
+            flag_reason,
         });
     }
     let n_used = active.iter().filter(|x| **x).count();
@@ -301,7 +397,9 @@ pub fn solve(job: &Job, read: &ReadSummary, opts: &SolveOptions) -> Result<Solut
         chi2_dof: if dof > 0 { chi2 / dof as f64 } else { f64::NAN },
         dof,
         n_used,
-        n_flagged: obs.len() - n_used,
+        n_flagged: n_obs - n_used,
+        n_phase_delay_diff: pairs.len(),
+        n_ambiguity_refused: pairs.iter().filter(|p| p.refused.is_some()).count(),
         skipped_subband: read.skipped_subband,
         skipped_undetected: read.skipped_undetected,
         iterations,
