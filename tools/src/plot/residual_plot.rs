@@ -168,8 +168,7 @@ pub fn draw_residuals_rgb(
     let layout = {
         let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
         let l = draw_on(&root, title, points, Path::new("<buffer>"))?;
-        root.present()
-            .map_err(draw_err(Path::new("<buffer>")))?;
+        root.present().map_err(draw_err(Path::new("<buffer>")))?;
         l
     };
     Ok((buf, layout))
@@ -277,9 +276,11 @@ fn draw_on<DB: DrawingBackend>(
                 )
                 .map_err(&e)?;
             chart
-                .draw_series(flagged.iter().map(|p| {
-                    Cross::new(xy(p), MARKER_PX + 2, FLAGGED_COLOUR.stroke_width(1))
-                }))
+                .draw_series(
+                    flagged
+                        .iter()
+                        .map(|p| Cross::new(xy(p), MARKER_PX + 2, FLAGGED_COLOUR.stroke_width(1))),
+                )
                 .map_err(&e)?;
             let (xp, yp) = chart.plotting_area().get_pixel_range();
             panels.push(PanelLayout {
@@ -374,13 +375,19 @@ mod tests {
     fn bad_solve_json_is_one_line_naming_file_and_key() {
         let f = Path::new("sol.json");
         let e = read_residuals("{\"parameters\": []}", f).unwrap_err();
-        assert!(e.to_string().starts_with("sol.json: key `observations`"), "{e}");
+        assert!(
+            e.to_string().starts_with("sol.json: key `observations`"),
+            "{e}"
+        );
         let e = read_residuals(
             "{\"observations\": [{\"baseline\": \"A-B\", \"scan\": \"1\", \"source\": \"S\", \"geocentre_epoch_utc\": \"2026-03-14T22:00:00Z\", \"residual_s\": \"x\", \"sigma_s\": 1e-12, \"flagged\": false}]}",
             f,
         )
         .unwrap_err();
-        assert!(e.to_string().contains("observations[0]: key `residual_s`"), "{e}");
+        assert!(
+            e.to_string().contains("observations[0]: key `residual_s`"),
+            "{e}"
+        );
         assert!(!e.to_string().contains('\n'));
     }
 }

@@ -253,8 +253,7 @@ pub fn simulate_observables(sc: &Scenario, out_dir: &Path) -> Result<Observables
                     let model = mb.delay_s - ma.delay_s;
                     let model_rate = mb.rate - ma.rate;
                     let phase = crate::fringe::fit::wrap_pi(
-                        std::f64::consts::TAU * ref_freq * ((tb - ta) - model)
-                            + instrumental[i][b]
+                        std::f64::consts::TAU * ref_freq * ((tb - ta) - model) + instrumental[i][b]
                             - instrumental[i][a]
                             + sigma_phase * gauss(),
                     );

@@ -41,9 +41,9 @@ pub mod parameters;
 pub mod partials;
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod samebeam_tests;
+#[cfg(test)]
+mod tests;
 
 pub use error::SolveError;
 pub use observations::{read_files, Observation, ReadSummary, SameBeam};

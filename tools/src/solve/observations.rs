@@ -157,7 +157,8 @@ pub fn same_beam_pairs(read: &ReadSummary, max_cycles: f64) -> Vec<SameBeam> {
             let phase_diff = tau(p1) - tau(p2);
             let group = obs[first].delay_s - obs[second].delay_s;
             let group_sigma = obs[first].sigma_s.hypot(obs[second].sigma_s);
-            let sigma = (p1.phase_sigma_rad.hypot(p2.phase_sigma_rad) / (std::f64::consts::TAU * f))
+            let sigma = (p1.phase_sigma_rad.hypot(p2.phase_sigma_rad)
+                / (std::f64::consts::TAU * f))
                 .hypot(PHASE_DELAY_FLOOR_S);
             let cycles = group_sigma * f;
             let (delay_s, ambiguity, refused) = if cycles > max_cycles {

@@ -2,7 +2,7 @@
 //! testdata/scenarios/samebeam_session.toml (lander + rover, the rover
 //! 1.05 m off its a priori).
 
-use super::{solve, SolveOptions, Solution};
+use super::{solve, Solution, SolveOptions};
 use crate::simulate::observables::simulate_observables;
 use crate::simulate::scenario::Scenario;
 use correlator::job::Job;
@@ -60,7 +60,10 @@ fn same_beam_phase_delays_recover_the_rover_within_3_sigma_at_mm_to_cm_level() {
         "the rover's a priori is ~1 m off: {offset}"
     );
     for (a, (z, s, _)) in AXES.iter().zip(&r) {
-        eprintln!("CE7ROVER:{a}: (estimate − truth)/σ = {z:+.2}, σ = {:.2} mm", s * 1e3);
+        eprintln!(
+            "CE7ROVER:{a}: (estimate − truth)/σ = {z:+.2}, σ = {:.2} mm",
+            s * 1e3
+        );
         assert!(z.abs() < 3.0, "{a}: {z}σ");
         assert!(*s < 0.05, "{a}: σ {s} m is not at cm level");
     }
@@ -81,7 +84,11 @@ fn same_beam_phase_delays_recover_the_rover_within_3_sigma_at_mm_to_cm_level() {
         assert_eq!(o.ambiguity_cycles.is_none(), refused, "{o:?}");
         if refused {
             assert!(o.flagged, "{o:?}");
-            assert!(o.flag_reason.as_deref().unwrap().starts_with("ambiguity refused"));
+            assert!(o
+                .flag_reason
+                .as_deref()
+                .unwrap()
+                .starts_with("ambiguity refused"));
         }
     }
     assert!(sol.chi2_dof < 1.5, "chi2/dof {}", sol.chi2_dof);
@@ -126,7 +133,8 @@ fn an_ambiguity_the_group_delay_cannot_fix_is_flagged_and_a_forced_wrong_one_is_
     // Spoil the rover's T6-KM group delays: σ 40 ps (0.33 cycle of the
     // difference) and 0.6 cycle off.
     let path = d.path().join("fringe.json");
-    let mut rows: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let mut rows: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let f_ref = rows[0]["ref_freq_hz"].as_f64().unwrap();
     for r in rows.iter_mut() {
         if r["source"] == "CE7ROVER" && r["baseline"] == "T6-KM" {
@@ -160,7 +168,10 @@ fn an_ambiguity_the_group_delay_cannot_fix_is_flagged_and_a_forced_wrong_one_is_
     for ((scan, n, flagged, why), (_, n0, ..)) in right(&forced).iter().zip(&truth_n) {
         if n != n0 {
             wrong += 1;
-            assert!(*flagged && why.as_deref() == Some("outlier"), "{scan}: {why:?}");
+            assert!(
+                *flagged && why.as_deref() == Some("outlier"),
+                "{scan}: {why:?}"
+            );
         }
     }
     eprintln!("forced: {wrong} of 12 wrong ambiguities, all flagged as outliers");
