@@ -47,7 +47,8 @@
 //! correlator's model, so the true and a-priori delays both hold them
 //! alike: no error of them is simulated (a true zenith wet delay unlike the
 //! a priori needs the solve's `zwd` parameters, not built yet). Not
-//! simulated either: the ionosphere, phase ambiguities, bad fringes.
+//! simulated either: the ionosphere, bad fringes (the phases carry their
+//! integer-cycle ambiguity, which the solve resolves from the group delays).
 
 use super::scenario::Scenario;
 use super::session::moved_source;

@@ -1,5 +1,6 @@
 //! `emcorr solve`: station, lunar-station, lander and source parameters
-//! from a session's total group delays (`emcorr fringe --format json`).
+//! from a session's total group delays and same-beam differential phase
+//! delays (`emcorr fringe --format json`).
 //!
 //! Data flow: [`observations`] (rows of one or several fringe JSON files)
 //! → [`parameters`] (what is estimated, from the defaults and
