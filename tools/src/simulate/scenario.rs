@@ -714,12 +714,8 @@ impl Scenario {
 
         let job = Job::from_toml_table(table.clone(), path)?;
         job.require_subbands()?;
-        if job.vex.is_some() {
-            return Err(key_err(
-                "job.vex",
-                "the simulator reads a session from [[scan]] tables, not from a VEX file".into(),
-            ));
-        }
+        // `[job] vex` was expanded into tables by expand_vex.
+        debug_assert!(job.vex.is_none());
         if job.scans.is_empty() {
             if job.start.is_none() {
                 return Err(key_err("job.start", "a scenario needs a start time".into()));

@@ -186,3 +186,23 @@ fn a_vex_session_gives_the_observations_of_its_scan_tables_and_the_solve_recover
     }
     eprintln!("runtime {:.1} s", started.elapsed().as_secs_f64());
 }
+
+#[test]
+fn a_vex_and_scan_tables_together_or_a_missing_vex_are_one_line_errors_naming_job_vex() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("scenario.toml");
+    let with_scans = std::fs::read_to_string(testdata().join("scenarios/samebeam_session.toml"))
+        .unwrap()
+        .replace("[job]\n", "[job]\nvex = \"s.vex\"\n");
+    let e = Scenario::from_toml_str(&with_scans, &path)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("job.vex") && e.contains("not both"), "{e}");
+    assert!(!e.contains('\n'), "{e}");
+    let no_file = "[job]\nname = \"x\"\nvex = \"nowhere.vex\"\n";
+    let e = Scenario::from_toml_str(no_file, &path)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("job.vex") && e.contains("nowhere.vex"), "{e}");
+    assert!(!e.contains('\n'), "{e}");
+}
