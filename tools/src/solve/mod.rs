@@ -128,7 +128,8 @@ pub struct Residual {
     pub baseline: String,
     pub source: String,
     pub geocentre_epoch_utc: String,
-    /// Observed − model (s).
+    /// Observed − model (s); of a phase delay whose ambiguity was refused,
+    /// modulo 1/f_ref in (−½, ½] cycle.
     pub residual_s: f64,
     pub sigma_s: f64,
     pub flagged: bool,
@@ -359,12 +360,21 @@ pub fn solve(job: &Job, read: &ReadSummary, opts: &SolveOptions) -> Result<Solut
             (false, Some(why)) => Some(why),
             (false, None) => Some("outlier".to_string()),
         };
+        // A refused phase delay has no N: its residual is shown modulo
+        // 1/f_ref, in (−½, ½] cycle (what the phase says without the group
+        // delay), so that it stays on the scale of the others.
+        let residual_s = match pair {
+            Some(p) if p.ambiguity.is_none() => {
+                r[k] - (r[k] * p.ref_freq_hz).round() / p.ref_freq_hz
+            }
+            _ => r[k],
+        };
         residuals.push(Residual {
             scan: o.scan.clone(),
             baseline: o.baseline.clone(),
             source: job.sources[o.source].name.clone(),
             geocentre_epoch_utc: o.epoch.to_iso8601(),
-            residual_s: r[k],
+            residual_s,
             sigma_s: sigma[k],
             flagged: !active[k],
             observable: if pair.is_some() {
