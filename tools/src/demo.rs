@@ -187,7 +187,8 @@ pub fn run_demo(
         let png = out_dir.join(format!("fringe_{b}.png"));
         eprintln!("emcorr demo: 4/4 plotting baseline {b} → {}", png.display());
         cli::plot::run(cli::plot::PlotArgs {
-            file: job.output.clone(),
+            file: Some(job.output.clone()),
+            residuals: None,
             baseline: Some(b),
             scan: None,
             source: None,

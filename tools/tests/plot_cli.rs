@@ -111,3 +111,80 @@ fn a_phase_centre_of_a_same_beam_scan_is_chosen_with_source() {
         .assert()
         .code(2);
 }
+
+/// simulate --observables (same-beam session) → solve --format json →
+/// plot --residuals: a PNG of the documented size (6 baselines); a file
+/// that is not a solve's JSON, or --residuals with a FITS file, is bad
+/// input (exit 2). The plotted points themselves are checked against the
+/// residuals in tools/src/plot/residual_plot.rs.
+#[test]
+fn residuals_of_a_solve_are_plotted() {
+    let (_keep, dir) = out_dir();
+    let scenario =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/scenarios/samebeam_session.toml");
+    let emcorr = || Command::cargo_bin("emcorr").unwrap();
+    emcorr()
+        .args(["simulate", "--observables"])
+        .arg(&scenario)
+        .arg("--out")
+        .arg(&dir)
+        .assert()
+        .success();
+    let sol = dir.join("sol.json");
+    emcorr()
+        .arg("solve")
+        .arg(dir.join("fringe.json"))
+        .arg("--job")
+        .arg(dir.join("job.toml"))
+        .args([
+            "--estimate=-moon_position,-lander:CE7LANDER",
+            "--format",
+            "json",
+            "--out",
+        ])
+        .arg(&sol)
+        .assert()
+        .success();
+    emcorr()
+        .args(["plot", "--residuals"])
+        .arg(&sol)
+        .assert()
+        .success();
+    assert_eq!(
+        png_size(&dir.join("sol_residuals.png")),
+        (1400, 70 + 260 * 6)
+    );
+    let bad = emcorr()
+        .args(["plot", "--residuals"])
+        .arg(dir.join("fringe.json"))
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("fringe.json: key `observations`"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    emcorr()
+        .arg("plot")
+        .arg(dir.join("fringe.json"))
+        .args(["--residuals"])
+        .arg(&sol)
+        .assert()
+        .code(2);
+    // --no-same-beam: group delays only.
+    let out = emcorr()
+        .arg("solve")
+        .arg(dir.join("fringe.json"))
+        .arg("--job")
+        .arg(dir.join("job.toml"))
+        .args([
+            "--estimate=-moon_position,-lander:CE7LANDER",
+            "--format",
+            "json",
+            "--no-same-beam",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["n_phase_delay_diff"], 0);
+}

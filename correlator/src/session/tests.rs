@@ -525,3 +525,40 @@ fn each_scan_takes_the_clock_in_force_at_its_start() {
     let s = Session::load(&job).unwrap();
     assert_eq!(s.vex_clocks[0], None);
 }
+
+/// $SITE site_position_epoch and site_velocity, $ANTENNA axis_type and
+/// axis_offset reach the session's stations: em2603.vex (VEX 2.0, written
+/// by hand) with KM's antenna made an equatorial mount of 1.83 m offset.
+#[test]
+fn vex_site_velocity_epoch_and_antenna_axis_reach_the_stations() {
+    use crate::model::axis_offset::AxisType;
+    let dir = tempfile::tempdir().unwrap();
+    let job = edited_vex_job(
+        dir.path(),
+        |t| {
+            // KM's $ANTENNA def is the second with "axis_type = az : el;".
+            let at = t.match_indices("axis_type = az : el;").nth(1).unwrap().0;
+            let (head, tail) = t.split_at(at);
+            let tail = tail
+                .replacen("axis_type = az : el;", "axis_type = ha : dec;", 1)
+                .replacen("axis_offset = 0.0 m;", "axis_offset = 1.83 m;", 1);
+            head.to_string() + &tail
+        },
+        "",
+    );
+    let s = Session::load(&job).unwrap();
+    let st = |n: &str| s.job.stations.iter().find(|x| x.name == n).unwrap().clone();
+    let (t6, km) = (st("T6"), st("KM"));
+    let epoch = formats::UtcTime::parse_iso8601("2020-01-01T00:00:00Z").unwrap();
+    assert_eq!(t6.itrf_epoch, Some(epoch));
+    assert_eq!(t6.velocity_m_per_yr, Some([-0.0312, -0.0115, -0.0110]));
+    assert_eq!(km.itrf_epoch, Some(epoch));
+    let v = km.velocity_m_per_yr.unwrap();
+    for (got, want) in v.iter().zip([-0.0314, -0.0052, -0.0119]) {
+        assert!((got - want).abs() < 1e-12, "{v:?}");
+    }
+    let (a6, akm) = (t6.axis.unwrap(), km.axis.unwrap());
+    assert_eq!((a6.axis, a6.offset_m), (AxisType::AzEl, 0.0));
+    assert_eq!(akm.axis, AxisType::Equatorial);
+    assert!((akm.offset_m - 1.83).abs() < 1e-12);
+}

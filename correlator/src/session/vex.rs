@@ -2,9 +2,12 @@
 //!
 //! What comes from where (the job file wins where both give something):
 //! - stations: VEX `$STATION` codes (`[job] stations` may pick some);
-//!   position from `$SITE` `site_position` (ITRF) unless the job's
+//!   position from `$SITE` `site_position` (ITRF), with its
+//!   `site_position_epoch` and `site_velocity`, unless the job's
 //!   `[[station]]` of that code gives one (a lunar station must: VEX cannot
-//!   place it); clock from `$CLOCK` `clock_early` unless the job gives one;
+//!   place it); mount and axis offset from `$ANTENNA` `axis_type` and
+//!   `axis_offset` for an Earth station whose job table gives no
+//!   `axis_type`; clock from `$CLOCK` `clock_early` unless the job gives one;
 //!   recordings and sample rate from the job (the rate also from the mode).
 //! - sources: VEX `$SOURCE` (`ra`/`dec`; VEX 2.0 `bsp_file_name` +
 //!   `bsp_object_id` as an SPK body, the file added to the model's kernels);
@@ -115,6 +118,45 @@ pub(super) fn load(job: &Job, path: &Path, mode: Option<&str>) -> Result<Session
         if st.position == StationPosition::None && st.delay_poly.is_none() {
             if let Some(p) = vs.site.position_m {
                 st.position = StationPosition::Itrf(p);
+                // The position's epoch and velocity go with it (a job
+                // position keeps the job's own, or none).
+                st.itrf_epoch = vs.site.position_epoch;
+                st.velocity_m_per_yr = vs.site.velocity_m_per_yr;
+                if st.velocity_m_per_yr.is_some() && st.itrf_epoch.is_none() {
+                    notes.push(format!(
+                        "station {}: $SITE site_velocity without site_position_epoch: the velocity is not applied",
+                        vs.code
+                    ));
+                    st.velocity_m_per_yr = None;
+                }
+            }
+        }
+        // The mount and axis offset from $ANTENNA, for an Earth station
+        // whose job table gives none (the model applies it to Earth
+        // stations only).
+        if st.axis.is_none() && matches!(st.position, StationPosition::Itrf(_)) {
+            if let Some(a) = &vs.antenna {
+                use crate::model::axis_offset::{AxisOffset, AxisType};
+                let axis = match &a.axis_type {
+                    Some(vex::AxisType::AzEl) => Some(AxisType::AzEl),
+                    Some(vex::AxisType::HaDec) => Some(AxisType::Equatorial),
+                    Some(vex::AxisType::XYew) => Some(AxisType::XyEw),
+                    Some(vex::AxisType::XYns) => Some(AxisType::XyNs),
+                    Some(vex::AxisType::Other(t)) => {
+                        notes.push(format!(
+                            "station {}: $ANTENNA axis_type {t:?} is not a mount the model knows: no axis offset applied",
+                            vs.code
+                        ));
+                        None
+                    }
+                    None => None,
+                };
+                if let Some(axis) = axis {
+                    st.axis = Some(AxisOffset {
+                        axis,
+                        offset_m: a.axis_offset_m.unwrap_or(0.0),
+                    });
+                }
             }
         }
         if !st.clock_given {

@@ -1,5 +1,5 @@
-//! `emcorr plot`: fringe plot of a baseline, autocorrelation spectra, or
-//! phase-cal tones, as PNG (library: `tools::plot`).
+//! `emcorr plot`: fringe plot of a baseline, autocorrelation spectra,
+//! phase-cal tones, or a solve's residuals, as PNG (library: `tools::plot`).
 
 use crate::cli::fringe::{read_file, search_window};
 use crate::failure::Failure;
@@ -11,15 +11,22 @@ use std::path::{Path, PathBuf};
 /// (delay–rate map, amplitude and phase against frequency and time after the
 /// fit), with --spectra the autocorrelation spectrum of every station, or with
 /// --pcal the phase-cal tones of every station (phase against frequency and
-/// against time).
+/// against time), or with --residuals SOLVE.json the post-fit residuals of
+/// `emcorr solve --format json` against time, one row per baseline (group
+/// delays left, same-beam phase delays right; flagged points red ×, error
+/// bars ±σ).
 #[derive(clap::Args, Debug)]
 pub struct PlotArgs {
-    /// FITS-IDI file written by `emcorr correlate`.
-    pub file: PathBuf,
+    /// FITS-IDI file written by `emcorr correlate` (not with --residuals).
+    #[arg(required_unless_present = "residuals", conflicts_with = "residuals")]
+    pub file: Option<PathBuf>,
+    /// Plot the residuals of a solve (`emcorr solve --format json` output).
+    #[arg(long, value_name = "SOLVE.json", conflicts_with_all = ["spectra", "pcal", "baseline"])]
+    pub residuals: Option<PathBuf>,
     /// Baseline to plot, "A-B" (either order).
     #[arg(
         long,
-        required_unless_present_any = ["spectra", "pcal"],
+        required_unless_present_any = ["spectra", "pcal", "residuals"],
         conflicts_with_all = ["spectra", "pcal"]
     )]
     pub baseline: Option<String>,
@@ -85,25 +92,40 @@ pub fn run(args: PlotArgs) -> Result<(), Failure> {
             )));
         }
     }
-    if args.pcal {
-        // The PHASE-CAL table only: the visibilities are not read.
-        let (header, points) = crate::cli::pcal::read_points(&args.file)?;
+    if let Some(sol) = &args.residuals {
+        let text = std::fs::read_to_string(sol)
+            .map_err(|e| Failure::Io(format!("{}: {e}", sol.display())))?;
+        let points = plot::read_residuals(&text, sol).map_err(plot_err)?;
         let out = args
             .out
             .clone()
-            .unwrap_or_else(|| default_out(&args.file, "pcal"));
+            .unwrap_or_else(|| default_out(sol, "residuals"));
+        let title = format!("{} — post-fit residuals", sol.display());
+        plot::draw_residuals(&out, &title, &points).map_err(plot_err)?;
+        eprintln!("wrote {}", out.display());
+        return Ok(());
+    }
+    // clap requires FILE without --residuals.
+    let input = args.file.clone().expect("FILE without --residuals");
+    if args.pcal {
+        // The PHASE-CAL table only: the visibilities are not read.
+        let (header, points) = crate::cli::pcal::read_points(&input)?;
+        let out = args
+            .out
+            .clone()
+            .unwrap_or_else(|| default_out(&input, "pcal"));
         let title = format!("{} — phase-cal tones", header.obscode);
         plot::draw_pcal(&out, &title, &points).map_err(plot_err)?;
         eprintln!("wrote {}", out.display());
         return Ok(());
     }
-    let file = read_file(&args.file)?;
-    let name = args.file.display().to_string();
+    let file = read_file(&input)?;
+    let name = input.display().to_string();
     if args.spectra {
         let out = args
             .out
             .clone()
-            .unwrap_or_else(|| default_out(&args.file, "spectra"));
+            .unwrap_or_else(|| default_out(&input, "spectra"));
         let spectra = plot::autospectra(&file);
         let title = format!("{} — autocorrelation spectra", file.header.obscode);
         plot::draw_spectra(&out, &title, &spectra).map_err(plot_err)?;
@@ -153,7 +175,7 @@ pub fn run(args: PlotArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::BadInput(format!("{name}: {e}")))?;
     let out = args.out.clone().unwrap_or_else(|| {
         default_out(
-            &args.file,
+            &input,
             &match &args.source {
                 // Two phase centres of one scan must not overwrite each other.
                 Some(src) => format!("{}_scan{}_{src}", piece.data.baseline(), piece.scan),

@@ -8,7 +8,13 @@ use std::path::PathBuf;
 /// Weighted least squares on the total group delays of `emcorr fringe
 /// --format json` rows: by default the clock offset and rate of every
 /// station but the job's first (the reference clock) and the position of
-/// every lunar station and lander observed. Exit 4 when some parameter
+/// every lunar station and lander observed. Same-beam rows (two sources of
+/// one scan on one baseline) also give differential phase delays, source −
+/// source (the first of the job's sources being subtracted), their
+/// ambiguity resolved from the group-delay difference:
+/// N = round((τ_g,diff − τ_φ,diff)·f_ref), refused (observation flagged)
+/// when the group-delay σ exceeds --ambiguity-max-cycles of 1/f_ref.
+/// Exit 2 bad input, 3 unreadable file, 4 when some parameter
 /// could not be estimated (named in the output, which is still written).
 #[derive(clap::Args, Debug)]
 pub struct SolveArgs {
@@ -45,6 +51,13 @@ pub struct SolveArgs {
     /// Flag observations whose |residual| exceeds N σ (one at a time).
     #[arg(long, value_name = "N", default_value_t = solve::DEFAULT_REJECT_SIGMA)]
     pub reject_sigma: f64,
+    /// Leave out the same-beam differential phase delays (group delays only).
+    #[arg(long)]
+    pub no_same_beam: bool,
+    /// Refuse a same-beam ambiguity (flag the phase delay) when the
+    /// group-delay σ of the difference exceeds this many cycles of 1/f_ref.
+    #[arg(long, value_name = "CYCLES", default_value_t = solve::observations::DEFAULT_AMBIGUITY_MAX_CYCLES)]
+    pub ambiguity_max_cycles: f64,
     /// text or json.
     #[arg(long, default_value = "text", value_parser = ["text", "json"])]
     pub format: String,
@@ -71,6 +84,8 @@ pub fn run(args: SolveArgs) -> Result<(), Failure> {
         clock_interval_min: args.clock_interval,
         zwd_constraint_m_per_h: args.zwd_constraint,
         clock_constraint_s_per_h: args.clock_constraint,
+        same_beam: !args.no_same_beam,
+        ambiguity_max_cycles: args.ambiguity_max_cycles,
     };
     let sol = solve::solve(&job, &read, &opts).map_err(failure)?;
     let text = if args.format == "json" {

@@ -6,9 +6,12 @@
 //! - [`spectra`]: autocorrelation spectra per station.
 //! - [`pcal_plot`]: phase-cal tone phases per station, against frequency and
 //!   time.
+//! - [`residual_plot`]: post-fit residuals of `emcorr solve` against time
+//!   per baseline.
 
 pub mod fringe_plot;
 pub mod pcal_plot;
+pub mod residual_plot;
 pub mod spectra;
 
 use plotters::style::{FontStyle, RGBColor};
@@ -16,6 +19,7 @@ use std::sync::Once;
 
 pub use fringe_plot::{draw_fringe_plot, plot_fringe, FringePlotData};
 pub use pcal_plot::draw_pcal;
+pub use residual_plot::{draw_residuals, read_residuals};
 pub use spectra::{autospectra, draw_spectra, AutoSpectrum};
 
 static DEJAVU_SANS: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");

@@ -35,6 +35,8 @@ mod pcal_tests;
 mod session_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod vex_observables_tests;
 
 use bands::SkyPlan;
 use correlator::job::Sideband;

@@ -28,6 +28,21 @@
 //! σ_rate = √12 / (2π · SNR · T · ν_ref) (a linear phase fit over T),
 //! the phase σ = 1/SNR rad. Rows are detected when SNR ≥ 7.
 //!
+//! The fringe phase at ref_freq_hz (the lowest subband edge, f_ref) is
+//! consistent with the noiseless true delay to the integer cycle, as a
+//! fringe fitter's phase after the a-priori model is:
+//!
+//! ```text
+//! phase = wrap(2π f_ref (T_B − T_A − model) + ψ_B − ψ_A + n_φ),  n_φ ~ N(0, (1/SNR)²)
+//! ```
+//!
+//! with ψ_s an instrumental phase per station and scan, uniform in
+//! [0, 2π), common to every source of the scan (a same-beam pair shares
+//! it, and its differential phase delay is free of it and of the clocks).
+//! ψ comes from its own random stream (seed + [`INSTRUMENTAL_STREAM`]) so
+//! that the delay noise of a seed is what it was before phases were
+//! simulated.
+//!
 //! Tides, the axis offset and the a-priori troposphere are in the
 //! correlator's model, so the true and a-priori delays both hold them
 //! alike. What differs, when the scenario says so:
@@ -45,7 +60,8 @@
 //!   `inject_ut1_s`, `inject_xp_rad`, `inject_yp_rad` to the EOP table
 //!   (`model.eop_offset`).
 //!
-//! Not simulated: the ionosphere, phase ambiguities, bad fringes.
+//! Not simulated: the ionosphere, bad fringes (the phases carry their
+//! integer-cycle ambiguity, which the solve resolves from the group delays).
 
 use super::scenario::Scenario;
 use super::session::moved_source;
@@ -59,12 +75,15 @@ use correlator::model::relativity::C;
 use correlator::model::time_scales::utc_to_tt;
 use correlator::model::troposphere::{mjd, wet_mapping, DEFAULT_ZWD_M};
 use formats::UtcTime;
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+/// Offset of the seed of the instrumental phases' random stream.
+pub const INSTRUMENTAL_STREAM: u64 = 0x9e37_79b9_7f4a_7c15;
 
 /// SNR below which a row is written as not detected.
 pub const SNR_THRESHOLD: f64 = 7.0;
@@ -274,6 +293,17 @@ pub fn simulate_observables(sc: &Scenario, out_dir: &Path) -> Result<Observables
     let integration = job.correlation.integration_s;
     let mut rng = ChaCha8Rng::seed_from_u64(sc.sim.seed);
     let mut gauss = || -> f64 { StandardNormal.sample(&mut rng) };
+    let mut inst_rng = ChaCha8Rng::seed_from_u64(sc.sim.seed.wrapping_add(INSTRUMENTAL_STREAM));
+    let instrumental: Vec<Vec<f64>> = job
+        .scans
+        .iter()
+        .map(|_| {
+            job.stations
+                .iter()
+                .map(|_| inst_rng.random_range(0.0..std::f64::consts::TAU))
+                .collect()
+        })
+        .collect();
 
     let mut rows = Vec::new();
     for (i, scan) in job.scans.iter().enumerate() {
@@ -338,7 +368,11 @@ pub fn simulate_observables(sc: &Scenario, out_dir: &Path) -> Result<Observables
                     let total_rate = rb - ra + sigma_rate * gauss();
                     let model = mb.delay_s - ma.delay_s;
                     let model_rate = mb.rate - ma.rate;
-                    let phase = sigma_phase * gauss();
+                    let phase = crate::fringe::fit::wrap_pi(
+                        std::f64::consts::TAU * ref_freq * ((tb - ta) - model) + instrumental[i][b]
+                            - instrumental[i][a]
+                            + sigma_phase * gauss(),
+                    );
                     rows.push(FringeRow {
                         baseline: format!("{}-{}", job.stations[a].name, job.stations[b].name),
                         scan: i + 1,

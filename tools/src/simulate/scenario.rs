@@ -112,6 +112,28 @@
 //! `[simulation] correlated_fraction`. The shares of a scan's sources must
 //! add up to at most 1 at each of its stations (the rest is noise).
 //!
+//! # A session from a VEX schedule
+//!
+//! `[job] vex = "FILE.vex"` (relative to the scenario) instead of
+//! `[[scan]]` tables: the scenario is expanded before anything else reads
+//! it, so the rest (job.toml, `--observables`, truth) is as if the tables
+//! had been written by hand:
+//! - every `$SCHED` scan becomes a `[[scan]]`: `name`, `start`,
+//!   `duration_s` = its largest `data_stop`, `sources` (those with
+//!   `correlate` not 0, in schedule order: a same-beam scan has several),
+//!   `stations` (the scan's `station` lines);
+//! - every VEX station without a `[[station]]` table gets one (`name` =
+//!   its code, `itrf_m` = `$SITE site_position`); a `[[station]]` of that
+//!   code without a position (`itrf_m`, `moon`, `moon_xyz_m`,
+//!   `delay_poly`) gets `itrf_m` from `$SITE`. A lunar station has no
+//!   `site_position` and must have its table with `moon`;
+//! - every `$SOURCE` def a scan names and no `[[source]]` names (by def key
+//!   or `source_name`) gets `name` = def key, `ra_deg`/`dec_deg` from
+//!   `ra`/`dec`; a lander (no position in VEX) needs its `[[source]]`.
+//! - The frequency setup is the scenario's `[[subband]]` tables (required,
+//!   as always); `$MODE`, `$CLOCK`, `$EOP` and per-station `data_good` are
+//!   not read (a station is taken to record the whole scan).
+//!
 //! The job part is validated by the job file's own rules, so a scenario can
 //! never describe a job `emcorr correlate` would refuse.
 
@@ -506,6 +528,8 @@ impl Scenario {
             })
         })?;
 
+        expand_vex(&mut table, path)?;
+
         let raw_sim: RawSimulation = match table.remove("simulation") {
             None => RawSimulation {
                 seed: None,
@@ -747,12 +771,8 @@ impl Scenario {
 
         let job = Job::from_toml_table(table.clone(), path)?;
         job.require_subbands()?;
-        if job.vex.is_some() {
-            return Err(key_err(
-                "job.vex",
-                "the simulator reads a session from [[scan]] tables, not from a VEX file".into(),
-            ));
-        }
+        // `[job] vex` was expanded into tables by expand_vex.
+        debug_assert!(job.vex.is_none());
         if job.scans.is_empty() {
             if job.start.is_none() {
                 return Err(key_err("job.start", "a scenario needs a start time".into()));
@@ -1635,4 +1655,151 @@ fn station_setup(
 
 fn list_bw(bands: &[StationBand]) -> Option<f64> {
     bands.first().map(|b| b.bandwidth_hz)
+}
+
+/// `[job] vex` of a scenario: the schedule written into `table` as
+/// `[[scan]]`, `[[station]]` and `[[source]]` tables (see the module docs).
+fn expand_vex(table: &mut toml::Table, path: &Path) -> Result<(), ScenarioError> {
+    use toml::Value;
+    let key_err = |key: &str, why: String| ScenarioError::Key {
+        file: path.to_path_buf(),
+        key: key.to_string(),
+        why,
+    };
+    let Some(name) = table
+        .get_mut("job")
+        .and_then(Value::as_table_mut)
+        .and_then(|j| j.remove("vex"))
+    else {
+        return Ok(());
+    };
+    let Some(name) = name.as_str() else {
+        return Err(key_err(
+            "job.vex",
+            format!("expected a file name, got {name}"),
+        ));
+    };
+    if table.contains_key("scan") {
+        return Err(key_err(
+            "job.vex",
+            "give the scans either by a VEX file or by [[scan]] tables, not both".into(),
+        ));
+    }
+    let vex_path = path.parent().unwrap_or(Path::new(".")).join(name);
+    let v = formats::vex::read_vex(&vex_path)
+        .map_err(|e| key_err("job.vex", one_line(&e.to_string())))?;
+    let array = |table: &mut toml::Table, k: &str| -> Vec<Value> {
+        match table.remove(k) {
+            Some(Value::Array(a)) => a,
+            _ => Vec::new(),
+        }
+    };
+    let name_of = |t: &Value| t.get("name").and_then(Value::as_str).map(str::to_string);
+
+    // Stations.
+    let mut stations = array(table, "station");
+    for vs in &v.stations {
+        let at = stations
+            .iter()
+            .position(|t| name_of(t).as_deref() == Some(vs.code.as_str()));
+        let placed = |t: &Value| {
+            ["itrf_m", "moon", "moon_xyz_m", "delay_poly"]
+                .iter()
+                .any(|k| t.get(k).is_some())
+        };
+        let itrf = |p: [f64; 3]| Value::Array(p.iter().map(|x| Value::Float(*x)).collect());
+        match (at, vs.site.position_m) {
+            (Some(i), Some(p)) if !placed(&stations[i]) => {
+                if let Some(t) = stations[i].as_table_mut() {
+                    t.insert("itrf_m".into(), itrf(p));
+                }
+            }
+            (Some(_), _) => {}
+            (None, Some(p)) => {
+                let mut t = toml::Table::new();
+                t.insert("name".into(), Value::String(vs.code.clone()));
+                t.insert("itrf_m".into(), itrf(p));
+                stations.push(Value::Table(t));
+            }
+            (None, None) => {
+                return Err(key_err(
+                    "job.vex",
+                    format!(
+                        "station {} of {} has no $SITE site_position: give it a [[station]] table with its position (a lunar station: moon)",
+                        vs.code,
+                        vex_path.display()
+                    ),
+                ))
+            }
+        }
+    }
+    table.insert("station".into(), Value::Array(stations));
+
+    // Sources: the names the scans will use.
+    let mut sources = array(table, "source");
+    let mut scan_name_of: BTreeMap<String, String> = BTreeMap::new();
+    for vs in &v.sources {
+        let given = sources
+            .iter()
+            .find_map(|t| name_of(t).filter(|n| *n == vs.key || *n == vs.name));
+        let name = match given {
+            Some(n) => n,
+            None => {
+                let (Some(ra), Some(dec)) = (vs.ra_rad, vs.dec_rad) else {
+                    // Only an error if a scan uses it (below).
+                    continue;
+                };
+                let mut t = toml::Table::new();
+                t.insert("name".into(), Value::String(vs.key.clone()));
+                t.insert("ra_deg".into(), Value::Float(ra.to_degrees()));
+                t.insert("dec_deg".into(), Value::Float(dec.to_degrees()));
+                sources.push(Value::Table(t));
+                vs.key.clone()
+            }
+        };
+        scan_name_of.insert(vs.key.clone(), name);
+    }
+    table.insert("source".into(), Value::Array(sources));
+
+    // Scans.
+    let mut scans = Vec::new();
+    for sc in &v.scans {
+        let mut names = Vec::new();
+        for src in sc.sources.iter().filter(|s| s.correlate != Some(false)) {
+            let n = scan_name_of.get(&src.key).ok_or_else(|| {
+                key_err(
+                    "job.vex",
+                    format!(
+                        "scan {}: source {} has no position in {} and no [[source]] table",
+                        sc.name,
+                        src.key,
+                        vex_path.display()
+                    ),
+                )
+            })?;
+            names.push(Value::String(n.clone()));
+        }
+        let duration = sc
+            .stations
+            .iter()
+            .map(|s| s.data_stop_s)
+            .fold(0.0, f64::max);
+        let mut t = toml::Table::new();
+        t.insert("name".into(), Value::String(sc.name.clone()));
+        t.insert("start".into(), Value::String(sc.start.to_iso8601()));
+        t.insert("duration_s".into(), Value::Float(duration));
+        t.insert("sources".into(), Value::Array(names));
+        t.insert(
+            "stations".into(),
+            Value::Array(
+                sc.stations
+                    .iter()
+                    .map(|s| Value::String(s.station.clone()))
+                    .collect(),
+            ),
+        );
+        scans.push(Value::Table(t));
+    }
+    table.insert("scan".into(), Value::Array(scans));
+    Ok(())
 }

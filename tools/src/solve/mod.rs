@@ -1,5 +1,6 @@
 //! `emcorr solve`: station, lunar-station, lander and source parameters
-//! from a session's total group delays (`emcorr fringe --format json`).
+//! from a session's total group delays and same-beam differential phase
+//! delays (`emcorr fringe --format json`).
 //!
 //! Data flow: [`observations`] (rows of one or several fringe JSON files)
 //! → [`parameters`] (what is estimated, from the defaults and
@@ -21,7 +22,18 @@
 //! to the observations: they enter N, χ² and the degrees of freedom, never
 //! the outlier search or `observations`.
 //!
+//! Observables: every row's total group delay and, for same-beam rows
+//! (two sources of one scan on one baseline: a lander and its rover, or a
+//! lander and a quasar), the differential phase delay source 1 − source 2
+//! ([`observations`] documents how it is formed and when its ambiguity is
+//! refused; `--no-same-beam` leaves them out). Its model is the model of
+//! source 1's row minus that of source 2's row, each at its own epoch, so
+//! clocks (and the common atmosphere) cancel; its partials are the
+//! difference of the two rows' partials. An observation whose ambiguity
+//! was refused is reported flagged (with `flag_reason`) and never used.
+//!
 //! Iteration: Gauss–Newton until every step is below [`CONVERGED_STEP_SIGMA`] of its formal σ
+//! ([`SAME_BEAM_CONVERGED_STEP_SIGMA`] when same-beam phase delays are used)
 //! (at most [`MAX_ITERATIONS`]). Then outliers: the observation with the
 //! largest |residual|/σ above `reject_sigma` (default
 //! [`DEFAULT_REJECT_SIGMA`]) is flagged and the solve iterated again, one
@@ -37,10 +49,12 @@ pub mod partials;
 #[cfg(test)]
 mod pwl_tests;
 #[cfg(test)]
+mod samebeam_tests;
+#[cfg(test)]
 mod tests;
 
 pub use error::SolveError;
-pub use observations::{read_files, Observation, ReadSummary};
+pub use observations::{read_files, Observation, ReadSummary, SameBeam};
 
 use correlator::job::Job;
 use formats::UtcTime;
@@ -58,6 +72,13 @@ pub const DEFAULT_REJECT_SIGMA: f64 = 5.0;
 /// ~1e-13 s in a delay) makes steps jitter at a few 10⁻³ σ in the standard
 /// session: a tighter limit would never be met.
 pub const CONVERGED_STEP_SIGMA: f64 = 0.05;
+/// The convergence limit when same-beam phase delays are used. Their σ
+/// (≥ [`observations::PHASE_DELAY_FLOOR_S`], 0.2 ps) is within a factor of
+/// 2–3 of the model's numerical resolution (~1e-13 s per source's delay,
+/// see there), so the steps never settle below 0.05σ: in the same-beam
+/// session they jitter at 0.1–0.3σ from one iteration to the next. The
+/// estimate carries that jitter, ≲0.3σ, on top of its formal σ.
+pub const SAME_BEAM_CONVERGED_STEP_SIGMA: f64 = 0.5;
 /// Gauss–Newton iterations per outlier round.
 pub const MAX_ITERATIONS: usize = 12;
 
@@ -74,6 +95,10 @@ pub struct SolveOptions {
     pub zwd_constraint_m_per_h: f64,
     /// `--clock-constraint` (s per √h between nodes; 0: none).
     pub clock_constraint_s_per_h: f64,
+    /// Use same-beam differential phase delays (`--no-same-beam`: no).
+    pub same_beam: bool,
+    /// `--ambiguity-max-cycles`.
+    pub ambiguity_max_cycles: f64,
 }
 
 impl Default for SolveOptions {
@@ -85,6 +110,8 @@ impl Default for SolveOptions {
             clock_interval_min: parameters::DEFAULT_CLOCK_INTERVAL_MIN,
             zwd_constraint_m_per_h: parameters::DEFAULT_ZWD_CONSTRAINT_M_PER_H,
             clock_constraint_s_per_h: parameters::DEFAULT_CLOCK_CONSTRAINT_S_PER_H,
+            same_beam: true,
+            ambiguity_max_cycles: observations::DEFAULT_AMBIGUITY_MAX_CYCLES,
         }
     }
 }
@@ -149,10 +176,19 @@ pub struct Residual {
     pub baseline: String,
     pub source: String,
     pub geocentre_epoch_utc: String,
-    /// Observed − model (s).
+    /// Observed − model (s); of a phase delay whose ambiguity was refused,
+    /// modulo 1/f_ref in (−½, ½] cycle.
     pub residual_s: f64,
     pub sigma_s: f64,
     pub flagged: bool,
+    /// `group_delay`, or `phase_delay_diff` (source − source_b, same beam).
+    pub observable: String,
+    /// The pair's source 2 (phase_delay_diff), else null.
+    pub source_b: Option<String>,
+    /// The resolved ambiguity N (cycles of 1/f_ref; phase_delay_diff).
+    pub ambiguity_cycles: Option<i64>,
+    /// Why flagged: "outlier" or the refused ambiguity; null when used.
+    pub flag_reason: Option<String>,
 }
 
 /// Everything a solve found.
@@ -172,6 +208,10 @@ pub struct Solution {
     /// Pseudo-observations tying piecewise-linear nodes.
     pub n_constraints: usize,
     pub n_flagged: usize,
+    /// Same-beam differential phase delays formed (used or flagged).
+    pub n_phase_delay_diff: usize,
+    /// Of those, refused for their ambiguity (flagged).
+    pub n_ambiguity_refused: usize,
     pub skipped_subband: usize,
     pub skipped_undetected: usize,
     pub iterations: usize,
@@ -282,14 +322,65 @@ pub fn solve(job: &Job, read: &ReadSummary, opts: &SolveOptions) -> Result<Solut
     }
     let geom = Geometry::new(job, obs, epoch)?;
     let np = params.len();
+    // The observables: each row's group delay (leg i, +1), then the
+    // same-beam phase delays (leg first − leg second).
+    let pairs = if opts.same_beam {
+        if !(opts.ambiguity_max_cycles.is_finite() && opts.ambiguity_max_cycles > 0.0) {
+            return Err(SolveError::Setup(format!(
+                "--ambiguity-max-cycles must be a positive number, got {}",
+                opts.ambiguity_max_cycles
+            )));
+        }
+        observations::same_beam_pairs(read, opts.ambiguity_max_cycles)
+    } else {
+        Vec::new()
+    };
+    let n_obs = obs.len() + pairs.len();
+    let value: Vec<f64> = obs
+        .iter()
+        .map(|o| o.delay_s)
+        .chain(pairs.iter().map(|p| p.delay_s))
+        .collect();
+    // Rows of the design matrix: the observables, then the ties between
+    // consecutive nodes of the piecewise-linear groups.
     let ties = constraints(&params, opts);
-    let nrow = obs.len() + ties.len();
+    let nrow = n_obs + ties.len();
     let sigma: Vec<f64> = obs
         .iter()
         .map(|o| o.sigma_s)
+        .chain(pairs.iter().map(|p| p.sigma_s))
         .chain(ties.iter().map(|t| t.2))
         .collect();
-    let mut active = vec![true; obs.len()];
+    let legs = |k: usize| -> (usize, Option<usize>) {
+        if k < obs.len() {
+            (k, None)
+        } else {
+            let p = &pairs[k - obs.len()];
+            (p.first, Some(p.second))
+        }
+    };
+    // Observed − model of every observable at `trial`.
+    let residuals_at = |trial: &partials::Trial| -> Result<Vec<f64>, SolveError> {
+        let m = obs
+            .iter()
+            .enumerate()
+            .map(|(i, o)| geom.model(i, o, trial))
+            .collect::<Result<Vec<f64>, _>>()?;
+        Ok((0..n_obs)
+            .map(|k| match legs(k) {
+                (i, None) => value[k] - m[i],
+                (i, Some(j)) => value[k] - (m[i] - m[j]),
+            })
+            .collect())
+    };
+    let mut active: Vec<bool> = (0..n_obs)
+        .map(|k| k < obs.len() || pairs[k - obs.len()].refused.is_none())
+        .collect();
+    let tolerance = if pairs.iter().any(|p| p.refused.is_none()) {
+        SAME_BEAM_CONVERGED_STEP_SIGMA
+    } else {
+        CONVERGED_STEP_SIGMA
+    };
     let mut dx = vec![0.0; np];
     let mut iterations = 0;
     let (rank, cov) = loop {
@@ -298,16 +389,23 @@ pub fn solve(job: &Job, read: &ReadSummary, opts: &SolveOptions) -> Result<Solut
         for _ in 0..MAX_ITERATIONS {
             iterations += 1;
             let trial = trial_at(geom.apriori(), &params, &dx);
-            let mut a = DMatrix::zeros(nrow, np);
-            let mut r = vec![0.0; nrow];
+            let mut leg = DMatrix::zeros(obs.len(), np);
             for (i, o) in obs.iter().enumerate() {
-                r[i] = o.delay_s - geom.model(i, o, &trial)?;
                 for (j, p) in params.iter().enumerate() {
-                    a[(i, j)] = geom.partial(i, o, &trial, p, step_of(p.kind))?;
+                    leg[(i, j)] = geom.partial(i, o, &trial, p, step_of(p.kind))?;
                 }
             }
+            let mut a = DMatrix::from_fn(nrow, np, |k, j| match k {
+                k if k >= n_obs => 0.0,
+                k => match legs(k) {
+                    (i, None) => leg[(i, j)],
+                    (i, Some(l)) => leg[(i, j)] - leg[(l, j)],
+                },
+            });
+            let mut r = residuals_at(&trial)?;
+            r.resize(nrow, 0.0);
             for (t, &(j, k, _)) in ties.iter().enumerate() {
-                let row = obs.len() + t;
+                let row = n_obs + t;
                 a[(row, j)] = -1.0;
                 a[(row, k)] = 1.0;
                 r[row] = -(dx[k] - dx[j]);
@@ -328,7 +426,7 @@ pub fn solve(job: &Job, read: &ReadSummary, opts: &SolveOptions) -> Result<Solut
                 dx[j] += step[j];
                 worst = worst.max(step[j].abs() / cov[(k, k)].sqrt());
             }
-            if worst < CONVERGED_STEP_SIGMA {
+            if worst < tolerance {
                 converged = Some((rank, cov));
                 break;
             }
@@ -338,41 +436,66 @@ pub fn solve(job: &Job, read: &ReadSummary, opts: &SolveOptions) -> Result<Solut
                 "no convergence in {MAX_ITERATIONS} iterations"
             )));
         };
-        let trial = trial_at(geom.apriori(), &params, &dx);
+        let r = residuals_at(&trial_at(geom.apriori(), &params, &dx))?;
         let mut worst: Option<(usize, f64)> = None;
-        for (i, o) in obs.iter().enumerate() {
-            if !active[i] {
+        for k in 0..n_obs {
+            if !active[k] {
                 continue;
             }
-            let z = ((o.delay_s - geom.model(i, o, &trial)?) / o.sigma_s).abs();
+            let z = (r[k] / sigma[k]).abs();
             if z > opts.reject_sigma && worst.is_none_or(|(_, w)| z > w) {
-                worst = Some((i, z));
+                worst = Some((k, z));
             }
         }
         match worst {
-            Some((i, _)) if active.iter().filter(|x| **x).count() > rank.free.len() + 1 => {
-                active[i] = false
+            Some((k, _)) if active.iter().filter(|x| **x).count() > rank.free.len() + 1 => {
+                active[k] = false
             }
             _ => break (rank, cov),
         }
     };
 
-    let trial = trial_at(geom.apriori(), &params, &dx);
-    let mut residuals = Vec::with_capacity(obs.len());
+    let r = residuals_at(&trial_at(geom.apriori(), &params, &dx))?;
+    let mut residuals = Vec::with_capacity(n_obs);
     let mut chi2 = 0.0;
-    for (i, o) in obs.iter().enumerate() {
-        let v = o.delay_s - geom.model(i, o, &trial)?;
-        if active[i] {
-            chi2 += (v / o.sigma_s).powi(2);
+    for k in 0..n_obs {
+        let (i, second) = legs(k);
+        let o = &obs[i];
+        if active[k] {
+            chi2 += (r[k] / sigma[k]).powi(2);
         }
+        let pair = second.map(|_| &pairs[k - obs.len()]);
+        let flag_reason = match (active[k], pair.and_then(|p| p.refused.clone())) {
+            (true, _) => None,
+            (false, Some(why)) => Some(why),
+            (false, None) => Some("outlier".to_string()),
+        };
+        // A refused phase delay has no N: its residual is shown modulo
+        // 1/f_ref, in (−½, ½] cycle (what the phase says without the group
+        // delay), so that it stays on the scale of the others.
+        let residual_s = match pair {
+            Some(p) if p.ambiguity.is_none() => {
+                r[k] - (r[k] * p.ref_freq_hz).round() / p.ref_freq_hz
+            }
+            _ => r[k],
+        };
         residuals.push(Residual {
             scan: o.scan.clone(),
             baseline: o.baseline.clone(),
             source: job.sources[o.source].name.clone(),
             geocentre_epoch_utc: o.epoch.to_iso8601(),
-            residual_s: v,
-            sigma_s: o.sigma_s,
-            flagged: !active[i],
+            residual_s,
+            sigma_s: sigma[k],
+            flagged: !active[k],
+            observable: if pair.is_some() {
+                "phase_delay_diff"
+            } else {
+                "group_delay"
+            }
+            .to_string(),
+            source_b: second.map(|j| job.sources[obs[j].source].name.clone()),
+            ambiguity_cycles: pair.and_then(|p| p.ambiguity),
+            flag_reason,
         });
     }
     for &(j, k, s) in &ties {
@@ -412,7 +535,9 @@ pub fn solve(job: &Job, read: &ReadSummary, opts: &SolveOptions) -> Result<Solut
         dof,
         n_used,
         n_constraints: ties.len(),
-        n_flagged: obs.len() - n_used,
+        n_flagged: n_obs - n_used,
+        n_phase_delay_diff: pairs.len(),
+        n_ambiguity_refused: pairs.iter().filter(|p| p.refused.is_some()).count(),
         skipped_subband: read.skipped_subband,
         skipped_undetected: read.skipped_undetected,
         iterations,

@@ -9,7 +9,35 @@
 //! Keys read: `baseline` ("A-B", job station names), `scan` and `scan_name`
 //! (a label), `source` (a job source), `geocentre_epoch_utc`,
 //! `total_delay_s` (τ_B − τ_A, TT s, at the geocentre epoch) and
-//! `mbd_sigma_s` (its σ, > 0).
+//! `mbd_sigma_s` (its σ, > 0). Read too when present (rows without them
+//! give no phase delays): `phase_deg`, `phase_sigma_deg`, `ref_freq_hz`
+//! and `mbd_s`, for the same-beam differential phase delays below.
+//!
+//! Same-beam differential phase delays ([`same_beam_pairs`]): two rows of
+//! one fringe file with the same scan and baseline and different sources
+//! (two phase centres in one beam, e.g. a lander and its rover) give
+//!
+//! ```text
+//! τ'_k     = (total_delay_s − mbd_s)_k + φ_k / (2π f_ref)    (model + residual phase delay)
+//! τ_g,diff = total_1 − total_2,   σ_g = √(σ_mbd,1² + σ_mbd,2²)
+//! N        = round((τ_g,diff − (τ'_1 − τ'_2)) · f_ref)
+//! τ_φ,diff = τ'_1 − τ'_2 + N / f_ref,   σ = √((σ_φ,1² + σ_φ,2²) / (2π f_ref)² + floor²)
+//! ```
+//!
+//! with φ the fringe phase at `ref_freq_hz` (the residual phase of the
+//! row, 2π f_ref × residual delay + instrumental phase, σ_φ its σ in rad,
+//! floor [`PHASE_DELAY_FLOOR_S`], the model's numerical resolution: the instrumental
+//! phase and the clocks are common to both centres and cancel). The
+//! ambiguity N is refused, and the observation flagged and not used,
+//! when σ_g · f_ref exceeds `max_cycles` (default
+//! [`DEFAULT_AMBIGUITY_MAX_CYCLES`]): at 0.2 cycle a wrong N needs a 2.5σ
+//! group-delay error (1 % of pairs), and a wrong N is then 1/f_ref off,
+//! hundreds of phase σ, which the outlier rejection flags. Source 2 (the
+//! reference of the pair) is, of the scan's sources on that baseline, the
+//! one first in the job's `[[source]]` list; every other source is paired
+//! with it. Both rows must have the same `ref_freq_hz` (else no pair).
+//! The phase and group-delay noise are taken as independent (true for a
+//! phase referred to the band's centre; the simulation draws them so).
 
 use super::error::SolveError;
 use correlator::job::Job;
@@ -46,6 +74,117 @@ pub struct ReadSummary {
     pub skipped_subband: usize,
     /// Rows with `detected: false`.
     pub skipped_undetected: usize,
+    /// Per observation (same order), its fringe phase when the row has one.
+    pub phases: Vec<Option<RowPhase>>,
+}
+
+/// A row's fringe phase and what turns it into a phase delay.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RowPhase {
+    pub phase_rad: f64,
+    pub phase_sigma_rad: f64,
+    pub ref_freq_hz: f64,
+    /// The a-priori model delay of the row, total_delay_s − mbd_s (s).
+    pub model_delay_s: f64,
+}
+
+/// Added in quadrature to a same-beam phase delay's σ: the numerical
+/// resolution of the solve's model for a difference of two sources'
+/// delays. A lander's barycentric position is a sum with the Moon's
+/// (1.5e11 m, carried to 3e-5 m), so each source's modelled delay moves in
+/// steps of ~1e-13 s as its position changes; a difference carries two.
+/// Phase delays of SNR ~500 on a lunar station's baselines (σ ~0.04 ps)
+/// are below that: without the floor the estimate jitters between
+/// iterations by more than its formal σ.
+pub const PHASE_DELAY_FLOOR_S: f64 = 0.2e-12;
+
+/// Default of `--ambiguity-max-cycles` (see the module docs).
+pub const DEFAULT_AMBIGUITY_MAX_CYCLES: f64 = 0.2;
+
+/// One same-beam differential phase delay: observation `first` (source 1)
+/// minus observation `second` (source 2), indices into
+/// [`ReadSummary::observations`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SameBeam {
+    pub first: usize,
+    pub second: usize,
+    /// τ_φ,diff (s) with the ambiguity resolved; without it (refused) the
+    /// phase delay difference τ'_1 − τ'_2.
+    pub delay_s: f64,
+    pub sigma_s: f64,
+    pub ref_freq_hz: f64,
+    /// N of the module docs; `None` when refused.
+    pub ambiguity: Option<i64>,
+    /// The group-delay difference and its σ (s).
+    pub group_delay_s: f64,
+    pub group_sigma_s: f64,
+    /// Why the ambiguity was refused (the observation is flagged).
+    pub refused: Option<String>,
+}
+
+/// Pair the rows of `read` into same-beam differential phase delays (see
+/// the module docs). Source order is the job's (`Observation::source`).
+pub fn same_beam_pairs(read: &ReadSummary, max_cycles: f64) -> Vec<SameBeam> {
+    use std::collections::BTreeMap;
+    let obs = &read.observations;
+    // (file, scan, baseline) → observations with a phase, by job source.
+    let mut groups: BTreeMap<(&Path, &str, &str), Vec<usize>> = BTreeMap::new();
+    for (i, o) in obs.iter().enumerate() {
+        if read.phases.get(i).is_some_and(|p| p.is_some()) {
+            groups
+                .entry((o.file.as_path(), o.scan.as_str(), o.baseline.as_str()))
+                .or_default()
+                .push(i);
+        }
+    }
+    let mut out = Vec::new();
+    for mut idx in groups.into_values() {
+        idx.sort_by_key(|&i| (obs[i].source, obs[i].row));
+        let second = idx[0];
+        for &first in &idx[1..] {
+            if obs[first].source == obs[second].source {
+                continue;
+            }
+            let (p1, p2) = (
+                read.phases[first].expect("grouped"),
+                read.phases[second].expect("grouped"),
+            );
+            if p1.ref_freq_hz != p2.ref_freq_hz {
+                continue;
+            }
+            let f = p1.ref_freq_hz;
+            let tau = |p: RowPhase| p.model_delay_s + p.phase_rad / (std::f64::consts::TAU * f);
+            let phase_diff = tau(p1) - tau(p2);
+            let group = obs[first].delay_s - obs[second].delay_s;
+            let group_sigma = obs[first].sigma_s.hypot(obs[second].sigma_s);
+            let sigma = (p1.phase_sigma_rad.hypot(p2.phase_sigma_rad)
+                / (std::f64::consts::TAU * f))
+                .hypot(PHASE_DELAY_FLOOR_S);
+            let cycles = group_sigma * f;
+            let (delay_s, ambiguity, refused) = if cycles > max_cycles {
+                let why = format!(
+                    "ambiguity refused: group-delay σ of the difference {:.1} ps is {cycles:.2} cycle of 1/f_ref (> {max_cycles})",
+                    group_sigma * 1e12
+                );
+                (phase_diff, None, Some(why))
+            } else {
+                let n = ((group - phase_diff) * f).round();
+                (phase_diff + n / f, Some(n as i64), None)
+            };
+            out.push(SameBeam {
+                first,
+                second,
+                delay_s,
+                sigma_s: sigma,
+                ref_freq_hz: f,
+                ambiguity,
+                group_delay_s: group,
+                group_sigma_s: group_sigma,
+                refused,
+            });
+        }
+    }
+    out
 }
 
 /// Read every file's rows against `job`'s stations and sources.
@@ -113,8 +252,9 @@ pub fn read_text(
         };
         for r in rows {
             row += 1;
-            if let Some(o) = parse_row(r, file, row, job)? {
+            if let Some((o, phase)) = parse_row(r, file, row, job)? {
                 out.observations.push(o);
+                out.phases.push(phase);
             } else if r.get("subband").is_some_and(|v| !v.is_null()) {
                 out.skipped_subband += 1;
             } else {
@@ -133,7 +273,7 @@ fn parse_row(
     file: &Path,
     row: usize,
     job: &Job,
-) -> Result<Option<Observation>, SolveError> {
+) -> Result<Option<(Observation, Option<RowPhase>)>, SolveError> {
     let err = |key: &str, why: String| SolveError::Row {
         file: file.to_path_buf(),
         row,
@@ -216,16 +356,35 @@ fn parse_row(
             None => return Err(err("scan", "missing (and no scan_name)".into())),
         },
     };
-    Ok(Some(Observation {
-        file: file.to_path_buf(),
-        row,
-        scan,
-        baseline: baseline.to_string(),
-        a,
-        b,
-        source,
-        epoch,
-        delay_s,
-        sigma_s,
-    }))
+    // The phase is optional: absent, null or σ ≤ 0 means no phase delay.
+    let optional = |key: &str| o.get(key).and_then(Value::as_f64).filter(|x| x.is_finite());
+    let phase = match (
+        optional("phase_deg"),
+        optional("phase_sigma_deg"),
+        optional("ref_freq_hz"),
+        optional("mbd_s"),
+    ) {
+        (Some(p), Some(ps), Some(f), Some(mbd)) if ps > 0.0 && f > 0.0 => Some(RowPhase {
+            phase_rad: p.to_radians(),
+            phase_sigma_rad: ps.to_radians(),
+            ref_freq_hz: f,
+            model_delay_s: delay_s - mbd,
+        }),
+        _ => None,
+    };
+    Ok(Some((
+        Observation {
+            file: file.to_path_buf(),
+            row,
+            scan,
+            baseline: baseline.to_string(),
+            a,
+            b,
+            source,
+            epoch,
+            delay_s,
+            sigma_s,
+        },
+        phase,
+    )))
 }

@@ -7,8 +7,13 @@
 //! (pseudo-observations between piecewise-linear nodes), `n_flagged`,
 //! `skipped_subband_rows`, `skipped_undetected_rows`, `iterations`,
 //! `reject_sigma`, `observations` ([{scan, baseline, source,
-//! geocentre_epoch_utc, residual_s, sigma_s, flagged}]). Numbers that are
-//! not finite (χ²/dof without degrees of freedom) are null.
+//! geocentre_epoch_utc, residual_s, sigma_s, flagged, observable,
+//! source_b, ambiguity_cycles, flag_reason}]: `observable` is
+//! `group_delay` or `phase_delay_diff`, the same-beam phase delay source −
+//! source_b; `flag_reason` "outlier" or why an ambiguity was refused),
+//! `n_phase_delay_diff`, `n_ambiguity_refused` (keys added later are
+//! appended). Numbers that are not finite (χ²/dof without degrees of
+//! freedom) are null.
 
 use super::{Estimate, NotEstimated, Residual, Solution};
 use serde::Serialize;
@@ -37,6 +42,8 @@ struct Json<'a> {
     iterations: usize,
     reject_sigma: f64,
     observations: &'a [Residual],
+    n_phase_delay_diff: usize,
+    n_ambiguity_refused: usize,
 }
 
 pub fn to_json(s: &Solution) -> String {
@@ -60,6 +67,8 @@ pub fn to_json(s: &Solution) -> String {
         iterations: s.iterations,
         reject_sigma: s.reject_sigma,
         observations: &s.residuals,
+        n_phase_delay_diff: s.n_phase_delay_diff,
+        n_ambiguity_refused: s.n_ambiguity_refused,
     };
     serde_json::to_string_pretty(&j).expect("a solution serialises") + "\n"
 }
@@ -94,6 +103,12 @@ pub fn to_text(s: &Solution) -> String {
         s.skipped_undetected,
         s.iterations
     );
+    if s.n_phase_delay_diff > 0 {
+        t += &format!(
+            "{} of them same-beam differential phase delays, {} with their ambiguity refused (flagged)\n",
+            s.n_phase_delay_diff, s.n_ambiguity_refused
+        );
+    }
     t += &format!(
         "chi2/dof {:.3} ({} degrees of freedom)\n\n",
         s.chi2_dof, s.dof
@@ -132,19 +147,24 @@ pub fn to_text(s: &Solution) -> String {
     }
     t += "\nresiduals (observed − model):\n";
     t += &format!(
-        "  {:<10} {:<12} {:<14} {:<30} {:>12} {:>10}  flagged\n",
+        "  {:<10} {:<12} {:<24} {:<30} {:>12} {:>10}  flagged\n",
         "scan", "baseline", "source", "geocentre epoch", "residual_ps", "sigma_ps"
     );
     for r in &s.residuals {
+        // A same-beam phase delay shows as "SOURCE−SOURCE_B (φ)".
+        let source = match &r.source_b {
+            Some(b) => format!("{}−{b} (φ)", r.source),
+            None => r.source.clone(),
+        };
         t += &format!(
-            "  {:<10} {:<12} {:<14} {:<30} {:>12.2} {:>10.2}  {}\n",
+            "  {:<10} {:<12} {:<24} {:<30} {:>12.3} {:>10.3}  {}\n",
             r.scan,
             r.baseline,
-            r.source,
+            source,
             r.geocentre_epoch_utc,
             r.residual_s * 1e12,
             r.sigma_s * 1e12,
-            if r.flagged { "yes" } else { "" }
+            r.flag_reason.as_deref().unwrap_or("")
         );
     }
     t
