@@ -34,6 +34,8 @@
 //! subdaily_eop = true              # optional: ocean-tide and libration terms in x_p, y_p,
 //!                                  #   UT1 (IERS 2010 §8.2, §5.5.1, §5.5.3; default true,
 //!                                  #   as CALC/difxcalc apply them; needs eop)
+//! celestial_pole_offsets = true    # optional: the EOP file's dX, dY (IERS 2010 §5.5.4;
+//!                                  #   default true; CALC/difxcalc apply none)
 //! troposphere = true               # optional: a priori dry + wet delays (default true)
 //! ocean_loading = true             # optional: IERS 2010 §7.1.2 for stations with a blq (default true)
 //! lunar_tide = true                # optional: the Moon's body tide at lunar sites (default true)
@@ -221,6 +223,11 @@ pub struct ModelConfig {
     /// Conventions 2010 §8.2, §5.5.1, §5.5.3) to the interpolated EOP
     /// ([`crate::model::subdaily_eop`]); without EOP, none.
     pub subdaily_eop: bool,
+    /// `celestial_pole_offsets` (default true): add the EOP's δX, δY
+    /// (finals2000A Bulletin A) to the CIP's X, Y (IERS Conventions 2010
+    /// §5.5.4, eq. 5.26). `false` gives the CIP of the IAU 2006/2000A
+    /// precession-nutation alone, as CALC/difxcalc and skyfield use.
+    pub celestial_pole_offsets: bool,
     /// `troposphere` (default true): add the a priori dry and wet delays of
     /// Earth stations ([`crate::model::troposphere`]).
     pub troposphere: bool,

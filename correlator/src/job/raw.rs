@@ -76,6 +76,7 @@ pub(super) struct RawModel {
     pub(super) solid_tide: Option<bool>,
     pub(super) pole_tide: Option<bool>,
     pub(super) subdaily_eop: Option<bool>,
+    pub(super) celestial_pole_offsets: Option<bool>,
     pub(super) troposphere: Option<bool>,
     pub(super) ocean_loading: Option<bool>,
     pub(super) lunar_tide: Option<bool>,

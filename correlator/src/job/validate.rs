@@ -135,6 +135,7 @@ pub(super) fn validate(raw: RawJob, path: &Path) -> Result<Job, JobError> {
                 solid_tide: m.solid_tide.unwrap_or(true),
                 pole_tide: m.pole_tide.unwrap_or(true),
                 subdaily_eop: m.subdaily_eop.unwrap_or(true),
+                celestial_pole_offsets: m.celestial_pole_offsets.unwrap_or(true),
                 troposphere: m.troposphere.unwrap_or(true),
                 ocean_loading: m.ocean_loading.unwrap_or(true),
                 lunar_tide: m.lunar_tide.unwrap_or(true),

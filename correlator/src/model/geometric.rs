@@ -62,6 +62,8 @@ pub struct DelayModel {
     /// `[model] subdaily_eop`: add the ocean-tide and libration terms to
     /// the interpolated EOP.
     subdaily_eop: bool,
+    /// `[model] celestial_pole_offsets`: keep the EOP's δX, δY.
+    celestial_pole_offsets: bool,
     /// `[model] lunar_tide`: lunar sites displaced by the body tide.
     lunar_tide: bool,
     /// Per job station on the Earth with a non-zero antenna axis offset.
@@ -261,6 +263,7 @@ impl DelayModel {
             earth_stations,
             switches,
             subdaily_eop: cfg.subdaily_eop,
+            celestial_pole_offsets: cfg.celestial_pole_offsets,
             lunar_tide: cfg.lunar_tide,
             axes,
             skies,
@@ -322,7 +325,16 @@ impl DelayModel {
             xp_rad: v.xp_rad + self.eop_offset.xp_rad + extra.xp_rad,
             yp_rad: v.yp_rad + self.eop_offset.yp_rad + extra.yp_rad,
             dut1_s: v.dut1_s + self.eop_offset.dut1_s + extra.dut1_s,
-            ..v
+            dx_rad: if self.celestial_pole_offsets {
+                v.dx_rad
+            } else {
+                0.0
+            },
+            dy_rad: if self.celestial_pole_offsets {
+                v.dy_rad
+            } else {
+                0.0
+            },
         };
         let eop = self.eop.as_ref().map(|e| e.at(g)).transpose()?.map(|v| {
             shift(if self.subdaily_eop {

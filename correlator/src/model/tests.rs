@@ -892,6 +892,25 @@ fn celestial_pole_offsets_change_baseline_delays_by_a_tilt_of_the_pole() {
             let m_on = DelayModel::new(&on, &on.sources[0], start, end).unwrap();
             let m_off = DelayModel::new(&off, &off.sources[0], start, end).unwrap();
             let (c_on, c_off) = (m_on.epoch(start).unwrap(), m_off.epoch(start).unwrap());
+            // `celestial_pole_offsets = false` is the same EOP with δX = δY
+            // = 0 (a plumbing check of the key: the same model both ways).
+            let keyed = job(
+                PKS1921,
+                &start.to_iso8601(),
+                60.0,
+                &format!("{keys}\ncelestial_pole_offsets = false"),
+            );
+            assert!(!keyed.model.as_ref().unwrap().celestial_pole_offsets);
+            assert!(on.model.as_ref().unwrap().celestial_pole_offsets);
+            let m_key = DelayModel::new(&keyed, &keyed.sources[0], start, end).unwrap();
+            let c_key = m_key.epoch(start).unwrap();
+            for i in 0..4 {
+                let (k, o) = (
+                    m_key.station(&c_key, i).unwrap().delay_s,
+                    m_off.station(&c_off, i).unwrap().delay_s,
+                );
+                assert!((k - o).abs() < 1e-18, "station {i}: {k:e} vs {o:e}");
+            }
             let v = finals.at(start).unwrap();
             let (dx, dy) = (v.dx_rad, v.dy_rad);
             assert!(dx.abs() > 1e-9, "{dx}");
