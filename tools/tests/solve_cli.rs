@@ -41,21 +41,72 @@ fn solve_json(dir: &Path, extra: &[&str]) -> (Value, std::process::Output) {
     (v, out)
 }
 
-/// (name, (estimate − truth)/σ, σ) for every estimated parameter.
+/// The truth of the derived selenographic quantities (`derived` in the
+/// solve's JSON) from truth.json's ME x, y, z, written out here: spherical
+/// latitude, east longitude and height above the 1737.4 km sphere, and the
+/// true offset from the a priori along the local east, north and up at the
+/// a priori.
+fn derived_truth(sol: &Value, truth: &Value, name: &str) -> Option<f64> {
+    let (owner, what) = name.split_once(':')?;
+    let xyz = |from_truth: bool| -> Option<[f64; 3]> {
+        let mut v = [0.0; 3];
+        for (k, axis) in ["x", "y", "z"].iter().enumerate() {
+            let n = format!("{owner}:moon_{axis}_m");
+            v[k] = if from_truth {
+                truth["parameters"][&n].as_f64()?
+            } else {
+                sol["parameters"]
+                    .as_array()?
+                    .iter()
+                    .find(|p| p["name"] == n.as_str())?["apriori"]
+                    .as_f64()?
+            };
+        }
+        Some(v)
+    };
+    let (t, a) = (xyz(true)?, xyz(false)?);
+    let rho = t[0].hypot(t[1]);
+    let r = (rho * rho + t[2] * t[2]).sqrt();
+    let (lat, lon) = (a[2].atan2(a[0].hypot(a[1])), a[1].atan2(a[0]));
+    let (sl, cl, so, co) = (lat.sin(), lat.cos(), lon.sin(), lon.cos());
+    let d = [t[0] - a[0], t[1] - a[1], t[2] - a[2]];
+    let dot = |u: [f64; 3]| u[0] * d[0] + u[1] * d[1] + u[2] * d[2];
+    Some(match what {
+        "moon_lat_rad" => (t[2] / r).asin(),
+        "moon_lon_rad" => t[1].atan2(t[0]),
+        "moon_h_m" => r - 1_737_400.0,
+        "moon_east_m" => dot([-so, co, 0.0]),
+        "moon_north_m" => dot([-sl * co, -sl * so, cl]),
+        "moon_up_m" => dot([cl * co, cl * so, sl]),
+        _ => return None,
+    })
+}
+
+/// (name, (estimate − truth)/σ, σ) for every estimated parameter, then
+/// every derived selenographic quantity.
 fn normalised(sol: &Value, truth: &Value) -> Vec<(String, f64, f64)> {
-    sol["parameters"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            let name = p["name"].as_str().unwrap().to_string();
-            let t = truth["parameters"][&name]
-                .as_f64()
-                .unwrap_or_else(|| panic!("truth.json has no {name}"));
+    let params = sol["parameters"].as_array().unwrap().iter().map(|p| {
+        let name = p["name"].as_str().unwrap().to_string();
+        let t = truth["parameters"][&name]
+            .as_f64()
+            .unwrap_or_else(|| panic!("truth.json has no {name}"));
+        (p, t)
+    });
+    let derived = sol["derived"].as_array().unwrap().iter().map(|p| {
+        let name = p["name"].as_str().unwrap();
+        let t = derived_truth(sol, truth, name).unwrap_or_else(|| panic!("no truth for {name}"));
+        (p, t)
+    });
+    params
+        .chain(derived)
+        .map(|(p, t)| {
             let sigma = p["sigma"].as_f64().unwrap();
-            ((p["estimate"].as_f64().unwrap() - t) / sigma, sigma, name)
+            (
+                p["name"].as_str().unwrap().to_string(),
+                (p["estimate"].as_f64().unwrap() - t) / sigma,
+                sigma,
+            )
         })
-        .map(|(z, s, n)| (n, z, s))
         .collect()
 }
 
@@ -87,6 +138,23 @@ fn one_realisation_recovers_every_parameter_within_3_sigma() {
     for (name, z, sigma) in normalised(&sol, &truth) {
         eprintln!("{name}: {z:+.2} σ (σ = {sigma:e})");
         assert!(z.abs() < 3.0, "{name}: {z} σ from the truth");
+    }
+    // Latitude, longitude, height and east/north/up of LS and the lander
+    // are derived (checked against the truth above).
+    let derived: Vec<&str> = sol["derived"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    for owner in ["LS", "CE7LANDER"] {
+        for q in ["lat_rad", "lon_rad", "h_m", "east_m", "north_m", "up_m"] {
+            let n = format!("{owner}:moon_{q}");
+            assert!(
+                derived.contains(&n.as_str()),
+                "{n} not derived: {derived:?}"
+            );
+        }
     }
     let chi2 = sol["chi2_dof"].as_f64().unwrap();
     assert!((0.8..1.25).contains(&chi2), "χ²/dof {chi2}");
@@ -134,7 +202,11 @@ fn scatter_over_sigma_is_near_one_pooled_over_6_realisations() {
     let r = scatter_ratios(100..106);
     let pos: Vec<f64> = r
         .iter()
-        .filter(|(n, _)| n.contains("moon_"))
+        .filter(|(n, _)| {
+            ["moon_x_m", "moon_y_m", "moon_z_m"]
+                .iter()
+                .any(|c| n.ends_with(c))
+        })
         .map(|(n, v)| {
             eprintln!("{n}: scatter/σ {v:.3}");
             *v

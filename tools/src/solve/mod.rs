@@ -39,6 +39,7 @@
 //! [`DEFAULT_REJECT_SIGMA`]) is flagged and the solve iterated again, one
 //! at a time, until none is above.
 
+pub mod derived;
 pub mod error;
 pub mod lsq;
 pub mod observations;
@@ -217,6 +218,11 @@ pub struct Solution {
     pub iterations: usize,
     pub reject_sigma: f64,
     pub residuals: Vec<Residual>,
+    /// Latitude, longitude, height and east/north/up of the estimated
+    /// lunar positions ([`derived`]).
+    pub derived: Vec<Estimate>,
+    /// What could not be derived, and why.
+    pub derived_notes: Vec<String>,
 }
 
 impl Solution {
@@ -525,7 +531,7 @@ pub fn solve(job: &Job, read: &ReadSummary, opts: &SolveOptions) -> Result<Solut
         .iter()
         .map(|d| not_estimated(&params, d, &job.stations[0].name))
         .collect();
-    Ok(Solution {
+    let mut sol = Solution {
         reference_station: job.stations[0].name.clone(),
         clock_epoch: epoch,
         parameters,
@@ -543,7 +549,11 @@ pub fn solve(job: &Job, read: &ReadSummary, opts: &SolveOptions) -> Result<Solut
         iterations,
         reject_sigma: opts.reject_sigma,
         residuals,
-    })
+        derived: Vec::new(),
+        derived_notes: Vec::new(),
+    };
+    (sol.derived, sol.derived_notes) = derived::selenographic(&sol);
+    Ok(sol)
 }
 
 fn estimate(p: &Param, correction: f64, sigma: f64) -> Estimate {

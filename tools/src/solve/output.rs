@@ -11,8 +11,10 @@
 //! source_b, ambiguity_cycles, flag_reason}]: `observable` is
 //! `group_delay` or `phase_delay_diff`, the same-beam phase delay source −
 //! source_b; `flag_reason` "outlier" or why an ambiguity was refused),
-//! `n_phase_delay_diff`, `n_ambiguity_refused` (keys added later are
-//! appended). Numbers that are not finite (χ²/dof without degrees of
+//! `n_phase_delay_diff`, `n_ambiguity_refused`, `derived` (the
+//! selenographic latitude, longitude, height and east/north/up corrections
+//! of estimated lunar positions, same fields as `parameters`:
+//! [`super::derived`]), `derived_notes` (keys added later are appended). Numbers that are not finite (χ²/dof without degrees of
 //! freedom) are null.
 
 use super::{Estimate, NotEstimated, Residual, Solution};
@@ -44,6 +46,8 @@ struct Json<'a> {
     observations: &'a [Residual],
     n_phase_delay_diff: usize,
     n_ambiguity_refused: usize,
+    derived: &'a [Estimate],
+    derived_notes: &'a [String],
 }
 
 pub fn to_json(s: &Solution) -> String {
@@ -69,6 +73,8 @@ pub fn to_json(s: &Solution) -> String {
         observations: &s.residuals,
         n_phase_delay_diff: s.n_phase_delay_diff,
         n_ambiguity_refused: s.n_ambiguity_refused,
+        derived: &s.derived,
+        derived_notes: &s.derived_notes,
     };
     serde_json::to_string_pretty(&j).expect("a solution serialises") + "\n"
 }
@@ -116,7 +122,8 @@ pub fn to_text(s: &Solution) -> String {
     let w = s
         .parameters
         .iter()
-        .map(|p| p.name.len())
+        .chain(&s.derived)
+        .map(|p| p.name.chars().count())
         .max()
         .unwrap_or(4)
         .max(9);
@@ -131,6 +138,20 @@ pub fn to_text(s: &Solution) -> String {
             "{:<w$}  {v:>22.prec$}  {c:>+16.prec$}  {sg:>14.prec$}  {u}\n",
             p.name
         );
+    }
+    if !s.derived.is_empty() || !s.derived_notes.is_empty() {
+        t += "\nderived from the lunar x, y, z (selenographic; east/north/up are corrections at the a priori):\n";
+        for p in &s.derived {
+            let (v, c, sg, u) = shown(p);
+            let prec = if u == "m" { 4 } else { 6 };
+            t += &format!(
+                "{:<w$}  {v:>22.prec$}  {c:>+16.prec$}  {sg:>14.prec$}  {u}\n",
+                p.name
+            );
+        }
+        for n in &s.derived_notes {
+            t += &format!("  {n}\n");
+        }
     }
     if !s.not_estimated.is_empty() {
         t += "\nnot estimated (held at the a priori):\n";
