@@ -60,9 +60,10 @@ pub const DE421: LunarFrames = LunarFrames {
     tf: "moon_080317.tf",
 };
 
-/// DE440: moon_de440_220930.tf (N. Bachman, NAIF/JPL, 2022-09-30; the frame
-/// kernel of moon_pa_de440_200625.bpc, read as published text through the
-/// code-search index, no copy on this machine): FRAME_MOON_PA_DE440 = 31008
+/// DE440: moon_de440_220930.tf (N. Bachman, NAIF/JPL, 2022-09-30, NAIF
+/// generic_kernels/fk/satellites/; the frame kernel of
+/// moon_pa_de440_200625.bpc; its text was read from a public copy, none is
+/// on this machine or in testdata/): FRAME_MOON_PA_DE440 = 31008
 /// (class 2), FRAME_MOON_ME_DE440_ME421 = 31009 (class 4),
 /// TKFRAME_31009_RELATIVE = 'MOON_PA_DE440', ANGLES = (67.8526 78.6944
 /// 0.2785) ARCSECONDS, AXES = (3 2 1) (from Park et al. 2021, AJ 161 105,

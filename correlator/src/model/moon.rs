@@ -15,9 +15,10 @@
 //! rotation). DE440's ME frame is made to match DE421's (its name says
 //! "ME421"): NAIF's kernel comments give ≤ 3.1e-7 rad (0.53 m on the
 //! surface) between the two over 2000–2040, while the two PA frames, and so
-//! the two sets of angles, differ by ~0.15″ (1.3 m on the surface: the
-//! error of DE421's angles applied to a DE440 PCK; measured in this
-//! module's tests).
+//! the two sets of angles, differ by 0.15″: 1.27 m at the sub-Earth point,
+//! 1.15 m at a south-pole lander, whose delay towards PKS 1921−293 then
+//! moves by 3.3 ns (2026-03-14). That is the error of DE421's angles put on
+//! a DE440 PCK (measured in this module's tests, `moon_tests.rs`).
 //!
 //! How the pair is chosen ([`MoonOrientation::choose`]), at the job's start:
 //! - the PA frames the binary PCKs in `model.kernels` hold at that time, in
@@ -35,9 +36,7 @@
 //! - no lunar PCK: the IAU WGCCRE rotation model (Archinal et al. 2011,
 //!   Table 2), which approximates ME to ~100 m on the surface (warning).
 
-use super::ephemeris::{
-    frame_label, lunar_frames_of_pa, show, tdb_label, Ephemeris, DE421,
-};
+use super::ephemeris::{frame_label, lunar_frames_of_pa, show, tdb_label, Ephemeris, DE421};
 use super::error::ModelError;
 use super::time_scales::Instant;
 use super::vector::{mat_mul, rot, M3, V3};

@@ -216,7 +216,10 @@ fn de440_angles_move_a_station_by_the_closed_form_rotation_difference() {
         let t = tdb(day, 6);
         let (o440, _) = MoonOrientation::choose(&e440, t);
         let m440 = o440.me_to_icrf(&e440, t).unwrap();
-        let m421 = MoonOrientation::choose(&e421, t).0.me_to_icrf(&e421, t).unwrap();
+        let m421 = MoonOrientation::choose(&e421, t)
+            .0
+            .me_to_icrf(&e421, t)
+            .unwrap();
         let pa = e421.moon_to_icrf(DE421.pa, t).unwrap();
         for x in sites() {
             let got = sub(&mul(&m440, &x), &mul(&m421, &x));
@@ -379,4 +382,56 @@ fn a_frame_kernel_whose_relative_frame_is_missing_is_a_one_line_error() {
         Err(e) => e.to_string(),
     };
     assert!(err.contains("broken.tf") && !err.contains('\n'), "{err}");
+}
+
+#[test]
+fn de440_angles_move_the_lunar_delay_by_the_shift_along_the_source() {
+    // Whole-job check of the same difference: DE440's published angles on
+    // the (synthetic) DE440 PCK against DE421's on DE421's. The lunar
+    // station's geocentric delay τ = −k·(x − X⊕)/c moves by −k·Δx/c, k the
+    // source's ICRS direction from its RA/Dec, Δx = PA·(−Δω × x) (closed
+    // form as above); 1PN scale and the ~1.3 s light time change it by far
+    // less than 1 ps. At the south-pole lander, with PKS 1921−293 nearly
+    // behind the Earth, that is ~3.3 ns.
+    let dir = tempfile::tempdir().unwrap();
+    let start = formats::UtcTime::from_calendar(2026, 3, 14, 23, 45, 0, 0.0);
+    let end = start.add_seconds(600.0);
+    let mut j440 = job(PKS1921, &start.to_iso8601(), 600.0, "");
+    j440.model.as_mut().unwrap().kernels = vec![
+        testdata("de421_2026_excerpt.bsp"),
+        relabelled_pck(dir.path(), DE440.pa),
+        de440_tf(dir.path(), "moon_de440_220930.tf", DE440.me_angles_arcsec),
+    ];
+    let j421 = job(PKS1921, &start.to_iso8601(), 600.0, "");
+    let m440 = crate::model::build_model(&j440, start, end).unwrap();
+    let m421 = crate::model::build_model(&j421, start, end).unwrap();
+    let e421 = load(&[de421_pck(), de421_tf()]);
+    let (ra, dec) = (
+        (19.0_f64 + 24.0 / 60.0 + 51.0559 / 3600.0) * 15.0,
+        -(29.0_f64 + 14.0 / 60.0 + 30.121 / 3600.0),
+    );
+    let (sr, cr) = ra.to_radians().sin_cos();
+    let (sd, cd) = dec.to_radians().sin_cos();
+    let k = [cd * cr, cd * sr, sd];
+    let d = |i: usize| (DE440.me_angles_arcsec[i] - DE421.me_angles_arcsec[i]) * ARCSEC_RAD;
+    let dw = [d(2), d(1), d(0)];
+    let x = site_me_m(&crate::job::MoonSite {
+        lat_deg: -89.5,
+        lon_deg: 0.0,
+        height_m: 0.0,
+    });
+    let ls = 3;
+    for step in 0..=10 {
+        let g = start.add_seconds(60.0 * step as f64);
+        let got = m440.delays[ls].eval(g).delay_s - m421.delays[ls].eval(g).delay_s;
+        let pa = e421
+            .moon_to_icrf(DE421.pa, tt_to_tdb(utc_to_tt(g)))
+            .unwrap();
+        let dx = mul(&pa, &cross(&x, &dw));
+        let want = -super::super::vector::dot(&k, &dx) / super::super::relativity::C;
+        assert!((got - want).abs() < 1e-12, "{got:e} vs {want:e} s");
+        assert!(want.abs() > 3e-9, "{want:e}");
+        // The Earth stations do not move.
+        assert_eq!(m440.delays[0].eval(g), m421.delays[0].eval(g));
+    }
 }

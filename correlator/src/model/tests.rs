@@ -451,7 +451,7 @@ fn lunar_frames_agree_with_the_iau_model_and_the_frame_kernel() {
             me: super::ephemeris::MOON_ME,
         }
         .me_to_icrf(&e, t)
-            .unwrap();
+        .unwrap();
         let iau = iau_moon_to_icrf(t);
         // Pole (ME z axis in ICRF) vs the IAU pole: same direction to ~0.01°.
         let z = [0.0, 0.0, 1.0];
