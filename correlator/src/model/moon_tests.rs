@@ -381,7 +381,10 @@ fn a_frame_kernel_whose_relative_frame_is_missing_is_a_one_line_error() {
         Ok(_) => panic!("loaded"),
         Err(e) => e.to_string(),
     };
-    assert!(err.contains("broken.tf") && !err.contains('\n'), "{err}");
+    assert!(
+        err.contains("broken.tf") && err.contains("MOON_PA_DE440") && !err.contains('\n'),
+        "{err}"
+    );
 }
 
 #[test]
