@@ -14,8 +14,8 @@
 //! ME → ICRF = (PA → ICRF, from the PCK at t) · (ME → PA, the fixed TK
 //! rotation). DE440's ME frame is made to match DE421's (its name says
 //! "ME421"): NAIF's kernel comments give ≤ 3.1e-7 rad (0.53 m on the
-//! surface) between the two over 2000–2040, while the two PA frames, and so
-//! the two sets of angles, differ by 0.15″: 1.27 m at the sub-Earth point,
+//! surface) between the two over 2000–2040, while the two sets of angles
+//! (and so the two PA frames) differ by 0.15″: 1.27 m at the sub-Earth point,
 //! 1.15 m at a south-pole lander, whose delay towards PKS 1921−293 then
 //! moves by 3.3 ns (2026-03-14). That is the error of DE421's angles put on
 //! a DE440 PCK (measured in this module's tests, `moon_tests.rs`).
