@@ -192,6 +192,75 @@ fn bad_input_exits_2_naming_the_key_or_file() {
     );
 }
 
+/// A frame kernel with the DE440 frame definitions of NAIF's
+/// moon_de440_220930.tf: MOON_PA_DE440 (31008, PCK) and MOON_ME_DE440_ME421
+/// (31009, TK relative to 31008: 67.8526″, 78.6944″, 0.2785″ about z, y, x).
+fn de440_tf(dir: &Path) -> PathBuf {
+    let p = dir.join("moon_de440_220930.tf");
+    std::fs::write(
+        &p,
+        "KPL/FK\n\\begindata\n\
+         FRAME_MOON_PA_DE440 = 31008\n FRAME_31008_NAME = 'MOON_PA_DE440'\n\
+         FRAME_31008_CLASS = 2\n FRAME_31008_CLASS_ID = 31008\n FRAME_31008_CENTER = 301\n\
+         FRAME_MOON_ME_DE440_ME421 = 31009\n FRAME_31009_NAME = 'MOON_ME_DE440_ME421'\n\
+         FRAME_31009_CLASS = 4\n FRAME_31009_CLASS_ID = 31009\n FRAME_31009_CENTER = 301\n\
+         TKFRAME_31009_SPEC = 'ANGLES'\n TKFRAME_31009_RELATIVE = 'MOON_PA_DE440'\n\
+         TKFRAME_31009_ANGLES = ( 67.8526 78.6944 0.2785 )\n TKFRAME_31009_AXES = ( 3, 2, 1 )\n\
+         TKFRAME_31009_UNITS = 'ARCSECONDS'\n\\begintext\n",
+    )
+    .unwrap();
+    p
+}
+
+#[test]
+fn a_de440_frame_kernel_over_a_de421_pck_is_not_applied_and_named_in_a_warning() {
+    // DE421's PCK with DE440's frame kernel: MOON_ME_DE440_ME421 hangs on
+    // MOON_PA_DE440, which no PCK holds. The model runs with DE421's own
+    // (built-in) PA→ME angles and says so; the rows are those of the
+    // DE421 PCK with moon_080317.tf.
+    let dir = tempfile::tempdir().unwrap();
+    let tf = de440_tf(dir.path());
+    let t = "2026-03-14T23:45:00Z";
+    let mixed = format!(
+        "\"{}\", \"{}\", \"{}\"",
+        testdata("de421_2026_excerpt.bsp"),
+        testdata("moon_pa_de421_1900-2050.bpc"),
+        tf.display()
+    );
+    let rows = |kernels: &str| {
+        let job = write(dir.path(), &job_text(PKS, t, kernels, true, LS));
+        let out = emcorr()
+            .args(["model", job.to_str().unwrap(), "--step", "10"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(out.status.success(), "{err}");
+        (String::from_utf8(out.stdout).unwrap(), err)
+    };
+    let (got, err) = rows(&mixed);
+    let (want, err421) = rows(&kernels());
+    assert!(
+        err.lines().any(|l| l.contains(&tf.display().to_string())
+            && l.contains("MOON_ME_DE440_ME421 (31009)")
+            && l.contains("MOON_PA_DE440 (31008)")
+            && l.contains("not applied")),
+        "{err}"
+    );
+    assert!(err.contains("moon_080317.tf built in"), "{err}");
+    assert!(!err421.contains("MOON_"), "{err421}");
+    let delays = |text: &str| -> Vec<f64> {
+        text.lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(2).unwrap().parse().unwrap())
+            .collect()
+    };
+    let (g, w) = (delays(&got), delays(&want));
+    assert_eq!(g.len(), w.len());
+    for (a, b) in g.iter().zip(&w) {
+        assert!((a - b).abs() < 1e-15, "{a} vs {b}");
+    }
+}
+
 /// The reference rows (station → (delay s, rate)) of testdata/model_reference.csv
 /// (skyfield + jplephem, independent of emcorr) for `case` at `time`.
 fn reference(case: &str, time: &str) -> std::collections::BTreeMap<String, (f64, f64)> {

@@ -22,9 +22,96 @@ pub const SATURN_BARYCENTER: i32 = 6;
 /// The ICRF axes as DE SPK files use them (NAIF "J2000", frame 1).
 const ICRF: i32 = 1;
 /// DE421 Moon principal-axis frame (MOON_PA_DE421) in the binary PCK.
-pub const MOON_PA: i32 = 31006;
+pub const MOON_PA: i32 = DE421.pa;
 /// DE421 Moon mean-Earth frame (MOON_ME_DE421), defined by the frame kernel.
-pub const MOON_ME: i32 = 31007;
+pub const MOON_ME: i32 = DE421.me;
+
+/// One JPL lunar orientation: the principal-axis (PA) frame its binary PCK
+/// holds and the mean-Earth (ME) frame its NAIF frame kernel defines as a
+/// fixed (TK) rotation of that PA frame. Ids, names and angles are the
+/// published kernels' (data, not code): see [`DE421`] and [`DE440`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LunarFrames {
+    /// The ephemeris, for messages ("DE421").
+    pub de: &'static str,
+    /// PA frame id (PCK class 2: the binary PCK's segments carry this id).
+    pub pa: i32,
+    pub pa_name: &'static str,
+    /// ME frame id (TK class 4, `TKFRAME_<me>_RELATIVE` = the PA frame).
+    pub me: i32,
+    pub me_name: &'static str,
+    /// `TKFRAME_<me>_ANGLES` (arcseconds) about `TKFRAME_<me>_AXES` = 3, 2, 1.
+    pub me_angles_arcsec: [f64; 3],
+    /// The published frame kernel the angles are from.
+    pub tf: &'static str,
+}
+
+/// DE421: moon_080317.tf (NAIF, 2008; shipped in /work/shared/kernels and
+/// testdata/): FRAME_MOON_PA_DE421 = 31006 (class 2), FRAME_MOON_ME_DE421 =
+/// 31007 (class 4), TKFRAME_31007_RELATIVE = 'MOON_PA_DE421', ANGLES =
+/// (67.92 78.56 0.30) ARCSECONDS, AXES = (3 2 1).
+pub const DE421: LunarFrames = LunarFrames {
+    de: "DE421",
+    pa: 31006,
+    pa_name: "MOON_PA_DE421",
+    me: 31007,
+    me_name: "MOON_ME_DE421",
+    me_angles_arcsec: [67.92, 78.56, 0.30],
+    tf: "moon_080317.tf",
+};
+
+/// DE440: moon_de440_220930.tf (N. Bachman, NAIF/JPL, 2022-09-30, NAIF
+/// generic_kernels/fk/satellites/; the frame kernel of
+/// moon_pa_de440_200625.bpc; its text was read from a public copy, none is
+/// on this machine or in testdata/): FRAME_MOON_PA_DE440 = 31008
+/// (class 2), FRAME_MOON_ME_DE440_ME421 = 31009 (class 4),
+/// TKFRAME_31009_RELATIVE = 'MOON_PA_DE440', ANGLES = (67.8526 78.6944
+/// 0.2785) ARCSECONDS, AXES = (3 2 1) (from Park et al. 2021, AJ 161 105,
+/// "DE440 PA to DE421 MER"; the same values in its predecessor
+/// moon_de440_200625.tf and, as quoted by users, in moon_de440_250416.tf).
+/// The ME frame is named "_ME421": NAIF built it to stay within 5.8e-7 rad
+/// of MOON_ME_DE421 over 1900–2050 (3.1e-7 rad, 0.53 m on the surface, over
+/// 2000–2040: the kernel's own comments). The kernel also defines the
+/// aliases MOON_PA (31010) and MOON_ME (31011), not used here.
+pub const DE440: LunarFrames = LunarFrames {
+    de: "DE440",
+    pa: 31008,
+    pa_name: "MOON_PA_DE440",
+    me: 31009,
+    me_name: "MOON_ME_DE440_ME421",
+    me_angles_arcsec: [67.8526, 78.6944, 0.2785],
+    tf: "moon_de440_220930.tf",
+};
+
+/// The lunar orientations read, by PA frame id.
+pub const LUNAR_FRAMES: [LunarFrames; 2] = [DE421, DE440];
+
+/// The known lunar orientation whose PA frame is `pa`.
+pub fn lunar_frames_of_pa(pa: i32) -> Option<&'static LunarFrames> {
+    LUNAR_FRAMES.iter().find(|f| f.pa == pa)
+}
+
+/// A frame's name for messages: "MOON_PA_DE440 (31008)", or "frame 123".
+pub fn frame_label(id: i32) -> String {
+    match LUNAR_FRAMES.iter().find_map(|f| {
+        (f.pa == id)
+            .then_some(f.pa_name)
+            .or((f.me == id).then_some(f.me_name))
+    }) {
+        Some(name) => format!("{name} ({id})"),
+        None => format!("frame {id}"),
+    }
+}
+
+/// A lunar ME frame a text frame kernel defines.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeDefinition {
+    pub file: PathBuf,
+    /// The ME frame's id (one of [`LUNAR_FRAMES`]' `me`).
+    pub me: i32,
+    /// The frame it is a fixed rotation of (`TKFRAME_<me>_RELATIVE`, as id).
+    pub relative_to: i32,
+}
 
 /// Barycentric position (m) and velocity (m/s), ICRF axes, TDB-compatible.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -47,6 +134,11 @@ impl State {
 pub struct Ephemeris {
     almanac: Almanac,
     files: Vec<PathBuf>,
+    /// Per binary PCK, in `model.kernels` order: the lunar PA frames
+    /// ([`LUNAR_FRAMES`]) its segments hold.
+    lunar_pcks: Vec<(PathBuf, Vec<i32>)>,
+    /// The lunar ME frames the text frame kernels define, in order.
+    lunar_me: Vec<MeDefinition>,
 }
 
 /// The anise epoch for an instant and the residual (s) from it to the instant.
@@ -66,6 +158,8 @@ impl Ephemeris {
     /// Load SPK (.bsp), binary PCK (.bpc) and text frame kernels (.tf).
     pub fn load(kernels: &[PathBuf]) -> Result<Ephemeris, ModelError> {
         let mut almanac = Almanac::default();
+        let mut lunar_pcks = Vec::new();
+        let mut lunar_me = Vec::new();
         for path in kernels {
             let bad = |why: String| ModelError::File {
                 file: path.clone(),
@@ -81,18 +175,61 @@ impl Ephemeris {
             if ext == "tf" {
                 let ds = anise::naif::kpl::parser::convert_fk(path, false)
                     .map_err(|e| bad(format!("cannot read the frame kernel: {e}")))?;
+                // anise sets a TK frame's `to` to the id of its RELATIVE frame
+                // (the class-2 PA frame for an ANGLES frame); remember which
+                // PA frame each known ME frame hangs on, so that an ME frame
+                // is applied only over the PA frame it was defined for.
+                for f in &LUNAR_FRAMES {
+                    if let Some(&i) = ds.lut.by_id.get(&f.me) {
+                        if let Some(q) = ds.data.get(i as usize) {
+                            lunar_me.push(MeDefinition {
+                                file: path.clone(),
+                                me: f.me,
+                                relative_to: q.to,
+                            });
+                        }
+                    }
+                }
                 almanac = almanac.with_euler_parameters_as(ds, Some(path.display().to_string()));
             } else {
                 let p = path.to_string_lossy();
                 almanac = almanac
                     .load(&p)
                     .map_err(|e| bad(format!("cannot load the kernel: {e}")))?;
+                // anise keys a loaded DAF by its path: a PCK's segment
+                // summaries name the frames it holds (an SPK is not a PCK).
+                if let Some(bpc) = almanac.bpc_data.get(p.as_ref()) {
+                    let mut pas: Vec<i32> = Vec::new();
+                    for block in bpc.iter_summary_blocks().flatten() {
+                        for s in block {
+                            if lunar_frames_of_pa(s.frame_id).is_some()
+                                && !pas.contains(&s.frame_id)
+                            {
+                                pas.push(s.frame_id);
+                            }
+                        }
+                    }
+                    lunar_pcks.push((path.clone(), pas));
+                }
             }
         }
         Ok(Ephemeris {
             almanac,
             files: kernels.to_vec(),
+            lunar_pcks,
+            lunar_me,
         })
+    }
+
+    /// The binary PCKs, in `model.kernels` order, with the lunar PA frames
+    /// each holds (empty for a PCK of another body).
+    pub fn lunar_pcks(&self) -> &[(PathBuf, Vec<i32>)] {
+        &self.lunar_pcks
+    }
+
+    /// The lunar ME frames the text frame kernels define, in order.
+    pub fn lunar_me_definitions(&self) -> &[MeDefinition] {
+        &self.lunar_me
     }
 
     pub fn files(&self) -> &[PathBuf] {
@@ -130,7 +267,8 @@ impl Ephemeris {
         })
     }
 
-    /// Rotation taking vectors in a Moon-fixed frame (`MOON_PA` or `MOON_ME`) to ICRF.
+    /// Rotation taking vectors in a Moon-fixed frame (a PA or ME frame of
+    /// [`LUNAR_FRAMES`]) to ICRF.
     pub fn moon_to_icrf(&self, frame: i32, tdb: Instant) -> Result<M3, ModelError> {
         let (epoch, _) = et_epoch(tdb);
         let dcm = self
@@ -145,14 +283,10 @@ impl Ephemeris {
         ])
     }
 
-    /// Whether the kernels hold the binary PCK of the Moon's PA frame at `tdb`.
-    pub fn has_moon_pa(&self, tdb: Instant) -> bool {
-        self.moon_to_icrf(MOON_PA, tdb).is_ok()
-    }
-
-    /// Whether the frame kernels define the ME frame (rotation to PA).
-    pub fn has_moon_me(&self, tdb: Instant) -> bool {
-        self.moon_to_icrf(MOON_ME, tdb).is_ok()
+    /// Whether the kernels give the Moon-fixed frame `frame` at `tdb` (a PA
+    /// frame: a PCK covering `tdb`; an ME frame: that and its definition).
+    pub fn has_moon_frame(&self, frame: i32, tdb: Instant) -> bool {
+        self.moon_to_icrf(frame, tdb).is_ok()
     }
 }
 

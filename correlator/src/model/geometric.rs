@@ -192,8 +192,8 @@ impl DelayModel {
         };
         let any_moon = sites.iter().flatten().any(|s| s.on_moon())
             || matches!(source.position, SourcePosition::Moon(_));
-        if let (Some(w), true) = (w, any_moon) {
-            warnings.push(w);
+        if any_moon {
+            warnings.extend(w);
         }
         let source = match &source.position {
             SourcePosition::RaDec { ra_rad, dec_rad } => {

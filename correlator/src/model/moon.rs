@@ -1,16 +1,47 @@
 //! Lunar frames: selenographic ME coordinates → Moon-fixed cartesian → ICRF.
 //!
-//! With the DE binary PCK the Moon-fixed frame is the DE421 principal-axis
-//! frame (PA, libration integrated with the ephemeris); stations are given in
-//! the mean-Earth frame (ME), a fixed rotation of PA (~100″, moon_080317.tf).
-//! Without the PCK the IAU WGCCRE rotation model (Archinal et al. 2011, Table
-//! 2), which approximates ME to ~100 m on the surface, is used with a warning.
+//! Lunar stations are given in a mean-Earth frame (ME: +z the mean rotation
+//! axis, x the mean Earth direction). The JPL ephemerides give the Moon's
+//! principal-axis frame (PA, libration integrated with the orbits) in a
+//! binary PCK, and NAIF's frame kernel defines ME as a fixed (TK) rotation
+//! of that PA frame. Two such pairs are read ([`super::ephemeris::LUNAR_FRAMES`]):
+//!
+//! | ephemeris | PCK frame (id) | ME frame (id), relative to the PCK frame | frame kernel |
+//! |---|---|---|---|
+//! | DE421 | MOON_PA_DE421 (31006) | MOON_ME_DE421 (31007): 67.92″, 78.56″, 0.30″ about z, y, x | moon_080317.tf |
+//! | DE440 | MOON_PA_DE440 (31008) | MOON_ME_DE440_ME421 (31009): 67.8526″, 78.6944″, 0.2785″ | moon_de440_220930.tf |
+//!
+//! ME → ICRF = (PA → ICRF, from the PCK at t) · (ME → PA, the fixed TK
+//! rotation). DE440's ME frame is made to match DE421's (its name says
+//! "ME421"): NAIF's kernel comments give ≤ 3.1e-7 rad (0.53 m on the
+//! surface) between the two over 2000–2040, while the two sets of angles
+//! (and so the two PA frames) differ by 0.15″: 1.27 m at the sub-Earth point,
+//! 1.15 m at a south-pole lander, whose delay towards PKS 1921−293 then
+//! moves by 3.3 ns (2026-03-14). That is the error of DE421's angles put on
+//! a DE440 PCK (measured in this module's tests, `moon_tests.rs`).
+//!
+//! How the pair is chosen ([`MoonOrientation::choose`]), at the job's start:
+//! - the PA frames the binary PCKs in `model.kernels` hold at that time, in
+//!   the order the PCKs are listed;
+//! - an ME frame of a `.tf` is applied only over the PA frame its
+//!   `TKFRAME_<id>_RELATIVE` names, when a PCK holds that frame; one whose
+//!   PA frame no PCK holds is not applied (warning naming the `.tf` and the
+//!   two frames);
+//! - with PCKs of both ephemerides, the PCK whose PA frame a `.tf`'s ME frame
+//!   is defined on wins; if both or neither have one, the PCK listed first
+//!   in `model.kernels` (a warning names both and the one used);
+//! - a PCK without a matching `.tf`: its own ephemeris's published PA→ME
+//!   angles, built in (warning): DE421's are never applied to DE440's PA
+//!   frame nor the reverse;
+//! - no lunar PCK: the IAU WGCCRE rotation model (Archinal et al. 2011,
+//!   Table 2), which approximates ME to ~100 m on the surface (warning).
 
-use super::ephemeris::{Ephemeris, MOON_ME, MOON_PA};
+use super::ephemeris::{frame_label, lunar_frames_of_pa, show, tdb_label, Ephemeris, DE421};
 use super::error::ModelError;
 use super::time_scales::Instant;
 use super::vector::{mat_mul, rot, M3, V3};
 use crate::job::MoonSite;
+use std::path::Path;
 
 /// Radius of the reference sphere of selenographic heights (IAU/LOLA mean radius).
 pub const MOON_RADIUS_M: f64 = 1_737_400.0;
@@ -25,15 +56,22 @@ pub fn site_me_m(site: &MoonSite) -> V3 {
     [r * clat * clon, r * clat * slon, r * slat]
 }
 
-/// The DE421 ME→PA rotation of moon_080317.tf (TKFRAME_31007, relative to
-/// MOON_PA_DE421: angles 67.92″, 78.56″, 0.30″ about axes 3, 2, 1), as the
-/// matrix taking ME vectors to PA: R3(67.92″)·R2(78.56″)·R1(0.30″) with
-/// SOFA-sense axis rotations (checked against anise's reading of the kernel).
-pub fn de421_me_to_pa() -> M3 {
+/// The ME→PA matrix of a TK frame given by ANGLES (arcseconds) about AXES
+/// 3, 2, 1 relative to PA: R3(a₁)·R2(a₂)·R1(a₃) with SOFA-sense axis
+/// rotations (SPICE frames.req: V_relative = [a₁]₃[a₂]₂[a₃]₁ V_tkframe;
+/// checked against anise's reading of moon_080317.tf in the tests).
+pub fn me_to_pa(angles_arcsec: [f64; 3]) -> M3 {
+    let [a1, a2, a3] = angles_arcsec;
     mat_mul(
-        &rot(3, 67.92 * ARCSEC),
-        &mat_mul(&rot(2, 78.56 * ARCSEC), &rot(1, 0.30 * ARCSEC)),
+        &rot(3, a1 * ARCSEC),
+        &mat_mul(&rot(2, a2 * ARCSEC), &rot(1, a3 * ARCSEC)),
     )
+}
+
+/// The DE421 ME→PA rotation of moon_080317.tf (TKFRAME_31007, relative to
+/// MOON_PA_DE421: angles 67.92″, 78.56″, 0.30″ about axes 3, 2, 1).
+pub fn de421_me_to_pa() -> M3 {
+    me_to_pa(DE421.me_angles_arcsec)
 }
 
 pub fn transpose(m: &M3) -> M3 {
@@ -47,40 +85,105 @@ pub fn transpose(m: &M3) -> M3 {
 /// How the Moon's orientation is obtained.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum MoonOrientation {
-    /// Binary PCK (PA) and the frame kernel's ME definition.
-    PckWithFrameKernel,
-    /// Binary PCK (PA) and the built-in DE421 PA→ME angles.
-    Pck { me_to_pa: M3 },
+    /// A binary PCK's PA frame and the ME frame `me` a frame kernel defines
+    /// relative to it (anise chains the two).
+    PckWithFrameKernel { me: i32 },
+    /// A binary PCK's PA frame `pa` and the built-in PA→ME angles of the
+    /// same ephemeris.
+    Pck { pa: i32, me_to_pa: M3 },
     /// IAU WGCCRE model (no PCK).
     Iau,
 }
 
 impl MoonOrientation {
-    /// Pick what the kernels allow; a warning says when it is not the PCK.
-    pub fn choose(eph: &Ephemeris, tdb: Instant) -> (MoonOrientation, Option<String>) {
-        if eph.has_moon_me(tdb) {
-            (MoonOrientation::PckWithFrameKernel, None)
-        } else if eph.has_moon_pa(tdb) {
-            (
-                MoonOrientation::Pck {
-                    me_to_pa: de421_me_to_pa(),
-                },
-                Some("no frame kernel defines MOON_ME_DE421 (31007): using the DE421 PA→ME angles built in".into()),
-            )
-        } else {
-            (
-                MoonOrientation::Iau,
-                Some("no lunar binary PCK (MOON_PA_DE421, 31006) in model.kernels: using the IAU WGCCRE rotation model for the Moon (~100 m off on the surface)".into()),
-            )
+    /// Pick what the kernels allow at TDB `tdb` (rules in the module docs);
+    /// the warnings say what was not used and when it is not a PCK with its
+    /// frame kernel.
+    pub fn choose(eph: &Ephemeris, tdb: Instant) -> (MoonOrientation, Vec<String>) {
+        let mut warnings = Vec::new();
+        // PA frames the PCKs give at `tdb`, first listed PCK first.
+        let mut pas: Vec<(i32, &Path)> = Vec::new();
+        for (file, ids) in eph.lunar_pcks() {
+            for &id in ids {
+                if !pas.iter().any(|(p, _)| *p == id) && eph.has_moon_frame(id, tdb) {
+                    pas.push((id, file));
+                }
+            }
+        }
+        for d in eph.lunar_me_definitions() {
+            if !pas.iter().any(|(p, _)| *p == d.relative_to) {
+                warnings.push(format!(
+                    "{}: defines {} relative to {}, which no binary PCK in model.kernels holds at {} TDB: this ME frame is not applied",
+                    show(&d.file),
+                    frame_label(d.me),
+                    frame_label(d.relative_to),
+                    tdb_label(tdb)
+                ));
+            }
+        }
+        // The ME frame a frame kernel defines on PA frame `pa`, if usable.
+        let me_on = |pa: i32| {
+            eph.lunar_me_definitions()
+                .iter()
+                .find(|d| d.relative_to == pa && eph.has_moon_frame(d.me, tdb))
+        };
+        let pick = pas
+            .iter()
+            .find(|(p, _)| me_on(*p).is_some())
+            .or(pas.first())
+            .copied();
+        let Some((pa, pck)) = pick else {
+            warnings.push(format!(
+                "no lunar binary PCK ({} or {}) covering {} TDB in model.kernels: using the IAU WGCCRE rotation model for the Moon (~100 m off on the surface)",
+                frame_label(super::ephemeris::DE421.pa),
+                frame_label(super::ephemeris::DE440.pa),
+                tdb_label(tdb)
+            ));
+            return (MoonOrientation::Iau, warnings);
+        };
+        if pas.len() > 1 {
+            let all: Vec<String> = pas
+                .iter()
+                .map(|(p, f)| format!("{} in {}", frame_label(*p), show(f)))
+                .collect();
+            warnings.push(format!(
+                "model.kernels hold the Moon's PA frame of more than one ephemeris ({}): using {} (the one a frame kernel's ME frame is defined on, else the PCK listed first)",
+                all.join(", "),
+                frame_label(pa)
+            ));
+        }
+        if let Some(d) = me_on(pa) {
+            return (MoonOrientation::PckWithFrameKernel { me: d.me }, warnings);
+        }
+        match lunar_frames_of_pa(pa) {
+            Some(f) => {
+                warnings.push(format!(
+                    "no frame kernel defines {} relative to {} ({}): using the PA→ME angles of {} built in ({:?}″ about z, y, x)",
+                    frame_label(f.me),
+                    frame_label(pa),
+                    show(pck),
+                    f.tf,
+                    f.me_angles_arcsec
+                ));
+                (
+                    MoonOrientation::Pck {
+                        pa,
+                        me_to_pa: me_to_pa(f.me_angles_arcsec),
+                    },
+                    warnings,
+                )
+            }
+            // `lunar_pcks` holds only frames of LUNAR_FRAMES.
+            None => (MoonOrientation::Iau, warnings),
         }
     }
 
     /// Matrix taking ME vectors to ICRF at TDB `tdb`.
     pub fn me_to_icrf(&self, eph: &Ephemeris, tdb: Instant) -> Result<M3, ModelError> {
         match self {
-            MoonOrientation::PckWithFrameKernel => eph.moon_to_icrf(MOON_ME, tdb),
-            MoonOrientation::Pck { me_to_pa } => {
-                Ok(mat_mul(&eph.moon_to_icrf(MOON_PA, tdb)?, me_to_pa))
+            MoonOrientation::PckWithFrameKernel { me } => eph.moon_to_icrf(*me, tdb),
+            MoonOrientation::Pck { pa, me_to_pa } => {
+                Ok(mat_mul(&eph.moon_to_icrf(*pa, tdb)?, me_to_pa))
             }
             MoonOrientation::Iau => Ok(iau_moon_to_icrf(tdb)),
         }
@@ -139,3 +242,7 @@ pub fn iau_moon_to_icrf(tdb: Instant) -> M3 {
     );
     transpose(&icrf_to_body)
 }
+
+#[cfg(test)]
+#[path = "moon_tests.rs"]
+mod tests;
