@@ -6,10 +6,21 @@
 //! resolves ~0.1 µs in 2026 (3 mm of Earth motion). So a state is evaluated at
 //! the `f64` instant anise actually uses and moved to the exact [`Instant`] by
 //! its velocity (the residual is below 0.2 µs: a·δt² < 1e-15 m).
+//!
+//! Positions relative to the barycentre are ~1.5e11 m, where an `f64` rounds
+//! to ~3e-5 m (0.1 ps of light time), differently at every instant: a delay
+//! computed from such positions jitters by ~0.1 ps from epoch to epoch. So
+//! the model's positions are taken from a [`GeoOrigin`], the geocentre at
+//! the epoch's TDB t_g (a fixed point of the BCRS: a translation, which
+//! leaves light times, gravitational delays and velocities unchanged): a
+//! body's position is its geocentric vector from the SPK (the barycentre's
+//! offset cancels within the Chebyshev tree, [`Ephemeris::state_wrt`]) plus
+//! the geocentre's displacement since t_g as a Taylor series
+//! ([`GeoOrigin::earth_offset`]), both with relative rounding only.
 
 use super::error::ModelError;
 use super::time_scales::Instant;
-use super::vector::{axpy, M3, V3};
+use super::vector::{add, axpy, sub, M3, V3};
 use anise::prelude::{Almanac, Epoch, Frame};
 use std::path::{Path, PathBuf};
 
@@ -127,6 +138,55 @@ impl State {
             pos_m: axpy(&self.pos_m, dt_s, &self.vel_m_s),
             vel_m_s: self.vel_m_s,
         }
+    }
+}
+
+/// The origin of the model's positions: the geocentre at TDB `tdb_g` (see
+/// the module docs). Positions `x − X⊕(t_g)`, velocities barycentric.
+#[derive(Debug, Clone, Copy)]
+pub struct GeoOrigin {
+    pub tdb_g: Instant,
+    /// X⊕(t_g) w.r.t. the barycentre (m): for data given w.r.t. the
+    /// barycentre (an OEM centred on it), and for long offsets.
+    pub bary_pos_m: V3,
+    /// The geocentre's BCRS velocity (m/s), acceleration (m/s²) and jerk
+    /// (m/s³) at t_g.
+    pub vel_m_s: V3,
+    acc_m_s2: V3,
+    jerk_m_s3: V3,
+}
+
+/// Half-step (s) of the velocity differences giving the geocentre's
+/// acceleration and jerk. The acceleration's truncation error x⁽⁴⁾h²/6,
+/// |x⁽⁴⁾| ≈ 5e-16 m/s⁴ (yearly orbit and monthly wobble about the Earth–Moon
+/// barycentre alike), is 8e-15 m/s²: 7e-15 m of position over the 1.3 s to
+/// the Moon, 1e-12 m over 16 s. The velocities' rounding (~4e-12 m/s) over
+/// 2h gives 3e-13 m/s² (2e-13 m over 1.3 s); the jerk's, 4·4e-12/h², 6e-14
+/// m over 1.3 s.
+const ORIGIN_H_S: f64 = 10.0;
+/// Longest |t − t_g| (s) for the Taylor series of the geocentre's motion:
+/// its remainder |x⁽⁴⁾|Δt⁴/24, |x⁽⁴⁾| ≈ 5e-16 m/s⁴ (the yearly orbit and the
+/// monthly wobble alike), is 1.4e-12 m at 16 s. Beyond it (a deep-space
+/// source's emission) the offset is a difference of barycentric positions,
+/// whose ~3e-5 m rounding is then small against the source's own errors.
+const ORIGIN_TAYLOR_MAX_S: f64 = 16.0;
+
+impl GeoOrigin {
+    /// X⊕(t) − X⊕(t_g) (m) and the geocentre's BCRS velocity at `t`.
+    pub fn earth_offset(&self, eph: &Ephemeris, t: Instant) -> Result<State, ModelError> {
+        let dt = t.seconds_since(self.tdb_g);
+        if dt.abs() > ORIGIN_TAYLOR_MAX_S {
+            let s = eph.state(EARTH, t)?;
+            return Ok(State {
+                pos_m: sub(&s.pos_m, &self.bary_pos_m),
+                vel_m_s: s.vel_m_s,
+            });
+        }
+        let (v, a, j) = (&self.vel_m_s, &self.acc_m_s2, &self.jerk_m_s3);
+        Ok(State {
+            pos_m: std::array::from_fn(|k| dt * (v[k] + dt * (a[k] / 2.0 + dt * j[k] / 6.0))),
+            vel_m_s: std::array::from_fn(|k| v[k] + dt * (a[k] + dt * j[k] / 2.0)),
+        })
     }
 }
 
@@ -264,6 +324,73 @@ impl Ephemeris {
                 &vel,
             ),
             vel_m_s: [vel[0] * 1e3, vel[1] * 1e3, vel[2] * 1e3],
+        })
+    }
+
+    /// State of `body` w.r.t. `origin` (NAIF ids) at TDB `tdb`: through the
+    /// SPK tree's common ancestor, so that for the Moon w.r.t. the Earth the
+    /// barycentre's offset never enters (anise sums the chain to the first
+    /// node the two share, the Earth–Moon barycentre).
+    pub fn state_wrt(&self, body: i32, origin: i32, tdb: Instant) -> Result<State, ModelError> {
+        let (epoch, resid) = et_epoch(tdb);
+        let s = self
+            .almanac
+            .translate_geometric(Frame::new(body, ICRF), Frame::new(origin, ICRF), epoch)
+            .map_err(|e| {
+                self.err(
+                    format!("no ephemeris for body {body} w.r.t. {origin}"),
+                    tdb,
+                    e,
+                )
+            })?;
+        let pos = v3(&s.radius_km);
+        let vel = v3(&s.velocity_km_s);
+        Ok(State {
+            pos_m: axpy(
+                &[pos[0] * 1e3, pos[1] * 1e3, pos[2] * 1e3],
+                resid * 1e3,
+                &vel,
+            ),
+            vel_m_s: [vel[0] * 1e3, vel[1] * 1e3, vel[2] * 1e3],
+        })
+    }
+
+    /// The origin of the model's positions at TDB `tdb_g`: the geocentre's
+    /// barycentric state there, its acceleration and jerk by central
+    /// differences of the SPK's velocities (the derivative of its
+    /// Chebyshev series) at t_g ± h.
+    pub fn origin(&self, tdb_g: Instant) -> Result<GeoOrigin, ModelError> {
+        let e0 = self.state(EARTH, tdb_g)?;
+        let em = self.state(EARTH, tdb_g.add_seconds(-ORIGIN_H_S))?;
+        let ep = self.state(EARTH, tdb_g.add_seconds(ORIGIN_H_S))?;
+        let h = ORIGIN_H_S;
+        Ok(GeoOrigin {
+            tdb_g,
+            bary_pos_m: e0.pos_m,
+            vel_m_s: e0.vel_m_s,
+            acc_m_s2: std::array::from_fn(|k| (ep.vel_m_s[k] - em.vel_m_s[k]) / (2.0 * h)),
+            jerk_m_s3: std::array::from_fn(|k| {
+                (ep.vel_m_s[k] - 2.0 * e0.vel_m_s[k] + em.vel_m_s[k]) / (h * h)
+            }),
+        })
+    }
+
+    /// State of `body` at TDB `tdb` from `origin`: position x(t) − X⊕(t_g),
+    /// barycentric velocity (module docs).
+    pub fn state_from(
+        &self,
+        body: i32,
+        tdb: Instant,
+        origin: &GeoOrigin,
+    ) -> Result<State, ModelError> {
+        let earth = origin.earth_offset(self, tdb)?;
+        if body == EARTH {
+            return Ok(earth);
+        }
+        let rel = self.state_wrt(body, EARTH, tdb)?;
+        Ok(State {
+            pos_m: add(&rel.pos_m, &earth.pos_m),
+            vel_m_s: add(&rel.vel_m_s, &earth.vel_m_s),
         })
     }
 

@@ -9,10 +9,16 @@
 //! `dtdb`). The last term is the ~100 µs Earth–Moon simultaneity term.
 //! Earth stations then add the troposphere's a priori delay and report the
 //! source's azimuth and elevation ([`super::troposphere`]).
+//!
+//! All positions are BCRS positions less X⊕(t_g), the geocentre at the
+//! epoch ([`GeoOrigin`]): a constant translation, under which the light
+//! times, gravitational delays (body–point vectors) and the terms above are
+//! unchanged, while the ~3e-5 m rounding of barycentric coordinates (0.1 ps
+//! of jitter from one g to the next) is gone.
 
 use super::axis_offset::AxisOffset;
 use super::earth::{EarthOrientation, Eop, EopValues};
-use super::ephemeris::{Ephemeris, State, EARTH, JUPITER_BARYCENTER, MOON, SATURN_BARYCENTER, SUN};
+use super::ephemeris::{Ephemeris, GeoOrigin, State, EARTH, JUPITER_BARYCENTER, MOON, SATURN_BARYCENTER, SUN};
 use super::error::ModelError;
 use super::far_field;
 use super::geophysics::ocean_loading::{load_blq_station, OceanLoading};
@@ -79,6 +85,9 @@ pub struct EpochContext {
     pub tt: Instant,
     pub tdb: Instant,
     pub tdb_minus_tt_s: f64,
+    /// The origin of every position here: the geocentre at t_g.
+    pub origin: GeoOrigin,
+    /// The geocentre: at the origin, with its BCRS velocity.
     pub earth: State,
     pub bodies: Vec<Body>,
     pub orient: EarthOrientation,
@@ -348,18 +357,19 @@ impl DelayModel {
             eop.unwrap_or_else(|| shift(EopValues::default())),
             tai_minus_utc_s(g),
         );
-        let earth = self.eph.state(EARTH, tdb)?;
+        let origin = self.eph.origin(tdb)?;
+        let earth = self.eph.state_from(EARTH, tdb, &origin)?;
         let mut bodies = vec![
             Body {
                 naif_id: SUN,
                 gm: GM_SUN,
-                state: self.eph.state(SUN, tdb)?,
+                state: self.eph.state_from(SUN, tdb, &origin)?,
                 is_earth: false,
             },
             Body {
                 naif_id: MOON,
                 gm: GM_MOON,
-                state: self.eph.state(MOON, tdb)?,
+                state: self.eph.state_from(MOON, tdb, &origin)?,
                 is_earth: false,
             },
             Body {
@@ -373,7 +383,7 @@ impl DelayModel {
             bodies.push(Body {
                 naif_id,
                 gm,
-                state: self.eph.state(naif_id, tdb)?,
+                state: self.eph.state_from(naif_id, tdb, &origin)?,
                 is_earth: false,
             });
         }
@@ -406,6 +416,7 @@ impl DelayModel {
             tt,
             tdb,
             tdb_minus_tt_s: dtdb,
+            origin,
             earth,
             bodies,
             orient,
@@ -423,6 +434,7 @@ impl DelayModel {
             bodies: &ctx.bodies,
             tt_g: ctx.tt,
             tdb_g: ctx.tdb,
+            origin: &ctx.origin,
         }
     }
 
@@ -463,7 +475,7 @@ impl DelayModel {
         };
         // TDB interval → TT interval of the two events (module docs).
         let t_i = ctx.tdb.add_seconds(dt);
-        let earth_i = self.eph.state(EARTH, t_i)?;
+        let earth_i = self.eph.state_from(EARTH, t_i, &ctx.origin)?;
         let dtdb_i = tdb_minus_tt_s(ctx.tt.add_seconds(dt));
         let mut delay_s = dt
             - (dtdb_i - ctx.tdb_minus_tt_s)
@@ -530,7 +542,7 @@ impl DelayModel {
         let frames = self.frames(ctx);
         let geo_at = |dt: f64| -> Result<V3, ModelError> {
             let s = frames.site(&site, dt)?;
-            let e = self.eph.state(EARTH, ctx.tdb.add_seconds(dt))?;
+            let e = self.eph.state_from(EARTH, ctx.tdb.add_seconds(dt), &ctx.origin)?;
             Ok(sub(&s.pos_m, &e.pos_m))
         };
         let h = 1.0;

@@ -35,6 +35,8 @@ pub mod vector;
 
 #[cfg(test)]
 pub(crate) mod tests;
+#[cfg(test)]
+mod smoothness_tests;
 
 pub use error::ModelError;
 pub use geometric::DelayModel;

@@ -14,7 +14,7 @@ use super::error::ModelError;
 use super::oem::Oem;
 use super::relativity::{near_field_grav, Body, C};
 use super::sites::{Site, SiteFrames, SiteState};
-use super::vector::{add, dot, norm, sub, unit, V3};
+use super::vector::{add, dot, norm, scale, sub, unit, V3};
 
 /// Where a near-field source is.
 #[derive(Debug, Clone)]
@@ -28,7 +28,8 @@ pub enum NearSource {
 }
 
 impl NearSource {
-    /// BCRS position and velocity at TDB t_g + dt.
+    /// BCRS position (from the origin, x − X⊕(t_g)) and velocity at TDB
+    /// t_g + dt.
     pub fn state(
         &self,
         frames: &SiteFrames,
@@ -44,12 +45,16 @@ impl NearSource {
                     vel_m_s: s.parent_vel_m_s,
                 })
             }
-            NearSource::Spk(id) => eph.state(*id, t),
+            NearSource::Spk(id) => eph.state_from(*id, t, frames.origin),
             NearSource::Oem(oem) => {
                 let (p, v) = oem.at(t)?;
                 let c = match oem.center {
-                    0 => State::default(),
-                    id => eph.state(id, t)?,
+                    // Barycentric: the origin's barycentric position off.
+                    0 => State {
+                        pos_m: scale(&frames.origin.bary_pos_m, -1.0),
+                        vel_m_s: [0.0; 3],
+                    },
+                    id => eph.state_from(id, t, frames.origin)?,
                 };
                 Ok(State {
                     pos_m: add(&c.pos_m, &p),

@@ -1,7 +1,10 @@
-//! Where a station (or a lunar-surface transmitter) is, in the BCRS.
+//! Where a station (or a lunar-surface transmitter) is, in the BCRS, from
+//! the origin of [`GeoOrigin`] (the geocentre at t_g: positions
+//! x − X⊕(t_g), so that they carry no ~3e-5 m rounding of barycentric
+//! coordinates; see [`super::ephemeris`]).
 
 use super::earth::EarthOrientation;
-use super::ephemeris::{Ephemeris, State, EARTH, MOON, SUN};
+use super::ephemeris::{Ephemeris, GeoOrigin, State, EARTH, MOON, SUN};
 use super::error::ModelError;
 use super::geophysics::lunar_tide;
 use super::moon::{site_me_m, MoonOrientation};
@@ -49,9 +52,12 @@ pub struct SiteFrames<'a> {
     /// TT and TDB of the geocentric epoch t_g.
     pub tt_g: Instant,
     pub tdb_g: Instant,
+    /// The origin of positions: the geocentre at t_g.
+    pub origin: &'a GeoOrigin,
 }
 
-/// A site at one instant: BCRS position and its body's state.
+/// A site at one instant: BCRS position (from the origin, x − X⊕(t_g)) and
+/// its body's state.
 #[derive(Debug, Clone, Copy)]
 pub struct SiteState {
     pub pos_m: V3,
@@ -59,18 +65,19 @@ pub struct SiteState {
     pub parent_vel_m_s: V3,
     /// The body-centred ICRF-axes vector (m) before the 1PN terms.
     pub local_m: V3,
-    /// BCRS position of the body's centre (m).
+    /// BCRS position of the body's centre (m, from the origin).
     pub parent_pos_m: V3,
 }
 
 impl SiteFrames<'_> {
-    /// BCRS position of `site` at TDB t_g + dt_s: the body's ephemeris at that
-    /// exact instant plus the site vector transformed at 1PN.
+    /// BCRS position of `site` at TDB t_g + dt_s (from the origin): the
+    /// body's ephemeris at that exact instant plus the site vector
+    /// transformed at 1PN.
     pub fn site(&self, site: &Site, dt_s: f64) -> Result<SiteState, ModelError> {
         let t = self.tdb_g.add_seconds(dt_s);
         match site {
             Site::Earth(itrf) => {
-                let earth = self.eph.state(EARTH, t)?;
+                let earth = self.eph.state_from(EARTH, t, self.origin)?;
                 // TT − TDB changes by < 1e-9 s over dt: TT of the event = tt_g + dt.
                 let local = self.earth.itrs_to_gcrs(self.tt_g.add_seconds(dt_s), itrf);
                 let u = potential(self.bodies, &earth.pos_m, EARTH);
@@ -82,7 +89,7 @@ impl SiteFrames<'_> {
                 })
             }
             Site::Moon(me) => {
-                let moon: State = self.eph.state(MOON, t)?;
+                let moon: State = self.eph.state_from(MOON, t, self.origin)?;
                 let r = self.moon.me_to_icrf(self.eph, t)?;
                 let me = match self.lunar_tide {
                     true => add(me, &self.lunar_tide_me_m(me, &r)),
