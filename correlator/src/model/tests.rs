@@ -425,7 +425,7 @@ fn ten_minutes_of_four_stations_build_in_well_under_a_second() {
     assert!(el < 1.0, "took {el} s");
 }
 
-fn eph() -> super::ephemeris::Ephemeris {
+pub(crate) fn eph() -> super::ephemeris::Ephemeris {
     super::ephemeris::Ephemeris::load(&[
         testdata("de421_2026_excerpt.bsp"),
         testdata("moon_pa_de421_1900-2050.bpc"),
@@ -434,7 +434,7 @@ fn eph() -> super::ephemeris::Ephemeris {
     .unwrap()
 }
 
-fn tdb_of(utc: formats::UtcTime) -> super::time_scales::Instant {
+pub(crate) fn tdb_of(utc: formats::UtcTime) -> super::time_scales::Instant {
     super::time_scales::tt_to_tdb(super::time_scales::utc_to_tt(utc))
 }
 
