@@ -18,7 +18,9 @@
 
 use super::axis_offset::AxisOffset;
 use super::earth::{EarthOrientation, Eop, EopValues};
-use super::ephemeris::{Ephemeris, GeoOrigin, State, EARTH, JUPITER_BARYCENTER, MOON, SATURN_BARYCENTER, SUN};
+use super::ephemeris::{
+    Ephemeris, GeoOrigin, State, EARTH, JUPITER_BARYCENTER, MOON, SATURN_BARYCENTER, SUN,
+};
 use super::error::ModelError;
 use super::far_field;
 use super::geophysics::ocean_loading::{load_blq_station, OceanLoading};
@@ -542,7 +544,9 @@ impl DelayModel {
         let frames = self.frames(ctx);
         let geo_at = |dt: f64| -> Result<V3, ModelError> {
             let s = frames.site(&site, dt)?;
-            let e = self.eph.state_from(EARTH, ctx.tdb.add_seconds(dt), &ctx.origin)?;
+            let e = self
+                .eph
+                .state_from(EARTH, ctx.tdb.add_seconds(dt), &ctx.origin)?;
             Ok(sub(&s.pos_m, &e.pos_m))
         };
         let h = 1.0;

@@ -34,9 +34,9 @@ pub mod uvw;
 pub mod vector;
 
 #[cfg(test)]
-pub(crate) mod tests;
-#[cfg(test)]
 mod smoothness_tests;
+#[cfg(test)]
+pub(crate) mod tests;
 
 pub use error::ModelError;
 pub use geometric::DelayModel;

@@ -75,7 +75,10 @@ fn report(name: &str, t: &[f64], y: &[f64]) {
     // Rate: difference quotients of the residual over one step, and the
     // slope of lines through 1 s of it.
     let r = poly_residual(t, &y, 5);
-    let dq: Vec<f64> = r.windows(2).map(|w| (w[1] - w[0]) / (t[1] - t[0])).collect();
+    let dq: Vec<f64> = r
+        .windows(2)
+        .map(|w| (w[1] - w[0]) / (t[1] - t[0]))
+        .collect();
     s += &format!(
         " | rate: dq {:.1e}, 1 s lines {:.1e}",
         rms_peak(&dq).0,
@@ -127,8 +130,14 @@ fn baseline_delays_are_smooth_to_femtoseconds() {
             let (rms, peak) = rms_peak(&poly_residual(&t, &y, 5));
             let (rms6, _) = rms_peak(&poly_residual(&t, &y, 6));
             eprintln!("{label} {name}: jitter rms {rms:.2e} s, peak {peak:.2e} s");
-            assert!(rms < 2e-15 && peak < 5e-15, "{label} {name}: {rms:e} {peak:e}");
-            assert!((rms - rms6).abs() < 0.1 * rms, "{label} {name}: {rms:e} vs {rms6:e}");
+            assert!(
+                rms < 2e-15 && peak < 5e-15,
+                "{label} {name}: {rms:e} {peak:e}"
+            );
+            assert!(
+                (rms - rms6).abs() < 0.1 * rms,
+                "{label} {name}: {rms:e} vs {rms6:e}"
+            );
         }
     }
 }
@@ -145,7 +154,9 @@ fn the_geocentres_displacement_is_its_barycentric_difference() {
     let origin = e.origin(t0).unwrap();
     let x0 = e.state(EARTH, t0).unwrap();
     let mut worst: f64 = 0.0;
-    for dt in [-16.0, -5.0, -1.3, -0.021, 0.0, 0.021, 1.3, 5.0, 15.99, 16.01, 100.0] {
+    for dt in [
+        -16.0, -5.0, -1.3, -0.021, 0.0, 0.021, 1.3, 5.0, 15.99, 16.01, 100.0,
+    ] {
         let t = t0.add_seconds(dt);
         let got = origin.earth_offset(&e, t).unwrap();
         let x = e.state(EARTH, t).unwrap();
@@ -153,7 +164,10 @@ fn the_geocentres_displacement_is_its_barycentric_difference() {
         let err = super::vector::norm(&sub(&got.pos_m, &want));
         let verr = super::vector::norm(&sub(&got.vel_m_s, &x.vel_m_s));
         worst = worst.max(err);
-        assert!(err < 2e-4 && verr < 1e-9, "Δt {dt} s: {err:e} m, {verr:e} m/s");
+        assert!(
+            err < 2e-4 && verr < 1e-9,
+            "Δt {dt} s: {err:e} m, {verr:e} m/s"
+        );
     }
     eprintln!("geocentre's offset vs barycentric difference: worst {worst:e} m");
 }
@@ -182,8 +196,20 @@ fn measure_jitter() {
             for (i, di) in d.iter_mut().enumerate() {
                 di.push(model.station(&ctx, i).unwrap().delay_s);
             }
-            let e = ctx.bodies.iter().find(|b| b.naif_id == EARTH).unwrap().state.pos_m;
-            let m = ctx.bodies.iter().find(|b| b.naif_id == MOON).unwrap().state.pos_m;
+            let e = ctx
+                .bodies
+                .iter()
+                .find(|b| b.naif_id == EARTH)
+                .unwrap()
+                .state
+                .pos_m;
+            let m = ctx
+                .bodies
+                .iter()
+                .find(|b| b.naif_id == MOON)
+                .unwrap()
+                .state
+                .pos_m;
             let bary = ctx.origin.bary_pos_m;
             let fr = model.frames(&ctx);
             let s0 = fr.site(&ctx.sites[0].unwrap(), 0.0).unwrap().pos_m;
@@ -199,8 +225,14 @@ fn measure_jitter() {
         for (name, y) in [
             ("T6 delay s", d[0].clone()),
             ("LS delay s", d[3].clone()),
-            ("T6-KM s", d[1].iter().zip(&d[0]).map(|(a, b)| a - b).collect()),
-            ("T6-LS s", d[3].iter().zip(&d[0]).map(|(a, b)| a - b).collect()),
+            (
+                "T6-KM s",
+                d[1].iter().zip(&d[0]).map(|(a, b)| a - b).collect(),
+            ),
+            (
+                "T6-LS s",
+                d[3].iter().zip(&d[0]).map(|(a, b)| a - b).collect(),
+            ),
         ] {
             report(name, &t, &y);
         }

@@ -33,7 +33,6 @@
 //! was refused is reported flagged (with `flag_reason`) and never used.
 //!
 //! Iteration: Gauss–Newton until every step is below [`CONVERGED_STEP_SIGMA`] of its formal σ
-//! ([`SAME_BEAM_CONVERGED_STEP_SIGMA`] when same-beam phase delays are used)
 //! (at most [`MAX_ITERATIONS`]). Then outliers: the observation with the
 //! largest |residual|/σ above `reject_sigma` (default
 //! [`DEFAULT_REJECT_SIGMA`]) is flagged and the solve iterated again, one
@@ -68,18 +67,14 @@ use std::collections::BTreeSet;
 /// hundred observations a false flag happens once in thousands of solves,
 /// while a lost ambiguity or a bad fringe is tens of σ off.
 pub const DEFAULT_REJECT_SIGMA: f64 = 5.0;
-/// Converged when every step is below this fraction of its formal σ. The
-/// model's own rounding (BCRS coordinates of 1.5e11 m carry ~3e-5 m, so
-/// ~1e-13 s in a delay) makes steps jitter at a few 10⁻³ σ in the standard
-/// session: a tighter limit would never be met.
+/// Converged when every step is below this fraction of its formal σ: what
+/// is left moves the estimate by a negligible share of its σ. The model's
+/// numerical jitter (~1e-15 s per delay since its positions are geocentric,
+/// `correlator::model::ephemeris::GeoOrigin`) is far below every σ, same-beam
+/// phase delays' (≥ 0.04 ps) included: their solves converge at this limit
+/// too (7 iterations in `samebeam_tests`). While positions were barycentric
+/// (~1e-13 s of rounding) same-beam solves needed 0.5σ and a 0.2 ps floor.
 pub const CONVERGED_STEP_SIGMA: f64 = 0.05;
-/// The convergence limit when same-beam phase delays are used. Their σ
-/// (≥ [`observations::PHASE_DELAY_FLOOR_S`], 0.2 ps) is within a factor of
-/// 2–3 of the model's numerical resolution (~1e-13 s per source's delay,
-/// see there), so the steps never settle below 0.05σ: in the same-beam
-/// session they jitter at 0.1–0.3σ from one iteration to the next. The
-/// estimate carries that jitter, ≲0.3σ, on top of its formal σ.
-pub const SAME_BEAM_CONVERGED_STEP_SIGMA: f64 = 0.5;
 /// Gauss–Newton iterations per outlier round.
 pub const MAX_ITERATIONS: usize = 12;
 
@@ -382,11 +377,7 @@ pub fn solve(job: &Job, read: &ReadSummary, opts: &SolveOptions) -> Result<Solut
     let mut active: Vec<bool> = (0..n_obs)
         .map(|k| k < obs.len() || pairs[k - obs.len()].refused.is_none())
         .collect();
-    let tolerance = if pairs.iter().any(|p| p.refused.is_none()) {
-        SAME_BEAM_CONVERGED_STEP_SIGMA
-    } else {
-        CONVERGED_STEP_SIGMA
-    };
+    let tolerance = CONVERGED_STEP_SIGMA;
     let mut dx = vec![0.0; np];
     let mut iterations = 0;
     let (rank, cov) = loop {

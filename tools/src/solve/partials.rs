@@ -44,9 +44,11 @@ use formats::UtcTime;
 /// position on scales of the distance to the nearest other point of the
 /// geometry (≥ 6 km: a lander beside a lunar station), so the truncation
 /// error of a central difference, ~(h/d)²/6, is ~5e-7 relative at 10 m;
-/// the rounding of the model (~1e-13 s per delay: BCRS coordinates of
-/// 1.5e11 m carry ~3e-5 m) over 2h against a partial of ≥ 3e-10 s/m is
-/// ~2e-5 relative. A 2 m step was tried first: its rounding error
+/// the rounding of the model over 2h against a partial of ≥ 3e-10 s/m was
+/// ~2e-5 relative while its positions were barycentric (~1e-13 s per
+/// delay: 1.5e11 m carry ~3e-5 m), and is ~2e-7 since they are geocentric
+/// (~1e-15 s; the figures below are the barycentric ones, which chose the
+/// steps). A 2 m step was tried first: its rounding error
 /// reached 1e-4 on the weakest partials. Either is far below what a
 /// Gauss–Newton step needs (the residual itself is evaluated exactly).
 pub const POSITION_STEP_M: f64 = 10.0;

@@ -94,7 +94,8 @@ fn simulated() -> (tempfile::TempDir, Job, ReadSummary) {
 
 /// The central differences at the step the solve uses agree with those at
 /// a quarter of it, to 1e-4 relative plus the rounding floor of the
-/// smaller step (1e-13 s of model rounding over 2·h/4); the clock rate's
+/// smaller step (1e-13 s of model rounding over 2·h/4, the barycentric
+/// model's; ~1e-15 s since its positions are geocentric); the clock rate's
 /// analytic partial is ±t.
 #[test]
 fn position_partials_agree_at_a_second_step_size() {
