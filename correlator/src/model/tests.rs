@@ -408,8 +408,9 @@ fn polynomials_fit_the_model_across_the_month_and_join_continuously() {
     assert!(skipped <= 2, "{skipped} station-spans left out");
     assert!(worst_fit < 1e-12, "fit error {worst_fit:e} s");
     assert!(worst_join < 1e-13, "jump {worst_join:e} s");
-    // The model itself is noisy at ~0.1 ps (f64 BCRS coordinates of
-    // 1.5e11 m resolve 3e-5 m): rates of neighbouring pieces meet to < 0.2 ps/s.
+    // Rates of neighbouring pieces meet to < 0.2 ps/s, the bound set while
+    // the model was noisy at ~0.1 ps (barycentric coordinates of 1.5e11 m
+    // resolve 3e-5 m); with geocentric positions they meet to 2e-16.
     assert!(worst_join_rate < 2e-13, "rate jump {worst_join_rate:e}");
 }
 
@@ -766,8 +767,9 @@ fn tidal_displacements_change_baseline_delays_by_their_projection() {
     eprintln!(
         "tides in baseline delays: largest {largest:e} s, closed form − model worst {worst:e} s"
     );
-    // The tides are worth up to 0.45 ns here and the two agree to 0.07 ps
-    // (measured); the closed form leaves out the aberration of the
+    // The tides are worth up to 0.45 ns here and the two agree to 0.02 ps
+    // (measured; 0.07 ps with barycentric positions, whose rounding was
+    // ~0.1 ps); the closed form leaves out the aberration of the
     // displacement (v⊕/c ~ 1e-4 of it).
     assert!(largest > 2e-10, "tides too small: {largest:e} s");
     assert!(worst < 2e-13, "{worst:e} s");
@@ -863,9 +865,9 @@ fn subdaily_eop_change_baseline_delays_by_a_small_rotation() {
         worst
     );
     // Measured: δUT1 up to 54 µs, T6–KM up to 20 ps, T6–LS up to 76 ps, and
-    // the two agree to 0.06 ps: the model's own f64 noise (BCRS coordinates
-    // of 1.5e11 m resolve 3e-5 m, 0.1 ps; as for the tides above), far
-    // above the closed form's neglected terms (aberration, 1e-4 of it).
+    // the two agree to 2e-15 s (0.06 ps, the model's own f64 noise, while
+    // its positions were barycentric: 1.5e11 m resolve 3e-5 m, 0.1 ps); the
+    // closed form's neglected terms (aberration) are 1e-4 of the term.
     assert!(dut1_max > 5e-6, "{dut1_max}");
     assert!(t6_km > 5e-12, "{t6_km}");
     assert!(worst < 2e-13, "{worst:e} s");
@@ -951,8 +953,9 @@ fn celestial_pole_offsets_change_baseline_delays_by_a_tilt_of_the_pole() {
         t6_km * 1e12,
         t6_ls * 1e12
     );
-    // Measured: T6–KM up to 6 ps, T6–LS up to 17 ps, closed form to 0.04
-    // ps (the model's f64 noise, ~0.1 ps, and the O(X·δX) terms, ≲ 0.1 ps).
+    // Measured: T6–KM up to 6 ps, T6–LS up to 17 ps, closed form to 6e-15
+    // s (0.04 ps while the model's positions were barycentric, with ~0.1 ps
+    // of f64 noise; the O(X·δX) terms are ≲ 0.1 ps).
     assert!(t6_ls > 5e-12, "{t6_ls}");
     assert!(worst < 3e-13, "{worst:e} s");
 }

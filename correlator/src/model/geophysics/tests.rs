@@ -548,14 +548,13 @@ fn ocean_loading_and_the_lunar_tide_change_delays_by_their_projection() {
          lunar tide: largest {largest_moon:e} s, worst {worst_moon:e} s"
     );
     assert!(largest_earth > 1e-11 && largest_moon > 1e-11);
-    // Measured: ocean loading up to 17 ps, agreeing to 0.030 ps; the lunar
-    // tide up to 144 ps, agreeing to 0.021 ps. The differences do not
-    // scale with the term (0.01–0.03 ps at every epoch): they are the
-    // model's numerical floor (a delay from BCRS positions of 1.5e11 m,
-    // whose last bits are 3e-5 m, 0.1 ps; the baseline test of the solid
-    // tide above sees 0.08 ps); the closed form also leaves out the
-    // aberration of the displacement, v/c ~ 1e-4 of it. A wrong sign or
-    // frame would be off by the whole term.
+    // Measured: ocean loading up to 17 ps, agreeing to 5e-16 s; the lunar
+    // tide up to 144 ps, agreeing to 3.5e-15 s. (0.030 and 0.021 ps while
+    // the model's positions were barycentric: its numerical floor then,
+    // positions of 1.5e11 m whose last bits are 3e-5 m, 0.1 ps, not
+    // scaling with the term; geocentric positions removed it.) The
+    // closed form also leaves out the aberration of the displacement, v/c
+    // ~ 1e-4 of it. A wrong sign or frame would be off by the whole term.
     assert!(
         worst_earth < 5e-14 + 1e-4 * largest_earth,
         "{worst_earth:e}"
