@@ -68,10 +68,11 @@
 //! session of hours on several Earth baselines (the standard session, 6 h
 //! on three Chinese stations and LS: σ 24 µs in UT1, 1.4 and 3.2e-9 rad
 //! in x_p, y_p). With `position` they are a rotation of the network: the
-//! rank analysis names one of its three combinations, but central
-//! differences' rounding lifts the other two just above its tolerance and
-//! the solve stops without convergence — hold the EOP or the positions
-//! (no no-net-rotation condition is implemented).
+//! rank analysis names its three combinations and holds them (a
+//! rank-deficient solution). While the model's positions were barycentric
+//! (~1e-13 s of rounding) central differences lifted two of them just
+//! above its tolerance and the solve stopped without convergence. Hold the
+//! EOP or the positions (no no-net-rotation condition is implemented).
 //!
 //! A group without `:NAME` means every station (or source) it applies to
 //! that the observations reach; for the clock groups, every station but the

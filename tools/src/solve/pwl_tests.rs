@@ -303,12 +303,14 @@ fn eop_offsets_are_recovered_on_the_standard_session() {
 /// With the Earth stations' positions, the EOP are a rotation of the
 /// network (three null directions, up to the troposphere's and axis
 /// offsets' elevation dependence, 1e-5 of the rotation's signature). The
-/// rank analysis at the a priori names one combination of an EOP offset
-/// and Earth station coordinates; the other two have pivots lifted above
-/// `RANK_TOL` by the central differences' rounding (2e-5 relative), so
-/// they are not named, and the solve does not converge on them: it fails
-/// rather than returning them as estimates. What this test pins down is
-/// that: a solution with every parameter estimated is never returned.
+/// rank analysis at the a priori names combinations of EOP offsets and
+/// Earth station coordinates: all three (measured) since the model's
+/// positions are geocentric, and the solve returns a rank-deficient
+/// solution holding them; while they were barycentric, two had pivots
+/// lifted above `RANK_TOL` by the central differences' rounding (2e-5
+/// relative) and the solve did not converge. What this test pins down
+/// holds either way: a solution with every parameter estimated is never
+/// returned.
 #[test]
 fn eop_with_earth_positions_is_not_silently_estimated() {
     let run = simulate(&scenario(16, false, false));
