@@ -156,6 +156,43 @@ fn one_realisation_recovers_every_parameter_within_3_sigma() {
             );
         }
     }
+    // The text output shows the same numbers: latitude in degrees, the
+    // local corrections in metres.
+    let text = emcorr()
+        .arg("solve")
+        .arg(dir.path().join("fringe.json"))
+        .arg("--job")
+        .arg(dir.path().join("job.toml"))
+        .output()
+        .unwrap();
+    ok(&text);
+    let text = String::from_utf8(text.stdout).unwrap();
+    let json_of = |name: &str| {
+        sol["derived"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    for (name, unit, scale, tol) in [
+        ("LS:moon_lat_rad", "deg", 180.0 / std::f64::consts::PI, 1e-9),
+        ("LS:moon_north_m", "m", 1.0, 1e-4),
+    ] {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} line in:\n{text}"));
+        let cells: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(cells[4], unit, "{line}");
+        let j = json_of(name);
+        for (k, key) in [(1, "estimate"), (3, "sigma")] {
+            let shown: f64 = cells[k].parse().unwrap();
+            let want = j[key].as_f64().unwrap() * scale;
+            assert!((shown - want).abs() <= tol, "{line}: {key} {want}");
+        }
+    }
     let chi2 = sol["chi2_dof"].as_f64().unwrap();
     assert!((0.8..1.25).contains(&chi2), "χ²/dof {chi2}");
     assert_eq!(sol["n_flagged"], 0);

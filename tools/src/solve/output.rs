@@ -80,9 +80,12 @@ pub fn to_json(s: &Solution) -> String {
 }
 
 /// A value and σ in a readable unit: clocks in ns (ps/s for rates),
-/// positions in m, angles in mas.
+/// positions in m, angles in mas, selenographic latitude and longitude in
+/// degrees (their σ in metres are the east/north rows beside them).
 fn shown(e: &Estimate) -> (f64, f64, f64, &'static str) {
+    let selenographic = e.name.ends_with(":moon_lat_rad") || e.name.ends_with(":moon_lon_rad");
     let k = match e.unit.as_str() {
+        "rad" if selenographic => (180.0 / std::f64::consts::PI, "deg"),
         "s" => (1e9, "ns"),
         "s/s" => (1e12, "ps/s"),
         "s/s^2" => (1e12, "ps/s^2"),
@@ -143,7 +146,11 @@ pub fn to_text(s: &Solution) -> String {
         t += "\nderived from the lunar x, y, z (selenographic; east/north/up are corrections at the a priori):\n";
         for p in &s.derived {
             let (v, c, sg, u) = shown(p);
-            let prec = if u == "m" { 4 } else { 6 };
+            let prec = match u {
+                "m" => 4,
+                "deg" => 9,
+                _ => 6,
+            };
             t += &format!(
                 "{:<w$}  {v:>22.prec$}  {c:>+16.prec$}  {sg:>14.prec$}  {u}\n",
                 p.name
