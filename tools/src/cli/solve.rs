@@ -58,6 +58,11 @@ pub struct SolveArgs {
     /// group-delay σ of the difference exceeds this many cycles of 1/f_ref.
     #[arg(long, value_name = "CYCLES", default_value_t = solve::observations::DEFAULT_AMBIGUITY_MAX_CYCLES)]
     pub ambiguity_max_cycles: f64,
+    /// Datum conditions on estimated Earth station positions:
+    /// comma-separated `nnr` (no net rotation), `nnt` (no net translation),
+    /// pseudo-observations of σ 0.1 mm (e.g. with `+eop,+position`).
+    #[arg(long, value_name = "LIST", default_value = "")]
+    pub datum: String,
     /// text or json.
     #[arg(long, default_value = "text", value_parser = ["text", "json"])]
     pub format: String,
@@ -86,6 +91,7 @@ pub fn run(args: SolveArgs) -> Result<(), Failure> {
         clock_constraint_s_per_h: args.clock_constraint,
         same_beam: !args.no_same_beam,
         ambiguity_max_cycles: args.ambiguity_max_cycles,
+        datum: solve::Datum::parse(&args.datum).map_err(failure)?,
     };
     let sol = solve::solve(&job, &read, &opts).map_err(failure)?;
     let text = if args.format == "json" {
