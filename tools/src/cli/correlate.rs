@@ -1,10 +1,12 @@
 //! `emcorr correlate JOB.toml`: run the FX engine on a job's recordings and
 //! write FITS-IDI.
 //!
-//! The work is `correlator::engine`; this layer opens the recordings, keeps
-//! the checkpoint, draws the progress bar (stderr, only on a terminal) and
-//! prints the summary. With `--mpi` the same run is driven across MPI ranks
-//! ([`crate::cluster`]).
+//! The work is `correlator::engine`, and the decisions around it (memory
+//! budget, opening the recordings, the reliability guards, the checkpoint's
+//! fingerprint, the summary) are [`crate::correlate`]'s; this layer reads
+//! the arguments, runs the passes, draws the progress bar (stderr, only on a
+//! terminal) and prints. With `--mpi` the same run is driven across MPI
+//! ranks ([`crate::cluster`]).
 
 mod output;
 pub(crate) mod session;

@@ -22,7 +22,8 @@ pub struct Opened {
 }
 
 /// Open the job's recordings ([`open_sources`]) and wrap each in the
-/// reliability guard ([`Guarded`]).
+/// reliability guard (`guards::Guarded`: reads stop on a signal, a stream's
+/// end is noted).
 pub fn open_guarded(job: &Job, span_s: f64) -> Result<Opened, Failure> {
     let ended = Arc::new(Mutex::new(vec![None; job.stations.len()]));
     let late_warnings = Arc::new(Mutex::new(Vec::new()));
