@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod cluster;
+pub mod correlate;
 pub mod demo;
 pub mod export;
 pub mod failure;

@@ -8,7 +8,8 @@ use super::protocol::{
     self, RankStats, FAILED, HELLO, NEXT, RELEASE, REQUEST, RESULT, STATS, STOP, UNIT,
 };
 use super::{plan_fingerprint, unit_input_bytes};
-use crate::cli::correlate::{self, CorrelateArgs, Loaded, Opened};
+use crate::cli::correlate::{self, CorrelateArgs, Loaded};
+use crate::correlate::{engine_failure, open_guarded, Opened};
 use crate::failure::Failure;
 use crate::reliability;
 use correlator::engine::{Engine, EngineError, Flow, Options, Schedule, WorkUnit};
@@ -98,11 +99,10 @@ fn work(world: &SimpleCommunicator, host: &str, args: &CorrelateArgs) -> Result<
             sources,
             late_warnings,
             ..
-        } = correlate::open_guarded(&job, span_s)?;
+        } = open_guarded(&job, span_s)?;
         let build =
             |c: usize, a: UtcTime, b: UtcTime| correlator::engine::centre_model(&job, c, a, b);
-        let engine =
-            Engine::prepare(&job, sources, &build, &opts).map_err(correlate::engine_failure)?;
+        let engine = Engine::prepare(&job, sources, &build, &opts).map_err(engine_failure)?;
         return run_units(world, host, &job, engine, &late_warnings);
     };
     // A session: rank 0 drives one engine run per correlated scan of each
@@ -129,7 +129,7 @@ fn work(world: &SimpleCommunicator, host: &str, args: &CorrelateArgs) -> Result<
             sources,
             late_warnings,
             ..
-        } = correlate::open_guarded(&scan_job, span_s)?;
+        } = open_guarded(&scan_job, span_s)?;
         let sources = session.windowed(k, &scan_job, sources, &models[0]);
         let build = |c: usize, _a: UtcTime, _b: UtcTime| {
             models
@@ -137,11 +137,11 @@ fn work(world: &SimpleCommunicator, host: &str, args: &CorrelateArgs) -> Result<
                 .cloned()
                 .ok_or_else(|| EngineError::Sink(format!("no model for phase centre {c}")))
         };
-        let mut engine = Engine::prepare(&scan_job, sources, &build, &opts)
-            .map_err(correlate::engine_failure)?;
+        let mut engine =
+            Engine::prepare(&scan_job, sources, &build, &opts).map_err(engine_failure)?;
         engine
             .set_source_ids(session.source_ids(k))
-            .map_err(correlate::engine_failure)?;
+            .map_err(engine_failure)?;
         run_units(world, host, &scan_job, engine, &late_warnings)?;
     }
     Ok(())
@@ -223,7 +223,7 @@ fn run_units(
             "rank {rank}: interrupted by {}",
             reliability::signal_name(sig)
         )),
-        None => correlate::engine_failure(e),
+        None => engine_failure(e),
     })?;
     stats.input_bytes = input_bytes as u64;
     stats.received_bytes = received.get();

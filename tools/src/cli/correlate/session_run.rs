@@ -14,11 +14,11 @@
 
 use super::output::Output;
 use super::session::{self, Parts};
-use super::{
-    checkpoint_fingerprint, engine_failure, open_guarded, test_pause, CheckedSink, CorrelateArgs,
-    ProgressOut,
-};
+use super::{CorrelateArgs, ProgressOut};
 use crate::cluster::{Driver, Stopped};
+use crate::correlate::{
+    checkpoint_fingerprint, engine_failure, open_guarded, test_pause, CheckedSink,
+};
 use crate::failure::{print_stdout, Failure};
 use crate::reliability;
 use correlator::engine::{Engine, EngineError, IdiSink, Options, Progress, Sink};
@@ -85,7 +85,7 @@ pub(super) fn run(
     let mut journals = Vec::new();
     for (n, &i) in active.iter().enumerate() {
         let tag = parts.parts[i].tag(several);
-        let fingerprint = checkpoint_fingerprint(args, job, tag.as_deref())?;
+        let fingerprint = checkpoint_fingerprint(&args.job, job, tag.as_deref())?;
         match outs[n].open_journal(fingerprint, args.resume) {
             Ok(j) => journals.push(j),
             Err(e) => {
@@ -136,22 +136,19 @@ pub(super) fn run(
             first_integration: first,
             ..Options::default()
         };
-        let mut sink = CheckedSink {
-            inner: IdiSink::to_target(out.target.clone()).with_session(session_outputs[n].clone()),
+        let mut sink = CheckedSink::new(
+            IdiSink::to_target(out.target.clone()).with_session(session_outputs[n].clone()),
             journal,
             replay,
-            replayed: Vec::new(),
-            written: first,
-            last_weight: vec![1.0; pjob.stations.len()],
-            ended: Arc::new(Mutex::new(vec![None; pjob.stations.len()])),
-            job: pjob,
+            pjob,
+            Arc::new(Mutex::new(vec![None; pjob.stations.len()])),
             // The test hook counts integrations over the whole session.
-            pause: pause.as_ref().and_then(|(k, f)| {
+            pause.as_ref().and_then(|(k, f)| {
                 k.checked_sub(written_before)
                     .filter(|&k| k > 0)
                     .map(|k| (k, f.clone()))
             }),
-        };
+        );
         // A failed MPI rank stops the session as it stops a job (the work
         // done is kept): remembered here, reported below.
         let mut rank_failure: Option<Stopped> = None;
@@ -205,7 +202,7 @@ pub(super) fn run(
         match r {
             Ok(rs) => {
                 results[i] = rs;
-                written_before += sink.written;
+                written_before += sink.written();
                 finished.push(out.target.given().to_path_buf());
             }
             Err(stopped) => {
@@ -225,8 +222,8 @@ pub(super) fn run(
                         failure,
                     } => {
                         // Keep what was done, as for a signal.
-                        sink.inner.keep_partial_on_drop(true);
-                        let done = sink.written;
+                        sink.keep_partial();
+                        let done = sink.written();
                         drop(sink);
                         failure.with_message(format!(
                             "rank {rank} ({host}) failed: {}; {}{also}",
@@ -235,7 +232,7 @@ pub(super) fn run(
                         ))
                     }
                     Stopped::Engine(e) => {
-                        let done = sink.written;
+                        let done = sink.written();
                         match reliability::interrupted() {
                             Some(sig) if done == 0 && written_before == 0 => {
                                 // Nothing to resume from, nothing kept.
@@ -247,7 +244,7 @@ pub(super) fn run(
                             }
                             Some(sig) => {
                                 // Keep `<output>.partial` and every checkpoint.
-                                sink.inner.keep_partial_on_drop(true);
+                                sink.keep_partial();
                                 drop(sink);
                                 Failure::Interrupted(format!(
                                     "interrupted by {} after {} integration(s); {}{also}",
