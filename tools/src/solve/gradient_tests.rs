@@ -239,3 +239,25 @@ fn implausible_gradients_are_refused() {
     assert!(e.contains("inject_gradient_m"), "{e}");
     assert!(!e.trim().contains('\n'), "{e}");
 }
+
+/// Recordings do not simulate gradients: `emcorr simulate` without
+/// `--observables` refuses the key, naming it and the station.
+#[test]
+fn recordings_refuse_injected_gradients() {
+    let sc = scenario(16, true, false);
+    let e = crate::simulate::check_options(&sc, crate::simulate::Options::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("inject_gradient_m") && e.contains("T6"), "{e}");
+    // 0 when not injected, for every Earth station; none for LS.
+    let run = simulate(&scenario(16, false, false));
+    for st in ["T6", "KM", "UR"] {
+        for n in ["grad_n_m", "grad_e_m"] {
+            assert_eq!(
+                run.truth["parameters"][format!("{st}:{n}")].as_f64(),
+                Some(0.0)
+            );
+        }
+    }
+    assert!(run.truth["parameters"].get("LS:grad_n_m").is_none());
+}
