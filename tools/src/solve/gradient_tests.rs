@@ -244,7 +244,11 @@ fn implausible_gradients_are_refused() {
 /// `--observables` refuses the key, naming it and the station.
 #[test]
 fn recordings_refuse_injected_gradients() {
-    let sc = scenario(16, true, false);
+    let mut sc = scenario(16, true, false);
+    // The session's LS position error is refused first otherwise.
+    for st in sc.sim.stations.iter_mut() {
+        st.inject_offset_m = None;
+    }
     let e = crate::simulate::check_options(&sc, crate::simulate::Options::default())
         .unwrap_err()
         .to_string();
