@@ -30,8 +30,10 @@ pub struct SolveArgs {
     /// moon_position, lander, source, zwd (zenith wet delay of Earth
     /// stations, piecewise linear: `STATION:zwd_m@TIME`), clock_pwl
     /// (piecewise-linear clocks `STATION:clock_offset_s@TIME`, replacing
-    /// clock_offset), eop (`EOP:ut1_s`, `EOP:xp_rad`, `EOP:yp_rad` offsets)
-    /// (e.g. `-lander,+clock_accel:KM,+zwd,+eop`).
+    /// clock_offset), eop (`EOP:ut1_s`, `EOP:xp_rad`, `EOP:yp_rad` offsets),
+    /// gradient (north and east troposphere gradients of Earth stations
+    /// over the session, m: `STATION:grad_n_m`, `STATION:grad_e_m`; Chen &
+    /// Herring mapping) (e.g. `-lander,+clock_accel:KM,+zwd,+gradient`).
     #[arg(long, value_name = "LIST", allow_hyphen_values = true)]
     pub estimate: Option<String>,
     /// Node spacing of the `zwd` group (minutes; nodes on whole multiples).

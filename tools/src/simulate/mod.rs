@@ -873,6 +873,19 @@ pub fn check_options(sc: &Scenario, opts: Options) -> Result<(), SimError> {
             st.name
         )));
     }
+    if let Some((st, _)) = sc
+        .job
+        .stations
+        .iter()
+        .zip(&sc.sim.stations)
+        .find(|(_, s)| s.inject_gradient_m != [0.0; 2])
+    {
+        return Err(SimError::BadInput(format!(
+            "{}: station {}: inject_gradient_m (a troposphere gradient) is simulated by `emcorr simulate --observables` only, not in recordings",
+            sc.job.file.display(),
+            st.name
+        )));
+    }
     let e = sc.sim.inject_eop;
     if e.dut1_s != 0.0 || e.xp_rad != 0.0 || e.yp_rad != 0.0 {
         return Err(SimError::BadInput(format!(

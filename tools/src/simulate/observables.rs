@@ -56,6 +56,12 @@
 //!   noise of the rows is the same with or without it) and linear in
 //!   between; the
 //!   rate gains nothing (a mm per hour is 1e-15 s/s);
+//! - troposphere gradients of an Earth station: T_s gains
+//!   m_g(e)·(g_n cos a + g_e sin a)/c (IERS Conventions 2010 eq. 9.12, m_g
+//!   Chen & Herring 1997, [`gradient_mapping`]; a, e the true sky's
+//!   azimuth and elevation, as for the wet delay), (g_n, g_e) =
+//!   `inject_gradient_m`, constant over the session (the a priori has
+//!   none);
 //! - the Earth orientation: the truth's model adds `[simulation]`
 //!   `inject_ut1_s`, `inject_xp_rad`, `inject_yp_rad` to the EOP table
 //!   (`model.eop_offset`).
@@ -68,6 +74,7 @@ use super::session::moved_source;
 use super::{job_section, job_table, job_text, quantiser, SimError};
 use crate::fringe::output::{to_json, FringeRow};
 use crate::solve::parameters::nodes;
+use crate::solve::partials::gradient_mapping;
 use correlator::job::{Job, SourcePosition, StationPosition};
 use correlator::model::build_model_for;
 use correlator::model::moon::site_me_m;
@@ -193,6 +200,7 @@ pub struct StationInjection {
     pub inject_offset_m: Option<[f64; 3]>,
     pub inject_zwd_m: f64,
     pub inject_zwd_rw_m_per_sqrt_h: f64,
+    pub inject_gradient_m: [f64; 2],
 }
 
 /// Root-mean-square spread of the subbands' frequencies (each band
@@ -338,8 +346,12 @@ pub fn simulate_observables(sc: &Scenario, out_dir: &Path) -> Result<Observables
                 // The true wet delay beyond the a priori's (module docs).
                 let wet = match (&truth_job.stations[s].position, &truth_tracks.skies[s]) {
                     (StationPosition::Itrf(x), Some(sky)) => {
-                        let el = sky.eval(g).el_rad;
+                        let sky = sky.eval(g);
+                        let el = sky.el_rad;
+                        let [gn, ge] = sim.inject_gradient_m;
                         walks[s].at(g) * wet_mapping(x, el, mjd(utc_to_tt(g))) / C
+                            + gradient_mapping(el) * (gn * sky.az_rad.cos() + ge * sky.az_rad.sin())
+                                / C
                     }
                     _ => 0.0,
                 };
@@ -463,7 +475,7 @@ fn truth_of(
     let grid = nodes(span.0, span.1, TRUTH_NODE_INTERVAL_S);
     let troposphere = job.model.as_ref().is_some_and(|m| m.troposphere);
     let mut zwd = BTreeMap::new();
-    for (st, walk) in job.stations.iter().zip(walks) {
+    for (i, (st, walk)) in job.stations.iter().zip(walks).enumerate() {
         if !matches!(st.position, StationPosition::Itrf(_)) {
             continue;
         }
@@ -479,6 +491,10 @@ fn truth_of(
                 apriori + walk.at(*t),
             );
         }
+        // The gradients' a priori is 0 (the model has none).
+        let g = sc.sim.stations[i].inject_gradient_m;
+        p.insert(format!("{}:grad_n_m", st.name), g[0]);
+        p.insert(format!("{}:grad_e_m", st.name), g[1]);
         let series = (0..walk.z_m.len())
             .map(|k| {
                 let t = walk.t0.add_seconds(k as f64 * ZWD_TRUTH_STEP_S);
@@ -542,6 +558,7 @@ fn truth_of(
                 inject_offset_m: sim.inject_offset_m,
                 inject_zwd_m: sim.inject_zwd_m,
                 inject_zwd_rw_m_per_sqrt_h: sim.inject_zwd_rw_m_per_sqrt_h,
+                inject_gradient_m: sim.inject_gradient_m,
             },
         );
     }

@@ -25,6 +25,11 @@
 //! inject_zwd_rw_m_per_sqrt_h = 0.005  # first scan, then a random walk of
 //!                                   # this σ per √h (seeded); Earth stations,
 //!                                   # `simulate --observables` only
+//! inject_gradient_m = [0.001, -0.0005]  # true north, east troposphere
+//!                                   # gradients (m; a priori none): the
+//!                                   # delay gains m_g(e)(g_n cos a + g_e sin a)/c
+//!                                   # (Chen & Herring 1997); |g| ≤ 1 cm; Earth
+//!                                   # stations, `simulate --observables` only
 //! correlated_fraction = 0.1        # overrides [simulation]
 //! faults = { missing_ranges_s = [[0.5, 0.6]], truncate_last_frame = true }
 //! ```
@@ -283,6 +288,10 @@ pub struct StationSim {
     pub inject_zwd_m: f64,
     /// σ of the true zenith wet delay's random walk per √hour (m).
     pub inject_zwd_rw_m_per_sqrt_h: f64,
+    /// True north and east troposphere gradients (m), constant over the
+    /// session (the a priori has none; `emcorr simulate --observables`
+    /// only).
+    pub inject_gradient_m: [f64; 2],
     /// The station's own key, else `[simulation]`'s.
     pub correlated_fraction: f64,
     /// Sessions: `correlated_fraction_by_source`, by source name.
@@ -624,6 +633,11 @@ impl Scenario {
                         format!("must be ≥ 0 and < 1 m per √h, got {zwd_rw}"),
                     ));
                 }
+                let inject_gradient_m = st
+                    .remove("inject_gradient_m")
+                    .map(|v| gradient_m(v, &k("inject_gradient_m"), &key_err))
+                    .transpose()?
+                    .unwrap_or([0.0; 2]);
                 let fraction = num(st, "correlated_fraction")?.unwrap_or(default_fraction);
                 check_fraction(fraction, &k("correlated_fraction"), &key_err)?;
                 if !(offset.is_finite() && offset.abs() < 1.0) {
@@ -726,6 +740,7 @@ impl Scenario {
                     inject_offset_m,
                     inject_zwd_m,
                     inject_zwd_rw_m_per_sqrt_h: zwd_rw,
+                    inject_gradient_m,
                     correlated_fraction: fraction,
                     correlated_fraction_by_source: by_source,
                     faults,
@@ -1093,6 +1108,7 @@ fn check_session_keys(
                 "inject_zwd_rw_m_per_sqrt_h",
                 st.inject_zwd_rw_m_per_sqrt_h != 0.0,
             ),
+            ("inject_gradient_m", st.inject_gradient_m != [0.0; 2]),
         ] {
             if given && !on_earth {
                 return Err(key_err(
@@ -1355,6 +1371,31 @@ fn offset_m(
         ));
     }
     Ok(xyz)
+}
+
+/// `inject_gradient_m = [g_n, g_e]`: a gradient of more than 1 cm is a
+/// typo (observed total gradients are ~1 mm, rarely several mm).
+fn gradient_m(
+    v: toml::Value,
+    key: &str,
+    key_err: &dyn Fn(&str, String) -> ScenarioError,
+) -> Result<[f64; 2], ScenarioError> {
+    let g = <[f64; 2]>::deserialize(v).map_err(|e| {
+        key_err(
+            key,
+            format!(
+                "expected [north, east] in metres: {}",
+                one_line(&e.to_string())
+            ),
+        )
+    })?;
+    if !(g.iter().all(|x| x.is_finite()) && g[0].hypot(g[1]) <= 0.01) {
+        return Err(key_err(
+            key,
+            format!("implausible gradient {g:?} m (|g| ≤ 0.01 m)"),
+        ));
+    }
+    Ok(g)
 }
 
 fn check_fraction(

@@ -47,6 +47,8 @@ pub mod parameters;
 pub mod partials;
 
 #[cfg(test)]
+mod gradient_tests;
+#[cfg(test)]
 mod pwl_tests;
 #[cfg(test)]
 mod samebeam_tests;

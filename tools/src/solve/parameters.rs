@@ -9,7 +9,9 @@
 //! `SOURCE:ra_rad|dec_rad` (far-field sources, ICRS),
 //! `STATION:zwd_m@ISO-TIME` (zenith wet delay of an Earth station at a
 //! node), `STATION:clock_offset_s@ISO-TIME` (piecewise-linear clock at a
-//! node), `EOP:ut1_s`, `EOP:xp_rad`, `EOP:yp_rad` (offsets added to the
+//! node), `STATION:grad_n_m`, `STATION:grad_e_m` (north and east
+//! troposphere gradients of an Earth station, constant over the session),
+//! `EOP:ut1_s`, `EOP:xp_rad`, `EOP:yp_rad` (offsets added to the
 //! job's Earth orientation over the whole session; a priori 0).
 //!
 //! `--estimate` is a comma-separated list of items `[+|-]GROUP[:NAME]`:
@@ -30,6 +32,13 @@
 //! | `zwd` | `STATION:zwd_m@T` at every node T of Earth stations | none |
 //! | `clock_pwl` | `STATION:clock_offset_s@T` at every node T; removes `clock_offset` | none |
 //! | `eop` | `EOP:ut1_s`, `EOP:xp_rad`, `EOP:yp_rad` (no `:NAME`) | none |
+//! | `gradient` | `STATION:grad_n_m`, `STATION:grad_e_m` of Earth stations | none |
+//!
+//! Gradients (`gradient`): one north and one east gradient per Earth
+//! station over the session, in metres, the delay m_g(e)·(G_N cos a +
+//! G_E sin a)/c (IERS Conventions 2010 eq. 9.12; m_g the Chen & Herring
+//! 1997 mapping function, C = 0.0032; a, e the a-priori model's azimuth
+//! and elevation). The model adds no a-priori gradients: a priori 0.
 //!
 //! Piecewise-linear parameters (`zwd`, `clock_pwl`): nodes every
 //! `--zwd-interval` / `--clock-interval` minutes (default
@@ -159,6 +168,8 @@ pub enum Kind {
     ClockPwl(usize),
     /// EOP offset: 0 UT1−UTC, 1 x_p, 2 y_p.
     Eop(usize),
+    /// Troposphere gradient of an Earth station: 0 north, 1 east.
+    Gradient(usize),
 }
 
 impl Kind {
@@ -181,6 +192,7 @@ impl Kind {
             Kind::Zwd(_) => "zwd_m",
             Kind::ClockPwl(_) => "clock_offset_s",
             Kind::Eop(i) => ["ut1_s", "xp_rad", "yp_rad"][i],
+            Kind::Gradient(i) => ["grad_n_m", "grad_e_m"][i],
         }
     }
 
@@ -192,7 +204,8 @@ impl Kind {
             Kind::EarthPosition(_)
             | Kind::MoonPosition(_)
             | Kind::LanderPosition(_)
-            | Kind::Zwd(_) => "m",
+            | Kind::Zwd(_)
+            | Kind::Gradient(_) => "m",
             Kind::Ra | Kind::Dec | Kind::Eop(1) | Kind::Eop(2) => "rad",
             Kind::Eop(_) => "s",
         }
@@ -212,7 +225,7 @@ pub struct Param {
 }
 
 /// The groups of `--estimate`.
-const GROUPS: [&str; 11] = [
+const GROUPS: [&str; 12] = [
     "clock",
     "clock_offset",
     "clock_rate",
@@ -224,6 +237,7 @@ const GROUPS: [&str; 11] = [
     "zwd",
     "clock_pwl",
     "eop",
+    "gradient",
 ];
 
 fn kinds_of(group: &str) -> Vec<Kind> {
@@ -237,6 +251,7 @@ fn kinds_of(group: &str) -> Vec<Kind> {
         "lander" => (0..3).map(Kind::LanderPosition).collect(),
         "source" => vec![Kind::Ra, Kind::Dec],
         "eop" => (0..3).map(Kind::Eop).collect(),
+        "gradient" => (0..2).map(Kind::Gradient).collect(),
         _ => Vec::new(),
     }
 }
@@ -246,7 +261,7 @@ fn applies(job: &Job, kind: Kind, owner: usize) -> bool {
     match kind {
         Kind::ClockOffset | Kind::ClockRate | Kind::ClockAccel | Kind::ClockPwl(_) => true,
         Kind::Eop(_) => true,
-        Kind::EarthPosition(_) | Kind::Zwd(_) => {
+        Kind::EarthPosition(_) | Kind::Zwd(_) | Kind::Gradient(_) => {
             matches!(job.stations[owner].position, StationPosition::Itrf(_))
         }
         Kind::MoonPosition(_) => matches!(
@@ -267,7 +282,8 @@ fn apriori(job: &Job, kind: Kind, owner: usize, clock_shift_s: &[f64]) -> f64 {
             c.offset_s + c.rate * clock_shift_s[owner]
         }
         Kind::ClockRate => job.stations[owner].clock.rate,
-        Kind::ClockAccel | Kind::Eop(_) => 0.0,
+        // The model has no a-priori gradients (eq. 9.12 without them).
+        Kind::ClockAccel | Kind::Eop(_) | Kind::Gradient(_) => 0.0,
         // Filled in by `select` (the node's epoch).
         Kind::ClockPwl(_) => f64::NAN,
         // The model's a priori: the station's `zwd_m`, none when the job
@@ -395,7 +411,7 @@ pub fn select(
                         "--estimate {group}:{}: does not apply to it ({})",
                         name.unwrap_or_default(),
                         match group {
-                            "position" | "zwd" => "not an Earth station",
+                            "position" | "zwd" | "gradient" => "not an Earth station",
                             "moon_position" => "not a lunar station",
                             "lander" => "not a source on the Moon",
                             "source" => "not a far-field source",
@@ -482,7 +498,7 @@ pub fn select(
     params.sort_by_key(|p| {
         let family = match p.kind {
             Kind::ClockOffset | Kind::ClockRate | Kind::ClockAccel | Kind::ClockPwl(_) => 0,
-            Kind::Zwd(_) => 1,
+            Kind::Zwd(_) | Kind::Gradient(_) => 1,
             Kind::EarthPosition(_) | Kind::MoonPosition(_) => 2,
             Kind::LanderPosition(_) => 3,
             Kind::Ra | Kind::Dec => 4,

@@ -20,9 +20,15 @@
 //! ZWD·m_w(e)/c, IERS Conventions 2010 eq. 9.12; the elevation moves by
 //! < 1e-5 rad with any trial, 1e-5 of m_w). EOP offsets move `geo`: the
 //! epoch's Earth orientation is recomputed with them
-//! (`DelayModel::epoch_with_eop_offset`). The observable is T_B − T_A.
+//! (`DelayModel::epoch_with_eop_offset`). An Earth station with the
+//! `gradient` group adds m_g(e)·(G_N cos a + G_E sin a)/c (IERS Conventions
+//! 2010 eq. 9.12's gradient term; a the azimuth from north through east,
+//! e the elevation, both of the a-priori model's sky as for m_w, m_g
+//! [`gradient_mapping`]); the a priori has no gradients, so G = 0 there.
+//! The observable is T_B − T_A.
 //!
-//! Partials: clocks and zwd analytically (1, t, t², h_k, h_k·m_w/c);
+//! Partials: clocks, zwd and gradients analytically (1, t, t², h_k,
+//! h_k·m_w/c, m_g cos a/c, m_g sin a/c);
 //! positions and EOP by central differences of `geo` ([`POSITION_STEP_M`],
 //! [`ANGLE_STEP_RAD`], [`UT1_STEP_S`], [`POLAR_STEP_RAD`]).
 
@@ -36,7 +42,7 @@ use correlator::model::moon::site_me_m;
 use correlator::model::near_field::NearSource;
 use correlator::model::relativity::C;
 use correlator::model::sites::Site;
-use correlator::model::troposphere::{mjd, wet_mapping};
+use correlator::model::troposphere::{mjd, wet_mapping, ELEVATION_FLOOR_RAD};
 use correlator::model::{build_model_for, DelayModel, DelayTrack};
 use formats::UtcTime;
 
@@ -68,6 +74,28 @@ pub const UT1_STEP_S: f64 = 1e-3;
 /// times the baseline's share, ~1e-5 relative.
 pub const POLAR_STEP_RAD: f64 = 1e-6;
 
+/// Chen & Herring (1997, JGR 102(B9) 20489) gradient mapping function
+/// m_g(e) = 1/(sin e · tan e + C) with C = 0.0032, the hydrostatic-style
+/// value used for total (wet + hydrostatic) gradients, as in IERS
+/// Conventions 2010 §9.2 after eq. 9.12. Held at its
+/// [`ELEVATION_FLOOR_RAD`] value below it, as the model's mapping functions
+/// are (at 1° m_g ≈ 285; below the horizon tan e would change sign).
+pub fn gradient_mapping(el_rad: f64) -> f64 {
+    let e = el_rad.max(ELEVATION_FLOOR_RAD);
+    1.0 / (e.sin() * e.tan() + GRADIENT_MAPPING_C)
+}
+
+/// Chen & Herring (1997)'s C of [`gradient_mapping`].
+pub const GRADIENT_MAPPING_C: f64 = 0.0032;
+
+/// The partials of a station's delay in its north and east gradients
+/// (s/m) for a source at azimuth `az_rad` (from north through east) and
+/// elevation `el_rad`: m_g(e)·(cos a, sin a)/c.
+pub fn gradient_partials(az_rad: f64, el_rad: f64) -> [f64; 2] {
+    let m = gradient_mapping(el_rad) / C;
+    [m * az_rad.cos(), m * az_rad.sin()]
+}
+
 /// One source's models: the geometric model and the a-priori tracks.
 struct SourceModel {
     model: DelayModel,
@@ -87,6 +115,8 @@ pub struct Trial {
     pub pwl: Vec<Pwl>,
     /// Offsets of UT1−UTC (s), x_p, y_p (rad) from the job's EOP.
     pub eop: [f64; 3],
+    /// Per job station: north and east troposphere gradients (m).
+    pub grad: Vec<[f64; 2]>,
 }
 
 /// One node's correction of a piecewise-linear quantity.
@@ -110,6 +140,9 @@ pub struct Geometry {
     apriori_s: Vec<f64>,
     /// Per observation, m_w(e)/c of A and B (s/m; 0 off the Earth).
     wet: Vec<[f64; 2]>,
+    /// Per observation, m_g(e)·(cos a, sin a)/c of A and B (s/m; 0 off
+    /// the Earth).
+    grad: Vec<[[f64; 2]; 2]>,
     pub clock_epoch: UtcTime,
     apriori: Trial,
 }
@@ -170,6 +203,7 @@ impl Geometry {
             clocks: vec![[0.0; 3]; job.stations.len()],
             pwl: Vec::new(),
             eop: [0.0; 3],
+            grad: vec![[0.0; 2]; job.stations.len()],
         };
         let mut g = Geometry {
             models,
@@ -177,6 +211,7 @@ impl Geometry {
             base: Vec::with_capacity(obs.len()),
             apriori_s: Vec::with_capacity(obs.len()),
             wet: Vec::with_capacity(obs.len()),
+            grad: Vec::with_capacity(obs.len()),
             clock_epoch,
             apriori: apriori.clone(),
         };
@@ -199,6 +234,15 @@ impl Geometry {
                 _ => 0.0,
             };
             g.wet.push([wet(o.a, &ga), wet(o.b, &gb)]);
+            // The same sky (the model's, at the a priori) for the gradients.
+            let grad = |s: usize, sg: &Option<correlator::model::geometric::StationGeometry>| match (
+                apriori.sites[s],
+                sg.and_then(|x| x.sky),
+            ) {
+                (Some(Site::Earth(_)), Some(sky)) => gradient_partials(sky.az_rad, sky.el_rad),
+                _ => [0.0; 2],
+            };
+            g.grad.push([grad(o.a, &ga), grad(o.b, &gb)]);
             let d = |x: &Option<correlator::model::geometric::StationGeometry>| {
                 x.map(|x| x.delay_s).unwrap_or(0.0)
             };
@@ -301,14 +345,39 @@ impl Geometry {
             .sum()
     }
 
+    /// The gradient delay of station `s` (side 0 = A, 1 = B) in
+    /// observation `i` at `trial` (s).
+    fn gradient(&self, i: usize, s: usize, side: usize, trial: &Trial) -> f64 {
+        let [gn, ge] = trial.grad[s];
+        let [pn, pe] = self.grad[i][side];
+        gn * pn + ge * pe
+    }
+
     /// The model T_B − T_A of observation `i` at `trial`.
     pub fn model(&self, i: usize, o: &Observation, trial: &Trial) -> Result<f64, SolveError> {
         let [ga, gb] = self.geo_ab(i, o, trial)?;
         let (ga, gb) = (ga - self.base[i][0], gb - self.base[i][1]);
         Ok(self.apriori_s[i]
             + (gb - ga)
-            + (self.clock(o, o.b, trial) + self.pwl(i, o, o.b, 1, trial))
-            - (self.clock(o, o.a, trial) + self.pwl(i, o, o.a, 0, trial)))
+            + (self.clock(o, o.b, trial)
+                + self.pwl(i, o, o.b, 1, trial)
+                + self.gradient(i, o.b, 1, trial))
+            - (self.clock(o, o.a, trial)
+                + self.pwl(i, o, o.a, 0, trial)
+                + self.gradient(i, o.a, 0, trial)))
+    }
+
+    /// m_g(e)·(cos a, sin a)/c of station `s` in observation `i` (s/m):
+    /// the partials of its delay in its north and east gradients (0 for a
+    /// station not in it or off the Earth).
+    pub fn gradient_partials_of(&self, i: usize, o: &Observation, s: usize) -> [f64; 2] {
+        if s == o.b {
+            self.grad[i][1]
+        } else if s == o.a {
+            self.grad[i][0]
+        } else {
+            [0.0; 2]
+        }
     }
 
     /// m_w(e)/c of station `s` in observation `i` (s/m): the partial of its
@@ -357,6 +426,7 @@ impl Geometry {
                     w
                 })
             }
+            Kind::Gradient(k) => Ok(sign(p.owner) * self.gradient_partials_of(i, o, p.owner)[k]),
             Kind::Eop(k) => {
                 let mut tr = trial.clone();
                 let mut at = |d: f64| -> Result<f64, SolveError> {
@@ -461,6 +531,7 @@ pub fn trial_at(apriori: &Trial, params: &[Param], dx: &[f64]) -> Trial {
             Kind::ClockRate => t.clocks[p.owner][1] = d,
             Kind::ClockAccel => t.clocks[p.owner][2] = d,
             Kind::Eop(k) => t.eop[k] = d,
+            Kind::Gradient(k) => t.grad[p.owner][k] = v,
             Kind::Zwd(_) | Kind::ClockPwl(_) => {
                 let (node, interval_s) = p.node.expect("a node");
                 t.pwl.push(Pwl {

@@ -17,7 +17,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-fn scenario_path() -> PathBuf {
+pub(super) fn scenario_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/scenarios/solve_session.toml")
 }
 
@@ -50,14 +50,14 @@ fn scenario(seed: u64, zwd: bool, eop: bool) -> Scenario {
     sc
 }
 
-struct Run {
-    _dir: tempfile::TempDir,
-    job: Job,
-    read: ReadSummary,
-    truth: Value,
+pub(super) struct Run {
+    pub(super) _dir: tempfile::TempDir,
+    pub(super) job: Job,
+    pub(super) read: ReadSummary,
+    pub(super) truth: Value,
 }
 
-fn simulate(sc: &Scenario) -> Run {
+pub(super) fn simulate(sc: &Scenario) -> Run {
     let dir = tempfile::tempdir().unwrap();
     simulate_observables(sc, dir.path()).unwrap();
     let job = Job::from_file(&dir.path().join("job.toml")).unwrap();
@@ -73,7 +73,7 @@ fn simulate(sc: &Scenario) -> Run {
     }
 }
 
-fn opts(estimate: &str) -> SolveOptions {
+pub(super) fn opts(estimate: &str) -> SolveOptions {
     SolveOptions {
         estimate: Some(estimate.into()),
         ..SolveOptions::default()
@@ -93,7 +93,7 @@ fn normalised(sol: &Solution, truth: &Value) -> Vec<(String, f64, f64)> {
         .collect()
 }
 
-fn assert_within_3_sigma(sol: &Solution, truth: &Value) {
+pub(super) fn assert_within_3_sigma(sol: &Solution, truth: &Value) {
     let z = normalised(sol, truth);
     for (name, z, sigma) in &z {
         eprintln!("{name}: {z:+.2} σ (σ = {sigma:.3e})");
