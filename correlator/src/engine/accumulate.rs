@@ -14,8 +14,8 @@
 //! Quantisation: for Gaussian signals quantised with thresholds ±v₀ (2-bit:
 //! levels ±l inside, ±h outside; 1-bit: ±l), the correlation of the
 //! quantised signals is, for |ρ| ≪ 1, ρ_q = g_A g_B ρ with
-//! g = E[x Q(x)] / (σ √E[Q²]) (Bussgang / Price). For 2 bits with a = v₀/σ:
-//! E[xQ]/σ = √(2/π)·(l + (h − l)·e^{−a²/2}) and E[Q²] = (1 − p) l² + p h²,
+//! g = E[x Q(x)] / (σ `√E[Q²]`) (Bussgang / Price). For 2 bits with a = v₀/σ:
+//! `E[xQ]/σ` = √(2/π)·(l + (h − l)·e^{−a²/2}) and `E[Q²]` = (1 − p) l² + p h²,
 //! p = erfc(a/√2) the fraction of outer-level samples. p (and so a) is read
 //! off the measured ⟨x²⟩ of each station and subband per integration; at the
 //! optimum a = 0.98, h/l = 3.336, g² = 0.883. 1 bit: g² = 2/π. More bits or
@@ -93,12 +93,12 @@ fn threshold_for_outer_fraction(p: f64) -> f64 {
 /// f64 for an integration ([`IntegrationAcc`]).
 #[derive(Debug, Clone)]
 pub struct Sums<T, N> {
-    /// [centre][baseline][band][product][chan]
+    /// `[centre][baseline][band][product][chan]`
     pub re: Vec<T>,
     pub im: Vec<T>,
-    /// Blocks used per [centre][baseline][band][product].
+    /// Blocks used per `[centre][baseline][band][product]`.
     pub used: Vec<N>,
-    /// Σx² and samples counted per [centre][station][job subband] (used
+    /// Σx² and samples counted per `[centre][station][job subband]` (used
     /// blocks).
     pub power: Vec<f64>,
     pub power_samples: Vec<u64>,
@@ -197,14 +197,14 @@ pub struct Integration {
     pub time: UtcTime,
     /// Integration time (blocks × block duration).
     pub inttim_s: f64,
-    /// Correlation coefficients, [centre][baseline][band][chan][product]
+    /// Correlation coefficients, `[centre][baseline][band][chan][product]`
     /// (see [`Layout::vis_index`]; centres as [`Layout::centres`]);
     /// sky-frequency sign convention for LSB too.
     pub vis: Vec<Complex32>,
     /// Fraction of the integration's data used,
-    /// [centre][baseline][band][product].
+    /// `[centre][baseline][band][product]`.
     pub weights: Vec<f32>,
-    /// Phase-cal tones, [station][job subband][slot] (slots:
+    /// Phase-cal tones, `[station][job subband][slot]` (slots:
     /// [`Layout::pcal_slots`], tones as [`Layout::pcal_tones`]; see
     /// [`crate::engine::pcal`] for the convention); empty without tones.
     pub pcal: Vec<Complex32>,

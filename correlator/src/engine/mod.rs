@@ -1,7 +1,7 @@
 //! The FX correlation engine.
 //!
 //! Data flow, one stage per module:
-//! [`setup`] (layout, quantisers, span, model) → [`schedule`] (work units:
+//! `setup` (layout, quantisers, span, model) → [`schedule`] (work units:
 //! integrations × bands) → [`input`] (decoded samples with validity) →
 //! [`plan`] (geocentric time → FFT blocks → integrations; the model places
 //! each block in each stream) → [`station`] (align → fringe-rotate → FFT →

@@ -229,7 +229,7 @@ pub struct PcalPlan {
     /// second at which its stream's sample 0 lies.
     pub fs_hz: Vec<f64>,
     pub t0_frac_s: Vec<f64>,
-    /// [station][job subband][tone]: (recording, baseband frequency,
+    /// `[station][job subband][tone]`: (recording, baseband frequency,
     /// conjugate for the sky convention), tones as
     /// [`super::Layout::pcal_tones`].
     pub tones: Vec<Vec<Vec<(usize, f64, bool)>>>,
@@ -307,8 +307,8 @@ impl PcalPlan {
     }
 
     /// Each (station, subband)'s tones from the integration's folds (per
-    /// recording), sky convention: [station][subband][slot] values and
-    /// [station][subband] valid fractions (0: no tones or no data).
+    /// recording), sky convention: `[station][subband][slot]` values and
+    /// `[station][subband]` valid fractions (0: no tones or no data).
     pub fn extract(&self, folds: &[Option<Fold>]) -> (Vec<num_complex::Complex32>, Vec<f32>) {
         let nst = self.tones.len();
         let nsub = self.tones.first().map_or(0, |t| t.len());
@@ -334,7 +334,7 @@ impl PcalPlan {
 }
 
 /// The PHASE-CAL rows of one integration: one per station with tones,
-/// [pol][band][tone] as the output's bands and polarisations (tones padded
+/// `[pol][band][tone]` as the output's bands and polarisations (tones padded
 /// with 0 Hz to the most any band has). SOURCE_ID 0: the tones are the
 /// station's, whatever the phase centres. PC_RATE (Memo 114: s/s, the
 /// phase rate as a delay rate) from the previous integration `prev`:

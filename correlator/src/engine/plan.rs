@@ -174,7 +174,7 @@ impl Layout {
     }
 
     /// Index of a visibility in [`crate::engine::Integration::vis`]:
-    /// [centre][baseline][band][chan][product].
+    /// `[centre][baseline][band][chan][product]`.
     pub fn vis_index(
         &self,
         centre: usize,
@@ -188,7 +188,7 @@ impl Layout {
     }
 
     /// Index of a weight in [`crate::engine::Integration::weights`]:
-    /// [centre][baseline][band][product].
+    /// `[centre][baseline][band][product]`.
     pub fn weight_index(
         &self,
         centre: usize,

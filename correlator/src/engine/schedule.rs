@@ -9,7 +9,7 @@
 //! carries it, so the output does not depend on the schedule (bitwise).
 //!
 //! The pipeline reads and processes chunks of consecutive blocks inside one
-//! unit; [`ChunkCursor`] cuts units into chunks ([`cut`] says how many
+//! unit; `ChunkCursor` cuts units into chunks (`cut` says how many
 //! blocks a chunk holds and how the workers share it).
 
 use super::error::EngineError;

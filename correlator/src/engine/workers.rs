@@ -1,7 +1,7 @@
 //! Work distribution. A chunk of consecutive blocks (all stations and
 //! subbands read into memory, once for all phase centres) is processed by
 //! crossbeam worker threads kept for the whole run ([`Crew`]), in one of
-//! two ways ([`super::schedule::cut`] chooses):
+//! two ways (`super::schedule::cut` chooses):
 //!
 //! - **By unit** (FFTs up to a few thousand points, or one worker): a task
 //!   is the blocks of one work unit of [`UNIT_BLOCKS`] blocks inside the
@@ -97,7 +97,7 @@ pub fn unit_runs(offset: u64, nblocks: usize, last: bool) -> Vec<UnitRun> {
 }
 
 /// Unit accumulator slots a chunk of `chunk_blocks` blocks needs (see
-/// [`super::schedule::Cut::blocks`]: 1, 2, 4 or a multiple of
+/// `super::schedule::Cut::blocks`: 1, 2, 4 or a multiple of
 /// [`UNIT_BLOCKS`]).
 pub fn unit_slots(chunk_blocks: usize) -> usize {
     (chunk_blocks / UNIT_BLOCKS).max(1)
@@ -113,7 +113,7 @@ pub struct StationTask {
 }
 
 /// One product of the baseline stage: accumulator index k
-/// ([centre][baseline][band][product]) and its two inputs.
+/// (`[centre][baseline][band][product]`) and its two inputs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pair {
     pub k: usize,
@@ -127,9 +127,9 @@ pub struct Chunk {
     /// Job block index of the first block.
     pub first_block: u64,
     pub nblocks: usize,
-    /// [block][centre][station]
+    /// `[block][centre][station]`
     pub geoms: Vec<BlockGeom>,
-    /// [station][recording] (flattened: [`Context::recordings`] order; with
+    /// `[station][recording]` (flattened: [`Context::recordings`] order; with
     /// one recording setup, [station][job subband])
     pub bufs: Vec<SampleBuf>,
     /// Per recording (as `bufs`): whether this chunk's work unit needs it
@@ -202,7 +202,7 @@ impl Chunk {
 pub struct Context<'a> {
     pub layout: &'a Layout,
     /// Per job subband (the output subbands: the inputs of the baseline
-    /// stage are [centre][station][job subband]).
+    /// stage are `[centre][station][job subband]`).
     pub subbands: Vec<SubbandDsp>,
     pub nstations: usize,
     /// Every station's recordings, station after station: one stream of
@@ -267,7 +267,7 @@ impl Context<'_> {
         (l.station_fft_length[s] * if complex { 2 } else { 1 }) as u64
     }
 
-    /// Accumulator products: [centre][baseline][band][product].
+    /// Accumulator products: `[centre][baseline][band][product]`.
     pub fn nproducts(&self) -> usize {
         let l = self.layout;
         self.ncentres() * l.baselines.len() * l.bands.len() * l.products.len()

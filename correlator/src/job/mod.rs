@@ -183,7 +183,7 @@ impl Window {
         }
     }
 
-    /// w[n] for a block of `n` samples (`None` for no window).
+    /// `w[n]` for a block of `n` samples (`None` for no window).
     pub fn coefficients(self, n: usize) -> Option<Vec<f32>> {
         use std::f64::consts::{PI, TAU};
         let x = |k: usize| k as f64 / n as f64;

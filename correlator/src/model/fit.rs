@@ -21,7 +21,7 @@ pub fn lobatto_nodes(order: usize, span_s: f64) -> Vec<f64> {
 }
 
 /// Monomial coefficients c (value = Σ c_k dt^k) of the polynomial through
-/// (nodes[k], values[k]); the Vandermonde system is solved in dt/span ∈ [0, 1]
+/// (`nodes[k]`, `values[k]`); the Vandermonde system is solved in dt/span ∈ [0, 1]
 /// with partial pivoting.
 pub fn interpolate(nodes: &[f64], values: &[f64]) -> Vec<f64> {
     let n = nodes.len();

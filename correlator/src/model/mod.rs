@@ -286,7 +286,7 @@ pub fn build_model_for(
     })
 }
 
-/// The job's own time range, [job] start to start + duration_s (geocentric
+/// The job's own time range, `[job]` start to start + duration_s (geocentric
 /// UTC), as `emcorr model` uses it.
 pub fn job_range(job: &Job) -> Result<(UtcTime, UtcTime), ModelError> {
     match (job.start, job.duration_s) {

@@ -58,7 +58,7 @@ pub fn site_me_m(site: &MoonSite) -> V3 {
 
 /// The ME→PA matrix of a TK frame given by ANGLES (arcseconds) about AXES
 /// 3, 2, 1 relative to PA: R3(a₁)·R2(a₂)·R1(a₃) with SOFA-sense axis
-/// rotations (SPICE frames.req: V_relative = [a₁]₃[a₂]₂[a₃]₁ V_tkframe;
+/// rotations (SPICE frames.req: V_relative = `[a₁]₃[a₂]₂[a₃]₁` V_tkframe;
 /// checked against anise's reading of moon_080317.tf in the tests).
 pub fn me_to_pa(angles_arcsec: [f64; 3]) -> M3 {
     let [a1, a2, a3] = angles_arcsec;

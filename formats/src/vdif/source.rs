@@ -49,7 +49,7 @@ pub trait SampleSource: Send {
     /// is at origin + n / sample_rate_hz exactly.
     fn origin(&self) -> UtcTime;
     /// Decode samples [first, first + n) of (thread, channel). Real:
-    /// out.len() == n; complex: out.len() == 2n as I,Q pairs. valid[i] = false
+    /// out.len() == n; complex: out.len() == 2n as I,Q pairs. `valid[i]` = false
     /// where sample i lies in an invalid, missing, wrong-size or corrupt frame,
     /// or outside the recording (out is 0 there). `first` may be negative or
     /// past the end. A streaming source keeps a bounded window of frames and

@@ -18,7 +18,7 @@
 //!
 //! The writer's formatting is the inverse: every value it writes reads back
 //! to the same `f64`, except right ascension and declination whose
-//! sexagesimal text cannot reach every `f64` (see [`fmt_ra`]).
+//! sexagesimal text cannot reach every `f64` (see `fmt_ra`).
 
 use std::f64::consts::PI;
 
@@ -461,13 +461,13 @@ pub(crate) fn dec(text: &str) -> Result<f64, String> {
     Ok(dec_rad_from_dms(neg, d, m, s))
 }
 
-/// (h·3600 + m·60 + s)·π/43200: the conversion [`ra`] uses, for building
+/// (h·3600 + m·60 + s)·π/43200: the conversion `ra` uses, for building
 /// models in code that compare equal to parsed ones.
 pub fn ra_rad_from_hms(h: u32, m: u32, s: f64) -> f64 {
     (f64::from(h) * 3600.0 + f64::from(m) * 60.0 + s) * (PI / 43_200.0)
 }
 
-/// ±(d·3600 + m·60 + s)·π/648000: the conversion [`dec`] uses.
+/// ±(d·3600 + m·60 + s)·π/648000: the conversion `dec` uses.
 pub fn dec_rad_from_dms(negative: bool, d: u32, m: u32, s: f64) -> f64 {
     let v = (f64::from(d) * 3600.0 + f64::from(m) * 60.0 + s) * (PI / 648_000.0);
     if negative {

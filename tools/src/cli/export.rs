@@ -19,7 +19,7 @@ pub enum Format {
 /// coefficients and SNR) of `emcorr fringe --format json` output as an NGS
 /// card file or a VieVS VSO file. Station and source positions come from
 /// the job; lunar stations and near-field sources are placed at their first
-/// observation with the job's [model] (see README, "emcorr export").
+/// observation with the job's `[model]` (see README, "emcorr export").
 #[derive(clap::Args, Debug)]
 pub struct ExportArgs {
     /// Output of `emcorr fringe --format json` (several documents may be

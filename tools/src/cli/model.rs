@@ -15,7 +15,7 @@ pub enum Format {
 
 #[derive(clap::Args, Debug)]
 pub struct ModelArgs {
-    /// The job file (TOML); its [job] start and duration_s set the range.
+    /// The job file (TOML); its `[job]` start and duration_s set the range.
     pub job: PathBuf,
     /// Seconds between rows.
     #[arg(long, default_value_t = 10.0)]

@@ -6,17 +6,17 @@ use std::path::PathBuf;
 
 /// Write synthetic VDIF recordings of a scenario with known truth.
 ///
-/// Writes DIR/<STATION>.vdif for every station, DIR/job.toml (ready for
+/// Writes `DIR/<STATION>.vdif` for every station, DIR/job.toml (ready for
 /// `emcorr correlate`, its model without the injected clock errors) and
 /// DIR/truth.json (injected clock errors, residual delays, rates and phases
 /// per baseline, expected correlation amplitudes). A session scenario
-/// ([[scan]] tables) writes DIR/<STATION>_<SCAN>.vdif per scan and station
+/// (`[[scan]]` tables) writes `DIR/<STATION>_<SCAN>.vdif` per scan and station
 /// instead, and truth per scan, source and baseline. Without SCENARIO, runs
 /// the built-in Earth–Moon scenario (Tianma, Kunming, Urumqi and a lunar
 /// south-pole station observing PKS 1921−293 at X band).
 #[derive(clap::Args, Debug)]
 pub struct SimulateArgs {
-    /// Scenario file (a job file plus [simulation] keys); default: built-in.
+    /// Scenario file (a job file plus `[simulation]` keys); default: built-in.
     pub scenario: Option<PathBuf>,
     /// Output directory (created if needed).
     #[arg(long, value_name = "DIR")]
@@ -25,7 +25,7 @@ pub struct SimulateArgs {
     /// in a session, cuts every longer scan to its first S seconds).
     #[arg(long, value_name = "S")]
     pub seconds: Option<f64>,
-    /// Random seed (overrides [simulation] seed); same seed, same bytes.
+    /// Random seed (overrides `[simulation]` seed); same seed, same bytes.
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
     /// Create named pipes instead of files and stream into them (start the

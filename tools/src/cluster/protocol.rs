@@ -90,7 +90,7 @@ pub fn decode_unit(b: &[u8]) -> Option<WorkUnit> {
 }
 
 /// A finished unit: only its own bands' visibilities and weights travel,
-/// of every phase centre ([centre][baseline][band], as they are laid out).
+/// of every phase centre (`[centre][baseline][band]`, as they are laid out).
 pub fn encode_result(layout: &Layout, r: &UnitResult) -> Vec<u8> {
     let i = &r.integration;
     let npr = layout.products.len();

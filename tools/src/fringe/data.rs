@@ -438,7 +438,7 @@ pub fn quantisation_efficiency(n_levels: i32) -> f64 {
     }
 }
 
-/// Name of an antenna number ("ANT<n>" if the ANTENNA table lacks it).
+/// Name of an antenna number (`"ANT<n>"` if the ANTENNA table lacks it).
 pub fn antenna_name(header: &IdiHeader, id: u32) -> String {
     header
         .antennas
@@ -561,7 +561,7 @@ fn infer_scans(rows: &[UvRow], order: &[usize], key: &mut [Option<ScanKey>]) {
 ///
 /// Scans are the file's EMCORR_SCAN table where it has one (a row belongs
 /// to the scan whose time range holds its integration centre); rows it does
-/// not cover, and every row of a file without it, are cut as [`infer_scans`]
+/// not cover, and every row of a file without it, are cut as `infer_scans`
 /// says. Within a scan every SOURCE_ID is a piece of its own: a same-beam
 /// scan has several phase centres at the same times. Scans are numbered
 /// from 1 in time order; pieces come in scan order, then SOURCE_ID, then
@@ -688,7 +688,7 @@ pub fn scans_from_idi(file: &IdiFile, stokes: usize) -> Result<Vec<ScanBaseline>
     Ok(out)
 }
 
-/// Name of a SOURCE_ID ("SRC<n>" if the SOURCE table lacks it).
+/// Name of a SOURCE_ID (`"SRC<n>"` if the SOURCE table lacks it).
 pub fn source_name(header: &IdiHeader, id: u32) -> String {
     header
         .sources

@@ -18,9 +18,9 @@
 //!
 //! Residual delay of station s for source k at geocentre time g
 //! (sign as README, Conventions: V_AB ∝ exp(+2πiν·(τ_B − τ_A))):
-//! τ_s,k(g) = CLOCK_S[s] + CLOCK_RATE[s]·(g − t0) + SRC_DELAY_S[k][s] +
-//! SRC_RATE[k][s]·(g − t0), plus a phase INST_PHASE_RAD[s] (common to all
-//! sources) + SRC_PHASE_RAD[k][s]. Clocks and instrumental phases are the
+//! τ_s,k(g) = `CLOCK_S[s]` + `CLOCK_RATE[s]·(g` − t0) + `SRC_DELAY_S[k][s]` +
+//! `SRC_RATE[k][s]·(g` − t0), plus a phase `INST_PHASE_RAD[s]` (common to all
+//! sources) + `SRC_PHASE_RAD[k][s]`. Clocks and instrumental phases are the
 //! "common station terms" same-beam differencing removes; the SRC_ terms
 //! stand for what it measures (position, structure). The two phase centres
 //! of No0003 get independent noise, as phase centres far apart (many fringe

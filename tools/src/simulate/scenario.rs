@@ -1,7 +1,7 @@
 //! Scenario files: a job file plus what only the simulator needs.
 //!
-//! A scenario has the job file's keys ([job], [correlation], [model],
-//! [source], [[station]], [[subband]]) and:
+//! A scenario has the job file's keys (`[job]`, `[correlation]`, `[model]`,
+//! `[source]`, `[[station]]`, `[[subband]]`) and:
 //!
 //! ```toml
 //! [simulation]
@@ -88,7 +88,7 @@
 //! (each default 0) from `seed` (default: the file's `[simulation] seed`;
 //! `--seed` does not redraw them).
 //!
-//! Fault keys (per station, or in [simulation] for all): `invalid_fraction`,
+//! Fault keys (per station, or in `[simulation]` for all): `invalid_fraction`,
 //! `missing_fraction` (of frames, chosen at random), `invalid_ranges_s`,
 //! `missing_ranges_s` (lists of [from, to) seconds after the station's first
 //! sample), `truncate_last_frame` (cut the file inside its last frame).

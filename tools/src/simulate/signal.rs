@@ -468,7 +468,7 @@ impl Sky for GaussianSky {
     }
 }
 
-/// Windowed-sinc interpolator: c at p = i + u is Σ_j w_q[j] c_{i−TAPS/2+1+j}.
+/// Windowed-sinc interpolator: c at p = i + u is Σ_j `w_q[j]` c_{i−TAPS/2+1+j}.
 ///
 /// Kernel sinc(x)·Kaiser(β=8.3) over 12 taps (Kaiser's formula: ~80 dB for a
 /// transition from 0.26 to 0.74 of the sky rate): passes the band |f| < 0.25
@@ -529,7 +529,7 @@ impl Interpolator {
         &self.table[q.min(PHASES)]
     }
 
-    /// Σ_j w[j]·c[j] over interleaved (re, im) samples: 8 lanes, each summed
+    /// Σ_j `w[j]·c[j]` over interleaved (re, im) samples: 8 lanes, each summed
     /// in tap order, then even (re) and odd (im) lanes pairwise. The SSE path
     /// (x86-64's baseline, always present) does the same IEEE operations in
     /// the same order as the portable one, so results are the same bits.

@@ -12,7 +12,7 @@
 //! held at the job's a priori unless `--estimate` names it, which makes a
 //! rank deficiency the solve names); Earth stations sit at their job
 //! positions unless `position` is estimated (the terrestrial frame is the
-//! job's ITRF positions with the EOP of [model]); the Moon's frame is the
+//! job's ITRF positions with the EOP of `[model]`); the Moon's frame is the
 //! kernels' mean-Earth frame. Clock offsets are at the clock epoch: the
 //! job's `[job] start`, else its first scan's start, else the first
 //! observation; rates are per second after it.

@@ -17,7 +17,7 @@
 //! smoothly with frequency within a band, so a spline of Re Z and Im Z
 //! through the given constituents of each band (long-period, diurnal,
 //! semidiurnal) gives the response to every constituent of the
-//! tide-generating potential; the 342 of [`super::ocean_tide_table`] give
+//! tide-generating potential; the 342 of `super::ocean_tide_table` give
 //! 0.1% of the loading. Nodal modulation needs no separate f_j, u_j: the
 //! nodal satellites (Doodson multiplier of N' ≠ 0) are constituents of
 //! their own in the table, each with its interpolated admittance, which

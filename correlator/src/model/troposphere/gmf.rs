@@ -10,7 +10,7 @@
 //! coefficients, ×1e-5, below). Hydrostatic: b = 0.0029, c = c0 + [(cos(2π
 //! doy/365.25 + ψ) + 1)·c11/2 + c10]·(1 − cos φ) with the paper's c0, c10,
 //! c11, ψ per hemisphere, plus Niell's (1996, J. Geophys. Res. 101, 3227)
-//! height correction (1/sin e − m(e; a_ht, b_ht, c_ht))·H[km]. Wet: b =
+//! height correction (1/sin e − m(e; a_ht, b_ht, c_ht))·H in km. Wet: b =
 //! 0.00146, c = 0.04391. The day of year counts from 28 January (Niell's
 //! phase): doy = MJD − 44239 + 1 − 28.
 
