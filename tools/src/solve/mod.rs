@@ -443,14 +443,23 @@ pub fn solve(job: &Job, read: &ReadSummary, opts: &SolveOptions) -> Result<Solut
         .chain(pairs.iter().map(|p| p.delay_s))
         .collect();
     // Rows of the design matrix: the observables, then the ties between
-    // consecutive nodes of the piecewise-linear groups.
+    // consecutive nodes of the piecewise-linear groups and the datum
+    // conditions. A datum asked for with nothing to hold is refused rather
+    // than ignored: the user expects it to act.
+    let datum = datum_conditions(&params, opts.datum);
+    if opts.datum != Datum::default() && datum.is_empty() {
+        return Err(SolveError::Setup(
+            "--datum needs the x, y, z of at least two Earth stations estimated (e.g. --estimate +position)"
+                .into(),
+        ));
+    }
     let ties: Vec<Condition> = constraints(&params, opts)
         .into_iter()
         .map(|(j, k, sigma)| Condition {
             terms: vec![(j, -1.0), (k, 1.0)],
             sigma,
         })
-        .chain(datum_conditions(&params, opts.datum))
+        .chain(datum)
         .collect();
     let nrow = n_obs + ties.len();
     let sigma: Vec<f64> = obs

@@ -349,6 +349,16 @@ fn a_no_net_rotation_datum_makes_eop_and_positions_estimable_together() {
     // A bad --datum item is a one-line error naming it.
     let e = super::Datum::parse("nnr,nns").unwrap_err().to_string();
     assert!(e.contains("nns") && !e.contains('\n'), "{e}");
+    // A datum with no Earth positions estimated is refused, not ignored.
+    let no_positions = SolveOptions {
+        estimate: Some("+eop".into()),
+        datum: super::Datum::parse("nnr").unwrap(),
+        ..SolveOptions::default()
+    };
+    let e = solve(&run.job, &run.read, &no_positions)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("--datum") && e.contains("+position"), "{e}");
 }
 
 /// With the Earth stations' positions, the EOP are a rotation of the
