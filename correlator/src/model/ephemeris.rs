@@ -310,21 +310,7 @@ impl Ephemeris {
 
     /// Barycentric state of a NAIF body at TDB `tdb`.
     pub fn state(&self, body: i32, tdb: Instant) -> Result<State, ModelError> {
-        let (epoch, resid) = et_epoch(tdb);
-        let s = self
-            .almanac
-            .translate_geometric(Frame::new(body, ICRF), Frame::new(SSB, ICRF), epoch)
-            .map_err(|e| self.err(format!("no ephemeris for body {body}"), tdb, e))?;
-        let pos = v3(&s.radius_km);
-        let vel = v3(&s.velocity_km_s);
-        Ok(State {
-            pos_m: axpy(
-                &[pos[0] * 1e3, pos[1] * 1e3, pos[2] * 1e3],
-                resid * 1e3,
-                &vel,
-            ),
-            vel_m_s: [vel[0] * 1e3, vel[1] * 1e3, vel[2] * 1e3],
-        })
+        self.translate(body, SSB, tdb, || format!("no ephemeris for body {body}"))
     }
 
     /// State of `body` w.r.t. `origin` (NAIF ids) at TDB `tdb`: through the
@@ -332,17 +318,26 @@ impl Ephemeris {
     /// barycentre's offset never enters (anise sums the chain to the first
     /// node the two share, the Earth–Moon barycentre).
     pub fn state_wrt(&self, body: i32, origin: i32, tdb: Instant) -> Result<State, ModelError> {
+        self.translate(body, origin, tdb, || {
+            format!("no ephemeris for body {body} w.r.t. {origin}")
+        })
+    }
+
+    /// anise's geometric state of `body` w.r.t. `origin`, in metres, moved
+    /// from anise's f64 epoch to the exact instant by the velocity times
+    /// the residual ([`et_epoch`]); `what` names the failure.
+    fn translate(
+        &self,
+        body: i32,
+        origin: i32,
+        tdb: Instant,
+        what: impl FnOnce() -> String,
+    ) -> Result<State, ModelError> {
         let (epoch, resid) = et_epoch(tdb);
         let s = self
             .almanac
             .translate_geometric(Frame::new(body, ICRF), Frame::new(origin, ICRF), epoch)
-            .map_err(|e| {
-                self.err(
-                    format!("no ephemeris for body {body} w.r.t. {origin}"),
-                    tdb,
-                    e,
-                )
-            })?;
+            .map_err(|e| self.err(what(), tdb, e))?;
         let pos = v3(&s.radius_km);
         let vel = v3(&s.velocity_km_s);
         Ok(State {

@@ -847,44 +847,35 @@ pub struct Options {
 
 /// Whether `opts` suit the scenario (before anything is written).
 pub fn check_options(sc: &Scenario, opts: Options) -> Result<(), SimError> {
-    if let Some((st, _)) = sc
-        .job
-        .stations
-        .iter()
-        .zip(&sc.sim.stations)
-        .find(|(_, s)| s.inject_offset_m.is_some())
-    {
-        return Err(SimError::BadInput(format!(
-            "{}: station {}: inject_offset_m (a station position error) is simulated by `emcorr simulate --observables` only, not in recordings",
-            sc.job.file.display(),
-            st.name
-        )));
-    }
-    if let Some((st, _)) = sc
-        .job
-        .stations
-        .iter()
-        .zip(&sc.sim.stations)
-        .find(|(_, s)| s.inject_zwd_m != 0.0 || s.inject_zwd_rw_m_per_sqrt_h != 0.0)
-    {
-        return Err(SimError::BadInput(format!(
-            "{}: station {}: inject_zwd_m / inject_zwd_rw_m_per_sqrt_h (a zenith wet delay error) is simulated by `emcorr simulate --observables` only, not in recordings",
-            sc.job.file.display(),
-            st.name
-        )));
-    }
-    if let Some((st, _)) = sc
-        .job
-        .stations
-        .iter()
-        .zip(&sc.sim.stations)
-        .find(|(_, s)| s.inject_gradient_m != [0.0; 2])
-    {
-        return Err(SimError::BadInput(format!(
-            "{}: station {}: inject_gradient_m (a troposphere gradient) is simulated by `emcorr simulate --observables` only, not in recordings",
-            sc.job.file.display(),
-            st.name
-        )));
+    // Truth that only the observable-level simulation can carry: a station
+    // position, zenith wet delay or gradient unlike the a priori.
+    type IsSet = fn(&scenario::StationSim) -> bool;
+    let observables_only: [(&str, IsSet); 3] = [
+        ("inject_offset_m (a station position error)", |s| {
+            s.inject_offset_m.is_some()
+        }),
+        (
+            "inject_zwd_m / inject_zwd_rw_m_per_sqrt_h (a zenith wet delay error)",
+            |s| s.inject_zwd_m != 0.0 || s.inject_zwd_rw_m_per_sqrt_h != 0.0,
+        ),
+        ("inject_gradient_m (a troposphere gradient)", |s| {
+            s.inject_gradient_m != [0.0; 2]
+        }),
+    ];
+    for (what, set) in observables_only {
+        if let Some((st, _)) = sc
+            .job
+            .stations
+            .iter()
+            .zip(&sc.sim.stations)
+            .find(|(_, s)| set(s))
+        {
+            return Err(SimError::BadInput(format!(
+                "{}: station {}: {what} is simulated by `emcorr simulate --observables` only, not in recordings",
+                sc.job.file.display(),
+                st.name
+            )));
+        }
     }
     let e = sc.sim.inject_eop;
     if e.dut1_s != 0.0 || e.xp_rad != 0.0 || e.yp_rad != 0.0 {

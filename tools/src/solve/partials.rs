@@ -42,7 +42,7 @@ use correlator::model::moon::site_me_m;
 use correlator::model::near_field::NearSource;
 use correlator::model::relativity::C;
 use correlator::model::sites::Site;
-use correlator::model::troposphere::{mjd, wet_mapping, ELEVATION_FLOOR_RAD};
+use correlator::model::troposphere::{gradient_mapping, mjd, wet_mapping};
 use correlator::model::{build_model_for, DelayModel, DelayTrack};
 use formats::UtcTime;
 
@@ -73,20 +73,6 @@ pub const UT1_STEP_S: f64 = 1e-3;
 /// ~1e-13, rounding 1e-13/2e-6 s against a partial of ~R⊕/c ≈ 0.02 s/rad
 /// times the baseline's share, ~1e-5 relative.
 pub const POLAR_STEP_RAD: f64 = 1e-6;
-
-/// Chen & Herring (1997, JGR 102(B9) 20489) gradient mapping function
-/// m_g(e) = 1/(sin e · tan e + C) with C = 0.0032, the hydrostatic-style
-/// value used for total (wet + hydrostatic) gradients, as in IERS
-/// Conventions 2010 §9.2 after eq. 9.12. Held at its
-/// [`ELEVATION_FLOOR_RAD`] value below it, as the model's mapping functions
-/// are (at 1° m_g ≈ 285; below the horizon tan e would change sign).
-pub fn gradient_mapping(el_rad: f64) -> f64 {
-    let e = el_rad.max(ELEVATION_FLOOR_RAD);
-    1.0 / (e.sin() * e.tan() + GRADIENT_MAPPING_C)
-}
-
-/// Chen & Herring (1997)'s C of [`gradient_mapping`].
-pub const GRADIENT_MAPPING_C: f64 = 0.0032;
 
 /// The partials of a station's delay in its north and east gradients
 /// (s/m) for a source at azimuth `az_rad` (from north through east) and
@@ -224,25 +210,22 @@ impl Geometry {
             let i = g.contexts.len() - 1;
             let ga = g.station(&g.contexts[i], o, o.a, &apriori)?;
             let gb = g.station(&g.contexts[i], o, o.b, &apriori)?;
-            let wet = |s: usize, sg: &Option<correlator::model::geometric::StationGeometry>| match (
-                apriori.sites[s],
-                sg.and_then(|x| x.sky),
-            ) {
-                (Some(Site::Earth(x)), Some(sky)) => {
-                    wet_mapping(&x, sky.el_rad, mjd(g.contexts[i].tt)) / C
-                }
-                _ => 0.0,
-            };
-            g.wet.push([wet(o.a, &ga), wet(o.b, &gb)]);
-            // The same sky (the model's, at the a priori) for the gradients.
-            let grad = |s: usize, sg: &Option<correlator::model::geometric::StationGeometry>| match (
-                apriori.sites[s],
-                sg.and_then(|x| x.sky),
-            ) {
-                (Some(Site::Earth(_)), Some(sky)) => gradient_partials(sky.az_rad, sky.el_rad),
-                _ => [0.0; 2],
-            };
-            g.grad.push([grad(o.a, &ga), grad(o.b, &gb)]);
+            // m_w(e)/c and m_g(e)·(cos a, sin a)/c from the model's sky at
+            // the a priori (0 off the Earth or without a sky).
+            let tropo =
+                |s: usize, sg: &Option<correlator::model::geometric::StationGeometry>| match (
+                    apriori.sites[s],
+                    sg.and_then(|x| x.sky),
+                ) {
+                    (Some(Site::Earth(x)), Some(sky)) => (
+                        wet_mapping(&x, sky.el_rad, mjd(g.contexts[i].tt)) / C,
+                        gradient_partials(sky.az_rad, sky.el_rad),
+                    ),
+                    _ => (0.0, [0.0; 2]),
+                };
+            let (ta, tb) = (tropo(o.a, &ga), tropo(o.b, &gb));
+            g.wet.push([ta.0, tb.0]);
+            g.grad.push([ta.1, tb.1]);
             let d = |x: &Option<correlator::model::geometric::StationGeometry>| {
                 x.map(|x| x.delay_s).unwrap_or(0.0)
             };
@@ -371,26 +354,14 @@ impl Geometry {
     /// the partials of its delay in its north and east gradients (0 for a
     /// station not in it or off the Earth).
     pub fn gradient_partials_of(&self, i: usize, o: &Observation, s: usize) -> [f64; 2] {
-        if s == o.b {
-            self.grad[i][1]
-        } else if s == o.a {
-            self.grad[i][0]
-        } else {
-            [0.0; 2]
-        }
+        side(o, s).map_or([0.0; 2], |k| self.grad[i][k])
     }
 
     /// m_w(e)/c of station `s` in observation `i` (s/m): the partial of its
     /// delay in its zenith wet delay (0 for a station not in it or off the
     /// Earth).
     pub fn wet_mapping_per_c(&self, i: usize, o: &Observation, s: usize) -> f64 {
-        if s == o.b {
-            self.wet[i][1]
-        } else if s == o.a {
-            self.wet[i][0]
-        } else {
-            0.0
-        }
+        side(o, s).map_or(0.0, |k| self.wet[i][k])
     }
 
     /// ∂(T_B − T_A)/∂p for observation `i` at `trial`, `step` the central
@@ -469,6 +440,17 @@ impl Geometry {
 }
 
 /// The central-difference step for a parameter kind.
+/// Which end of observation `o` station `s` is (0 = A, 1 = B), if either.
+fn side(o: &Observation, s: usize) -> Option<usize> {
+    if s == o.b {
+        Some(1)
+    } else if s == o.a {
+        Some(0)
+    } else {
+        None
+    }
+}
+
 pub fn step_of(kind: Kind) -> f64 {
     match kind {
         Kind::Ra | Kind::Dec => ANGLE_STEP_RAD,

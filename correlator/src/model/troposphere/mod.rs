@@ -240,6 +240,21 @@ pub fn wet_mapping(itrf_m: &V3, el_rad: f64, mjd: f64) -> f64 {
         .wet
 }
 
+/// Chen & Herring (1997, JGR 102(B9) 20489) gradient mapping function
+/// m_g(e) = 1/(sin e · tan e + C) with C = 0.0032, the hydrostatic-style
+/// value used for total (wet + hydrostatic) gradients, as in IERS
+/// Conventions 2010 §9.2 after eq. 9.12. The model adds no gradients; this
+/// is for `emcorr solve`'s `gradient` group and the simulator's truth. Held at its
+/// [`ELEVATION_FLOOR_RAD`] value below it, as the model's mapping functions
+/// are (at 1° m_g ≈ 285; below the horizon tan e would change sign).
+pub fn gradient_mapping(el_rad: f64) -> f64 {
+    let e = el_rad.max(ELEVATION_FLOOR_RAD);
+    1.0 / (e.sin() * e.tan() + GRADIENT_MAPPING_C)
+}
+
+/// Chen & Herring (1997)'s C of [`gradient_mapping`].
+pub const GRADIENT_MAPPING_C: f64 = 0.0032;
+
 /// The apparent direction (ITRS unit vector at TT `tt`) of a source seen in
 /// BCRS direction `dir_bcrs` by an observer on the Earth at GCRS position
 /// `gcrs_m` whose body moves at `earth_vel_m_s` (BCRS): aberration to first
